@@ -1,0 +1,1 @@
+"""Users, roles, sessions, API tokens, password hashing, and the policy of who sees what."""

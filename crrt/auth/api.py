@@ -1,0 +1,76 @@
+"""Routes for the caller's own account and tokens, and for user management (admins)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from crrt.auth import service
+from crrt.auth.deps import Me
+from crrt.auth.schemas import Me as MeOut
+from crrt.auth.schemas import TokenCreated, TokenIn, TokenOut, UserIn, UserOut, UserPatch
+from crrt.core.errors import NotFound
+from crrt.core.http import Db
+from crrt.core.pagination import MAX_LIMIT, Page
+
+router = APIRouter(tags=["users"])
+
+Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT)]
+
+
+def _token_out(token: object) -> TokenOut:
+    return TokenOut.model_validate(token, from_attributes=True)
+
+
+def _me_user(db: Db, me: Me):  # type: ignore[no-untyped-def]
+    if me.user_id is None:
+        raise NotFound("The system principal has no account.")
+    return service.get_user_by_email(db, me.email)
+
+
+@router.get("/me")
+def whoami(me: Me) -> MeOut:
+    """The caller: who the platform takes you for."""
+    return MeOut(id=me.user_id, email=me.email, name=me.name, role=me.role, org=me.org_code)
+
+
+@router.get("/me/tokens")
+def my_tokens(db: Db, me: Me) -> list[TokenOut]:
+    """Your API tokens (never the secrets)."""
+    return [_token_out(t) for t in service.list_tokens(db, actor=me, user=_me_user(db, me))]
+
+
+@router.post("/me/tokens", status_code=201)
+def create_my_token(body: TokenIn, db: Db, me: Me) -> TokenCreated:
+    """Issue a token for yourself; the secret is in this answer and nowhere else."""
+    token, secret = service.create_token(db, actor=me, user=_me_user(db, me), data=body)
+    return TokenCreated(**_token_out(token).model_dump(), token=secret)
+
+
+@router.delete("/me/tokens/{token_id}", status_code=204)
+def revoke_my_token(token_id: int, db: Db, me: Me) -> Response:
+    service.revoke_token(db, actor=me, token_id=token_id)
+    return Response(status_code=204)
+
+
+@router.get("/users")
+def list_users(db: Db, me: Me, limit: Limit = None,
+               cursor: str | None = None) -> Page[UserOut]:
+    users, next_cursor = service.list_users(db, actor=me, limit=limit, cursor=cursor)
+    return Page(items=[service.user_out(u) for u in users], next_cursor=next_cursor)
+
+
+@router.post("/users", status_code=201)
+def create_user(body: UserIn, db: Db, me: Me) -> UserOut:
+    return service.user_out(service.create_user(db, actor=me, data=body))
+
+
+@router.get("/users/{user_id}")
+def get_user(user_id: int, db: Db, me: Me) -> UserOut:
+    return service.user_out(service.get_user(db, actor=me, user_id=user_id))
+
+
+@router.patch("/users/{user_id}")
+def update_user(user_id: int, body: UserPatch, db: Db, me: Me) -> UserOut:
+    return service.user_out(service.update_user(db, actor=me, user_id=user_id, data=body))

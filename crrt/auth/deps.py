@@ -1,0 +1,50 @@
+"""Who is calling: a bearer token, or a browser's session cookie (with CSRF on writes)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from crrt.auth import service, tokens
+from crrt.auth.principal import Principal
+from crrt.core.errors import Forbidden, Unauthenticated
+from crrt.core.http import Db
+
+SESSION_COOKIE = "crrt_session"
+CSRF_COOKIE = "crrt_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bearer = HTTPBearer(auto_error=False, description="An API token from `crrt token create`.")
+
+
+def optional_principal(request: Request, db: Db,
+                       credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                              Depends(bearer)] = None) -> Principal | None:
+    """The caller if it identified itself; a bad token is a 401, not anonymity."""
+    if request.headers.get("authorization"):
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
+        return service.authenticate_token(db, credentials.credentials)
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        return None
+    principal = service.session_principal(db, secret)
+    if principal is not None and request.method not in SAFE_METHODS:
+        key = request.app.state.settings.resolved_secret_key()
+        if not tokens.csrf_valid(key, request.cookies.get(CSRF_COOKIE),
+                                 request.headers.get(CSRF_HEADER)):
+            raise Forbidden(f"A browser session must send the {CSRF_HEADER} header on writes.")
+    return principal
+
+
+def current_principal(principal: Annotated[Principal | None,
+                                           Depends(optional_principal)]) -> Principal:
+    if principal is None:
+        raise Unauthenticated()
+    return principal
+
+
+Me = Annotated[Principal, Depends(current_principal)]

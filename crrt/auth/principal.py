@@ -1,0 +1,32 @@
+"""Who is acting: the user behind a request, or the system itself (CLI, worker, migrations)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crrt.auth.enums import Role
+from crrt.organisations.enums import OrgKind
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The acting party, as every service and the policy see it."""
+
+    user_id: int | None
+    email: str
+    name: str
+    role: Role
+    org_id: int | None
+    org_code: str | None
+    org_kind: OrgKind | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this principal."""
+        return self.email
+
+    @classmethod
+    def system(cls, what: str = "cli") -> Principal:
+        """The platform acting on an operator's command; it may do anything an admin may."""
+        return cls(user_id=None, email=f"system:{what}", name=f"crrt {what}", role=Role.ADMIN,
+                   org_id=None, org_code=None)

@@ -1,0 +1,244 @@
+"""Accounts, API tokens, web sessions and login throttling."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from crrt.audit import service as audit
+from crrt.auth import passwords, policy, tokens
+from crrt.auth.enums import Role
+from crrt.auth.models import ApiToken, LoginAttempt, User, WebSession
+from crrt.auth.principal import Principal
+from crrt.auth.schemas import TokenIn, UserIn, UserOut, UserPatch
+from crrt.core import clock
+from crrt.core.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
+from crrt.core.pagination import paginate
+from crrt.organisations import service as organisations
+from crrt.organisations.enums import OrgKind
+
+
+def principal_of(user: User) -> Principal:
+    return Principal(user_id=user.id, email=user.email, name=user.name, role=user.role,
+                     org_id=user.organisation_id, org_code=user.organisation.code,
+                     org_kind=user.organisation.kind)
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(id=user.id, email=user.email, name=user.name, role=user.role,
+                   org=user.organisation.code, is_active=user.is_active,
+                   created_at=user.created_at, last_login_at=user.last_login_at)
+
+
+def _user_fields(user: User) -> dict[str, object]:
+    return {"email": user.email, "name": user.name, "role": user.role.value,
+            "org": user.organisation.code if user.organisation else None,
+            "is_active": user.is_active}
+
+
+def get_user_by_email(db: Session, email: str) -> User | None:
+    return db.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def _check_role_fits(role: Role, org_kind: OrgKind) -> None:
+    if role is Role.NATIONAL_POC and org_kind is not OrgKind.NATION:
+        raise Invalid.field("org", "A national point of contact belongs to a nation.")
+
+
+def create_user(db: Session, *, actor: Principal, data: UserIn) -> User:
+    """Open an account; the password, when given, is stored as an Argon2id hash."""
+    policy.require(actor, policy.Permission.USERS_MANAGE)
+    email = data.email.strip().lower()
+    if get_user_by_email(db, email) is not None:
+        raise Conflict(f"A user with the email {email} exists already.")
+    org = organisations.get_by_code(db, data.org, field="org")
+    _check_role_fits(data.role, org.kind)
+    user = User(email=email, name=data.name.strip(), role=data.role, organisation=org,
+                password_hash=passwords.hash_password(data.password) if data.password else None)
+    db.add(user)
+    db.flush()
+    audit.record(db, actor=actor, action="user.create", object_type="user", object_id=user.id,
+                 changes=audit.diff({}, _user_fields(user), personal=("email", "name")))
+    return user
+
+
+def list_users(db: Session, *, actor: Principal, limit: int | None,
+               cursor: str | None) -> tuple[list[User], str | None]:
+    policy.require(actor, policy.Permission.USERS_MANAGE)
+    items, next_cursor = paginate(db, select(User), User.id, limit=limit, cursor=cursor)
+    return list(items), next_cursor
+
+
+def get_user(db: Session, *, actor: Principal, user_id: int) -> User:
+    policy.require(actor, policy.Permission.USERS_MANAGE)
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def update_user(db: Session, *, actor: Principal, user_id: int, data: UserPatch) -> User:
+    user = get_user(db, actor=actor, user_id=user_id)
+    before = _user_fields(user)
+    changes = data.model_dump(exclude_unset=True)
+    if "org" in changes and changes["org"] is not None:
+        user.organisation = organisations.get_by_code(db, changes["org"], field="org")
+    for key in ("name", "role", "is_active"):
+        if changes.get(key) is not None:
+            setattr(user, key, changes[key])
+    _check_role_fits(user.role, user.organisation.kind)
+    password_changed = bool(changes.get("password"))
+    if password_changed:
+        user.password_hash = passwords.hash_password(changes["password"])
+    if user.is_active is False or password_changed:
+        _end_sessions(db, user.id)
+    db.flush()
+    diff = audit.diff(before, _user_fields(user), personal=("email", "name"))
+    if password_changed:
+        diff["password"] = "changed"
+    audit.record(db, actor=actor, action="user.update", object_type="user", object_id=user.id,
+                 changes=diff)
+    return user
+
+
+def set_password(db: Session, *, actor: Principal, email: str, password: str) -> User:
+    """Set a user's password (CLI and admins)."""
+    policy.require(actor, policy.Permission.USERS_MANAGE)
+    if len(password) < passwords.MIN_LENGTH:
+        raise Invalid.field("password", f"At least {passwords.MIN_LENGTH} characters.")
+    user = get_user_by_email(db, email)
+    if user is None:
+        raise NotFound(f"No user with the email {email}.")
+    user.password_hash = passwords.hash_password(password)
+    _end_sessions(db, user.id)
+    audit.record(db, actor=actor, action="user.password", object_type="user", object_id=user.id,
+                 changes={"password": "changed"})
+    return user
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+def create_token(db: Session, *, actor: Principal, user: User,
+                 data: TokenIn) -> tuple[ApiToken, str]:
+    """Issue a bearer token for ``user`` (oneself, or anyone for an admin); return it once."""
+    if user.id != actor.user_id:
+        policy.require(actor, policy.Permission.USERS_MANAGE)
+    if data.expires_at is not None:
+        if data.expires_at.tzinfo is None:
+            raise Invalid.field("expires_at", "Give the time with its zone (e.g. ...Z).")
+        if data.expires_at <= clock.now():
+            raise Invalid.field("expires_at", "The expiry must lie in the future.")
+    secret = tokens.new_token()
+    token = ApiToken(user_id=user.id, name=data.name, prefix=secret[:12],
+                     token_hash=tokens.digest(secret), expires_at=data.expires_at)
+    db.add(token)
+    db.flush()
+    audit.record(db, actor=actor, action="token.create", object_type="api_token",
+                 object_id=token.id, changes={"user_id": user.id, "name": data.name,
+                                              "expires_at": data.expires_at})
+    return token, secret
+
+
+def list_tokens(db: Session, *, actor: Principal, user: User) -> list[ApiToken]:
+    if user.id != actor.user_id:
+        policy.require(actor, policy.Permission.USERS_MANAGE)
+    return list(db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                           .order_by(ApiToken.id)))
+
+
+def revoke_token(db: Session, *, actor: Principal, token_id: int) -> ApiToken:
+    """Revoke a token; it stops working at once. Revoking twice is harmless."""
+    token = db.get(ApiToken, token_id)
+    if token is None or (token.user_id != actor.user_id
+                         and not policy.allows(actor, policy.Permission.USERS_MANAGE)):
+        raise NotFound("No such token.")
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        audit.record(db, actor=actor, action="token.revoke", object_type="api_token",
+                     object_id=token.id, changes={"user_id": token.user_id})
+    return token
+
+
+def authenticate_token(db: Session, secret: str) -> Principal:
+    """The principal behind a bearer token, or 401 if it is unknown, revoked or expired."""
+    token = db.scalar(select(ApiToken).where(ApiToken.token_hash == tokens.digest(secret)))
+    now = clock.now()
+    if token is None or token.revoked_at is not None or \
+            (token.expires_at is not None and token.expires_at <= now) or \
+            not token.user.is_active:
+        raise Unauthenticated("The bearer token is unknown, revoked or expired.")
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        db.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+    return principal_of(token.user)
+
+
+# --- web sessions and login -------------------------------------------------------------------
+
+def _throttle(db: Session, *, email: str, address: str, max_failures: int,
+              window: timedelta) -> None:
+    since = clock.now() - window
+    for column, value in ((LoginAttempt.email, email), (LoginAttempt.address, address)):
+        failures = db.scalar(select(func.count()).select_from(LoginAttempt).where(
+            column == value, LoginAttempt.at >= since, LoginAttempt.succeeded.is_(False)))
+        limit = max_failures if column is LoginAttempt.email else max_failures * 4
+        if (failures or 0) >= limit:
+            raise TooManyRequests("Too many failed sign-ins. Wait a few minutes and try again.",
+                                  retry_after=int(window.total_seconds()))
+
+
+def login(db: Session, *, email: str, password: str, address: str, session_hours: int,
+          max_failures: int = 5,
+          window: timedelta = timedelta(minutes=15)) -> tuple[User, str] | None:
+    """Check a password and open a web session; return the user and the cookie's secret.
+
+    A failure returns None rather than raising, so the caller commits the recorded attempt:
+    failures throttle both the account and the address, whichever one an attacker varies.
+    """
+    email = email.strip().lower()
+    _throttle(db, email=email, address=address, max_failures=max_failures, window=window)
+    user = get_user_by_email(db, email)
+    ok = passwords.verify_password(user.password_hash if user else None, password)
+    db.add(LoginAttempt(email=email, address=address, succeeded=bool(ok and user.is_active)))
+    if not ok or user is None or not user.is_active:
+        return None
+    if passwords.needs_rehash(user.password_hash or ""):
+        user.password_hash = passwords.hash_password(password)
+    secret = tokens.new_session_id()
+    now = clock.now()
+    db.add(WebSession(user_id=user.id, session_hash=tokens.digest(secret),
+                      expires_at=now + timedelta(hours=session_hours)))
+    user.last_login_at = now
+    audit.record(db, actor=principal_of(user), action="user.login", object_type="user",
+                 object_id=user.id, changes={})
+    return user, secret
+
+
+def session_principal(db: Session, secret: str) -> Principal | None:
+    """The principal behind a session cookie, or None if it is unknown, ended or expired."""
+    session = db.scalar(select(WebSession).where(WebSession.session_hash == tokens.digest(secret)))
+    if session is None or session.ended_at is not None or session.expires_at <= clock.now() \
+            or not session.user.is_active:
+        return None
+    return principal_of(session.user)
+
+
+def logout(db: Session, *, secret: str) -> None:
+    session = db.scalar(select(WebSession).where(WebSession.session_hash == tokens.digest(secret)))
+    if session is not None and session.ended_at is None:
+        session.ended_at = clock.now()
+
+
+def _end_sessions(db: Session, user_id: int) -> None:
+    db.execute(update(WebSession).where(WebSession.user_id == user_id,
+                                        WebSession.ended_at.is_(None))
+               .values(ended_at=clock.now()))
+
+
+def prune_login_attempts(db: Session, *, older_than: datetime) -> int:
+    """Forget old attempts (the worker calls this); returns how many were removed."""
+    from sqlalchemy import delete
+
+    result = db.execute(delete(LoginAttempt).where(LoginAttempt.at < older_than))
+    return result.rowcount or 0

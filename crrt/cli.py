@@ -1,0 +1,197 @@
+"""The ``crrt`` command: set-up, serving, accounts, tokens, audit, and each part's group."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+import typer as _typer
+
+from crrt.auth.enums import Role
+from crrt.auth.principal import Principal
+from crrt.core import clock, migrations
+from crrt.core.config import get_settings
+from crrt.core.db import Database
+from crrt.core.errors import DomainError
+
+experts_app = _typer.Typer(help="The expert pool.")
+
+app = typer.Typer(help="crrt: coordination platform for the EU Cyber Rapid Response Teams.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+for sub, name in ((db_app, "db"), (user_app, "user"), (token_app, "token"),
+                  (audit_app, "audit"), (demo_app, "demo"), (experts_app, "experts")):
+    app.add_typer(sub, name=name)
+
+SYSTEM = Principal.system("cli")
+
+
+def database() -> Database:
+    return Database(get_settings().database_url)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def ready_database() -> Database:
+    """The database, or a clear exit if its schema is behind the code."""
+    db = database()
+    try:
+        migrations.check_current(db.engine)
+    except migrations.SchemaBehind as exc:
+        raise fail(str(exc)) from exc
+    return db
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Migrate the database to the code's schema (or to REVISION)."""
+    url = get_settings().database_url
+    migrations.upgrade(url, revision)
+    typer.echo(f"database at {migrations.current_revision(database().engine)}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's schema revision and the code's."""
+    typer.echo(f"database: {migrations.current_revision(database().engine) or 'empty'}")
+    typer.echo(f"code:     {migrations.head_revision()}")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(min=1)] = 1) -> None:
+    """Serve the web pages and the API (stateless: run several behind a proxy)."""
+    import uvicorn
+
+    ready_database().dispose()
+    uvicorn.run("crrt.api:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True, log_level="info")
+
+
+@app.command()
+def worker(once: Annotated[bool, typer.Option(help="Deliver what is due, then stop.")] = False,
+           interval: Annotated[float, typer.Option(min=0.1)] = 5.0) -> None:
+    """Deliver the outbox (mail) and run timed jobs; several workers may share the queue."""
+    from crrt.worker import run
+
+    run(ready_database(), get_settings(), once=once, interval=interval)
+
+
+@user_app.command("add")
+def user_add(email: str,
+             role: Annotated[Role, typer.Option(help="What the user does.")],
+             org: Annotated[str, typer.Option(help="The organisation's code (LT, cert-eu).")],
+             name: Annotated[str | None,
+                             typer.Option(help="Full name; the email if unset.")] = None,
+             password_stdin: Annotated[bool, typer.Option(
+                 "--password-stdin", help="Read the password from standard input.")] = False,
+             ) -> None:
+    """Open an account."""
+    from crrt.auth import service
+    from crrt.auth.schemas import UserIn
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        data = UserIn(email=email, name=name or email, role=role, org=org, password=password)
+    except ValueError as exc:
+        raise fail(f"invalid: {exc}") from exc
+    with ready_database().session() as db:
+        try:
+            user = service.create_user(db, actor=SYSTEM, data=data)
+        except DomainError as exc:
+            raise fail(exc.detail) from exc
+        typer.echo(f"user {user.id} {user.email} ({user.role.value}, {org}) created")
+
+
+@user_app.command("password")
+def user_password(email: str) -> None:
+    """Set a user's password, read from standard input."""
+    from crrt.auth import service
+
+    password = sys.stdin.readline().rstrip("\n")
+    with ready_database().session() as db:
+        try:
+            service.set_password(db, actor=SYSTEM, email=email, password=password)
+        except DomainError as exc:
+            raise fail(exc.detail) from exc
+    typer.echo(f"password of {email} set; its sessions were ended")
+
+
+@token_app.command("create")
+def token_create(email: str, name: str = "cli",
+                 expires_in_days: Annotated[int | None, typer.Option(min=1)] = None) -> None:
+    """Issue an API token for EMAIL; the token is the last line printed, and shown only once."""
+    from crrt.auth import service
+    from crrt.auth.schemas import TokenIn
+
+    expires = clock.now() + timedelta(days=expires_in_days) if expires_in_days else None
+    with ready_database().session() as db:
+        user = service.get_user_by_email(db, email)
+        if user is None:
+            raise fail(f"no user has the email {email}")
+        token, secret = service.create_token(db, actor=SYSTEM, user=user,
+                                             data=TokenIn(name=name, expires_at=expires))
+        typer.echo(f"token {token.id} for {user.email}"
+                   + (f", expires {expires:%Y-%m-%d %H:%M} UTC" if expires else ""), err=True)
+    typer.echo(secret)
+
+
+@token_app.command("list")
+def token_list(email: str) -> None:
+    """List EMAIL's tokens (never their secrets)."""
+    from crrt.auth import service
+
+    with ready_database().session() as db:
+        user = service.get_user_by_email(db, email)
+        if user is None:
+            raise fail(f"no user has the email {email}")
+        for t in service.list_tokens(db, actor=SYSTEM, user=user):
+            state = "revoked" if t.revoked_at else "active"
+            typer.echo(f"{t.id}\t{t.prefix}…\t{t.name}\t{state}\t"
+                       f"expires {t.expires_at or 'never'}\tlast used {t.last_used_at or 'never'}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke token TOKEN_ID (see `crrt token list`); it stops working at once."""
+    from crrt.auth import service
+
+    with ready_database().session() as db:
+        try:
+            service.revoke_token(db, actor=SYSTEM, token_id=token_id)
+        except DomainError as exc:
+            raise fail(exc.detail) from exc
+    typer.echo(f"token {token_id} revoked")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit 1 naming the first event that does not match."""
+    from crrt.audit import service
+
+    with ready_database().session() as db:
+        result = service.verify(db)
+    if not result.ok:
+        raise fail(f"audit chain BROKEN at event {result.first_bad_seq}: {result.reason} "
+                   f"({result.events} events before it verified)")
+    typer.echo(f"audit chain intact: {result.events} events verified")
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load the demo picture of the project (idempotent) and print the demo logins."""
+    from crrt.demo.load import load, logins
+
+    with ready_database().session() as db:
+        summary = load(db)
+    typer.echo(summary)
+    typer.echo(logins())

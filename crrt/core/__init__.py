@@ -1,0 +1,1 @@
+"""What every part stands on: configuration, database, time, errors, pagination."""

@@ -1,0 +1,89 @@
+"""The HTTP edge of the core: the database session dependency and RFC 9457 problem answers."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
+
+from crrt.core.errors import DomainError, Invalid
+
+log = logging.getLogger("crrt")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One unit of work per request: committed when the route returns, rolled back on error."""
+    with request.app.state.database.session() as db:
+        yield db
+
+
+Db = Annotated[Session, Depends(get_db)]
+
+
+def problem(request: Request, *, status: int, title: str, detail: str, slug: str,
+            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    """An ``application/problem+json`` answer (RFC 9457)."""
+    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail,
+            "instance": request.url.path, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _loc(loc: tuple[Any, ...] | list[Any]) -> list[Any]:
+    return [part for part in loc if part != "body" or len(loc) == 1] or list(loc)
+
+
+def domain_problem(request: Request, exc: DomainError) -> JSONResponse:
+    extra = dict(exc.extra)
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="crrt"'
+    if isinstance(exc, Invalid):
+        extra["errors"] = [e.as_dict() for e in exc.errors]
+    return problem(request, status=exc.status, title=exc.title, detail=exc.detail,
+                   slug=exc.slug, headers=headers or None, **extra)
+
+
+def validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming every invalid field; 400 when the body is not JSON at all."""
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        return problem(request, status=400, title="Malformed request",
+                       detail="The request body is not valid JSON.", slug="malformed")
+    listed = [{"loc": _loc(err.get("loc", ())), "msg": err.get("msg", ""),
+               "type": err.get("type", "value_error")} for err in errors]
+    fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in listed)
+    return problem(request, status=422, title="Invalid input",
+                   detail=f"{len(listed)} invalid field(s): {fields}.", slug="validation",
+                   errors=listed)
+
+
+def http_problem(request: Request, exc: HTTPException) -> JSONResponse:
+    titles = {404: "Not found", 405: "Method not allowed", 401: "Not signed in",
+              403: "Forbidden", 400: "Bad request", 413: "Too large", 415: "Unsupported type"}
+    title = titles.get(exc.status_code, "Error")
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "Nothing is at this address."
+    return problem(request, status=exc.status_code, title=title, detail=detail,
+                   slug=title.lower().replace(" ", "-"), headers=getattr(exc, "headers", None))
+
+
+def internal_problem(request: Request, exc: Exception) -> JSONResponse:
+    """500 with an id to quote to the operator; the details go to the log, never the client."""
+    incident = uuid.uuid4().hex[:12]
+    log.error("unhandled error %s on %s %s", incident, request.method, request.url.path,
+              exc_info=exc)
+    return problem(request, status=500, title="Internal error", slug="internal",
+                   detail=f"Something went wrong on our side (reference {incident}).",
+                   reference=incident)

@@ -1,0 +1,48 @@
+"""Alembic, driven from code: one chain of migrations for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from crrt.core.db import normalise_url
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class SchemaBehind(RuntimeError):
+    """The database is older than the code; ``crrt db upgrade`` brings it up."""
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPTS))
+    config.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def check_current(engine: Engine) -> None:
+    """Refuse to serve a database whose schema is not the code's."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        raise SchemaBehind(
+            f"The database schema is at {current or 'nothing (empty database)'}, this crrt "
+            f"expects {head}. Run `crrt db upgrade` first.")

@@ -1,0 +1,59 @@
+"""Keyset pagination: ``limit`` and an opaque cursor, stable under inserts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from crrt.core.errors import Invalid
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; ``next_cursor`` is null on the last page."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(key: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": key}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Any:
+    """The key a cursor points after; a cursor that is not ours is a 422, not a 500."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise Invalid.field(["query", "cursor"], "The cursor is not one this server gave.") from exc
+
+
+def paginate(db: Session, stmt: Select[Any], key: InstrumentedAttribute[Any], *,
+             limit: int | None, cursor: str | None,
+             convert: Callable[[Any], Any] = lambda row: row) -> tuple[Sequence[Any], str | None]:
+    """Run ``stmt`` ordered by the unique, integer ``key`` and return a page and the next cursor."""
+    size = DEFAULT_LIMIT if limit is None else limit
+    if not 1 <= size <= MAX_LIMIT:
+        raise Invalid.field(["query", "limit"], f"limit must be between 1 and {MAX_LIMIT}.")
+    if cursor:
+        after = decode_cursor(cursor)
+        if not isinstance(after, int):
+            raise Invalid.field(["query", "cursor"], "The cursor is not one this server gave.")
+        stmt = stmt.where(key > after)
+    rows = list(db.scalars(stmt.order_by(key).limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = encode_cursor(getattr(rows[-1], key.key)) if more and rows else None
+    return [convert(row) for row in rows], next_cursor

@@ -1,0 +1,1 @@
+"""The expert pool: nominated specialists, their skills, languages, clearance and availability."""

@@ -1,0 +1,1 @@
+"""Nations, EU institutions and partners; project membership and its history; institutions."""

@@ -1,0 +1,95 @@
+"""What the organisations API takes and gives."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import pycountry
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from crrt.organisations.enums import InstitutionKind, Membership, MembershipEvent, OrgKind
+
+SLUG = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
+
+
+def nation_code_problem(code: str) -> str | None:
+    """Why ``code`` is not an ISO 3166-1 alpha-2 country code, or None if it is one."""
+    if len(code) != 2 or not code.isupper() or pycountry.countries.get(alpha_2=code) is None:
+        return f"'{code}' is not an ISO 3166-1 alpha-2 country code (e.g. LT, EE)."
+    return None
+
+
+class OrganisationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=2, max_length=64,
+                      description="ISO 3166-1 alpha-2 for a nation (LT), a slug otherwise.")
+    name: str = Field(min_length=1, max_length=200)
+    kind: OrgKind
+    membership: Membership | None = None
+    effective_on: date | None = Field(default=None,
+                                      description="When the membership began; today if unset.")
+
+    @model_validator(mode="after")
+    def _code_fits_kind(self) -> OrganisationIn:
+        if self.kind is OrgKind.NATION:
+            problem = nation_code_problem(self.code)
+            if problem:
+                raise ValueError(problem)
+        else:
+            if not SLUG.match(self.code):
+                raise ValueError("A non-nation code is a lowercase slug (e.g. cert-eu).")
+            if self.membership is not None:
+                raise ValueError("Only a nation holds a membership in the project.")
+        return self
+
+
+class OrganisationPatch(BaseModel):
+    """Change the name, or the membership (null means the nation leaves the project)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    membership: Membership | None = None
+    effective_on: date | None = None
+    note: str = Field(default="", max_length=2000)
+
+
+class OrganisationOut(BaseModel):
+    code: str
+    name: str
+    kind: OrgKind
+    membership: Membership | None
+    member_since: date | None = Field(description="When the current membership role began.")
+
+
+class MembershipChangeOut(BaseModel):
+    event: MembershipEvent
+    previous: Membership | None
+    membership: Membership | None
+    effective_on: date
+    note: str
+    recorded_at: datetime
+    recorded_by: str
+
+
+class InstitutionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: InstitutionKind
+
+
+class InstitutionPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    kind: InstitutionKind | None = None
+
+
+class InstitutionOut(BaseModel):
+    id: int
+    org: str
+    name: str
+    kind: InstitutionKind

@@ -1,0 +1,1 @@
+"""Server-rendered pages for people: Jinja2 templates, CSS and JS written here, no CDN."""

@@ -1,0 +1,160 @@
+"""Shared fixtures: a migrated database per test on SQLite and, when configured, PostgreSQL.
+
+Every test that takes ``database`` (or anything built on it) runs once per backend. PostgreSQL
+runs when ``CRRT_TEST_DATABASE_URL`` is set (CI sets it); otherwise it is skipped with a reason.
+In CI (``CI=true``) a missing PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from crrt.api import create_app
+from crrt.auth import service as auth_service
+from crrt.auth.enums import Role
+from crrt.auth.principal import Principal
+from crrt.auth.schemas import TokenIn, UserIn
+from crrt.core import migrations
+from crrt.core.config import Settings
+from crrt.core.db import Base, Database
+from crrt.models import load_all
+from crrt.organisations import service as org_service
+from crrt.organisations.enums import Membership, OrgKind
+from crrt.organisations.schemas import OrganisationIn
+
+PG_URL = os.environ.get("CRRT_TEST_DATABASE_URL")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+SYSTEM = Principal.system("tests")
+
+load_all()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test gets a copy, which is faster than migrating."""
+    path = tmp_path_factory.mktemp("template") / "crrt.db"
+    url = f"sqlite:///{path}"
+    migrations.upgrade(url)  # its engine is disposed, so SQLite folds the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated() -> str:
+    """The PostgreSQL test database, emptied and migrated once per run."""
+    if not PG_URL:
+        if IN_CI:
+            pytest.fail("CI=true but CRRT_TEST_DATABASE_URL is not set: PostgreSQL must run")
+        pytest.skip("PostgreSQL tests need CRRT_TEST_DATABASE_URL (CI sets it)")
+    database = Database(PG_URL)
+    try:
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+    except Exception as exc:  # a server that is down is a skip outside CI, a failure inside
+        if IN_CI:
+            raise
+        pytest.skip(f"PostgreSQL at CRRT_TEST_DATABASE_URL is unreachable: {exc}")
+    finally:
+        database.dispose()
+    migrations.upgrade(PG_URL)
+    return PG_URL
+
+
+def _empty_postgres(database: Database) -> None:
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with database.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"),
+                           {"h": "0" * 64})
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated, empty database of each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "crrt.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        db = Database(f"sqlite:///{path}")
+    else:
+        db = Database(request.getfixturevalue("pg_migrated"))
+        _empty_postgres(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def settings(database: Database, tmp_path: Path) -> Settings:
+    return Settings(database_url=database.url, data_dir=tmp_path / "data",
+                    secret_key="test-secret-key-not-for-production", login_max_failures=5)
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database):  # type: ignore[no-untyped-def]
+    return create_app(settings, database=database)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+ORGS = [
+    ("LT", "Lithuania", OrgKind.NATION, Membership.LEAD),
+    ("EE", "Estonia", OrgKind.NATION, Membership.PARTICIPANT),
+    ("ES", "Spain", OrgKind.NATION, Membership.PARTICIPANT),
+    ("DE", "Germany", OrgKind.NATION, Membership.OBSERVER),
+    ("cert-eu", "CERT-EU", OrgKind.EU_INSTITUTION, None),
+]
+
+ROLE_ORGS = {
+    Role.ADMIN: "LT",
+    Role.COORDINATOR: "LT",
+    Role.NATIONAL_POC: "EE",
+    Role.RESPONDER: "EE",
+    Role.REQUESTER: "cert-eu",
+    Role.OBSERVER: "DE",
+}
+
+
+@dataclass
+class World:
+    """A small project: five organisations and one user (with a token) per role."""
+
+    users: dict[Role, int] = field(default_factory=dict)
+    tokens: dict[Role, str] = field(default_factory=dict)
+    principals: dict[Role, Principal] = field(default_factory=dict)
+
+    def headers(self, role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+def seed_world(database: Database) -> World:
+    world = World()
+    with database.session() as db:
+        for code, name, kind, membership in ORGS:
+            org_service.create(db, actor=SYSTEM, data=OrganisationIn(
+                code=code, name=name, kind=kind, membership=membership))
+        for role, org in ROLE_ORGS.items():
+            user = auth_service.create_user(db, actor=SYSTEM, data=UserIn(
+                email=f"{role.value.replace('_', '-')}@test.example", name=role.value.title(),
+                role=role, org=org))
+            _token, secret = auth_service.create_token(db, actor=SYSTEM, user=user,
+                                                       data=TokenIn(name="tests"))
+            world.users[role] = user.id
+            world.tokens[role] = secret
+            world.principals[role] = auth_service.principal_of(user)
+    return world
+
+
+@pytest.fixture
+def world(database: Database) -> World:
+    return seed_world(database)
