@@ -34,7 +34,7 @@ from datetime import date
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-DEMO_PASSWORD = "crrt-demo-2026"  # noqa: S105 - the published password of the demo accounts
+DEMO_PASSWORD = "crrt-demo-2026"
 
 # The project's memorandum of understanding was signed on the margins of the June 2018 Council.
 _FOUNDED = "2018-06-25"
