@@ -187,11 +187,16 @@ def audit_verify() -> None:
 
 
 @demo_app.command("load")
-def demo_load() -> None:
+def demo_load(if_empty: Annotated[bool, typer.Option(
+        "--if-empty", help="Only into a database that holds no organisation yet.")] = False,
+              ) -> None:
     """Load the demo picture of the project (idempotent) and print the demo logins."""
-    from crrt.demo.load import load, logins
+    from crrt.demo.load import is_empty, load, logins
 
     with ready_database().session() as db:
+        if if_empty and not is_empty(db):
+            typer.echo("the database holds data already: demo not loaded")
+            return
         summary = load(db)
     typer.echo(summary)
     typer.echo(logins())

@@ -158,3 +158,23 @@ def seed_world(database: Database) -> World:
 @pytest.fixture
 def world(database: Database) -> World:
     return seed_world(database)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say plainly how many PostgreSQL and browser tests ran, so a CI log shows they did."""
+    tally: dict[tuple[str, str], int] = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") != "call" and outcome == "passed":
+                continue
+            params = report.nodeid.partition("[")[2]
+            kinds = [k for k, hit in (("postgresql", "postgresql" in params),
+                                      ("sqlite", "sqlite" in params),
+                                      ("browser", "browser" in report.keywords)) if hit]
+            for kind in kinds:
+                tally[(kind, outcome)] = tally.get((kind, outcome), 0) + 1
+    terminalreporter.write_sep("-", "crrt: what ran")
+    for kind in ("sqlite", "postgresql", "browser"):
+        counts = ", ".join(f"{tally[(kind, o)]} {o}" for o in ("passed", "failed", "skipped",
+                                                                "error") if (kind, o) in tally)
+        terminalreporter.write_line(f"{kind:>10} tests: {counts or 'none'}")

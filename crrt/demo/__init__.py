@@ -1,0 +1,1 @@
+"""The demo picture of the project, loaded by ``crrt demo load`` and ``make run``."""

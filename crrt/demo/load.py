@@ -1,0 +1,134 @@
+"""Load the demo picture through the services, so it is audited and checked like real input.
+
+Idempotent: what exists already (by organisation code, institution name, user or expert email)
+is left as it is, so running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from crrt.auth import service as auth
+from crrt.auth.enums import Role
+from crrt.auth.principal import Principal
+from crrt.auth.schemas import UserIn
+from crrt.demo import data
+from crrt.experts import service as experts
+from crrt.experts.enums import Deployability
+from crrt.experts.schemas import ExpertFilter, ExpertIn, SkillLevel, UnavailabilityIn
+from crrt.organisations import service as organisations
+from crrt.organisations.enums import InstitutionKind, Membership, OrgKind
+from crrt.organisations.schemas import InstitutionIn, OrganisationIn, OrganisationPatch
+
+DEMO = Principal.system("demo")
+
+
+@dataclass
+class Summary:
+    organisations: int = 0
+    institutions: int = 0
+    users: int = 0
+    experts: int = 0
+
+    def __str__(self) -> str:
+        added = (f"{self.organisations} organisations, {self.institutions} institutions, "
+                 f"{self.users} users, {self.experts} experts")
+        return f"demo data loaded: {added} added" if any(vars(self).values()) \
+            else "demo data already present: nothing added"
+
+
+def is_empty(db: Session) -> bool:
+    """Whether the database holds no organisation yet (``make run`` loads the demo then)."""
+    return not organisations.all_organisations(db, actor=DEMO)
+
+
+def _organisations(db: Session, summary: Summary) -> None:
+    existing = {o.code for o in organisations.all_organisations(db, actor=DEMO)}
+    earlier: dict[str, list[dict]] = {}
+    for step in data.MEMBERSHIP_HISTORY:
+        earlier.setdefault(step["code"], []).append(step)
+    for row in data.ORGANISATIONS:
+        if row["code"] in existing:
+            continue
+        steps = earlier.get(row["code"], [])
+        first = steps[0] if steps else row
+        organisations.create(db, actor=DEMO, data=OrganisationIn(
+            code=row["code"], name=row["name"], kind=OrgKind(row["kind"]),
+            membership=Membership(first["membership"]) if first["membership"] else None,
+            effective_on=date.fromisoformat(first["effective_on"])
+            if first.get("effective_on") else None))
+        for step in [*steps[1:], row] if steps else []:
+            organisations.update(db, actor=DEMO, code=row["code"], data=OrganisationPatch(
+                membership=Membership(step["membership"]) if step["membership"] else None,
+                effective_on=date.fromisoformat(step["effective_on"]),
+                note=step.get("note", "")))
+        summary.organisations += 1
+
+
+def _institutions(db: Session, summary: Summary) -> dict[tuple[str, str], int]:
+    ids: dict[tuple[str, str], int] = {}
+    for row in data.INSTITUTIONS:
+        known = {i.name: i.id for i in
+                 organisations.list_institutions(db, actor=DEMO, code=row["org"])}
+        if row["name"] not in known:
+            inst = organisations.create_institution(db, actor=DEMO, code=row["org"], data=(
+                InstitutionIn(name=row["name"], kind=InstitutionKind(row["kind"]))))
+            known[row["name"]] = inst.id
+            summary.institutions += 1
+        ids[(row["org"], row["name"])] = known[row["name"]]
+    return ids
+
+
+def _users(db: Session, summary: Summary) -> None:
+    for row in data.USERS:
+        if auth.get_user_by_email(db, row["email"]) is None:
+            auth.create_user(db, actor=DEMO, data=UserIn(
+                email=row["email"], name=row["name"], role=Role(row["role"]), org=row["org"],
+                password=data.DEMO_PASSWORD))
+            summary.users += 1
+
+
+def _experts(db: Session, summary: Summary, institutions: dict[tuple[str, str], int]) -> None:
+    accounts = {u["expert_email"]: u["email"] for u in data.USERS if u["expert_email"]}
+    for row in data.EXPERTS:
+        present, _ = experts.list_experts(db, actor=DEMO, filters=ExpertFilter(
+            org=row["org"], q=row["name"]), limit=50, cursor=None)
+        if any((e.email or "").lower() == row["email"] for e in present):
+            continue
+        deployability = [d for d, on in ((Deployability.REMOTE, row["remote"]),
+                                         (Deployability.ON_SITE, row["on_site"])) if on]
+        expert = experts.nominate(db, actor=DEMO, data=ExpertIn(
+            org=row["org"],
+            institution_id=institutions.get((row["org"], row["institution"] or "")),
+            name=row["name"], email=row["email"], phone=row["phone"],
+            skills=[SkillLevel(skill=s, level=lvl) for s, lvl in row["skills"].items()],
+            languages=row["languages"], clearance=row["clearance"],
+            deployability=deployability, time_zone=row["time_zone"],
+            user_email=accounts.get(row["email"])))
+        for period in row["unavailability"]:
+            experts.add_unavailability(db, actor=DEMO, expert_id=expert.id, data=(
+                UnavailabilityIn(starts_on=date.fromisoformat(period["starts_on"]),
+                                 ends_on=date.fromisoformat(period["ends_on"]),
+                                 reason=period["reason"])))
+        summary.experts += 1
+
+
+def load(db: Session) -> Summary:
+    """Add whatever of the demo picture is missing; return what was added."""
+    summary = Summary()
+    _organisations(db, summary)
+    institutions = _institutions(db, summary)
+    _users(db, summary)
+    _experts(db, summary, institutions)
+    return summary
+
+
+def logins() -> str:
+    """The demo accounts, for ``make run`` to print."""
+    width = max(len(u["email"]) for u in data.USERS)
+    lines = [f"demo logins (password: {data.DEMO_PASSWORD})"]
+    lines += [f"  {u['email']:<{width}}  {u['role']:<13} {u['org']}" for u in data.USERS]
+    return "\n".join(lines)
