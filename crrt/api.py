@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from crrt import __version__
@@ -19,6 +20,7 @@ from crrt.core.db import Database
 from crrt.core.errors import DomainError
 from crrt.core.http import (
     Db,
+    data_problem,
     domain_problem,
     http_problem,
     internal_problem,
@@ -38,10 +40,10 @@ health_router = APIRouter(tags=["health"])
 
 @health_router.get("/health")
 def health(db: Db) -> dict[str, Any]:
-    """Liveness and readiness: the database answers and its schema is the code's."""
-    db.execute(text("SELECT 1"))
+    """Liveness and readiness: the database answers, at the schema revision it reports."""
+    schema = db.execute(text("SELECT version_num FROM alembic_version")).scalar()
     return {"status": "ok", "version": __version__, "database": db.get_bind().dialect.name,
-            "schema": migrations.head_revision()}
+            "schema": schema}
 
 
 def _for_machines(request: Request) -> bool:
@@ -72,16 +74,27 @@ def _install_error_handlers(app: FastAPI) -> None:
         return web_errors.page_for(request, status=exc.status_code, title="Error",
                                    detail=str(exc.detail))
 
-    async def on_crash(request: Request, exc: Exception) -> Response:
-        response = internal_problem(request, exc)
+    async def on_data(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DataError)
+        response = data_problem(request, exc)
         if _for_machines(request):
             return response
-        return web_errors.page_for(request, status=500, title="Internal error",
-                                   detail="Something went wrong on our side.")
+        return web_errors.page_for(request, status=400, title="Bad request",
+                                   detail="A value could not be stored.")
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        # Runs outside the middleware stack, so the security headers are added here.
+        response = internal_problem(request, exc)
+        if not _for_machines(request):
+            response = web_errors.page_for(request, status=500, title="Internal error",
+                                           detail="Something went wrong on our side.")
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
     app.add_exception_handler(DomainError, on_domain)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(DataError, on_data)
     app.add_exception_handler(Exception, on_crash)
 
 

@@ -7,48 +7,27 @@ from datetime import timedelta
 from typing import Annotated
 
 import typer
-import typer as _typer
+from pydantic import ValidationError
 
 from crrt.auth.enums import Role
-from crrt.auth.principal import Principal
+from crrt.cli_support import SYSTEM, database, fail, invalid, ready_database
 from crrt.core import clock, migrations
 from crrt.core.config import get_settings
-from crrt.core.db import Database
 from crrt.core.errors import DomainError
-
-experts_app = _typer.Typer(help="The expert pool.")
+from crrt.experts.cli import app as experts_app
+from crrt.organisations.enums import Membership, OrgKind
 
 app = typer.Typer(help="crrt: coordination platform for the EU Cyber Rapid Response Teams.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+org_app = typer.Typer(help="Organisations and their project membership.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
-for sub, name in ((db_app, "db"), (user_app, "user"), (token_app, "token"),
+for sub, name in ((db_app, "db"), (org_app, "org"), (user_app, "user"), (token_app, "token"),
                   (audit_app, "audit"), (demo_app, "demo"), (experts_app, "experts")):
     app.add_typer(sub, name=name)
-
-SYSTEM = Principal.system("cli")
-
-
-def database() -> Database:
-    return Database(get_settings().database_url)
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
-
-
-def ready_database() -> Database:
-    """The database, or a clear exit if its schema is behind the code."""
-    db = database()
-    try:
-        migrations.check_current(db.engine)
-    except migrations.SchemaBehind as exc:
-        raise fail(str(exc)) from exc
-    return db
 
 
 @db_app.command("upgrade")
@@ -86,6 +65,38 @@ def worker(once: Annotated[bool, typer.Option(help="Deliver what is due, then st
     run(ready_database(), get_settings(), once=once, interval=interval)
 
 
+@org_app.command("add")
+def org_add(code: str,
+            name: Annotated[str, typer.Option(help="Its name (Lithuania, CERT-EU).")],
+            kind: Annotated[OrgKind, typer.Option(help="nation, eu_institution or partner.")],
+            membership: Annotated[Membership | None, typer.Option(
+                help="A nation's role in the project.")] = None) -> None:
+    """Add an organisation (the first one, before any account exists, comes from here)."""
+    from crrt.organisations import service
+    from crrt.organisations.schemas import OrganisationIn
+
+    try:
+        data = OrganisationIn(code=code, name=name, kind=kind, membership=membership)
+    except ValidationError as exc:
+        raise invalid(exc) from exc
+    with ready_database().session() as db:
+        try:
+            org = service.create(db, actor=SYSTEM, data=data)
+        except DomainError as exc:
+            raise fail(exc.detail) from exc
+        typer.echo(f"organisation {org.code} ({org.name}, {org.kind.value}) created")
+
+
+@org_app.command("list")
+def org_list() -> None:
+    """List the organisations and their membership."""
+    from crrt.organisations import service
+
+    with ready_database().session() as db:
+        for org in service.all_organisations(db, actor=SYSTEM):
+            typer.echo(f"{org.code}\t{org.kind.value}\t{org.membership or '-'}\t{org.name}")
+
+
 @user_app.command("add")
 def user_add(email: str,
              role: Annotated[Role, typer.Option(help="What the user does.")],
@@ -102,8 +113,8 @@ def user_add(email: str,
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     try:
         data = UserIn(email=email, name=name or email, role=role, org=org, password=password)
-    except ValueError as exc:
-        raise fail(f"invalid: {exc}") from exc
+    except ValidationError as exc:
+        raise invalid(exc) from exc
     with ready_database().session() as db:
         try:
             user = service.create_user(db, actor=SYSTEM, data=data)
@@ -196,7 +207,6 @@ def demo_load(if_empty: Annotated[bool, typer.Option(
     with ready_database().session() as db:
         if if_empty and not is_empty(db):
             typer.echo("the database holds data already: demo not loaded")
-            return
-        summary = load(db)
-    typer.echo(summary)
+        else:
+            typer.echo(load(db))
     typer.echo(logins())

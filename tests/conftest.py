@@ -160,6 +160,16 @@ def world(database: Database) -> World:
     return seed_world(database)
 
 
+@pytest.fixture
+def smtp_server():  # type: ignore[no-untyped-def]
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port; see tests/support.py."""
+    from tests.support import MailServer
+
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say plainly how many PostgreSQL and browser tests ran, so a CI log shows they did."""
     tally: dict[tuple[str, str], int] = {}

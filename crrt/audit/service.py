@@ -76,6 +76,13 @@ def record(db: Session, *, actor: Principal, action: str, object_type: str,
     return event
 
 
+def events_about(db: Session, *, object_type: str, object_id: object) -> list[AuditEvent]:
+    """Every event about one object, oldest first; the caller has checked access to it."""
+    return list(db.scalars(select(AuditEvent).where(AuditEvent.object_type == object_type,
+                                                    AuditEvent.object_id == str(object_id))
+                           .order_by(AuditEvent.seq)))
+
+
 @dataclass
 class Verification:
     """What ``crrt audit verify`` found."""

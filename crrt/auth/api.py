@@ -11,7 +11,7 @@ from crrt.auth.deps import Me
 from crrt.auth.schemas import Me as MeOut
 from crrt.auth.schemas import TokenCreated, TokenIn, TokenOut, UserIn, UserOut, UserPatch
 from crrt.core.errors import NotFound
-from crrt.core.http import Db
+from crrt.core.http import Db, Id
 from crrt.core.pagination import MAX_LIMIT, Page
 
 router = APIRouter(tags=["users"])
@@ -49,8 +49,8 @@ def create_my_token(body: TokenIn, db: Db, me: Me) -> TokenCreated:
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204)
-def revoke_my_token(token_id: int, db: Db, me: Me) -> Response:
-    service.revoke_token(db, actor=me, token_id=token_id)
+def revoke_my_token(token_id: Id, db: Db, me: Me) -> Response:
+    service.revoke_token(db, actor=me, token_id=token_id, own_only=True)
     return Response(status_code=204)
 
 
@@ -67,10 +67,10 @@ def create_user(body: UserIn, db: Db, me: Me) -> UserOut:
 
 
 @router.get("/users/{user_id}")
-def get_user(user_id: int, db: Db, me: Me) -> UserOut:
+def get_user(user_id: Id, db: Db, me: Me) -> UserOut:
     return service.user_out(service.get_user(db, actor=me, user_id=user_id))
 
 
 @router.patch("/users/{user_id}")
-def update_user(user_id: int, body: UserPatch, db: Db, me: Me) -> UserOut:
+def update_user(user_id: Id, body: UserPatch, db: Db, me: Me) -> UserOut:
     return service.user_out(service.update_user(db, actor=me, user_id=user_id, data=body))

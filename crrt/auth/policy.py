@@ -25,6 +25,8 @@ class Permission(StrEnum):
     EXPERTS_READ = "experts.read"
     EXPERTS_WRITE = "experts.write"
     EXPERTS_PERSONAL_DATA = "experts.personal_data"
+    EXPERTS_OWN_AVAILABILITY = "experts.own_availability"
+    EXPERTS_LINK_USER = "experts.link_user"
     AUDIT_READ = "audit.read"
     USERS_MANAGE = "users.manage"
     DASHBOARD_POOL = "dashboard.pool"
@@ -47,6 +49,11 @@ def _own_nation_or_central(principal: Principal, org_id: Any = None) -> bool:
         and org_id == principal.org_id
 
 
+def _own_record(principal: Principal, user_id: Any = None) -> bool:
+    """The expert record linked to the principal's own account."""
+    return principal.user_id is not None and user_id == principal.user_id
+
+
 def _sees_pool(principal: Principal, _target: Any = None) -> bool:
     return principal.role in (Role.ADMIN, Role.COORDINATOR, Role.NATIONAL_POC, Role.RESPONDER)
 
@@ -58,6 +65,8 @@ RULES: dict[Permission, Callable[[Principal, Any], bool]] = {
     Permission.EXPERTS_READ: _sees_pool,
     Permission.EXPERTS_WRITE: _own_nation_or_central,
     Permission.EXPERTS_PERSONAL_DATA: _own_nation_or_central,
+    Permission.EXPERTS_OWN_AVAILABILITY: _own_record,
+    Permission.EXPERTS_LINK_USER: _is(Role.ADMIN, Role.COORDINATOR),
     Permission.AUDIT_READ: _is(Role.ADMIN, Role.COORDINATOR),
     Permission.USERS_MANAGE: _is(Role.ADMIN),
     Permission.DASHBOARD_POOL: _is(Role.ADMIN, Role.COORDINATOR, Role.NATIONAL_POC),
@@ -102,3 +111,10 @@ def require_expert_visible(principal: Principal, *, org_id: int, user_id: int | 
     require(principal, Permission.EXPERTS_READ)
     if not expert_visible(principal, org_id=org_id, user_id=user_id):
         raise NotFound("No such expert.")
+
+
+def require_availability_write(principal: Principal, *, org_id: int, user_id: int | None) -> None:
+    """Unavailability is kept by whoever may edit the expert, and by the expert themself."""
+    if not (allows(principal, Permission.EXPERTS_WRITE, org_id)
+            or allows(principal, Permission.EXPERTS_OWN_AVAILABILITY, user_id)):
+        raise Forbidden(f"Your role ({principal.role.value}) may not do this.")

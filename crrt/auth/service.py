@@ -38,6 +38,11 @@ def _user_fields(user: User) -> dict[str, object]:
             "is_active": user.is_active}
 
 
+def find_user(db: Session, user_id: int) -> User | None:
+    """The account with that id, for other parts' own lookups (no access check)."""
+    return db.get(User, user_id)
+
+
 def get_user_by_email(db: Session, email: str) -> User | None:
     return db.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
@@ -148,11 +153,16 @@ def list_tokens(db: Session, *, actor: Principal, user: User) -> list[ApiToken]:
                            .order_by(ApiToken.id)))
 
 
-def revoke_token(db: Session, *, actor: Principal, token_id: int) -> ApiToken:
-    """Revoke a token; it stops working at once. Revoking twice is harmless."""
+def revoke_token(db: Session, *, actor: Principal, token_id: int,
+                 own_only: bool = False) -> ApiToken:
+    """Revoke a token; it stops working at once. Revoking twice is harmless.
+
+    Admins may revoke anyone's token, except through ``own_only`` paths (``/me/tokens``).
+    """
     token = db.get(ApiToken, token_id)
-    if token is None or (token.user_id != actor.user_id
-                         and not policy.allows(actor, policy.Permission.USERS_MANAGE)):
+    mine = token is not None and token.user_id == actor.user_id
+    if token is None or not (mine or (not own_only and policy.allows(
+            actor, policy.Permission.USERS_MANAGE))):
         raise NotFound("No such token.")
     if token.revoked_at is None:
         token.revoked_at = clock.now()

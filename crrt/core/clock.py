@@ -21,10 +21,10 @@ def today() -> date:
 
 @contextmanager
 def frozen(at: datetime) -> Iterator[None]:
-    """Hold time still at ``at`` (UTC-aware) for the duration of the block."""
+    """Hold time still at ``at`` for the duration of the block (a naive ``at`` is UTC)."""
     global _frozen
     previous = _frozen
-    _frozen = at.astimezone(UTC)
+    _frozen = as_utc(at)
     try:
         yield
     finally:

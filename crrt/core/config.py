@@ -29,11 +29,14 @@ class Settings(BaseSettings):
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"
-        if not path.exists():
+        key = path.read_text().strip() if path.exists() else ""
+        if not key:  # missing, or left empty by a crash between creating and writing it
             self.data_dir.mkdir(parents=True, exist_ok=True)
             path.touch(mode=0o600)
+            path.chmod(0o600)
             path.write_text(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+            key = path.read_text().strip()
+        return key
 
 
 @lru_cache

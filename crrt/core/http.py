@@ -7,9 +7,10 @@ import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
@@ -26,7 +27,13 @@ def get_db(request: Request) -> Iterator[Session]:
         yield db
 
 
-Db = Annotated[Session, Depends(get_db)]
+# scope="function": commit before the answer is sent, so a failed commit is never a 2xx.
+Db = Annotated[Session, Depends(get_db, scope="function")]
+
+MAX_ID = 2**31 - 1
+# Ids are 32-bit on PostgreSQL (and SQLite overflows past 64 bits): a larger one is a 422, not a
+# driver error.
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def problem(request: Request, *, status: int, title: str, detail: str, slug: str,
@@ -77,6 +84,16 @@ def http_problem(request: Request, exc: HTTPException) -> JSONResponse:
         detail = "Nothing is at this address."
     return problem(request, status=exc.status_code, title=title, detail=detail,
                    slug=title.lower().replace(" ", "-"), headers=getattr(exc, "headers", None))
+
+
+def data_problem(request: Request, exc: DataError) -> JSONResponse:
+    """422 for a value the database refuses (a number out of range, a NUL character): input
+    that slipped past validation is still the client's mistake, not a 500."""
+    log.warning("database refused a value on %s %s: %s", request.method, request.url.path,
+                exc.orig)
+    return problem(request, status=422, title="Invalid input", slug="validation",
+                   detail="A value cannot be stored: a number out of range or a character "
+                          "(such as NUL) the database refuses.", errors=[])
 
 
 def internal_problem(request: Request, exc: Exception) -> JSONResponse:

@@ -1,5 +1,121 @@
-"""Expert pool routes (placeholder until the experts part lands)."""
+"""Routes of the expert pool; access and rules live in the service and the policy."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Response, UploadFile
+
+from crrt.auth.deps import Me
+from crrt.core.errors import FieldError, Invalid
+from crrt.core.http import Db, Id
+from crrt.core.pagination import MAX_LIMIT, Page
+from crrt.experts import service
+from crrt.experts.importer import MAX_BYTES
+from crrt.experts.schemas import (
+    ExpertFilter,
+    ExpertIn,
+    ExpertOut,
+    ExpertPatch,
+    ImportReport,
+    UnavailabilityIn,
+    UnavailabilityOut,
+)
 
 router = APIRouter(prefix="/experts", tags=["experts"])
+
+Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT)]
+
+
+@router.get("")
+def list_experts(db: Db, me: Me, filters: Annotated[ExpertFilter, Query()],
+                 limit: Limit = None, cursor: str | None = None) -> Page[ExpertOut]:
+    """The experts the caller may see, filtered; erased ones only with ``include_erased``."""
+    experts, next_cursor = service.list_experts(db, actor=me, filters=filters, limit=limit,
+                                                cursor=cursor)
+    return Page(items=[service.expert_out(e) for e in experts], next_cursor=next_cursor)
+
+
+@router.post("", status_code=201)
+def nominate(body: ExpertIn, db: Db, me: Me) -> ExpertOut:
+    return service.expert_out(service.nominate(db, actor=me, data=body))
+
+
+@router.get("/import/template.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+def import_template(me: Me) -> Response:
+    """The columns an import reads, with one example row."""
+    return Response(service.import_template(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition":
+                             'attachment; filename="experts-template.csv"'})
+
+
+@router.post("/import", responses={422: {"description": "Rejected rows; nothing was written. "
+                                                        "The problem carries the `report`."}})
+def import_experts(file: UploadFile, org: Annotated[str, Form(max_length=64)], db: Db, me: Me,
+                   dry_run: Annotated[bool, Form()] = False) -> ImportReport:
+    """Import a CSV or XLSX sheet into a nation's pool: every row, or none."""
+    content = file.file.read(MAX_BYTES + 1)
+    report = service.import_experts(db, actor=me, org=org, filename=file.filename or "",
+                                    content=content, dry_run=dry_run)
+    if report.rejected and not dry_run:
+        raise Invalid(f"{len(report.rejected)} row(s) rejected; nothing was imported.",
+                      [FieldError(["file", r.row], "; ".join(r.errors))
+                       for r in report.rejected],
+                      report=report.model_dump(mode="json"))
+    return report
+
+
+@router.get("/{expert_id}")
+def get_expert(expert_id: Id, db: Db, me: Me) -> ExpertOut:
+    return service.expert_out(service.get(db, actor=me, expert_id=expert_id))
+
+
+@router.patch("/{expert_id}")
+def update_expert(expert_id: Id, body: ExpertPatch, db: Db, me: Me) -> ExpertOut:
+    return service.expert_out(service.update(db, actor=me, expert_id=expert_id, data=body))
+
+
+@router.delete("/{expert_id}", status_code=204)
+def withdraw_expert(expert_id: Id, db: Db, me: Me) -> Response:
+    """Withdraw the nomination; the record is removed (use erase to keep an anonymous one)."""
+    service.withdraw(db, actor=me, expert_id=expert_id)
+    return Response(status_code=204)
+
+
+@router.get("/{expert_id}/unavailability")
+def list_unavailability(expert_id: Id, db: Db, me: Me) -> list[UnavailabilityOut]:
+    return [service.unavailability_out(u)
+            for u in service.list_unavailability(db, actor=me, expert_id=expert_id)]
+
+
+@router.post("/{expert_id}/unavailability", status_code=201)
+def add_unavailability(expert_id: Id, body: UnavailabilityIn, db: Db,
+                       me: Me) -> UnavailabilityOut:
+    return service.unavailability_out(
+        service.add_unavailability(db, actor=me, expert_id=expert_id, data=body))
+
+
+@router.delete("/{expert_id}/unavailability/{unavailability_id}", status_code=204)
+def remove_unavailability(expert_id: Id, unavailability_id: Id, db: Db,
+                          me: Me) -> Response:
+    service.remove_unavailability(db, actor=me, expert_id=expert_id,
+                                  unavailability_id=unavailability_id)
+    return Response(status_code=204)
+
+
+@router.get("/{expert_id}/personal-data", response_model=dict[str, Any])
+def export_personal_data(expert_id: Id, db: Db, me: Me) -> Response:
+    """Everything held about the expert, as a JSON download (the right of access)."""
+    document = service.export_personal_data(db, actor=me, expert_id=expert_id)
+    return Response(json.dumps(document, ensure_ascii=False, indent=2),
+                    media_type="application/json",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="expert-{expert_id}.json"'})
+
+
+@router.post("/{expert_id}/erase")
+def erase_expert(expert_id: Id, db: Db, me: Me) -> ExpertOut:
+    """Anonymise the expert in place (the right to erasure); skills stay for statistics."""
+    return service.expert_out(service.erase(db, actor=me, expert_id=expert_id))

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from crrt.auth.deps import Me
-from crrt.core.http import Db
+from crrt.core.http import Db, Id
 from crrt.core.pagination import MAX_LIMIT, Page
 from crrt.organisations import service
 from crrt.organisations.enums import Membership, OrgKind
@@ -68,19 +68,19 @@ def create_institution(code: str, body: InstitutionIn, db: Db, me: Me) -> Instit
 
 
 @router.get("/{code}/institutions/{institution_id}")
-def get_institution(code: str, institution_id: int, db: Db, me: Me) -> InstitutionOut:
+def get_institution(code: str, institution_id: Id, db: Db, me: Me) -> InstitutionOut:
     return service.institution_out(
         service.get_institution(db, actor=me, code=code, institution_id=institution_id))
 
 
 @router.patch("/{code}/institutions/{institution_id}")
-def update_institution(code: str, institution_id: int, body: InstitutionPatch, db: Db,
+def update_institution(code: str, institution_id: Id, body: InstitutionPatch, db: Db,
                        me: Me) -> InstitutionOut:
     return service.institution_out(service.update_institution(
         db, actor=me, code=code, institution_id=institution_id, data=body))
 
 
 @router.delete("/{code}/institutions/{institution_id}", status_code=204)
-def delete_institution(code: str, institution_id: int, db: Db, me: Me) -> Response:
+def delete_institution(code: str, institution_id: Id, db: Db, me: Me) -> Response:
     service.delete_institution(db, actor=me, code=code, institution_id=institution_id)
     return Response(status_code=204)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from crrt.audit import service as audit
 from crrt.auth import policy
@@ -67,7 +67,7 @@ def list_organisations(db: Session, *, actor: Principal, limit: int | None, curs
                        kind: OrgKind | None = None, membership: Membership | None = None,
                        ) -> tuple[list[Organisation], str | None]:
     policy.require(actor, policy.Permission.ORGANISATIONS_READ)
-    stmt = select(Organisation)
+    stmt = select(Organisation).options(selectinload(Organisation.history))
     if kind is not None:
         stmt = stmt.where(Organisation.kind == kind)
     if membership is not None:
@@ -79,7 +79,8 @@ def list_organisations(db: Session, *, actor: Principal, limit: int | None, curs
 def all_organisations(db: Session, *, actor: Principal) -> list[Organisation]:
     """Every organisation by name, for pickers and the dashboard."""
     policy.require(actor, policy.Permission.ORGANISATIONS_READ)
-    return list(db.scalars(select(Organisation).order_by(Organisation.name)))
+    return list(db.scalars(select(Organisation).options(selectinload(Organisation.history))
+                           .order_by(Organisation.name)))
 
 
 def _record_membership(db: Session, *, actor: Principal, org: Organisation,
@@ -102,7 +103,6 @@ def _record_membership(db: Session, *, actor: Principal, org: Organisation,
                               membership=new, effective_on=effective_on, note=note,
                               recorded_by=actor.actor)
     db.add(change)
-    org.history.append(change)
     previous, org.membership = org.membership, new
     db.flush()
     audit.record(db, actor=actor, action=f"membership.{event.value}",
@@ -157,6 +157,13 @@ def _institution(db: Session, org: Organisation, institution_id: int) -> Institu
     if inst is None or inst.organisation_id != org.id:
         raise NotFound("No such institution in this organisation.")
     return inst
+
+
+def find_institution(db: Session, *, organisation_id: int, institution_id: int,
+                     ) -> Institution | None:
+    """The institution if it belongs to that organisation; for other parts' own checks."""
+    inst = db.get(Institution, institution_id)
+    return inst if inst is not None and inst.organisation_id == organisation_id else None
 
 
 def get_institution(db: Session, *, actor: Principal, code: str,

@@ -1,10 +1,53 @@
-"""Errors shown to people as pages (placeholder until the web shell lands)."""
+"""Errors shown to people as pages; a page that needs a session sends the visitor to sign in."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
+
+from crrt.auth import service as auth_service
+from crrt.auth.deps import SESSION_COOKIE
+from crrt.web import session
+from crrt.web.templating import render
+
+log = logging.getLogger("crrt")
+
+FRIENDLY = {
+    404: ("Page not found", "Nothing is at this address. Check the link, or start again from "
+                            "the dashboard."),
+    405: ("Not allowed here", "This page cannot be used that way."),
+}
+
+
+def _remember_viewer(request: Request, status: int) -> None:
+    """Who is signed in, for the layout, when the error came before any page looked.
+
+    An address no route serves (404) never resolved the session; the menu should still show.
+    After a crash (500) the database is not asked again.
+    """
+    if hasattr(request.state, "principal"):
+        return
+    request.state.principal = None
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret or status >= 500:
+        return
+    try:
+        with request.app.state.database.session() as db:
+            request.state.principal = auth_service.session_principal(db, secret)
+    except SQLAlchemyError:
+        log.warning("could not read the session for an error page", exc_info=True)
 
 
 def page_for(request: Request, *, status: int, title: str, detail: str) -> Response:
-    return HTMLResponse(f"<h1>{title}</h1><p>{detail}</p>", status_code=status)
+    """The error as a page in the site's layout (a 401 becomes a sign-in redirect)."""
+    if status == 401:
+        return RedirectResponse(session.login_url(request), status_code=303)
+    if status in FRIENDLY and title in ("Error", "Not found") and \
+            detail in ("Not Found", "Method Not Allowed"):
+        title, detail = FRIENDLY[status]
+    _remember_viewer(request, status)
+    return render(request, "error.html", {"status": status, "title": title, "detail": detail},
+                  status=status)

@@ -1,5 +1,155 @@
-"""Web pages (placeholder until the web shell lands)."""
+"""Web pages: signing in and out, the dashboard and the organisations.
 
-from fastapi import APIRouter
+Routes here only parse, call services and render; what a viewer may see is decided by the
+services and :mod:`crrt.auth.policy`, exactly as for the API.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from crrt.auth import policy
+from crrt.auth import service as auth_service
+from crrt.core.errors import Invalid, TooManyRequests
+from crrt.core.http import Db
+from crrt.experts import service as expert_service
+from crrt.organisations import service as org_service
+from crrt.organisations.enums import Membership, OrgKind
+from crrt.web import session
+from crrt.web.charts import bar_chart
+from crrt.web.expert_pages import router as expert_router
+from crrt.web.session import CheckedForm, SignedIn, Viewer
+from crrt.web.templating import label, render
 
 router = APIRouter(include_in_schema=False)
+
+MEMBERSHIPS = [*(m.value for m in Membership), "none"]
+KINDS = [kind.value for kind in OrgKind]
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+# --- signing in and out -----------------------------------------------------------------------
+
+@router.get("/login")
+def login_page(request: Request, me: Viewer, next: str | None = None) -> Response:
+    if me is not None:
+        return RedirectResponse(session.safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": session.safe_next(next), "email": ""})
+
+
+@router.post("/login")
+def login(request: Request, db: Db, form: CheckedForm) -> Response:
+    """Sign in; a failure is recorded (committed with this request) so throttling can count it."""
+    settings = session.settings_of(request)
+    email, password = _field(form, "email"), form.get("password")
+    target = session.safe_next(_field(form, "next"))
+    context = {"next": target, "email": email}
+    if not email or not isinstance(password, str) or not password:
+        return render(request, "login.html", {**context, "error": "Enter your email address "
+                                              "and your password."}, status=401)
+    try:
+        result = auth_service.login(
+            db, email=email, password=password,
+            address=request.client.host if request.client else "unknown",
+            session_hours=settings.session_hours, max_failures=settings.login_max_failures,
+            window=timedelta(minutes=settings.login_window_minutes))
+    except TooManyRequests as exc:
+        return render(request, "login.html", {**context, "error": exc.detail}, status=429,
+                      headers={"Retry-After": str(exc.extra.get("retry_after", 60))})
+    if result is None:
+        return render(request, "login.html", {**context, "error": "The email address or the "
+                                              "password is not right."}, status=401)
+    _user, secret = result
+    response = RedirectResponse(target, status_code=303)
+    session.set_session_cookie(request, response, secret)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, db: Db, form: CheckedForm) -> Response:
+    secret = request.cookies.get(session.SESSION_COOKIE)
+    if secret:
+        auth_service.logout(db, secret=secret)
+    response = RedirectResponse("/login", status_code=303)
+    session.clear_session_cookie(request, response)
+    return response
+
+
+# --- dashboard --------------------------------------------------------------------------------
+
+@router.get("/")
+def dashboard(request: Request, db: Db, me: SignedIn) -> Response:
+    """The project at a glance: organisations for everyone, the pool for those who manage it."""
+    orgs = org_service.all_organisations(db, actor=me)
+    memberships = Counter(o.membership.value if o.membership else "none" for o in orgs)
+    kinds = Counter(o.kind.value for o in orgs)
+    charts = [
+        bar_chart("chart-membership", "Organisations by membership",
+                  [(label(m), memberships[m]) for m in MEMBERSHIPS]),
+        bar_chart("chart-kind", "Organisations by kind", [(label(k), kinds[k]) for k in KINDS]),
+    ]
+    pool_charts = []
+    experts_total = pool_of = None
+    if policy.allows(me, policy.Permission.DASHBOARD_POOL):
+        by_nation = expert_service.counts_by_nation(db, actor=me)
+        by_skill = expert_service.counts_by_skill(db, actor=me)
+        experts_total = sum(count for _, _, count in by_nation)
+        pool_of = by_nation[0][1] if len(by_nation) == 1 else None
+        pool_charts = [
+            bar_chart("chart-nation", "Experts by nation",
+                      [(f"{name} ({code})", count) for code, name, count in by_nation]),
+            bar_chart("chart-skill", "Experts by skill",
+                      [(label(skill), count) for skill, count in by_skill]),
+        ]
+    members = sum(memberships[m.value] for m in (Membership.LEAD, Membership.PARTICIPANT))
+    return render(request, "dashboard.html", {
+        "charts": charts, "pool_charts": pool_charts, "organisations_total": len(orgs),
+        "members_total": members, "observers_total": memberships["observer"],
+        "experts_total": experts_total, "pool_of": pool_of})
+
+
+# --- organisations ----------------------------------------------------------------------------
+
+@router.get("/organisations")
+def organisations(request: Request, db: Db, me: SignedIn, kind: str | None = None,
+                  membership: str | None = None) -> Response:
+    kind, membership = kind or None, membership or None
+    if kind is not None and kind not in KINDS:
+        raise Invalid.field(["query", "kind"], f"'{kind}' is not a kind of organisation.")
+    if membership is not None and membership not in MEMBERSHIPS:
+        raise Invalid.field(["query", "membership"], f"'{membership}' is not a membership.")
+    rows = []
+    for org in org_service.all_organisations(db, actor=me):
+        out = org_service.organisation_out(org)
+        held = out.membership.value if out.membership else "none"
+        if (kind and out.kind.value != kind) or (membership and held != membership):
+            continue
+        rows.append(out)
+    return render(request, "organisations.html", {
+        "organisations": rows, "kind": kind or "", "membership": membership or "",
+        "kinds": KINDS, "memberships": MEMBERSHIPS})
+
+
+@router.get("/organisations/{code}")
+def organisation(request: Request, db: Db, me: SignedIn, code: str) -> Response:
+    org = org_service.get(db, actor=me, code=code)
+    history = [org_service.history_out(c) for c in org_service.history(db, actor=me, code=code)]
+    institutions = [org_service.institution_out(i)
+                    for i in org_service.list_institutions(db, actor=me, code=code)]
+    pool_link = policy.allows(me, policy.Permission.EXPERTS_READ) and \
+        policy.expert_visible(me, org_id=org.id, user_id=None)
+    return render(request, "organisation.html", {
+        "org": org_service.organisation_out(org), "history": list(reversed(history)),
+        "institutions": institutions, "pool_link": pool_link})
+
+
+router.include_router(expert_router)

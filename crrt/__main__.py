@@ -1,0 +1,5 @@
+"""``python -m crrt`` is the ``crrt`` command."""
+
+from crrt.cli import app
+
+app()

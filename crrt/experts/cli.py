@@ -1,0 +1,80 @@
+"""``crrt experts``: spreadsheet import and the data-subject rights, from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crrt.cli_support import SYSTEM, fail, ready_database
+from crrt.core.errors import DomainError
+from crrt.experts import service
+from crrt.experts.schemas import ImportReport
+
+app = typer.Typer(help="The expert pool.", no_args_is_help=True)
+
+
+def _print_report(report: ImportReport) -> None:
+    verb = "" if report.applied else "would be "
+    typer.echo(f"{report.created} expert(s) {verb}created, {report.updated} {verb}updated"
+               + (" (dry run: nothing written)" if report.dry_run else ""))
+    for rejection in report.rejected:
+        typer.echo(f"row {rejection.row} ({rejection.email or 'no email'}): "
+                   + "; ".join(rejection.errors), err=True)
+
+
+@app.command("import")
+def import_file(
+        file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                             help="A .csv or .xlsx sheet.")],
+        org: Annotated[str, typer.Option(help="The nominating nation's code (EE).")],
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="Validate and report; write nothing.")] = False,
+) -> None:
+    """Import experts from a sheet: every row or none; exit 1 if any row is rejected."""
+    database = ready_database()
+    try:
+        with database.session() as db:
+            report = service.import_experts(db, actor=SYSTEM, org=org, filename=file.name,
+                                            content=file.read_bytes(), dry_run=dry_run)
+    except DomainError as exc:
+        raise fail(exc.detail) from exc
+    finally:
+        database.dispose()
+    _print_report(report)
+    if report.rejected:
+        raise fail(f"{len(report.rejected)} row(s) rejected: nothing was imported.")
+
+
+@app.command("export")
+def export(expert_id: int) -> None:
+    """Print everything held about one expert as JSON (the right of access)."""
+    database = ready_database()
+    try:
+        with database.session() as db:
+            document = service.export_personal_data(db, actor=SYSTEM, expert_id=expert_id)
+    except DomainError as exc:
+        raise fail(exc.detail) from exc
+    finally:
+        database.dispose()
+    typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+@app.command("erase")
+def erase(expert_id: int,
+          yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")]
+          = False) -> None:
+    """Anonymise one expert in place (the right to erasure); needs --yes."""
+    if not yes:
+        raise fail("Erasure cannot be undone: add --yes to confirm.")
+    database = ready_database()
+    try:
+        with database.session() as db:
+            expert = service.erase(db, actor=SYSTEM, expert_id=expert_id)
+            typer.echo(f"expert {expert.id} erased")
+    except DomainError as exc:
+        raise fail(exc.detail) from exc
+    finally:
+        database.dispose()

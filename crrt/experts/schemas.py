@@ -1,0 +1,272 @@
+"""What the expert pool takes and gives; the rules the form, the API and the import share."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import pycountry
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from crrt.experts.enums import Clearance, Deployability, Skill
+
+PHONE = re.compile(r"^[0-9 +\-()]{6,40}$")
+ORG_CODE = r"^[A-Za-z0-9-]{2,64}$"
+MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; larger ones are a 422, not a driver error
+
+
+def _no_nul(value: str) -> str:
+    """PostgreSQL cannot store NUL characters; refuse them at the edge on every backend."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _name(value: str) -> str:
+    value = _no_nul(value).strip()
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+def _phone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not PHONE.match(value) or not any(ch.isdigit() for ch in value):
+        raise ValueError("a phone number holds digits, spaces, +, - and brackets (6-40 characters)")
+    return value
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def time_zone_problem(key: str) -> str | None:
+    """Why ``key`` is not an IANA time zone, or None if it is one."""
+    if key in _zones():
+        try:
+            ZoneInfo(key)
+            return None
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    return f"'{key}' is not an IANA time zone (e.g. Europe/Vilnius, UTC)."
+
+
+def _time_zone(value: str) -> str:
+    value = value.strip()
+    problem = time_zone_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def language_problem(code: str) -> str | None:
+    """Why ``code`` is not an ISO 639-1 language code, or None if it is one."""
+    if len(code) == 2 and code.isascii() and code.isalpha() \
+            and pycountry.languages.get(alpha_2=code) is not None:
+        return None
+    return f"'{code}' is not an ISO 639-1 language code (e.g. en, et, lt)."
+
+
+def _language(value: str) -> str:
+    code = value.strip().lower()
+    problem = language_problem(code)
+    if problem:
+        raise ValueError(problem)
+    return code
+
+
+def _languages(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("each language once")
+    return values
+
+
+def _deployability(values: list[Deployability]) -> list[Deployability]:
+    if len(set(values)) != len(values):
+        raise ValueError("each deployability once")
+    return values
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_name)]
+Phone = Annotated[str | None, Field(default=None, max_length=40), AfterValidator(_phone)]
+Language = Annotated[str, Field(max_length=8), AfterValidator(_language)]
+Languages = Annotated[list[Language], AfterValidator(_languages)]
+Deployabilities = Annotated[list[Deployability], Field(min_length=1),
+                            AfterValidator(_deployability)]
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_time_zone)]
+Notes = Annotated[str, Field(max_length=2000), AfterValidator(_no_nul)]
+OrgCode = Annotated[str, Field(pattern=ORG_CODE, description="The organisation's code (EE).")]
+InstitutionId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class SkillLevel(BaseModel):
+    """A skill of the taxonomy at level 1 (working), 2 (advanced) or 3 (expert)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    skill: Skill
+    level: int = Field(ge=1, le=3)
+
+
+def _skills(values: list[SkillLevel]) -> list[SkillLevel]:
+    seen = [s.skill for s in values]
+    if len(set(seen)) != len(seen):
+        raise ValueError("each skill once")
+    return values
+
+
+Skills = Annotated[list[SkillLevel], Field(min_length=1), AfterValidator(_skills)]
+
+
+class ExpertIn(BaseModel):
+    """A nomination; ``user_email`` links an existing account (admins and coordinators only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    org: OrgCode
+    institution_id: InstitutionId | None = None
+    name: Name
+    email: EmailStr
+    phone: Phone = None
+    skills: Skills
+    languages: Languages = Field(default_factory=list,
+                                 description="ISO 639-1 codes (en, et).")
+    clearance: Clearance = Clearance.NONE
+    deployability: Deployabilities = Field(
+        default_factory=lambda: [Deployability.REMOTE])
+    time_zone: TimeZone = "UTC"
+    notes: Notes = ""
+    user_email: EmailStr | None = Field(
+        default=None, description="Links the expert to this user's account.")
+
+
+class ExpertPatch(BaseModel):
+    """A change: only the fields sent; ``null`` clears phone, institution and the user link."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    org: OrgCode | None = None
+    institution_id: InstitutionId | None = None
+    name: Name | None = None
+    email: EmailStr | None = None
+    phone: Phone = None
+    skills: Skills | None = None
+    languages: Languages | None = None
+    clearance: Clearance | None = None
+    deployability: Deployabilities | None = None
+    time_zone: TimeZone | None = None
+    notes: Notes | None = None
+    user_email: EmailStr | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> ExpertPatch:
+        clearable = {"institution_id", "phone", "user_email", "notes"}
+        nulled = sorted(f for f in self.model_fields_set - clearable
+                        if getattr(self, f) is None)
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)} cannot be cleared, only changed")
+        return self
+
+
+class UnavailabilityIn(BaseModel):
+    """A period, inclusive of both dates, when the expert cannot be called out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    starts_on: date
+    ends_on: date
+    reason: Annotated[str, Field(max_length=200), AfterValidator(_no_nul)] = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UnavailabilityIn:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on must not be before starts_on")
+        return self
+
+
+class UnavailabilityOut(BaseModel):
+    id: int
+    starts_on: date
+    ends_on: date
+    reason: str
+
+
+class ExpertOut(BaseModel):
+    id: int
+    org: str
+    org_name: str
+    institution_id: int | None
+    institution: str | None
+    name: str
+    email: str | None
+    phone: str | None
+    skills: list[SkillLevel]
+    languages: list[str]
+    clearance: Clearance
+    deployability: list[Deployability]
+    time_zone: str
+    notes: str
+    unavailability: list[UnavailabilityOut]
+    available_today: bool
+    created_at: datetime
+    updated_at: datetime
+    erased: bool
+
+
+class ExpertFilter(BaseModel):
+    """What to look for in the pool; every criterion narrows the list."""
+
+    org: OrgCode | None = None
+    skill: Skill | None = None
+    min_level: int | None = Field(default=None, ge=1, le=3,
+                                  description="With skill: at least this level in it; "
+                                              "alone: at least this level in some skill.")
+    language: str | None = Field(default=None, max_length=8)
+    clearance: Clearance | None = Field(default=None,
+                                        description="At least this clearance.")
+    deployability: Deployability | None = None
+    available_on: date | None = Field(default=None,
+                                      description="Not inside any unavailability period.")
+    q: str | None = Field(default=None, max_length=200,
+                          description="Part of the name, any case.")
+    include_erased: bool = False
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        return None if value is None else _language(value)
+
+    @field_validator("q")
+    @classmethod
+    def _q(cls, value: str | None) -> str | None:
+        return None if value is None else _no_nul(value)
+
+
+class RowRejection(BaseModel):
+    row: int = Field(description="The spreadsheet row (the header is row 1).")
+    email: str | None
+    errors: list[str]
+
+
+class ImportReport(BaseModel):
+    """What an import did, or (when not applied) would do and why it did not."""
+
+    created: int = Field(description="Rows that create an expert (would, if not applied).")
+    updated: int = Field(description="Rows that update an expert (would, if not applied).")
+    rejected: list[RowRejection]
+    dry_run: bool
+    applied: bool

@@ -1,0 +1,442 @@
+"""The expert pool: nominations, edits, availability and the pool's statistics.
+
+Every read is scoped by :mod:`crrt.auth.policy` (a POC sees its nation's experts, a responder
+only their own record) and every change writes an audit event whose personal fields say only
+that they changed, which is what keeps the audit chain valid after an expert is erased.
+Spreadsheet import lives in :mod:`crrt.experts.importer` and the data-subject rights (export,
+erasure) in :mod:`crrt.experts.personal_data`; this module exposes both.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, func, null, select
+from sqlalchemy.orm import Session
+
+from crrt.audit import service as audit
+from crrt.auth import policy
+from crrt.auth import service as auth
+from crrt.auth.principal import Principal
+from crrt.core import clock
+from crrt.core.errors import Conflict, Invalid, NotFound
+from crrt.core.pagination import paginate
+from crrt.experts.enums import Clearance, Deployability, Skill
+from crrt.experts.models import Expert, ExpertLanguage, ExpertSkill, Unavailability
+from crrt.experts.schemas import (
+    ExpertFilter,
+    ExpertIn,
+    ExpertOut,
+    ExpertPatch,
+    ImportReport,
+    SkillLevel,
+    UnavailabilityIn,
+    UnavailabilityOut,
+)
+from crrt.organisations import service as organisations
+from crrt.organisations.enums import Membership, OrgKind
+from crrt.organisations.models import Institution, Organisation
+
+PERSONAL = ("name", "email", "phone", "notes", "user")
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def deployability_of(expert: Expert) -> list[Deployability]:
+    return [d for d, on in ((Deployability.REMOTE, expert.remote),
+                            (Deployability.ON_SITE, expert.on_site)) if on]
+
+
+def unavailable_on(expert: Expert, day: date) -> bool:
+    return any(u.starts_on <= day <= u.ends_on for u in expert.unavailability)
+
+
+def unavailability_out(period: Unavailability) -> UnavailabilityOut:
+    return UnavailabilityOut(id=period.id, starts_on=period.starts_on, ends_on=period.ends_on,
+                             reason=period.reason)
+
+
+def expert_out(expert: Expert) -> ExpertOut:
+    return ExpertOut(
+        id=expert.id, org=expert.organisation.code, org_name=expert.organisation.name,
+        institution_id=expert.institution_id,
+        institution=expert.institution.name if expert.institution else None,
+        name=expert.name, email=expert.email, phone=expert.phone,
+        skills=[SkillLevel(skill=s.skill, level=s.level)
+                for s in sorted(expert.skills, key=lambda s: s.skill.value)],
+        languages=sorted(lang.code for lang in expert.languages), clearance=expert.clearance,
+        deployability=deployability_of(expert), time_zone=expert.time_zone, notes=expert.notes,
+        unavailability=[unavailability_out(u)
+                        for u in sorted(expert.unavailability, key=lambda u: u.starts_on)],
+        available_today=not unavailable_on(expert, clock.today()),
+        created_at=expert.created_at, updated_at=expert.updated_at,
+        erased=expert.erased_at is not None)
+
+
+def audit_fields(expert: Expert) -> dict[str, Any]:
+    """The expert as the audit log compares it; personal keys are masked by :data:`PERSONAL`."""
+    return {"org": expert.organisation.code, "institution_id": expert.institution_id,
+            "name": expert.name, "email": expert.email, "phone": expert.phone,
+            "notes": expert.notes, "user": expert.user_id,
+            "skills": {s.skill.value: s.level for s in expert.skills},
+            "languages": sorted(lang.code for lang in expert.languages),
+            "clearance": expert.clearance.value,
+            "deployability": [d.value for d in deployability_of(expert)],
+            "time_zone": expert.time_zone}
+
+
+def load(db: Session, expert_id: int) -> Expert:
+    """The expert, whoever asks; callers apply the policy."""
+    expert = db.get(Expert, expert_id)
+    if expert is None:
+        raise NotFound("No such expert.")
+    return expert
+
+
+def get(db: Session, *, actor: Principal, expert_id: int) -> Expert:
+    """One expert; outside the actor's scope it does not exist (404)."""
+    policy.require(actor, policy.Permission.EXPERTS_READ)
+    expert = load(db, expert_id)
+    policy.require_expert_visible(actor, org_id=expert.organisation_id, user_id=expert.user_id)
+    return expert
+
+
+def _org_filter(db: Session, code: str) -> int:
+    try:
+        return organisations.get_by_code(db, code).id
+    except NotFound as exc:
+        raise Invalid.field(["query", "org"], f"No organisation has the code '{code}'.") from exc
+
+
+def _filtered(db: Session, stmt: Select[Any], filters: ExpertFilter) -> Select[Any]:
+    if not filters.include_erased:
+        stmt = stmt.where(Expert.erased_at.is_(None))
+    if filters.org is not None:
+        stmt = stmt.where(Expert.organisation_id == _org_filter(db, filters.org))
+    if filters.skill is not None or filters.min_level is not None:
+        has_skill = ExpertSkill.expert_id == Expert.id
+        conditions: list[ColumnElement[bool]] = [has_skill]
+        if filters.skill is not None:
+            conditions.append(ExpertSkill.skill == filters.skill)
+        if filters.min_level is not None:
+            conditions.append(ExpertSkill.level >= filters.min_level)
+        stmt = stmt.where(exists().where(*conditions))
+    if filters.language is not None:
+        stmt = stmt.where(exists().where(ExpertLanguage.expert_id == Expert.id,
+                                         ExpertLanguage.code == filters.language))
+    if filters.clearance is not None:
+        stmt = stmt.where(Expert.clearance.in_(
+            [c for c in Clearance if c.rank >= filters.clearance.rank]))
+    if filters.deployability is Deployability.REMOTE:
+        stmt = stmt.where(Expert.remote.is_(True))
+    elif filters.deployability is Deployability.ON_SITE:
+        stmt = stmt.where(Expert.on_site.is_(True))
+    if filters.available_on is not None:
+        day = filters.available_on
+        stmt = stmt.where(~exists().where(Unavailability.expert_id == Expert.id,
+                                          Unavailability.starts_on <= day,
+                                          Unavailability.ends_on >= day))
+    if filters.q:
+        stmt = stmt.where(func.lower(Expert.name).contains(filters.q.lower(), autoescape=True))
+    return stmt
+
+
+def list_experts(db: Session, *, actor: Principal, filters: ExpertFilter, limit: int | None,
+                 cursor: str | None) -> tuple[list[Expert], str | None]:
+    """The experts the actor may see that match ``filters``, by id, one page at a time."""
+    policy.require(actor, policy.Permission.EXPERTS_READ)
+    stmt = select(Expert).where(policy.experts_scope(actor, Expert.organisation_id,
+                                                     Expert.user_id))
+    items, next_cursor = paginate(db, _filtered(db, stmt, filters), Expert.id, limit=limit,
+                                  cursor=cursor)
+    return list(items), next_cursor
+
+
+def counts_by_nation(db: Session, *, actor: Principal) -> list[tuple[str, str, int]]:
+    """Experts in the pool per organisation (project nations listed even with none), by name."""
+    policy.require(actor, policy.Permission.DASHBOARD_POOL)
+    counted = db.execute(
+        select(Organisation.code, Organisation.name, func.count(Expert.id))
+        .join(Expert, Expert.organisation_id == Organisation.id)
+        .where(Expert.erased_at.is_(None),
+               policy.experts_scope(actor, Expert.organisation_id, Expert.user_id))
+        .group_by(Organisation.code, Organisation.name)).all()
+    counts = {code: (name, n) for code, name, n in counted}
+    members = db.execute(
+        select(Organisation.code, Organisation.name)
+        .where(Organisation.membership.in_([Membership.LEAD, Membership.PARTICIPANT]),
+               policy.experts_scope(actor, Organisation.id, null()))).all()
+    for code, name in members:
+        counts.setdefault(code, (name, 0))
+    return sorted(((code, name, n) for code, (name, n) in counts.items()),
+                  key=lambda row: (row[1].lower(), row[0]))
+
+
+def counts_by_skill(db: Session, *, actor: Principal) -> list[tuple[Skill, int]]:
+    """Experts holding each skill (at any level), every skill of the taxonomy listed."""
+    policy.require(actor, policy.Permission.DASHBOARD_POOL)
+    rows = db.execute(
+        select(ExpertSkill.skill, func.count(ExpertSkill.expert_id))
+        .join(Expert, Expert.id == ExpertSkill.expert_id)
+        .where(Expert.erased_at.is_(None),
+               policy.experts_scope(actor, Expert.organisation_id, Expert.user_id))
+        .group_by(ExpertSkill.skill)).all()
+    counts = {Skill(skill): n for skill, n in rows}
+    return [(skill, counts.get(skill, 0)) for skill in Skill]
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+def nation(db: Session, code: str) -> Organisation:
+    """The nominating nation for ``code``; anything else is a 422 on the ``org`` field."""
+    org = organisations.get_by_code(db, code, field="org")
+    if org.kind is not OrgKind.NATION:
+        raise Invalid.field("org", f"{org.name} is not a nation; only nations nominate experts.")
+    return org
+
+
+def _institution(db: Session, org: Organisation, institution_id: int | None) -> Institution | None:
+    if institution_id is None:
+        return None
+    inst = organisations.find_institution(db, organisation_id=org.id,
+                                          institution_id=institution_id)
+    if inst is None:
+        raise Invalid.field("institution_id", f"{org.name} has no institution {institution_id}.")
+    return inst
+
+
+def same_email(db: Session, org_id: int, email: str, *,
+               except_id: int | None = None) -> Expert | None:
+    """The organisation's (not erased) expert with ``email``, any case."""
+    return db.scalar(select(Expert).where(Expert.organisation_id == org_id,
+                                          func.lower(Expert.email) == email.lower(),
+                                          Expert.erased_at.is_(None),
+                                          Expert.id != (except_id or 0)))
+
+
+def _check_email_free(db: Session, org: Organisation, email: str, except_id: int | None) -> None:
+    clash = same_email(db, org.id, email, except_id=except_id)
+    if clash is not None:
+        raise Conflict(f"{org.name} has nominated an expert with the email {email} already.",
+                       expert_id=clash.id)
+
+
+def _linked_user(db: Session, actor: Principal, org: Organisation, email: str,
+                 except_id: int | None) -> int:
+    policy.require(actor, policy.Permission.EXPERTS_LINK_USER)
+    user = auth.get_user_by_email(db, email)
+    if user is None:
+        raise Invalid.field("user_email", f"No user has the email {email}.")
+    if user.organisation_id != org.id:
+        raise Invalid.field("user_email", f"That user does not belong to {org.name}.")
+    taken = db.scalar(select(Expert.id).where(Expert.user_id == user.id,
+                                              Expert.id != (except_id or 0)))
+    if taken is not None:
+        raise Conflict("That user is linked to another expert record already.", expert_id=taken)
+    return user.id
+
+
+def _set_skills(expert: Expert, skills: list[SkillLevel]) -> None:
+    wanted = {s.skill: s.level for s in skills}
+    for held in list(expert.skills):
+        if held.skill not in wanted:
+            expert.skills.remove(held)
+        else:
+            held.level = wanted.pop(held.skill)
+    expert.skills.extend(ExpertSkill(skill=skill, level=level) for skill, level in wanted.items())
+
+
+def _set_languages(expert: Expert, codes: list[str]) -> None:
+    wanted = list(dict.fromkeys(codes))
+    for held in list(expert.languages):
+        if held.code in wanted:
+            wanted.remove(held.code)
+        else:
+            expert.languages.remove(held)
+    expert.languages.extend(ExpertLanguage(code=code) for code in wanted)
+
+
+def _set_deployability(expert: Expert, values: list[Deployability]) -> None:
+    expert.remote = Deployability.REMOTE in values
+    expert.on_site = Deployability.ON_SITE in values
+
+
+def create_expert(db: Session, *, actor: Principal, org: Organisation, data: ExpertIn) -> Expert:
+    """Nominate into ``org`` once its permission was checked (the importer shares this)."""
+    email = str(data.email).strip().lower()
+    _check_email_free(db, org, email, None)
+    inst = _institution(db, org, data.institution_id)
+    user_id = _linked_user(db, actor, org, str(data.user_email), None) \
+        if data.user_email is not None else None
+    now = clock.now()
+    expert = Expert(organisation=org, institution=inst, user_id=user_id, name=data.name,
+                    email=email, phone=data.phone, clearance=data.clearance,
+                    time_zone=data.time_zone, notes=data.notes, created_at=now, updated_at=now)
+    _set_deployability(expert, data.deployability)
+    _set_skills(expert, data.skills)
+    _set_languages(expert, data.languages)
+    db.add(expert)
+    db.flush()
+    audit.record(db, actor=actor, action="expert.nominate", object_type="expert",
+                 object_id=expert.id,
+                 changes=audit.diff({}, audit_fields(expert), personal=PERSONAL))
+    return expert
+
+
+def nominate(db: Session, *, actor: Principal, data: ExpertIn) -> Expert:
+    """Add an expert to the pool: a POC for its own nation, admins and coordinators for any."""
+    org = nation(db, data.org)
+    policy.require(actor, policy.Permission.EXPERTS_WRITE, org.id)
+    return create_expert(db, actor=actor, org=org, data=data)
+
+
+def _editable(db: Session, actor: Principal, expert_id: int) -> Expert:
+    expert = get(db, actor=actor, expert_id=expert_id)
+    policy.require(actor, policy.Permission.EXPERTS_WRITE, expert.organisation_id)
+    return expert
+
+
+def _not_erased(expert: Expert) -> None:
+    if expert.erased_at is not None:
+        raise Conflict("This expert was erased; an erased record cannot change.")
+
+
+def change_expert(db: Session, *, actor: Principal, expert: Expert, data: ExpertPatch) -> Expert:
+    """Apply ``data`` to an expert whose permission was checked (the importer shares this)."""
+    _not_erased(expert)
+    before = audit_fields(expert)
+    sent = data.model_fields_set
+    org = expert.organisation
+    if data.org is not None:
+        org = nation(db, data.org)
+        if org.id != expert.organisation_id:
+            policy.require(actor, policy.Permission.EXPERTS_WRITE, org.id)
+    email = str(data.email).strip().lower() if data.email is not None else expert.email
+    if email and (email != expert.email or org.id != expert.organisation_id):
+        _check_email_free(db, org, email, expert.id)
+    if "institution_id" in sent:
+        expert.institution = _institution(db, org, data.institution_id)
+    elif expert.institution is not None and expert.institution.organisation_id != org.id:
+        expert.institution = None
+    if "user_email" in sent and data.user_email is not None:
+        expert.user_id = _linked_user(db, actor, org, str(data.user_email), expert.id)
+    elif expert.user_id is not None and ("user_email" in sent
+                                         or org.id != expert.organisation_id):
+        policy.require(actor, policy.Permission.EXPERTS_LINK_USER)
+        expert.user_id = None
+    expert.organisation, expert.email = org, email
+    for key in ("name", "clearance", "time_zone"):
+        if getattr(data, key) is not None:
+            setattr(expert, key, getattr(data, key))
+    if "phone" in sent:
+        expert.phone = data.phone
+    if "notes" in sent:
+        expert.notes = data.notes or ""
+    if data.skills is not None:
+        _set_skills(expert, data.skills)
+    if data.languages is not None:
+        _set_languages(expert, data.languages)
+    if data.deployability is not None:
+        _set_deployability(expert, data.deployability)
+    db.flush()
+    changes = audit.diff(before, audit_fields(expert), personal=PERSONAL)
+    if changes:
+        expert.updated_at = clock.now()
+        audit.record(db, actor=actor, action="expert.update", object_type="expert",
+                     object_id=expert.id, changes=changes)
+    return expert
+
+
+def update(db: Session, *, actor: Principal, expert_id: int, data: ExpertPatch) -> Expert:
+    """Edit an expert; moving to another nation needs write permission on both."""
+    expert = _editable(db, actor, expert_id)
+    return change_expert(db, actor=actor, expert=expert, data=data)
+
+
+def withdraw(db: Session, *, actor: Principal, expert_id: int) -> None:
+    """The nation withdraws the nomination: the record goes (its audit trail stays)."""
+    expert = _editable(db, actor, expert_id)
+    audit.record(db, actor=actor, action="expert.withdraw", object_type="expert",
+                 object_id=expert.id, changes={"org": expert.organisation.code})
+    db.delete(expert)
+    db.flush()
+
+
+def list_unavailability(db: Session, *, actor: Principal,
+                        expert_id: int) -> list[Unavailability]:
+    return list(get(db, actor=actor, expert_id=expert_id).unavailability)
+
+
+def _availability_editable(db: Session, actor: Principal, expert_id: int) -> Expert:
+    expert = get(db, actor=actor, expert_id=expert_id)
+    policy.require_availability_write(actor, org_id=expert.organisation_id,
+                                      user_id=expert.user_id)
+    _not_erased(expert)
+    return expert
+
+
+def add_unavailability(db: Session, *, actor: Principal, expert_id: int,
+                       data: UnavailabilityIn) -> Unavailability:
+    """Mark a period the expert cannot be called out; periods of one expert never overlap."""
+    expert = _availability_editable(db, actor, expert_id)
+    for held in expert.unavailability:
+        if held.starts_on <= data.ends_on and held.ends_on >= data.starts_on:
+            raise Conflict(f"It overlaps the period {held.starts_on} to {held.ends_on}.",
+                           unavailability_id=held.id)
+    period = Unavailability(starts_on=data.starts_on, ends_on=data.ends_on,
+                            reason=data.reason.strip())
+    expert.unavailability.append(period)
+    db.flush()
+    audit.record(db, actor=actor, action="expert.unavailability.add", object_type="expert",
+                 object_id=expert.id,
+                 changes={"unavailability_id": period.id,
+                          "period": [data.starts_on.isoformat(), data.ends_on.isoformat()],
+                          **({"reason": audit.PERSONAL} if period.reason else {})})
+    return period
+
+
+def remove_unavailability(db: Session, *, actor: Principal, expert_id: int,
+                          unavailability_id: int) -> None:
+    expert = _availability_editable(db, actor, expert_id)
+    period = next((u for u in expert.unavailability if u.id == unavailability_id), None)
+    if period is None:
+        raise NotFound("This expert has no such unavailability period.")
+    audit.record(db, actor=actor, action="expert.unavailability.remove", object_type="expert",
+                 object_id=expert.id,
+                 changes={"unavailability_id": period.id,
+                          "period": [period.starts_on.isoformat(), period.ends_on.isoformat()]})
+    expert.unavailability.remove(period)
+    db.flush()
+
+
+# --- the parts kept in their own modules -----------------------------------------------------
+
+def import_experts(db: Session, *, actor: Principal, org: str, filename: str, content: bytes,
+                   dry_run: bool) -> ImportReport:
+    """Import a CSV or XLSX sheet into ``org``, all rows or none (see :mod:`.importer`)."""
+    from crrt.experts import importer
+
+    return importer.import_experts(db, actor=actor, org=org, filename=filename,
+                                   content=content, dry_run=dry_run)
+
+
+def import_template() -> str:
+    """The CSV header and one example row, for nations to fill in."""
+    from crrt.experts import importer
+
+    return importer.template()
+
+
+def export_personal_data(db: Session, *, actor: Principal, expert_id: int) -> dict[str, Any]:
+    """Everything held about one expert (see :mod:`.personal_data`)."""
+    from crrt.experts import personal_data
+
+    return personal_data.export(db, actor=actor, expert_id=expert_id)
+
+
+def erase(db: Session, *, actor: Principal, expert_id: int) -> Expert:
+    """Anonymise one expert in place (see :mod:`.personal_data`)."""
+    from crrt.experts import personal_data
+
+    return personal_data.erase(db, actor=actor, expert_id=expert_id)

@@ -1,0 +1,169 @@
+"""Web pages of the expert pool: the filtered list, one expert, and the nomination form."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from crrt.auth import policy
+from crrt.auth.principal import Principal
+from crrt.core import clock
+from crrt.core.errors import Conflict, Forbidden, Invalid
+from crrt.core.http import Db
+from crrt.experts import service as expert_service
+from crrt.experts.enums import Clearance, Deployability, Skill
+from crrt.experts.schemas import MAX_ID, ExpertFilter, ExpertIn, ExpertOut
+from crrt.organisations import service as org_service
+from crrt.organisations.enums import OrgKind
+from crrt.organisations.models import Organisation
+from crrt.web import forms
+from crrt.web.session import CheckedForm, SignedIn
+from crrt.web.templating import render
+
+router = APIRouter(prefix="/experts", include_in_schema=False)
+
+PAGE_SIZE = 25
+FILTERS = ("org", "skill", "min_level", "language", "clearance", "deployability",
+           "available_on", "q")
+TIME_ZONES = ["UTC", "Europe/Athens", "Europe/Berlin", "Europe/Brussels", "Europe/Bucharest",
+              "Europe/Helsinki", "Europe/Lisbon", "Europe/Madrid", "Europe/Paris",
+              "Europe/Riga", "Europe/Rome", "Europe/Tallinn", "Europe/Vilnius",
+              "Europe/Warsaw", "Europe/Zagreb", "Europe/Amsterdam", "Europe/Ljubljana"]
+
+CHOICES = {"skills": list(Skill), "clearances": list(Clearance),
+           "deployabilities": list(Deployability)}
+
+
+def _nations(db: Session, me: Principal) -> list[Organisation]:
+    return [o for o in org_service.all_organisations(db, actor=me) if o.kind is OrgKind.NATION]
+
+
+def _unavailable_until(expert: ExpertOut, today: date) -> date | None:
+    """The last day of the unavailability period covering today, if one does."""
+    for period in expert.unavailability:
+        if period.starts_on <= today <= period.ends_on:
+            return period.ends_on
+    return None
+
+
+@router.get("")
+def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None) -> Response:
+    """The pool, narrowed by the GET form; the service keeps it to what the viewer may see."""
+    policy.require(me, policy.Permission.EXPERTS_READ)
+    params = request.query_params
+    values = {name: forms.text(params, name) for name in FILTERS}
+    errors: dict[str, str] = {}
+    rows: list[dict[str, Any]] = []
+    next_cursor = None
+    try:
+        filters = ExpertFilter.model_validate({k: v for k, v in values.items() if v})
+    except ValidationError as exc:
+        errors = forms.messages(exc)
+    else:
+        try:
+            experts, next_cursor = expert_service.list_experts(
+                db, actor=me, filters=filters, limit=PAGE_SIZE, cursor=cursor or None)
+        except Invalid as exc:
+            errors = forms.messages(exc.errors) or {"_form": exc.detail}
+        else:
+            today = clock.today()
+            for expert in experts:
+                out = expert_service.expert_out(expert)
+                rows.append({"expert": out, "unavailable_until": _unavailable_until(out, today)})
+    nations = [o for o in _nations(db, me)
+               if policy.expert_visible(me, org_id=o.id, user_id=None)]
+    query = {k: v for k, v in values.items() if v}
+    next_url = f"/experts?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None
+    first_url = f"/experts?{urlencode(query)}" if cursor else None
+    can_nominate = any(policy.allows(me, policy.Permission.EXPERTS_WRITE, o.id)
+                       for o in nations)
+    return render(request, "experts.html", {
+        "rows": rows, "values": values, "errors": errors, "nations": nations,
+        "next_url": next_url, "first_url": first_url, "filtered": bool(query),
+        "can_nominate": can_nominate, **CHOICES}, status=422 if errors else 200)
+
+
+def _nomination_nations(db: Session, me: Principal) -> list[Organisation]:
+    """The nations this viewer may nominate for (its own, or any for central roles)."""
+    nations = [o for o in _nations(db, me)
+               if policy.allows(me, policy.Permission.EXPERTS_WRITE, o.id)]
+    if not nations:
+        raise Forbidden(f"Your role ({me.role.value}) may not nominate experts.")
+    return nations
+
+
+def _nomination_form(request: Request, db: Session, me: Principal, nations: list[Organisation],
+                     values: dict[str, Any], errors: dict[str, str],
+                     status: int = 200) -> Response:
+    institutions = [(nation, org_service.list_institutions(db, actor=me, code=nation.code))
+                    for nation in nations]
+    return render(request, "expert_form.html", {
+        "nations": nations, "institutions": [(n, i) for n, i in institutions if i],
+        "values": values, "errors": errors, "time_zones": TIME_ZONES,
+        "links_accounts": policy.allows(me, policy.Permission.EXPERTS_LINK_USER),
+        **CHOICES}, status=status)
+
+
+def _conflict_field(detail: str) -> str:
+    """Which field a clash is about: the linked account, the expert's email, or the form."""
+    lowered = detail.lower()
+    if "user" in lowered:
+        return "user_email"
+    return "email" if "email" in lowered else "_form"
+
+
+def _check_nation(nations: list[Organisation], code: str) -> None:
+    if not any(n.code.upper() == code.upper() for n in nations):
+        raise Forbidden("You may nominate experts only for "
+                        + ", ".join(n.name for n in nations) + ".")
+
+
+@router.get("/new")
+def nomination_form(request: Request, db: Db, me: SignedIn, org: str | None = None) -> Response:
+    nations = _nomination_nations(db, me)
+    if org:
+        _check_nation(nations, org)
+    chosen = org.upper() if org else (nations[0].code if len(nations) == 1 else "")
+    values = {"org": chosen, "skills": {}, "deployability": ["remote"], "time_zone": "UTC",
+              "clearance": "none"}
+    return _nomination_form(request, db, me, nations, values, {})
+
+
+@router.post("/new")
+def nominate(request: Request, db: Db, me: SignedIn, form: CheckedForm) -> Response:
+    """Nominate; a refusal shows the form again with each problem beside its field."""
+    nations = _nomination_nations(db, me)
+    data, shown = forms.nomination(form)
+    if data.get("org"):
+        _check_nation(nations, data["org"])
+    if len(nations) == 1:
+        data["org"] = shown["org"] = nations[0].code
+    try:
+        expert = expert_service.nominate(db, actor=me, data=ExpertIn.model_validate(data))
+    except ValidationError as exc:
+        errors = forms.messages(exc)
+    except Invalid as exc:
+        db.rollback()
+        errors = forms.messages(exc.errors) or {"_form": exc.detail}
+    except Conflict as exc:
+        db.rollback()
+        errors = {_conflict_field(exc.detail): exc.detail}
+    else:
+        return RedirectResponse(f"/experts/{expert.id}?nominated=1", status_code=303)
+    return _nomination_form(request, db, me, nations, shown, errors, status=422)
+
+
+@router.get("/{expert_id}")
+def expert_page(request: Request, db: Db, me: SignedIn,
+                expert_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+                nominated: str | None = None) -> Response:
+    expert = expert_service.expert_out(expert_service.get(db, actor=me, expert_id=expert_id))
+    return render(request, "expert.html", {
+        "expert": expert, "nominated": nominated == "1",
+        "unavailable_until": _unavailable_until(expert, clock.today())})

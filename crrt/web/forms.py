@@ -1,0 +1,107 @@
+"""From posted forms to service input, and from validation errors to messages beside fields."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from crrt.core.errors import FieldError
+from crrt.experts.enums import Skill
+
+REQUIRED = {
+    "org": "Choose the nation that nominates the expert.",
+    "name": "Enter the expert's full name.",
+    "email": "Enter the expert's email address.",
+    "skills": "Give at least one skill with its level.",
+    "deployability": "Choose remote, on site, or both.",
+}
+
+SHORT = {
+    "skills": REQUIRED["skills"],
+    "deployability": REQUIRED["deployability"],
+    "name": REQUIRED["name"],
+}
+
+TYPE_MESSAGES = {
+    "int_parsing": "Choose one of the listed options.",
+    "enum": "Choose one of the listed options.",
+    "date_from_datetime_parsing": "Enter a date as YYYY-MM-DD.",
+    "date_parsing": "Enter a date as YYYY-MM-DD.",
+}
+
+
+def text(form: FormData | Mapping[str, Any], name: str) -> str:
+    """A form or query value as stripped text ('' when absent or not text)."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _sentence(message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    if message.startswith("value is not a valid email address"):
+        return "Enter an email address such as name@example.org."
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", ")")) else message + "."
+
+
+def _message(field: str, kind: str, raw: str) -> str:
+    if kind == "missing" and field in REQUIRED:
+        return REQUIRED[field]
+    if kind in ("too_short", "string_too_short") and field in SHORT:
+        return SHORT[field]
+    if kind in TYPE_MESSAGES:
+        return TYPE_MESSAGES[kind]
+    return _sentence(raw)
+
+
+def _field_of(loc: Iterable[Any]) -> str:
+    parts = [p for p in loc if p not in ("body", "query")]
+    return str(parts[0]) if parts else "_form"
+
+
+def messages(errors: ValidationError | Iterable[FieldError]) -> dict[str, str]:
+    """One message per field (the first wins), keyed by the form field's name."""
+    found: dict[str, str] = {}
+    if isinstance(errors, ValidationError):
+        items = [(e["loc"], e["type"], e["msg"]) for e in errors.errors()]
+    else:
+        items = [(e.loc, e.type, e.msg) for e in errors]
+    for loc, kind, raw in items:
+        field = _field_of(loc)
+        found.setdefault(field, _message(field, kind, raw))
+    return found
+
+
+def nomination(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The posted nomination as (data for ``ExpertIn``, values to show again in the form)."""
+    skills = {}
+    for skill in Skill:
+        level = text(form, f"skill.{skill.value}")
+        if level:
+            skills[skill.value] = level
+    languages = [code for code in re.split(r"[\s,;]+", text(form, "languages")) if code]
+    deployability = [v for v in form.getlist("deployability") if isinstance(v, str) and v]
+    data: dict[str, Any] = {
+        "org": text(form, "org"),
+        "name": text(form, "name"),
+        "skills": [{"skill": skill, "level": level} for skill, level in skills.items()],
+        "languages": languages,
+        "deployability": deployability,
+        "notes": text(form, "notes"),
+    }
+    for optional in ("institution_id", "email", "phone", "clearance", "time_zone",
+                     "user_email"):
+        value = text(form, optional)
+        if value:
+            data[optional] = value
+    if not data["org"]:
+        del data["org"]
+    shown = {**{k: text(form, k) for k in ("org", "institution_id", "name", "email", "phone",
+                                           "clearance", "time_zone", "notes", "user_email",
+                                           "languages")},
+             "skills": skills, "deployability": deployability}
+    return data, shown

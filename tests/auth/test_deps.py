@@ -1,0 +1,57 @@
+"""A browser session authenticates reads; its writes also need the CSRF header."""
+
+from __future__ import annotations
+
+from crrt.auth import tokens
+from crrt.auth.deps import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from crrt.auth.enums import Role
+from tests.support import open_web_session
+
+KEY = "test-secret-key-not-for-production"  # the conftest settings' key
+
+
+def _browser(client, database, world, role=Role.COORDINATOR):  # type: ignore[no-untyped-def]
+    client.cookies.set(SESSION_COOKIE, open_web_session(database, world.users[role]))
+    client.cookies.set(CSRF_COOKIE, "nonce-1")
+    return client
+
+
+def test_a_session_cookie_reads_the_api(client, database, world):
+    browser = _browser(client, database, world)
+    assert browser.get("/api/v1/me").json()["role"] == "coordinator"
+
+
+def test_a_session_write_without_the_csrf_header_is_forbidden(client, database, world):
+    browser = _browser(client, database, world)
+    response = browser.post("/api/v1/organisations",
+                            json={"code": "enisa", "name": "ENISA", "kind": "eu_institution"})
+    assert response.status_code == 403
+    assert CSRF_HEADER in response.json()["detail"]
+
+
+def test_a_session_write_with_a_forged_csrf_header_is_forbidden(client, database, world):
+    browser = _browser(client, database, world)
+    response = browser.post("/api/v1/organisations",
+                            headers={CSRF_HEADER: tokens.csrf_token("another-key", "nonce-1")},
+                            json={"code": "enisa", "name": "ENISA", "kind": "eu_institution"})
+    assert response.status_code == 403
+
+
+def test_a_session_write_with_the_csrf_header_goes_through(client, database, world):
+    browser = _browser(client, database, world)
+    response = browser.post("/api/v1/organisations",
+                            headers={CSRF_HEADER: tokens.csrf_token(KEY, "nonce-1")},
+                            json={"code": "enisa", "name": "ENISA", "kind": "eu_institution"})
+    assert response.status_code == 201
+
+
+def test_an_unknown_session_cookie_is_anonymous(client, world):
+    client.cookies.set(SESSION_COOKIE, "made-up")
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_a_bearer_token_needs_no_csrf_even_with_a_cookie_present(client, database, world):
+    client.cookies.set(SESSION_COOKIE, open_web_session(database, world.users[Role.OBSERVER]))
+    response = client.post("/api/v1/organisations", headers=world.headers(Role.ADMIN),
+                           json={"code": "enisa", "name": "ENISA", "kind": "eu_institution"})
+    assert response.status_code == 201

@@ -1,0 +1,398 @@
+"""The authorization matrix (DESIGN §6): every route × every role has an expected answer.
+
+The API routes come from the OpenAPI document and the web pages from the application's routes,
+so a new route without a row in :data:`RULES` fails the suite, and so does a row whose route is
+gone. Each role (and an anonymous caller) makes one valid request to every route, on a fresh
+world per run: an allowed caller must get a 2xx (pages: 200 or the redirect the page makes), a
+refused one 401 (anonymous), 403 or 404 (a role), and a page sends an anonymous visitor to sign
+in. The EE expert the requests use is the responder's own record, so the responder's rights on
+its own record are checked here, and the cross-nation refusals are checked below the matrix.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from crrt.auth import passwords, tokens
+from crrt.auth import service as auth_service
+from crrt.auth.deps import CSRF_COOKIE, SESSION_COOKIE
+from crrt.auth.enums import Role
+from crrt.auth.models import User
+from crrt.auth.schemas import TokenIn
+from crrt.core.db import Database
+from tests.conftest import World
+from tests.support import add_expert, add_institution, add_unavailability, open_web_session
+
+# --- outcomes -----------------------------------------------------------------------------------
+OK = "2xx"              # allowed (API)
+NO = "refused"          # anonymous: 401; a role: 403 or 404
+PAGE = "page 200"       # a page shown
+FORBIDDEN = "page 403"  # a page refused to a signed-in role
+LOGIN = "303 /login"    # sent to sign in (or back to it after signing out)
+AWAY = "303 onward"     # a redirect elsewhere: signed in, or a form done
+
+ANON = None
+COLUMNS: tuple[Role | None, ...] = (ANON, Role.ADMIN, Role.COORDINATOR, Role.NATIONAL_POC,
+                                    Role.RESPONDER, Role.REQUESTER, Role.OBSERVER)
+
+_ = NO
+EXPERTS = "/api/v1/experts"
+ORGS = "/api/v1/organisations"
+RULES: dict[tuple[str, str], tuple[str, ...]] = {
+    #                                                     anon  admin coord poc   resp  req   obs
+    ("GET", "/api/v1/health"):                           (OK,   OK,   OK,   OK,   OK,   OK,   OK),
+    ("GET", "/api/v1/me"):                               (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("GET", "/api/v1/me/tokens"):                        (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("POST", "/api/v1/me/tokens"):                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("DELETE", "/api/v1/me/tokens/{token_id}"):          (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("GET", "/api/v1/users"):                            (_,    OK,   _,    _,    _,    _,    _),
+    ("POST", "/api/v1/users"):                           (_,    OK,   _,    _,    _,    _,    _),
+    ("GET", "/api/v1/users/{user_id}"):                  (_,    OK,   _,    _,    _,    _,    _),
+    ("PATCH", "/api/v1/users/{user_id}"):                (_,    OK,   _,    _,    _,    _,    _),
+    ("GET", ORGS):                                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("POST", ORGS):                                      (_,    OK,   OK,   _,    _,    _,    _),
+    ("GET", f"{ORGS}/{{code}}"):                         (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("PATCH", f"{ORGS}/{{code}}"):                       (_,    OK,   OK,   _,    _,    _,    _),
+    ("GET", f"{ORGS}/{{code}}/history"):                 (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("GET", f"{ORGS}/{{code}}/institutions"):            (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("POST", f"{ORGS}/{{code}}/institutions"):           (_,    OK,   OK,   OK,   _,    _,    _),
+    ("GET", f"{ORGS}/{{code}}/institutions/{{institution_id}}"):
+                                                         (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("PATCH", f"{ORGS}/{{code}}/institutions/{{institution_id}}"):
+                                                         (_,    OK,   OK,   OK,   _,    _,    _),
+    ("DELETE", f"{ORGS}/{{code}}/institutions/{{institution_id}}"):
+                                                         (_,    OK,   OK,   OK,   _,    _,    _),
+    ("GET", EXPERTS):                                    (_,    OK,   OK,   OK,   OK,   _,    _),
+    ("POST", EXPERTS):                                   (_,    OK,   OK,   OK,   _,    _,    _),
+    # the empty template holds no one's data: any signed-in user may fetch it
+    ("GET", f"{EXPERTS}/import/template.csv"):           (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("POST", f"{EXPERTS}/import"):                       (_,    OK,   OK,   OK,   _,    _,    _),
+    ("GET", f"{EXPERTS}/{{expert_id}}"):                 (_,    OK,   OK,   OK,   OK,   _,    _),
+    ("PATCH", f"{EXPERTS}/{{expert_id}}"):               (_,    OK,   OK,   OK,   _,    _,    _),
+    ("DELETE", f"{EXPERTS}/{{expert_id}}"):              (_,    OK,   OK,   OK,   _,    _,    _),
+    ("GET", f"{EXPERTS}/{{expert_id}}/unavailability"):  (_,    OK,   OK,   OK,   OK,   _,    _),
+    ("POST", f"{EXPERTS}/{{expert_id}}/unavailability"): (_,    OK,   OK,   OK,   OK,   _,    _),
+    ("DELETE", f"{EXPERTS}/{{expert_id}}/unavailability/{{unavailability_id}}"):
+                                                         (_,    OK,   OK,   OK,   OK,   _,    _),
+    ("GET", f"{EXPERTS}/{{expert_id}}/personal-data"):   (_,    OK,   OK,   OK,   _,    _,    _),
+    ("POST", f"{EXPERTS}/{{expert_id}}/erase"):          (_,    OK,   OK,   OK,   _,    _,    _),
+    ("GET", "/api/v1/audit"):                            (_,    OK,   OK,   _,    _,    _,    _),
+    # --- web pages (session cookie; forms carry the CSRF token) ---
+    ("GET", "/"):                                 (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    ("GET", "/login"):                            (PAGE,  AWAY, AWAY, AWAY, AWAY, AWAY, AWAY),
+    ("POST", "/login"):                           (AWAY,  AWAY, AWAY, AWAY, AWAY, AWAY, AWAY),
+    ("POST", "/logout"):                          (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN,
+                                                   LOGIN),
+    ("GET", "/organisations"):                    (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    ("GET", "/organisations/{code}"):             (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    ("GET", "/experts"):                          (LOGIN, PAGE, PAGE, PAGE, PAGE, FORBIDDEN,
+                                                   FORBIDDEN),
+    ("GET", "/experts/new"):                      (LOGIN, PAGE, PAGE, PAGE, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/experts/new"):                     (LOGIN, AWAY, AWAY, AWAY, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("GET", "/experts/{expert_id}"):              (LOGIN, PAGE, PAGE, PAGE, PAGE, FORBIDDEN,
+                                                   FORBIDDEN),
+}
+
+SKIPPED_ROUTES = {("GET", "/api/v1/openapi.json")}  # the document itself: public by design
+
+
+# --- the routes of the application ----------------------------------------------------------------
+
+def _flat_routes(app: Any) -> list[Any]:
+    try:  # FastAPI >= 0.16x keeps included routers as nodes; this walks through them
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - older FastAPI lists the routes flat
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
+
+
+def api_operations(client: TestClient) -> set[tuple[str, str]]:
+    document = client.get("/api/v1/openapi.json").json()
+    return {(method.upper(), path) for path, item in document["paths"].items()
+            for method in item if method in {"get", "post", "put", "patch", "delete"}}
+
+
+def web_operations(app: Any) -> set[tuple[str, str]]:
+    found = set()
+    for route in _flat_routes(app):
+        path, methods = getattr(route, "path", None), getattr(route, "methods", None)
+        if not path or not methods or getattr(route, "include_in_schema", True):
+            continue
+        if path.startswith(("/static", "/api/")):
+            continue
+        found |= {(method, path) for method in methods if method != "HEAD"}
+    return found
+
+
+def all_operations(client: TestClient) -> set[tuple[str, str]]:
+    return (api_operations(client) | web_operations(client.app)) - SKIPPED_ROUTES
+
+
+def test_every_route_has_a_rule_and_every_rule_a_route(client):
+    operations = all_operations(client)
+    missing = sorted(operations - set(RULES))
+    stale = sorted(set(RULES) - operations)
+    assert not missing, "routes without a row in RULES (add one): " + ", ".join(
+        f"{m} {p}" for m, p in missing)
+    assert not stale, "RULES rows for routes that no longer exist: " + ", ".join(
+        f"{m} {p}" for m, p in stale)
+    assert all(len(row) == len(COLUMNS) for row in RULES.values())
+
+
+# --- the scene each run acts on -------------------------------------------------------------------
+
+PASSWORD = "matrix password 2030"
+
+
+@functools.cache
+def _password_hash() -> str:
+    return passwords.hash_password(PASSWORD)
+
+
+@dataclass
+class Scene:
+    """The world plus what the requests point at; fresh objects for destructive calls."""
+
+    database: Database
+    world: World
+    secret_key: str
+    ee_expert: int = 0
+    ee_institution: int = 0
+    spare_user: int = 0
+    counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def n(self) -> int:
+        return next(self.counter)
+
+    def fresh_expert(self) -> int:
+        return add_expert(self.database, "EE", name=f"Fresh Expert {self.n()}")
+
+    def fresh_institution(self) -> int:
+        return add_institution(self.database, "EE", f"Fresh Institution {self.n()}")
+
+    def fresh_unavailability(self) -> int:
+        return add_unavailability(self.database, self.ee_expert,
+                                  starts_on=date(2040, 1, 1) + timedelta(days=10 * self.n()))
+
+    def fresh_token(self, role: Role | None) -> int:
+        with self.database.session() as db:
+            user = db.get(User, self.world.users[role or Role.OBSERVER])
+            token, _secret = auth_service.create_token(
+                db, actor=auth_service.principal_of(user), user=user, data=TokenIn(name="x"))
+            return token.id
+
+
+def build_scene(database: Database, world: World, secret_key: str) -> Scene:
+    scene = Scene(database, world, secret_key)
+    scene.ee_expert = add_expert(database, "EE", name="Responder Own",
+                                 user_id=world.users[Role.RESPONDER])
+    scene.ee_institution = add_institution(database, "EE", "CERT-EE")
+    with database.session() as db:
+        # the observer may sign in with a password (for POST /login); hashed once per run
+        db.get(User, world.users[Role.OBSERVER]).password_hash = _password_hash()
+        spare = auth_service.create_user(db, actor=auth_service.principal_of(
+            db.get(User, world.users[Role.ADMIN])), data=_spare_user())
+        scene.spare_user = spare.id
+    return scene
+
+
+def _spare_user():  # type: ignore[no-untyped-def]
+    from crrt.auth.schemas import UserIn
+
+    return UserIn(email="spare@test.example", name="Spare", role=Role.OBSERVER, org="DE")
+
+
+# --- one valid request per route ------------------------------------------------------------------
+
+Request = dict[str, Any]
+DESTRUCTIVE_EXPERT = {("DELETE", f"{EXPERTS}/{{expert_id}}"),
+                      ("POST", f"{EXPERTS}/{{expert_id}}/erase")}
+
+
+def path_params(scene: Scene, method: str, path: str, role: Role | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"code": "EE", "user_id": scene.spare_user}
+    if "{expert_id}" in path:
+        params["expert_id"] = (scene.fresh_expert() if (method, path) in DESTRUCTIVE_EXPERT
+                               else scene.ee_expert)
+    if "{institution_id}" in path:
+        params["institution_id"] = (scene.fresh_institution() if method == "DELETE"
+                                    else scene.ee_institution)
+    if "{unavailability_id}" in path:
+        params["unavailability_id"] = scene.fresh_unavailability()
+    if "{token_id}" in path:
+        params["token_id"] = scene.fresh_token(role)
+    return params
+
+
+def _template_csv() -> bytes:
+    from crrt.experts import service as experts
+
+    return experts.import_template().encode()
+
+
+BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
+    ("POST", "/api/v1/me/tokens"): lambda s: {"json": {"name": f"matrix {s.n()}"}},
+    ("POST", "/api/v1/users"): lambda s: {"json": {
+        "email": f"made-{s.n()}@test.example", "name": "Made", "role": "observer",
+        "org": "DE"}},
+    ("PATCH", "/api/v1/users/{user_id}"): lambda s: {"json": {"name": f"Spare {s.n()}"}},
+    ("POST", ORGS): lambda s: {"json": {"code": f"partner-{s.n()}", "name": "A partner",
+                                        "kind": "partner"}},
+    ("PATCH", f"{ORGS}/{{code}}"): lambda s: {"json": {"name": "Estonia"}},
+    ("POST", f"{ORGS}/{{code}}/institutions"): lambda s: {"json": {
+        "name": f"Institution {s.n()}", "kind": "csirt"}},
+    ("PATCH", f"{ORGS}/{{code}}/institutions/{{institution_id}}"): lambda s: {"json": {
+        "kind": "academia"}},
+    ("POST", EXPERTS): lambda s: {"json": {
+        "org": "EE", "name": f"Nominee {s.n()}", "email": f"nominee-{s.n()}@ee.example",
+        "skills": [{"skill": "incident_handling", "level": 2}], "languages": ["et", "en"]}},
+    ("PATCH", f"{EXPERTS}/{{expert_id}}"): lambda s: {"json": {"notes": f"Note {s.n()}"}},
+    ("POST", f"{EXPERTS}/{{expert_id}}/unavailability"): lambda s: {"json": {
+        "starts_on": (date(2050, 1, 1) + timedelta(days=10 * s.n())).isoformat(),
+        "ends_on": (date(2050, 1, 3) + timedelta(days=10 * s.n())).isoformat(),
+        "reason": "training"}},
+    ("POST", f"{EXPERTS}/import"): lambda s: {
+        "files": {"file": ("experts.csv", _template_csv(), "text/csv")},
+        "data": {"org": "EE", "dry_run": "true"}},
+    ("POST", "/login"): lambda s: {"data": {"email": "observer@test.example",
+                                            "password": PASSWORD, "next": "/"}},
+    ("POST", "/experts/new"): lambda s: {"data": {
+        "org": "EE", "name": f"Web Nominee {s.n()}", "email": f"web-{s.n()}@ee.example",
+        "skill.incident_handling": "2", "deployability": "remote", "languages": "et en",
+        "time_zone": "Europe/Tallinn", "clearance": "none"}},
+}
+
+
+def is_page(path: str) -> bool:
+    return not path.startswith("/api/")
+
+
+def call(client: TestClient, scene: Scene, method: str, path: str,
+         role: Role | None) -> tuple[int, str]:
+    """Make the one request; returns the status and the redirect target, if any."""
+    url = path.format(**path_params(scene, method, path, role))
+    kwargs: Request = BODIES.get((method, path), lambda s: {})(scene)
+    headers: dict[str, str] = {}
+    client.cookies.clear()
+    if is_page(path):
+        nonce = f"nonce-{scene.n()}"
+        client.cookies.set(CSRF_COOKIE, nonce)
+        if role is not None:
+            # a separate session for signing out, so the run's own session stays valid
+            client.cookies.set(SESSION_COOKIE, open_web_session(scene.database,
+                                                                scene.world.users[role]))
+        if method == "POST":
+            kwargs.setdefault("data", {})["csrf_token"] = tokens.csrf_token(scene.secret_key,
+                                                                            nonce)
+    elif role is not None:
+        headers = scene.world.headers(role)
+    response = client.request(method, url, headers=headers, follow_redirects=False, **kwargs)
+    client.cookies.clear()
+    return response.status_code, response.headers.get("location", "")
+
+
+def meets(outcome: str, role: Role | None, status: int, location: str) -> bool:
+    if outcome == OK:
+        return 200 <= status < 300
+    if outcome == NO:
+        return status == 401 if role is None else status in (403, 404)
+    if outcome == PAGE:
+        return status == 200
+    if outcome == FORBIDDEN:
+        return status == 403
+    target = urlsplit(location).path
+    if outcome == LOGIN:
+        return status == 303 and target == "/login"
+    if outcome == AWAY:
+        return status == 303 and target not in ("", "/login")
+    raise AssertionError(f"unknown outcome {outcome}")
+
+
+@pytest.mark.parametrize("role", COLUMNS, ids=lambda r: r.value if r else "anonymous")
+def test_matrix(client, database, world, settings, role):
+    operations = all_operations(client)
+    missing = sorted(operations - set(RULES))
+    assert not missing, f"routes without a row in RULES: {missing}"
+    scene = build_scene(database, world, settings.resolved_secret_key())
+    column = COLUMNS.index(role)
+    wrong = []
+    for method, path in sorted(operations):
+        expected = RULES[(method, path)][column]
+        status, location = call(client, scene, method, path, role)
+        if not meets(expected, role, status, location):
+            wrong.append(f"{method} {path}: expected {expected}, got {status}"
+                         + (f" -> {location}" if location else ""))
+    who = role.value if role else "anonymous"
+    assert not wrong, f"{who}:\n  " + "\n  ".join(wrong)
+
+
+# --- across nations and records -------------------------------------------------------------------
+
+EXPERT_ROUTES = [(m, p) for (m, p) in RULES if "{expert_id}" in p and p.startswith("/api/")]
+
+
+def test_a_poc_reaches_no_route_of_another_nations_expert(client, database, world, settings):
+    scene = build_scene(database, world, settings.resolved_secret_key())
+    wrong = []
+    for method, path in EXPERT_ROUTES:
+        spanish = add_expert(database, "ES", name=f"Spanish Expert {scene.n()}")
+        params = {"expert_id": spanish}
+        if "{unavailability_id}" in path:
+            params["unavailability_id"] = add_unavailability(database, spanish,
+                                                             starts_on=date(2041, 1, 1))
+        kwargs = BODIES.get((method, path), lambda s: {})(scene)
+        response = client.request(method, path.format(**params),
+                                  headers=world.headers(Role.NATIONAL_POC), **kwargs)
+        if response.status_code not in (403, 404):
+            wrong.append(f"{method} {path}: {response.status_code}")
+    assert not wrong, "a POC of EE reached a Spanish expert: " + ", ".join(wrong)
+
+
+def test_a_poc_nominates_imports_and_writes_institutions_only_for_its_nation(client, world):
+    headers = world.headers(Role.NATIONAL_POC)
+    nominee = {"org": "ES", "name": "Lucia", "email": "lucia@es.example",
+               "skills": [{"skill": "cloud", "level": 1}]}
+    assert client.post(EXPERTS, json=nominee, headers=headers).status_code == 403
+    imported = client.post(f"{EXPERTS}/import", headers=headers,
+                           files={"file": ("x.csv", _template_csv(), "text/csv")},
+                           data={"org": "ES", "dry_run": "true"})
+    assert imported.status_code == 403
+    assert client.post(f"{ORGS}/ES/institutions", json={"name": "INCIBE", "kind": "csirt"},
+                       headers=headers).status_code == 403
+
+
+def test_a_poc_sees_only_its_nations_experts_in_the_list(client, database, world):
+    add_expert(database, "EE", name="Kaja Kask")
+    add_expert(database, "ES", name="Lucia Garcia")
+    items = client.get(EXPERTS, headers=world.headers(Role.NATIONAL_POC)).json()["items"]
+    assert {e["org"] for e in items} == {"EE"}
+
+
+def test_a_responder_reaches_no_other_experts_record(client, database, world):
+    colleague = add_expert(database, "EE", name="A Colleague")
+    period = add_unavailability(database, colleague, starts_on=date(2041, 1, 1))
+    headers = world.headers(Role.RESPONDER)
+    wrong = []
+    for method, path in EXPERT_ROUTES:
+        if (method, path) in DESTRUCTIVE_EXPERT or "personal-data" in path:
+            continue  # refused to a responder even on its own record (see the matrix)
+        url = path.format(expert_id=colleague, unavailability_id=period)
+        kwargs = BODIES.get((method, path), lambda s: {})(Scene(database, world, ""))
+        response = client.request(method, url, headers=headers, **kwargs)
+        if response.status_code not in (403, 404):
+            wrong.append(f"{method} {path}: {response.status_code}")
+    assert not wrong, "a responder reached a colleague's record: " + ", ".join(wrong)
+    add_expert(database, "EE", name="Responder Own", user_id=world.users[Role.RESPONDER])
+    listed = client.get(EXPERTS, headers=headers).json()["items"]
+    assert [e["name"] for e in listed] == ["Responder Own"]

@@ -1,0 +1,97 @@
+"""The database layer: SQLite set up for safe concurrent use, UTC instants on every engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from crrt.core.db import Database, is_sqlite, normalise_url
+from crrt.organisations.enums import OrgKind
+from crrt.organisations.models import Institution, Organisation
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(tmp_path):
+    database = Database(f"sqlite:///{tmp_path}/fresh/crrt.db")
+    try:
+        with database.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert is_sqlite(database.engine)
+        assert (tmp_path / "fresh").is_dir()  # the data folder is made on first use
+    finally:
+        database.dispose()
+
+
+def test_foreign_keys_are_enforced_on_every_engine(database):
+    with pytest.raises(IntegrityError), database.session() as db:
+        db.add(Institution(organisation_id=999_999, name="Ghost CSIRT", kind="csirt"))
+        db.flush()
+
+
+def test_a_utc_instant_comes_back_aware_and_equal(database):
+    moment = datetime(2030, 3, 1, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2)))
+    with database.session() as db:
+        db.add(Organisation(code="XA", name="Somewhere", kind=OrgKind.NATION,
+                            created_at=moment))
+    with database.session() as db:
+        stored = db.scalars(select(Organisation.created_at)
+                            .where(Organisation.code == "XA")).one()
+    assert stored == moment
+    assert stored.tzinfo is UTC
+    assert stored.hour == 7
+
+
+def test_a_naive_datetime_is_refused(database):
+    with pytest.raises(StatementError, match="naive datetime"), database.session() as db:
+        db.add(Organisation(code="XB", name="Nowhere", kind=OrgKind.NATION,
+                            created_at=datetime(2030, 1, 1, 0, 0)))
+        db.flush()
+
+
+def test_a_session_commits_on_success_and_rolls_back_on_error(database):
+    with pytest.raises(RuntimeError), database.session() as db:
+        db.add(Organisation(code="XC", name="Rolled back", kind=OrgKind.NATION))
+        db.flush()
+        raise RuntimeError("boom")
+    with database.session() as db:
+        db.add(Organisation(code="XD", name="Kept", kind=OrgKind.NATION))
+    with database.session() as db:
+        codes = set(db.scalars(select(Organisation.code)))
+    assert codes == {"XD"}
+
+
+def test_plain_postgresql_urls_are_driven_by_psycopg3():
+    assert normalise_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_sqlite_writers_wait_instead_of_failing(tmp_path):
+    """BEGIN IMMEDIATE plus busy_timeout: a second writer queues behind the first."""
+    import threading
+
+    url = f"sqlite:///{tmp_path}/busy.db"
+    database = Database(url)
+    try:
+        with database.engine.begin() as connection:
+            connection.execute(text("CREATE TABLE counter (n INTEGER)"))
+            connection.execute(text("INSERT INTO counter VALUES (0)"))
+
+        def bump() -> None:
+            for _ in range(25):
+                with database.session() as db:
+                    n = db.execute(text("SELECT n FROM counter")).scalar_one()
+                    db.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
+
+        threads = [threading.Thread(target=bump) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with database.session() as db:
+            assert db.execute(text("SELECT n FROM counter")).scalar_one() == 50
+    finally:
+        database.dispose()

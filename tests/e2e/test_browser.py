@@ -1,0 +1,212 @@
+"""A real Chromium through the web shell: sign in as a POC, nominate, find the expert again.
+
+The app runs under uvicorn on a free local port, on a migrated SQLite copy holding the demo
+picture; Chromium is the system one (``/usr/bin/chromium``), never a download. Screenshots go
+to ``/tmp/crrt-*.png`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from crrt.api import create_app
+from crrt.auth import service as auth_service
+from crrt.auth.enums import Role
+from crrt.auth.schemas import UserIn
+from crrt.core.config import Settings
+from crrt.core.db import Database
+from crrt.demo import load as demo
+from tests.conftest import SYSTEM
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+POC_EMAIL = "browser-poc@test.example"
+COORDINATOR_EMAIL = "browser-coordinator@test.example"
+PASSWORD = "a browser test password"
+SHOTS = Path("/tmp")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+
+
+@pytest.fixture(scope="module")
+def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """crrt under uvicorn in a thread, on a migrated SQLite database with the demo data."""
+    import uvicorn
+
+    folder = tmp_path_factory.mktemp("browser")
+    path = folder / "crrt.db"
+    shutil.copyfile(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    with database.session() as db:
+        demo.load(db)
+        for email, role, org in ((POC_EMAIL, Role.NATIONAL_POC, "EE"),
+                                 (COORDINATOR_EMAIL, Role.COORDINATOR, "LT")):
+            auth_service.create_user(db, actor=SYSTEM, data=UserIn(
+                email=email, name=f"Browser {role.value.replace('_', ' ').title()}", role=role,
+                org=org, password=PASSWORD))
+    settings = Settings(database_url=database.url, data_dir=folder / "data",
+                        secret_key="browser-test-secret-key")
+    port = _free_port()
+    uv = uvicorn.Server(uvicorn.Config(create_app(settings, database=database), host="127.0.0.1",
+                                       port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield Server(url=f"http://127.0.0.1:{port}")
+    uv.should_exit = True
+    thread.join(timeout=10)
+    database.dispose()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {CHROMIUM} is missing: the browser tests must run")
+        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, server):  # type: ignore[no-untyped-def]
+    """A fresh browser context (no cookies) that fails the test on a CSP violation, a script
+    error or a stylesheet or image that did not load (error pages themselves are fine)."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    problems: list[str] = []
+
+    def on_console(message) -> None:  # type: ignore[no-untyped-def]
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            problems.append(message.text)
+
+    def on_response(response) -> None:  # type: ignore[no-untyped-def]
+        if response.request.resource_type != "document" and response.status >= 400:
+            problems.append(f"{response.status} {response.url}")
+
+    tab.on("console", on_console)
+    tab.on("response", on_response)
+    tab.on("pageerror", lambda exc: problems.append(str(exc)))
+    yield tab
+    context.close()
+    assert not problems, f"the browser reported errors: {problems}"
+
+
+def sign_in(page, server: Server, email: str, next_path: str = "/") -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{server.url}{next_path}")
+    assert "/login" in page.url
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}{next_path}")
+
+
+def no_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
+    return bool(page.evaluate(
+        "() => document.documentElement.scrollWidth <= window.innerWidth"
+        " && document.body.scrollWidth <= window.innerWidth"))
+
+
+def test_poc_nominates_an_expert_and_finds_them_in_the_pool(page, server):
+    page.goto(f"{server.url}/login")
+    page.screenshot(path=str(SHOTS / "crrt-login.png"))
+    sign_in(page, server, POC_EMAIL, "/experts")
+    assert page.get_by_role("heading", name="Expert pool").is_visible()
+    page.screenshot(path=str(SHOTS / "crrt-experts.png"), full_page=True)
+
+    page.get_by_role("link", name="Nominate an expert").click()
+    page.wait_for_url(f"{server.url}/experts/new")
+    assert page.get_by_text("Estonia (EE)").is_visible()
+    page.get_by_label("Full name").fill("Liis Browsertest")
+    page.get_by_label("Email address").fill("liis.browsertest@ee.example")
+    page.get_by_label("Phone").fill("+372 5123 4567")
+    page.get_by_label("Malware analysis").select_option("3")
+    page.get_by_label("Digital forensics").select_option("2")
+    page.get_by_label("Working languages").fill("et, en")
+    page.get_by_label("Security clearance").select_option("SECRET UE")
+    page.get_by_label("On site").check()
+    page.get_by_label("Time zone").fill("Europe/Tallinn")
+    page.get_by_role("button", name="Nominate").click()
+
+    page.wait_for_url("**/experts/*?nominated=1")
+    assert page.get_by_text("Nomination recorded.").is_visible()
+    assert page.get_by_role("heading", name="Liis Browsertest").is_visible()
+
+    page.goto(f"{server.url}/experts")
+    page.get_by_label("Name contains").fill("browsertest")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**/experts?*q=browsertest*")
+    rows = page.locator("table tbody tr")
+    assert rows.count() == 1
+    assert "Liis Browsertest" in rows.first.inner_text()
+    assert "Malware analysis" in rows.first.inner_text()
+
+
+def test_nomination_errors_are_announced_beside_the_fields(page, server):
+    sign_in(page, server, POC_EMAIL, "/experts/new")
+    page.get_by_label("Full name").fill("No Skills Given")
+    page.get_by_role("button", name="Nominate").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").filter(has_text="There is a problem").is_visible()
+    email = page.get_by_label("Email address")
+    assert email.get_attribute("aria-invalid") == "true"
+    assert page.locator("#email-error").inner_text().endswith("Enter the expert's email address.")
+    assert page.get_by_label("Full name").input_value() == "No Skills Given"
+
+
+def test_pages_fit_a_phone_screen(page, server):
+    page.set_viewport_size({"width": 360, "height": 780})
+    sign_in(page, server, COORDINATOR_EMAIL)
+    for path, shot in (("/", "crrt-dashboard-360.png"), ("/experts", "crrt-experts-360.png"),
+                       ("/experts/new", "crrt-nominate-360.png"),
+                       ("/organisations", "crrt-organisations-360.png"),
+                       ("/organisations/PL", "crrt-organisation-360.png")):
+        page.goto(f"{server.url}{path}")
+        assert no_horizontal_scroll(page), f"{path} scrolls sideways at 360px"
+        page.screenshot(path=str(SHOTS / shot), full_page=True)
+
+
+def test_dashboard_draws_the_pool_for_a_coordinator(page, server):
+    sign_in(page, server, COORDINATOR_EMAIL)
+    charts = page.locator("svg[role='img']")
+    assert charts.count() == 4
+    assert "Experts by nation" in (charts.nth(2).locator("title").text_content() or "")
+    page.screenshot(path=str(SHOTS / "crrt-dashboard.png"), full_page=True)
+
+
+def test_keyboard_reaches_the_skip_link_first(page, server):
+    sign_in(page, server, COORDINATOR_EMAIL)
+    page.keyboard.press("Tab")
+    focused = page.evaluate("() => document.activeElement.textContent.trim()")
+    assert focused == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "main"

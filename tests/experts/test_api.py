@@ -1,0 +1,262 @@
+from datetime import date
+
+import pytest
+
+from crrt.auth.enums import Role
+
+URL = "/api/v1/experts"
+PROBLEM = "application/problem+json"
+
+
+def _post(client, world, body, role=Role.COORDINATOR):
+    return client.post(URL, json=body, headers=world.headers(role))
+
+
+def _problem(response, status):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    return response.json()
+
+
+def test_a_nomination_answers_201_with_the_new_expert(client, world, expert_body):
+    response = _post(client, world, expert_body(), Role.NATIONAL_POC)
+    assert response.status_code == 201
+    expert = response.json()
+    assert isinstance(expert["id"], int)
+    assert expert["org"] == "EE" and expert["org_name"] == "Estonia"
+    assert expert["skills"] == [{"skill": "incident_handling", "level": 3},
+                                {"skill": "malware_analysis", "level": 1}]
+    assert expert["deployability"] == ["remote", "on_site"]
+    assert expert["erased"] is False and expert["available_today"] is True
+    fetched = client.get(f"{URL}/{expert['id']}", headers=world.headers(Role.NATIONAL_POC))
+    assert fetched.json() == expert
+
+
+def test_a_poc_cannot_nominate_for_or_read_another_nation(client, world, expert_body):
+    _problem(_post(client, world, expert_body(org="ES"), Role.NATIONAL_POC), 403)
+    spanish = _post(client, world, expert_body(org="ES")).json()["id"]
+    body = _problem(client.get(f"{URL}/{spanish}", headers=world.headers(Role.NATIONAL_POC)),
+                    404)
+    assert body["detail"] == "No such expert."
+
+
+def test_a_responder_sees_only_their_own_record(client, world, expert_body):
+    own = _post(client, world, expert_body(user_email="responder@test.example")).json()["id"]
+    other = _post(client, world, expert_body(email="other@ee.example")).json()["id"]
+    headers = world.headers(Role.RESPONDER)
+    listed = client.get(URL, headers=headers).json()["items"]
+    assert [e["id"] for e in listed] == [own]
+    assert client.get(f"{URL}/{own}", headers=headers).status_code == 200
+    _problem(client.get(f"{URL}/{other}", headers=headers), 404)
+    _problem(client.patch(f"{URL}/{own}", json={"name": "Me"}, headers=headers), 403)
+
+
+@pytest.mark.parametrize("role", [Role.REQUESTER, Role.OBSERVER])
+def test_requesters_and_observers_get_403_on_the_pool(client, world, role):
+    _problem(client.get(URL, headers=world.headers(role)), 403)
+
+
+def test_the_pool_needs_a_signed_in_caller(client):
+    _problem(client.get(URL), 401)
+
+
+def test_invalid_input_is_a_422_naming_each_field(client, world, expert_body):
+    body = expert_body(skills=[{"skill": "hacking", "level": 1},
+                               {"skill": "cloud", "level": 4}],
+                       languages=["xx"], time_zone="Mars/Olympus", email="nope")
+    problem = _problem(_post(client, world, body), 422)
+    locs = {tuple(e["loc"]) for e in problem["errors"]}
+    assert {("skills", 0, "skill"), ("skills", 1, "level"), ("languages", 0), ("time_zone",),
+            ("email",)} <= locs
+
+
+def test_a_duplicate_email_is_a_409(client, world, expert_body):
+    assert _post(client, world, expert_body()).status_code == 201
+    problem = _problem(_post(client, world, expert_body(email="KADRI.SAAR@ria.ee.example")),
+                       409)
+    assert "kadri.saar@ria.ee.example" in problem["detail"].lower()
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", f"{URL}/abc"), ("GET", f"{URL}/0"), ("PATCH", f"{URL}/99999999999"),
+    ("DELETE", f"{URL}/1/unavailability/x"), ("POST", f"{URL}/-1/erase")])
+def test_a_bad_id_is_a_422_never_a_500(client, world, method, path):
+    response = client.request(method, path, headers=world.headers(Role.COORDINATOR), json={})
+    _problem(response, 422)
+
+
+def test_unknown_organisations_and_bad_filters_are_422(client, world, expert_body):
+    headers = world.headers(Role.COORDINATOR)
+    problem = _problem(_post(client, world, expert_body(org="XX")), 422)
+    assert problem["errors"][0]["loc"] == ["org"]
+    for query in ("org=XX", "min_level=4", "language=zz", "skill=hacking",
+                  "available_on=tomorrow", "limit=0", "cursor=garbage", "q=a%00b"):
+        _problem(client.get(f"{URL}?{query}", headers=headers), 422)
+
+
+def test_filters_are_query_parameters(client, world, expert_body):
+    headers = world.headers(Role.COORDINATOR)
+    a = _post(client, world, expert_body(email="a@ee.example", languages=["et"])).json()["id"]
+    b = _post(client, world, expert_body(
+        org="ES", name="Ana Ruiz", email="b@es.example", clearance="SECRET UE",
+        skills=[{"skill": "cloud", "level": 2}], deployability=["on_site"])).json()["id"]
+    for query, expected in (("skill=incident_handling&min_level=3", [a]),
+                            ("skill=cloud&min_level=3", []), ("language=en", [b]),
+                            ("clearance=RESTREINT%20UE", [a, b]),
+                            ("clearance=SECRET%20UE", [b]), ("deployability=remote", [a]),
+                            ("q=ruiz", [b]), ("org=EE", [a]),
+                            (f"available_on={date.today().isoformat()}", [a, b])):
+        items = client.get(f"{URL}?{query}", headers=headers).json()["items"]
+        assert [e["id"] for e in items] == expected, query
+
+
+def test_the_list_is_paginated_with_a_cursor(client, world, expert_body):
+    made = [_post(client, world, expert_body(email=f"e{n}@ee.example")).json()["id"]
+            for n in range(5)]
+    headers, seen, cursor = world.headers(Role.NATIONAL_POC), [], None
+    while True:
+        page = client.get(URL, params={"limit": 2, **({"cursor": cursor} if cursor else {})},
+                          headers=headers).json()
+        seen += [e["id"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == made
+
+
+def test_a_patch_changes_only_what_it_sends(client, world, expert_body):
+    expert = _post(client, world, expert_body()).json()
+    response = client.patch(f"{URL}/{expert['id']}", headers=world.headers(Role.NATIONAL_POC),
+                            json={"clearance": "SECRET UE", "languages": ["en"]})
+    assert response.status_code == 200
+    changed = response.json()
+    assert (changed["clearance"], changed["languages"]) == ("SECRET UE", ["en"])
+    assert changed["name"] == expert["name"] and changed["phone"] == expert["phone"]
+    _problem(client.patch(f"{URL}/{expert['id']}", headers=world.headers(Role.NATIONAL_POC),
+                          json={"name": None}), 422)
+
+
+def test_withdrawing_answers_204_and_the_expert_is_gone(client, world, expert_body):
+    expert_id = _post(client, world, expert_body()).json()["id"]
+    headers = world.headers(Role.NATIONAL_POC)
+    assert client.delete(f"{URL}/{expert_id}", headers=headers).status_code == 204
+    _problem(client.get(f"{URL}/{expert_id}", headers=headers), 404)
+    _problem(client.delete(f"{URL}/{expert_id}", headers=headers), 404)
+
+
+def test_unavailability_is_added_listed_and_removed(client, world, expert_body):
+    expert_id = _post(client, world, expert_body()).json()["id"]
+    headers = world.headers(Role.NATIONAL_POC)
+    periods = f"{URL}/{expert_id}/unavailability"
+    added = client.post(periods, headers=headers, json={"starts_on": "2027-07-01",
+                                                         "ends_on": "2027-07-14",
+                                                         "reason": "Leave"})
+    assert added.status_code == 201
+    period = added.json()
+    _problem(client.post(periods, headers=headers,
+                         json={"starts_on": "2027-07-14", "ends_on": "2027-07-20"}), 409)
+    _problem(client.post(periods, headers=headers,
+                         json={"starts_on": "2027-07-20", "ends_on": "2027-07-19"}), 422)
+    assert client.get(periods, headers=headers).json() == [period]
+    assert client.get(f"{URL}/{expert_id}", headers=headers).json()["unavailability"] == [period]
+    assert client.delete(f"{periods}/{period['id']}", headers=headers).status_code == 204
+    _problem(client.delete(f"{periods}/{period['id']}", headers=headers), 404)
+    assert client.get(periods, headers=headers).json() == []
+
+
+def test_a_responder_adds_their_own_unavailability(client, world, expert_body):
+    own = _post(client, world, expert_body(user_email="responder@test.example")).json()["id"]
+    response = client.post(f"{URL}/{own}/unavailability", headers=world.headers(Role.RESPONDER),
+                           json={"starts_on": "2027-01-04", "ends_on": "2027-01-08"})
+    assert response.status_code == 201
+
+
+def test_personal_data_downloads_as_a_json_attachment(client, world, expert_body):
+    expert_id = _post(client, world, expert_body()).json()["id"]
+    response = client.get(f"{URL}/{expert_id}/personal-data",
+                          headers=world.headers(Role.NATIONAL_POC))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["content-disposition"] == \
+        f'attachment; filename="expert-{expert_id}.json"'
+    document = response.json()
+    assert document["format"] == "crrt.expert-personal-data/1"
+    assert document["expert"]["email"] == "kadri.saar@ria.ee.example"
+    _problem(client.get(f"{URL}/{expert_id}/personal-data",
+                        headers=world.headers(Role.OBSERVER)), 403)
+
+
+def test_erasing_anonymises_and_hides_the_expert(client, world, expert_body):
+    expert_id = _post(client, world, expert_body()).json()["id"]
+    headers = world.headers(Role.NATIONAL_POC)
+    response = client.post(f"{URL}/{expert_id}/erase", headers=headers)
+    assert response.status_code == 200
+    erased = response.json()
+    assert erased["erased"] is True
+    assert (erased["name"], erased["email"], erased["phone"]) == \
+        (f"Erased expert #{expert_id}", None, None)
+    assert client.get(URL, headers=headers).json()["items"] == []
+    assert [e["id"] for e in client.get(URL, params={"include_erased": "true"},
+                                        headers=headers).json()["items"]] == [expert_id]
+    _problem(client.post(f"{URL}/{expert_id}/erase", headers=headers), 409)
+    _problem(client.patch(f"{URL}/{expert_id}", json={"notes": "x"}, headers=headers), 409)
+
+
+CSV = ("name,email,skills,languages\n"
+       "Kadri Saar,kadri@ria.ee.example,incident_handling:3,\"et, en\"\n"
+       "Mart Kask,mart@mil.ee.example,ot_ics:2; cloud:1,et\n")
+
+
+def _import(client, world, content, *, name="experts.csv", org="EE", dry_run=None,
+            role=Role.NATIONAL_POC):
+    data = {"org": org, **({"dry_run": dry_run} if dry_run is not None else {})}
+    return client.post(f"{URL}/import", headers=world.headers(role), data=data,
+                       files={"file": (name, content, "text/csv")})
+
+
+def test_an_import_answers_with_its_report(client, world):
+    response = _import(client, world, CSV.encode())
+    assert response.status_code == 200
+    assert response.json() == {"created": 2, "updated": 0, "rejected": [], "dry_run": False,
+                               "applied": True}
+    names = [e["name"] for e in client.get(URL, headers=world.headers(Role.NATIONAL_POC))
+             .json()["items"]]
+    assert names == ["Kadri Saar", "Mart Kask"]
+
+
+def test_a_dry_run_import_reports_and_writes_nothing(client, world):
+    response = _import(client, world, CSV.encode(), dry_run="true")
+    assert response.json() == {"created": 2, "updated": 0, "rejected": [], "dry_run": True,
+                               "applied": False}
+    assert client.get(URL, headers=world.headers(Role.NATIONAL_POC)).json()["items"] == []
+
+
+def test_a_rejected_import_is_a_422_carrying_the_report(client, world):
+    bad = CSV + "Liis Mägi,liis@taltech.ee.example,malware_analysis:4,et\n"
+    problem = _problem(_import(client, world, bad.encode()), 422)
+    assert problem["report"]["rejected"] == [
+        {"row": 4, "email": "liis@taltech.ee.example",
+         "errors": ["skills.0.level: Input should be less than or equal to 3"]}]
+    assert problem["report"]["applied"] is False
+    assert problem["errors"][0]["loc"] == ["file", 4]
+    assert client.get(URL, headers=world.headers(Role.NATIONAL_POC)).json()["items"] == []
+
+
+def test_an_import_refuses_files_it_cannot_read(client, world):
+    _problem(_import(client, world, b"%PDF-1.4", name="experts.pdf"), 415)
+    problem = _problem(_import(client, world, b"name,email,skills,shoe_size\n"), 422)
+    assert problem["unknown_columns"] == ["shoe_size"]
+    _problem(_import(client, world, CSV.encode(), org="ES"), 403)
+    _problem(_import(client, world, CSV.encode(), org="X X"), 422)
+    _problem(_import(client, world, CSV.encode(), role=Role.RESPONDER), 403)
+    _problem(client.post(f"{URL}/import", headers=world.headers(Role.NATIONAL_POC),
+                         data={"org": "EE"}), 422)
+
+
+def test_the_import_template_is_a_csv_download(client, world):
+    response = client.get(f"{URL}/import/template.csv", headers=world.headers(Role.NATIONAL_POC))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.text.splitlines()[0] == \
+        "name,email,phone,institution,skills,languages,clearance,deployability,time_zone,notes"
+    assert _import(client, world, response.content).json()["created"] == 1

@@ -1,0 +1,221 @@
+import io
+
+import openpyxl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from crrt.audit import service as audit
+from crrt.audit.models import AuditEvent
+from crrt.auth.enums import Role
+from crrt.auth.principal import Principal
+from crrt.core.errors import Forbidden, Invalid
+from crrt.experts import importer, service
+from crrt.experts.enums import Skill
+from crrt.experts.importer import TooLarge, UnsupportedFile, format_skills, parse_skills
+from crrt.experts.models import Expert
+from crrt.experts.schemas import ExpertFilter, SkillLevel
+from tests.support import add_institution
+
+HEADER = "name,email,phone,institution,skills,languages,clearance,deployability,time_zone,notes"
+KADRI = ("Kadri Saar,kadri.saar@ria.ee.example,+372 5550 1101,CERT-EE,"
+         "\"incident_handling:3; malware_analysis:2\",\"et, en\",RESTREINT UE,"
+         "\"remote; on_site\",Europe/Tallinn,Team lead on call")
+SYSTEM = Principal.system("tests")
+MART = "Mart Kask,mart.kask@mil.ee.example,,,ot_ics:2,et,,,,"
+
+
+def _run(database, world, content, *, filename="experts.csv", org="EE", dry_run=False,
+         role=Role.NATIONAL_POC):
+    with database.session() as db:
+        return service.import_experts(db, actor=world.principals[role], org=org,
+                                      filename=filename, content=content, dry_run=dry_run)
+
+
+def _pool(database):
+    with database.session() as db:
+        experts, _ = service.list_experts(db, actor=SYSTEM, limit=200, cursor=None,
+                                          filters=ExpertFilter(include_erased=True))
+        return {e.email: service.expert_out(e) for e in experts}
+
+
+def _csv(*rows: str, header: str = HEADER) -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def _xlsx(rows: list[list[object]]) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    book.create_sheet("Ignored").append(["not", "read"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_csv_import_creates_every_row(database, world):
+    add_institution(database, "EE", "CERT-EE")
+    report = _run(database, world, _csv(KADRI, MART))
+    assert (report.created, report.updated, report.rejected, report.applied) == (2, 0, [], True)
+    pool = _pool(database)
+    kadri = pool["kadri.saar@ria.ee.example"]
+    assert kadri.institution == "CERT-EE" and kadri.phone == "+372 5550 1101"
+    assert [(s.skill.value, s.level) for s in kadri.skills] == [("incident_handling", 3),
+                                                                ("malware_analysis", 2)]
+    assert (kadri.languages, kadri.clearance.value) == (["en", "et"], "RESTREINT UE")
+    assert [d.value for d in kadri.deployability] == ["remote", "on_site"]
+    assert (kadri.time_zone, kadri.notes) == ("Europe/Tallinn", "Team lead on call")
+    mart = pool["mart.kask@mil.ee.example"]
+    assert (mart.institution, mart.phone, mart.clearance.value, mart.time_zone) == \
+        (None, None, "none", "UTC")
+
+
+def test_a_semicolon_csv_with_a_bom_is_read(database, world):
+    content = ("\ufeffName;Email;Skills;Languages;Time Zone\r\n"
+               "Kadri Saar;kadri@ria.ee.example;incident_handling:3, cloud:1;et en;"
+               "Europe/Tallinn\r\n").encode()
+    assert _run(database, world, content).created == 1
+    kadri = _pool(database)["kadri@ria.ee.example"]
+    assert [s.skill for s in kadri.skills] == [Skill.CLOUD, Skill.INCIDENT_HANDLING]
+    assert kadri.time_zone == "Europe/Tallinn"
+
+
+def test_an_xlsx_import_reads_the_first_sheet(database, world):
+    content = _xlsx([["name", "email", "phone", "skills", "clearance", "deployability"],
+                     ["Kadri Saar", "kadri@ria.ee.example", 3725550110, "cloud:2",
+                      "secret ue", "On site"],
+                     [None, None, None, None, None, None],
+                     ["Mart Kask", "mart@mil.ee.example", None, "ot_ics:1", None, None]])
+    report = _run(database, world, content, filename="Roster.XLSX")
+    assert (report.created, report.rejected) == (2, [])
+    kadri = _pool(database)["kadri@ria.ee.example"]
+    assert (kadri.phone, kadri.clearance.value) == ("3725550110", "SECRET UE")
+    assert [d.value for d in kadri.deployability] == ["on_site"]
+
+
+def test_one_bad_row_rejects_the_whole_file_with_a_report(database, world):
+    content = _csv(KADRI, MART,
+                   "Liis Mägi,liis@taltech.ee.example,12,Nowhere,malware_analysis:4,xx,,,Mars,",
+                   "No Skills,noskills@ee.example,,,,,,,,",
+                   "Mart Again,MART.KASK@mil.ee.example,,,cloud,et,,,,")
+    report = _run(database, world, content)
+    assert not report.applied and (report.created, report.updated) == (1, 0)
+    rows = {r.row: r for r in report.rejected}
+    assert sorted(rows) == [2, 4, 5, 6]
+    assert rows[2].errors == ["institution: no institution of this nation is named 'CERT-EE'"]
+    liis = rows[4].errors
+    assert rows[4].email == "liis@taltech.ee.example"
+    assert any(e.startswith("phone:") for e in liis)
+    assert any(e.startswith("institution:") for e in liis)
+    assert "skills.0.level: Input should be less than or equal to 3" in liis
+    assert any(e.startswith("languages.0:") for e in liis)
+    assert any(e.startswith("time_zone:") for e in liis)
+    assert rows[5].errors == ["skills: Field required"]
+    assert "email: the same email is on row 3" in rows[6].errors
+    assert any("is not skill:level" in e for e in rows[6].errors)
+    assert _pool(database) == {}
+
+
+def test_a_dry_run_reports_without_writing(database, world):
+    add_institution(database, "EE", "CERT-EE")
+    report = _run(database, world, _csv(KADRI, MART), dry_run=True)
+    assert (report.created, report.updated, report.dry_run, report.applied) == (2, 0, True,
+                                                                                False)
+    assert _pool(database) == {}
+    bad = _run(database, world, _csv(MART, "X,not-an-email,,,cloud:1,,,,,"), dry_run=True)
+    assert [r.row for r in bad.rejected] == [3]
+
+
+def test_reimporting_updates_by_email_and_keeps_unlisted_fields(database, world, nominate):
+    kept = nominate(email="mart.kask@mil.ee.example", name="Mart Kask", notes="keep me",
+                    user_email="responder@test.example")
+    report = _run(database, world, _csv(
+        "Mart Kask,Mart.Kask@mil.ee.example,cloud:3,fr", "Liis Mägi,liis@ee.example,cloud:1,",
+        header="name,email,skills,languages"))
+    assert (report.created, report.updated) == (1, 1)
+    mart = _pool(database)["mart.kask@mil.ee.example"]
+    assert mart.id == kept
+    assert [(s.skill.value, s.level) for s in mart.skills] == [("cloud", 3)]
+    assert (mart.languages, mart.notes, mart.phone) == (["fr"], "keep me", "+372 5550 1101")
+    with database.session() as db:
+        assert db.get(Expert, kept).user_id == world.users[Role.RESPONDER]
+        imports = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "expert.import")))
+        assert [e.changes for e in imports] == [{"created": 1, "updated": 1, "rows": 2,
+                                                 "format": "csv"}]
+        actions = db.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
+        assert actions[-3:] == ["expert.update", "expert.nominate", "expert.import"]
+        assert audit.verify(db).ok
+
+
+def test_an_erased_expert_is_not_matched_by_email(database, world, nominate):
+    erased = nominate(email="mart@mil.ee.example")
+    with database.session() as db:
+        service.erase(db, actor=world.principals[Role.COORDINATOR], expert_id=erased)
+    report = _run(database, world, _csv("Mart Kask,mart@mil.ee.example,cloud:1",
+                                        header="name,email,skills"))
+    assert (report.created, report.updated) == (1, 0)
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    ("name,email,skills,shoe_size,hat", "Unknown column(s): hat, shoe_size"),
+    ("name,email", "Missing column(s): skills"),
+    ("name,email,skills,Email", "named twice: email"),
+])
+def test_the_header_must_name_known_columns(database, world, header, message):
+    with pytest.raises(Invalid, match=message.replace("(", r"\(").replace(")", r"\)")):
+        _run(database, world, _csv(header=header))
+
+
+def test_files_that_cannot_be_read_are_refused(database, world):
+    with pytest.raises(UnsupportedFile) as unsupported:
+        _run(database, world, b"name", filename="experts.ods")
+    assert unsupported.value.status == 415
+    for filename, content in (("x.xlsx", b"not a zip"), ("x.csv", b"\xff\xfe\x00bad"),
+                              ("x.csv", b"\n\n")):
+        with pytest.raises(Invalid) as exc:
+            _run(database, world, content, filename=filename)
+        assert exc.value.status == 422 and exc.value.errors[0].loc[0] == "file"
+
+
+def test_imports_are_limited_in_size_and_rows(database, world, monkeypatch):
+    with pytest.raises(TooLarge) as exc:
+        _run(database, world, b"x" * (importer.MAX_BYTES + 1))
+    assert exc.value.status == 413
+    monkeypatch.setattr(importer, "MAX_ROWS", 3)
+    rows = [f"E{n},e{n}@ee.example,cloud:1" for n in range(4)]
+    with pytest.raises(TooLarge, match="at most 3"):
+        _run(database, world, _csv(*rows, header="name,email,skills"))
+
+
+def test_importing_needs_write_permission_on_the_nation(database, world):
+    with pytest.raises(Forbidden):
+        _run(database, world, _csv(MART), org="ES")
+    with pytest.raises(Invalid):
+        _run(database, world, _csv(MART), org="cert-eu", role=Role.ADMIN)
+    with database.session() as db:
+        assert db.scalar(select(func.count()).select_from(Expert)) == 0
+
+
+def test_the_template_row_imports_cleanly(database, world):
+    report = _run(database, world, importer.template().encode(), dry_run=True)
+    assert (report.created, report.rejected) == (1, [])
+
+
+@pytest.mark.parametrize("cell", ["incident_handling", "cloud:", "cloud:two", "cloud:٣"])
+def test_a_skill_without_a_level_is_refused(cell):
+    with pytest.raises(ValueError, match="skill:level"):
+        parse_skills(cell)
+
+
+def test_skill_cells_are_read_leniently():
+    assert parse_skills(" Incident Handling : 3 ;; ot-ics:1,") == [
+        {"skill": "incident_handling", "level": 3}, {"skill": "ot_ics", "level": 1}]
+
+
+@given(st.lists(st.tuples(st.sampled_from(list(Skill)), st.integers(1, 3)),
+                unique_by=lambda pair: pair[0]))
+def test_skills_survive_a_round_trip_through_a_cell(pairs):
+    skills = [SkillLevel(skill=skill, level=level) for skill, level in pairs]
+    assert [SkillLevel(**item) for item in parse_skills(format_skills(skills))] == skills

@@ -1,0 +1,153 @@
+"""The outbox: mail leaves only with a committed change, through a real SMTP server, and a
+server that does not answer is retried with backoff and finally given up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from crrt.core import clock
+from crrt.notify import service as notify
+from crrt.notify.models import OutboxMessage
+from tests.support import unreachable_smtp_url
+
+SENDER = "crrt@test.example"
+T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def _enqueue(database, to="ana@ee.example", subject="Call-out: on duty",  # type: ignore[no-untyped-def]
+             body="You are on duty from Monday.\nReply to acknowledge.") -> int:
+    with database.session() as db:
+        return notify.enqueue_email(db, to=to, subject=subject, body=body).id
+
+
+def _deliver(database, smtp_url) -> int:  # type: ignore[no-untyped-def]
+    with database.session() as db:
+        return notify.deliver_due(db, smtp_url=smtp_url, sender=SENDER)
+
+
+def _message(database, message_id) -> OutboxMessage:  # type: ignore[no-untyped-def]
+    with database.session() as db:
+        return db.get(OutboxMessage, message_id)
+
+
+def test_a_queued_email_is_delivered_through_smtp(database, smtp_server):
+    message_id = _enqueue(database)
+    assert _deliver(database, smtp_server.url) == 1
+    [mail] = smtp_server.messages
+    assert mail["To"] == "ana@ee.example"
+    assert mail["From"] == SENDER
+    assert mail["Subject"] == "Call-out: on duty"
+    assert mail["Message-ID"] == f"<outbox-{message_id}@crrt>"
+    assert mail.get_content().splitlines() == ["You are on duty from Monday.",
+                                               "Reply to acknowledge."]
+    assert smtp_server.envelopes == [(SENDER, ["ana@ee.example"])]
+    stored = _message(database, message_id)
+    assert stored.delivered_at is not None and stored.attempts == 1 and stored.last_error == ""
+
+
+def test_a_delivered_email_is_not_sent_again(database, smtp_server):
+    _enqueue(database)
+    assert _deliver(database, smtp_server.url) == 1
+    assert _deliver(database, smtp_server.url) == 0
+    assert len(smtp_server.messages) == 1
+
+
+def test_non_ascii_subjects_and_bodies_arrive_intact(database, smtp_server):
+    _enqueue(database, subject="Pärnu — õppus", body="Tere! Ñandú ≠ ünïcode ✓")
+    _deliver(database, smtp_server.url)
+    [mail] = smtp_server.messages
+    assert mail["Subject"] == "Pärnu — õppus"
+    assert mail.get_content().strip() == "Tere! Ñandú ≠ ünïcode ✓"
+
+
+def test_nothing_is_sent_for_a_change_that_rolled_back(database, smtp_server):
+    with pytest.raises(RuntimeError), database.session() as db:
+        notify.enqueue_email(db, to="ana@ee.example", subject="Never", body="Never sent")
+        raise RuntimeError("the change failed")
+    assert _deliver(database, smtp_server.url) == 0
+    assert smtp_server.messages == []
+    with database.session() as db:
+        assert db.scalars(select(OutboxMessage)).all() == []
+
+
+def test_an_unreachable_server_is_retried_later_with_backoff(database):
+    url = unreachable_smtp_url()
+    with clock.frozen(T0):
+        message_id = _enqueue(database)
+        assert _deliver(database, url) == 0
+        first = _message(database, message_id)
+        assert first.attempts == 1
+        assert first.available_at == T0 + timedelta(minutes=2)
+        assert first.delivered_at is None and first.failed_at is None
+        assert "Connection" in first.last_error or "refused" in first.last_error.lower()
+        # not due yet: nobody tries again
+        clock.advance(timedelta(minutes=1))
+        _deliver(database, url)
+        assert _message(database, message_id).attempts == 1
+        clock.advance(timedelta(minutes=1))
+        _deliver(database, url)
+        second = _message(database, message_id)
+        assert second.attempts == 2
+        assert second.available_at == T0 + timedelta(minutes=2 + 4)
+
+
+def test_a_message_is_given_up_after_max_attempts(database):
+    url = unreachable_smtp_url()
+    with clock.frozen(T0):
+        message_id = _enqueue(database)
+        for attempt in range(1, notify.MAX_ATTEMPTS + 1):
+            _deliver(database, url)
+            message = _message(database, message_id)
+            assert message.attempts == attempt
+            if attempt < notify.MAX_ATTEMPTS:
+                assert message.failed_at is None
+                clock.advance(message.available_at - clock.now())
+        assert message.failed_at == clock.now()
+        clock.advance(timedelta(days=30))
+        _deliver(database, url)
+        assert _message(database, message_id).attempts == notify.MAX_ATTEMPTS
+
+
+def test_a_retried_message_is_delivered_once_the_server_answers(database, smtp_server):
+    with clock.frozen(T0):
+        message_id = _enqueue(database)
+        _deliver(database, unreachable_smtp_url())
+        clock.advance(timedelta(minutes=2))
+        assert _deliver(database, smtp_server.url) == 1
+    stored = _message(database, message_id)
+    assert (stored.attempts, stored.last_error) == (2, "")
+    assert len(smtp_server.messages) == 1
+
+
+def test_without_an_smtp_url_mail_waits_with_the_reason(database):
+    message_id = _enqueue(database)
+    assert _deliver(database, None) == 0
+    assert "CRRT_SMTP_URL" in _message(database, message_id).last_error
+
+
+def test_due_messages_go_oldest_first_in_batches(database, smtp_server):
+    for n in range(5):
+        _enqueue(database, to=f"expert{n}@ee.example")
+    with database.session() as db:
+        assert notify.deliver_due(db, smtp_url=smtp_server.url, sender=SENDER, batch=3) == 3
+    assert [m["To"] for m in smtp_server.messages] == [f"expert{n}@ee.example"
+                                                       for n in range(3)]
+    assert _deliver(database, smtp_server.url) == 2
+
+
+def test_a_claimed_message_is_skipped_by_a_second_worker(database):
+    """PostgreSQL: FOR UPDATE SKIP LOCKED lets workers share the queue without doubles."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers with its lock instead of skipping rows")
+    _enqueue(database)
+    _enqueue(database, to="other@ee.example")
+    with database.session() as first:
+        claimed = notify.claim(first, batch=1)
+        assert len(claimed) == 1
+        with database.session() as second:
+            other = notify.claim(second, batch=5)
+            assert [m.id for m in other] != [m.id for m in claimed]
+            assert len(other) == 1

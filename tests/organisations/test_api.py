@@ -1,0 +1,129 @@
+"""The organisations API as a client sees it."""
+
+from __future__ import annotations
+
+from crrt.auth.enums import Role
+
+
+def test_create_an_eu_institution_and_read_it_back(client, world):
+    headers = world.headers(Role.COORDINATOR)
+    created = client.post("/api/v1/organisations", headers=headers,
+                          json={"code": "enisa", "name": "ENISA", "kind": "eu_institution"})
+    assert created.status_code == 201
+    assert created.json() == {"code": "enisa", "name": "ENISA", "kind": "eu_institution",
+                              "membership": None, "member_since": None}
+    fetched = client.get("/api/v1/organisations/enisa", headers=world.headers(Role.OBSERVER))
+    assert fetched.json() == created.json()
+
+
+def test_a_nation_code_must_be_iso_alpha_2(client, world):
+    response = client.post("/api/v1/organisations", headers=world.headers(Role.ADMIN),
+                           json={"code": "XX", "name": "Atlantis", "kind": "nation"})
+    assert response.status_code == 422
+    assert "ISO 3166-1" in response.json()["errors"][0]["msg"]
+
+
+def test_a_slug_must_be_lowercase(client, world):
+    response = client.post("/api/v1/organisations", headers=world.headers(Role.ADMIN),
+                           json={"code": "Enisa", "name": "ENISA", "kind": "eu_institution"})
+    assert response.status_code == 422
+
+
+def test_membership_change_and_history_through_the_api(client, world):
+    headers = world.headers(Role.COORDINATOR)
+    response = client.patch("/api/v1/organisations/DE", headers=headers,
+                            json={"membership": "participant", "effective_on": "2030-02-01",
+                                  "note": "Joined as participant"})
+    assert response.status_code == 200
+    assert response.json()["member_since"] == "2030-02-01"
+    left = client.patch("/api/v1/organisations/DE", headers=headers,
+                        json={"membership": None, "effective_on": "2030-06-01"})
+    assert left.json()["membership"] is None
+    history = client.get("/api/v1/organisations/DE/history",
+                         headers=world.headers(Role.REQUESTER)).json()
+    assert [(h["event"], h["previous"], h["membership"], h["effective_on"])
+            for h in history][-2:] == [
+        ("role_changed", "observer", "participant", "2030-02-01"),
+        ("left", "participant", None, "2030-06-01")]
+    assert history[-2]["note"] == "Joined as participant"
+    assert history[-1]["recorded_by"] == "coordinator@test.example"
+
+
+def test_a_patch_without_membership_leaves_it_alone(client, world):
+    response = client.patch("/api/v1/organisations/EE", headers=world.headers(Role.ADMIN),
+                            json={"name": "Republic of Estonia"})
+    assert response.json()["membership"] == "participant"
+    assert response.json()["name"] == "Republic of Estonia"
+
+
+def test_a_second_lead_is_a_409(client, world):
+    response = client.patch("/api/v1/organisations/EE", headers=world.headers(Role.ADMIN),
+                            json={"membership": "lead"})
+    assert response.status_code == 409
+    assert response.json()["lead"] == "LT"
+
+
+def test_a_backdated_change_is_a_422(client, world):
+    response = client.patch("/api/v1/organisations/EE", headers=world.headers(Role.ADMIN),
+                            json={"membership": "observer", "effective_on": "1999-01-01"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["effective_on"]
+
+
+def test_a_non_nation_membership_is_a_422(client, world):
+    response = client.patch("/api/v1/organisations/cert-eu", headers=world.headers(Role.ADMIN),
+                            json={"membership": "participant"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["membership"]
+
+
+def test_list_filters_kind_and_membership(client, world):
+    headers = world.headers(Role.OBSERVER)
+
+    def codes(**params: str) -> set[str]:
+        return {o["code"] for o in client.get("/api/v1/organisations", params=params,
+                                              headers=headers).json()["items"]}
+
+    assert codes(kind="nation") == {"LT", "EE", "ES", "DE"}
+    assert codes(membership="lead") == {"LT"}
+    assert codes(kind="nation", membership="observer") == {"DE"}
+    assert codes(kind="partner") == set()
+
+
+def test_institutions_crud_through_the_api(client, world):
+    headers = world.headers(Role.NATIONAL_POC)
+    created = client.post("/api/v1/organisations/EE/institutions", headers=headers,
+                          json={"name": "CERT-EE", "kind": "csirt"})
+    assert created.status_code == 201
+    inst = created.json()
+    assert (inst["org"], inst["name"], inst["kind"]) == ("EE", "CERT-EE", "csirt")
+    url = f"/api/v1/organisations/EE/institutions/{inst['id']}"
+    assert client.get(url, headers=world.headers(Role.OBSERVER)).json() == inst
+    patched = client.patch(url, headers=headers, json={"name": "CERT.EE"})
+    assert patched.json()["name"] == "CERT.EE"
+    listed = client.get("/api/v1/organisations/EE/institutions", headers=headers).json()
+    assert [i["name"] for i in listed] == ["CERT.EE"]
+    assert client.delete(url, headers=headers).status_code == 204
+    assert client.get(url, headers=headers).status_code == 404
+
+
+def test_a_poc_may_not_write_another_nations_institutions(client, world):
+    spanish = client.post("/api/v1/organisations/ES/institutions",
+                          headers=world.headers(Role.ADMIN),
+                          json={"name": "INCIBE", "kind": "csirt"}).json()
+    headers = world.headers(Role.NATIONAL_POC)
+    assert client.post("/api/v1/organisations/ES/institutions", headers=headers,
+                       json={"name": "CCN-CERT", "kind": "csirt"}).status_code == 403
+    url = f"/api/v1/organisations/ES/institutions/{spanish['id']}"
+    assert client.patch(url, headers=headers, json={"name": "X"}).status_code == 403
+    assert client.delete(url, headers=headers).status_code == 403
+    assert client.get(url, headers=headers).status_code == 200
+
+
+def test_an_institution_of_another_organisation_is_a_404(client, world):
+    spanish = client.post("/api/v1/organisations/ES/institutions",
+                          headers=world.headers(Role.ADMIN),
+                          json={"name": "INCIBE", "kind": "csirt"}).json()
+    response = client.get(f"/api/v1/organisations/EE/institutions/{spanish['id']}",
+                          headers=world.headers(Role.ADMIN))
+    assert response.status_code == 404

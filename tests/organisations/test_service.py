@@ -1,0 +1,262 @@
+"""Organisations, their dated project membership, and their institutions (service layer)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from crrt.auth.enums import Role
+from crrt.core import clock
+from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
+from crrt.organisations import service
+from crrt.organisations.enums import InstitutionKind, Membership, MembershipEvent, OrgKind
+from crrt.organisations.schemas import (
+    InstitutionIn,
+    InstitutionPatch,
+    OrganisationIn,
+    OrganisationPatch,
+)
+from tests.conftest import SYSTEM
+
+
+def _create(database, **data):  # type: ignore[no-untyped-def]
+    with database.session() as db:
+        return service.organisation_out(service.create(db, actor=SYSTEM,
+                                                       data=OrganisationIn(**data)))
+
+
+def _update(database, code, actor=SYSTEM, **data):  # type: ignore[no-untyped-def]
+    with database.session() as db:
+        return service.organisation_out(service.update(db, actor=actor, code=code,
+                                                       data=OrganisationPatch(**data)))
+
+
+def _history(database, code):  # type: ignore[no-untyped-def]
+    with database.session() as db:
+        return [service.history_out(c) for c in service.history(db, actor=SYSTEM, code=code)]
+
+
+@pytest.mark.parametrize(("code", "kind"), [("FI", "nation"), ("enisa", "eu_institution"),
+                                            ("nato-ccdcoe", "partner")])
+def test_codes_that_fit_their_kind_are_accepted(database, code, kind):
+    assert _create(database, code=code, name="Somebody", kind=kind).code == code
+
+
+@pytest.mark.parametrize(("code", "kind"), [
+    ("XX", "nation"), ("lt", "nation"), ("LTU", "nation"), ("L1", "nation"),
+    ("ENISA", "eu_institution"), ("9lives", "partner"), ("has space", "partner"),
+    ("x", "partner")])
+def test_codes_that_do_not_fit_their_kind_are_refused(code, kind):
+    with pytest.raises(ValidationError):
+        OrganisationIn(code=code, name="Somebody", kind=kind)
+
+
+def test_only_a_nation_joins_the_project():
+    with pytest.raises(ValidationError, match="Only a nation"):
+        OrganisationIn(code="enisa", name="ENISA", kind="eu_institution",
+                       membership="participant")
+
+
+def test_a_nation_joining_on_creation_has_a_dated_join_in_its_history(database):
+    out = _create(database, code="FI", name="Finland", kind="nation",
+                  membership="participant", effective_on=date(2021, 5, 6))
+    assert (out.membership, out.member_since) == (Membership.PARTICIPANT, date(2021, 5, 6))
+    [joined] = _history(database, "FI")
+    assert (joined.event, joined.previous, joined.membership, joined.effective_on) == (
+        MembershipEvent.JOINED, None, Membership.PARTICIPANT, date(2021, 5, 6))
+    assert joined.recorded_by == SYSTEM.actor
+
+
+def test_join_role_change_and_leave_are_recorded_in_order(database):
+    _create(database, code="FI", name="Finland", kind="nation")
+    assert _history(database, "FI") == []
+    _update(database, "FI", membership="observer", effective_on=date(2020, 1, 1))
+    _update(database, "FI", membership="participant", effective_on=date(2022, 7, 1),
+            note="Signed the notification")
+    left = _update(database, "FI", membership=None, effective_on=date(2024, 12, 31))
+    assert (left.membership, left.member_since) == (None, None)
+    history = _history(database, "FI")
+    assert [(c.event, c.previous, c.membership, c.effective_on) for c in history] == [
+        (MembershipEvent.JOINED, None, Membership.OBSERVER, date(2020, 1, 1)),
+        (MembershipEvent.ROLE_CHANGED, Membership.OBSERVER, Membership.PARTICIPANT,
+         date(2022, 7, 1)),
+        (MembershipEvent.LEFT, Membership.PARTICIPANT, None, date(2024, 12, 31)),
+    ]
+    assert history[1].note == "Signed the notification"
+
+
+def test_history_read_in_the_same_unit_of_work_lists_each_change_once(database):
+    with database.session() as db:
+        service.create(db, actor=SYSTEM, data=OrganisationIn(
+            code="FI", name="Finland", kind="nation", membership="observer"))
+        service.update(db, actor=SYSTEM, code="FI",
+                       data=OrganisationPatch(membership="participant"))
+        assert [c.event for c in service.history(db, actor=SYSTEM, code="FI")] == [
+            MembershipEvent.JOINED, MembershipEvent.ROLE_CHANGED]
+
+
+def test_a_change_without_a_date_takes_today(database):
+    _create(database, code="FI", name="Finland", kind="nation")
+    with clock.frozen(datetime(2031, 3, 4, 10, 0, tzinfo=UTC)):
+        out = _update(database, "FI", membership="participant")
+    assert out.member_since == date(2031, 3, 4)
+
+
+def test_setting_the_same_membership_again_records_nothing(database):
+    _create(database, code="FI", name="Finland", kind="nation", membership="participant")
+    _update(database, "FI", membership="participant")
+    assert len(_history(database, "FI")) == 1
+
+
+def test_a_second_lead_is_a_409_naming_the_current_one(database):
+    _create(database, code="LT", name="Lithuania", kind="nation", membership="lead")
+    _create(database, code="FI", name="Finland", kind="nation", membership="participant")
+    with pytest.raises(Conflict) as caught:
+        _update(database, "FI", membership="lead")
+    assert caught.value.extra["lead"] == "LT"
+    # the lead hands over once it has stepped down
+    _update(database, "LT", membership="participant")
+    assert _update(database, "FI", membership="lead").membership is Membership.LEAD
+
+
+def test_a_change_dated_before_the_last_one_is_a_422_on_effective_on(database):
+    _create(database, code="FI", name="Finland", kind="nation", membership="participant",
+            effective_on=date(2022, 1, 1))
+    with pytest.raises(Invalid) as caught:
+        _update(database, "FI", membership="observer", effective_on=date(2021, 12, 31))
+    assert caught.value.errors[0].loc == ["effective_on"]
+    # the same day as the last change is fine
+    assert _update(database, "FI", membership="observer",
+                   effective_on=date(2022, 1, 1)).membership is Membership.OBSERVER
+
+
+def test_a_non_nation_membership_is_a_422(database):
+    _create(database, code="enisa", name="ENISA", kind="eu_institution")
+    with pytest.raises(Invalid) as caught:
+        _update(database, "enisa", membership="participant")
+    assert caught.value.errors[0].loc == ["membership"]
+
+
+def test_a_duplicate_code_is_a_409_whatever_its_case(database):
+    _create(database, code="enisa", name="ENISA", kind="eu_institution")
+    with pytest.raises(Conflict):
+        _create(database, code="enisa", name="Again", kind="partner")
+
+
+def test_renaming_keeps_the_code(database):
+    _create(database, code="FI", name="Finland", kind="nation")
+    assert _update(database, "fi", name="  Suomi  ").name == "Suomi"
+
+
+def test_nation_codes_are_found_in_any_case_other_codes_exactly(database, world):
+    with database.session() as db:
+        assert service.get_by_code(db, "ee").code == "EE"
+        with pytest.raises(NotFound):
+            service.get_by_code(db, "CERT-EU")
+        with pytest.raises(Invalid) as caught:
+            service.get_by_code(db, "XX", field="org")
+        assert caught.value.errors[0].loc == ["org"]
+
+
+def test_only_admins_and_coordinators_write_organisations(database, world):
+    for role in (Role.NATIONAL_POC, Role.RESPONDER, Role.REQUESTER, Role.OBSERVER):
+        with pytest.raises(Forbidden):
+            _update(database, "EE", actor=world.principals[role], name="Eesti")
+    assert _update(database, "EE", actor=world.principals[Role.COORDINATOR],
+                   name="Eesti").name == "Eesti"
+
+
+def test_list_filters_by_kind_and_membership(database, world):
+    def codes(**filters):  # type: ignore[no-untyped-def]
+        with database.session() as db:
+            orgs, _ = service.list_organisations(db, actor=world.principals[Role.OBSERVER],
+                                                 limit=None, cursor=None, **filters)
+            return {o.code for o in orgs}
+
+    assert codes() == {"LT", "EE", "ES", "DE", "cert-eu"}
+    assert codes(kind=OrgKind.NATION) == {"LT", "EE", "ES", "DE"}
+    assert codes(kind=OrgKind.EU_INSTITUTION) == {"cert-eu"}
+    assert codes(membership=Membership.PARTICIPANT) == {"EE", "ES"}
+    assert codes(kind=OrgKind.PARTNER) == set()
+
+
+def test_all_organisations_come_by_name(database, world):
+    with database.session() as db:
+        names = [o.name for o in service.all_organisations(
+            db, actor=world.principals[Role.REQUESTER])]
+    assert names == sorted(names)
+
+
+# --- institutions -----------------------------------------------------------------------------
+
+def _institution(database, actor, code="EE", name="CERT-EE", kind="csirt"):  # type: ignore[no-untyped-def]
+    with database.session() as db:
+        return service.institution_out(service.create_institution(
+            db, actor=actor, code=code, data=InstitutionIn(name=name, kind=kind)))
+
+
+def test_institutions_are_created_listed_updated_and_deleted(database, world):
+    coordinator = world.principals[Role.COORDINATOR]
+    created = _institution(database, coordinator, name="  CERT-EE ")
+    assert (created.org, created.name, created.kind) == ("EE", "CERT-EE", InstitutionKind.CSIRT)
+    _institution(database, coordinator, name="Cyber Command", kind="military")
+    with database.session() as db:
+        listed = [i.name for i in service.list_institutions(db, actor=coordinator, code="EE")]
+        assert listed == ["CERT-EE", "Cyber Command"]
+        updated = service.update_institution(db, actor=coordinator, code="EE",
+                                             institution_id=created.id,
+                                             data=InstitutionPatch(kind="police"))
+        assert updated.kind is InstitutionKind.POLICE
+    with database.session() as db:
+        service.delete_institution(db, actor=coordinator, code="EE",
+                                   institution_id=created.id)
+    with database.session() as db, pytest.raises(NotFound):
+        service.get_institution(db, actor=coordinator, code="EE", institution_id=created.id)
+
+
+def test_an_institution_name_is_unique_within_its_nation_only(database, world):
+    coordinator = world.principals[Role.COORDINATOR]
+    _institution(database, coordinator, name="National CSIRT")
+    with pytest.raises(Conflict):
+        _institution(database, coordinator, name="national csirt")
+    assert _institution(database, coordinator, code="ES", name="National CSIRT").org == "ES"
+
+
+def test_renaming_an_institution_to_a_taken_name_is_a_409(database, world):
+    coordinator = world.principals[Role.COORDINATOR]
+    first = _institution(database, coordinator, name="CERT-EE")
+    _institution(database, coordinator, name="RIA")
+    with pytest.raises(Conflict), database.session() as db:
+        service.update_institution(db, actor=coordinator, code="EE", institution_id=first.id,
+                                   data=InstitutionPatch(name="ria"))
+
+
+def test_a_poc_writes_only_its_own_nations_institutions(database, world):
+    poc = world.principals[Role.NATIONAL_POC]
+    own = _institution(database, poc, code="EE", name="CERT-EE")
+    spanish = _institution(database, world.principals[Role.ADMIN], code="ES", name="INCIBE")
+    with pytest.raises(Forbidden):
+        _institution(database, poc, code="ES", name="CCN-CERT")
+    with pytest.raises(Forbidden), database.session() as db:
+        service.update_institution(db, actor=poc, code="ES", institution_id=spanish.id,
+                                   data=InstitutionPatch(name="Renamed"))
+    with pytest.raises(Forbidden), database.session() as db:
+        service.delete_institution(db, actor=poc, code="ES", institution_id=spanish.id)
+    with database.session() as db:
+        service.update_institution(db, actor=poc, code="EE", institution_id=own.id,
+                                   data=InstitutionPatch(name="CERT.EE"))
+
+
+def test_an_institution_is_reached_only_through_its_own_organisation(database, world):
+    admin = world.principals[Role.ADMIN]
+    spanish = _institution(database, admin, code="ES", name="INCIBE")
+    with pytest.raises(NotFound), database.session() as db:
+        service.get_institution(db, actor=admin, code="EE", institution_id=spanish.id)
+
+
+@pytest.mark.parametrize("role", [Role.RESPONDER, Role.REQUESTER, Role.OBSERVER])
+def test_other_roles_write_no_institution(database, world, role):
+    with pytest.raises(Forbidden):
+        _institution(database, world.principals[role])

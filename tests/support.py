@@ -1,0 +1,144 @@
+"""Helpers shared by several test modules: direct set-up rows and running the ``crrt`` command.
+
+Set-up that is not the point of a test writes rows straight through the models (an expert, a
+signed-in browser), so the tests stay fast and do not depend on parts still being written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from crrt.auth import tokens
+from crrt.auth.models import WebSession
+from crrt.core import clock
+from crrt.core.config import get_settings
+from crrt.core.db import Database
+from crrt.experts.enums import Skill
+from crrt.experts.models import Expert, ExpertSkill, Unavailability
+from crrt.organisations.models import Institution, Organisation
+from crrt.organisations.enums import InstitutionKind
+
+
+def org_id(database: Database, code: str) -> int:
+    with database.session() as db:
+        return db.scalars(select(Organisation.id).where(Organisation.code == code)).one()
+
+
+def add_expert(database: Database, org: str, *, name: str = "Test Expert",
+               user_id: int | None = None) -> int:
+    """An expert row of ``org`` (optionally linked to a user account); returns its id."""
+    with database.session() as db:
+        organisation = db.scalars(select(Organisation).where(Organisation.code == org)).one()
+        expert = Expert(organisation_id=organisation.id, name=name,
+                        email=f"{name.lower().replace(' ', '.')}@{org.lower()}.example",
+                        user_id=user_id)
+        expert.skills.append(ExpertSkill(skill=Skill.INCIDENT_HANDLING, level=2))
+        db.add(expert)
+        db.flush()
+        return expert.id
+
+
+def add_unavailability(database: Database, expert_id: int, *, starts_on: date,
+                       days: int = 3) -> int:
+    with database.session() as db:
+        period = Unavailability(expert_id=expert_id, starts_on=starts_on,
+                                ends_on=starts_on + timedelta(days=days), reason="leave")
+        db.add(period)
+        db.flush()
+        return period.id
+
+
+def add_institution(database: Database, org: str, name: str) -> int:
+    with database.session() as db:
+        organisation = db.scalars(select(Organisation).where(Organisation.code == org)).one()
+        inst = Institution(organisation_id=organisation.id, name=name, kind=InstitutionKind.CSIRT)
+        db.add(inst)
+        db.flush()
+        return inst.id
+
+
+def open_web_session(database: Database, user_id: int, *, hours: int = 12) -> str:
+    """A signed-in browser for ``user_id`` without a password round (no Argon2 cost)."""
+    secret = tokens.new_session_id()
+    with database.session() as db:
+        db.add(WebSession(user_id=user_id, session_hash=tokens.digest(secret),
+                          expires_at=clock.now() + timedelta(hours=hours)))
+    return secret
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class Cli:
+    """Runs ``crrt`` in-process against one database URL (settings re-read for each call)."""
+
+    def __init__(self, url: str, monkeypatch: pytest.MonkeyPatch, data_dir: str) -> None:
+        self.url = url
+        self.monkeypatch = monkeypatch
+        self.data_dir = data_dir
+
+    def __call__(self, *args: str, stdin: str | None = None) -> CliResult:
+        from crrt.cli import app
+
+        self.monkeypatch.setenv("CRRT_DATABASE_URL", self.url)
+        self.monkeypatch.setenv("CRRT_DATA_DIR", self.data_dir)
+        get_settings.cache_clear()
+        try:
+            result = CliRunner().invoke(app, list(args), input=stdin)
+        finally:
+            get_settings.cache_clear()
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+class MailServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]  # noqa: N802
+        from email import message_from_bytes, policy
+
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def start(self) -> MailServer:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+def unreachable_smtp_url() -> str:
+    """An SMTP URL whose port nothing listens on (connection refused at once)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"smtp://127.0.0.1:{port}"

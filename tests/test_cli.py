@@ -1,0 +1,150 @@
+"""The ``crrt`` command as an operator uses it: schema, accounts, tokens, and its errors."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from crrt.api import create_app
+from crrt.auth import service as auth_service
+from crrt.core import migrations
+from tests.support import Cli
+
+
+@pytest.fixture
+def cli(database, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    return Cli(database.url, monkeypatch, str(tmp_path / "data"))
+
+
+@pytest.fixture
+def fresh_cli(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    return Cli(f"sqlite:///{tmp_path}/fresh/crrt.db", monkeypatch, str(tmp_path / "data"))
+
+
+def test_db_upgrade_builds_a_fresh_sqlite_database(fresh_cli):
+    before = fresh_cli("db", "current")
+    assert before.exit_code == 0
+    assert "database: empty" in before.stdout
+    upgraded = fresh_cli("db", "upgrade")
+    assert upgraded.exit_code == 0, upgraded.stderr
+    head = migrations.head_revision()
+    assert f"database at {head}" in upgraded.stdout
+    after = fresh_cli("db", "current")
+    assert f"database: {head}" in after.stdout and f"code:     {head}" in after.stdout
+    assert fresh_cli("db", "upgrade").exit_code == 0  # upgrading twice is harmless
+
+
+def test_commands_refuse_a_database_that_is_behind(fresh_cli):
+    result = fresh_cli("user", "add", "ana@ee.example", "--role", "responder", "--org", "EE")
+    assert result.exit_code != 0
+    assert "crrt db upgrade" in result.stderr
+    result = fresh_cli("audit", "verify")
+    assert result.exit_code != 0
+    assert "crrt db upgrade" in result.stderr
+
+
+def test_user_add_with_a_password_from_stdin(cli, database, world):
+    result = cli("user", "add", "Ana.Tamm@EE.example", "--role", "responder", "--org", "EE",
+                 "--name", "Ana Tamm", "--password-stdin", stdin="a long enough password\n")
+    assert result.exit_code == 0, result.stderr
+    assert "ana.tamm@ee.example (responder, EE) created" in result.stdout
+    with database.session() as db:
+        user = auth_service.get_user_by_email(db, "ana.tamm@ee.example")
+        assert user.name == "Ana Tamm"
+        assert user.password_hash.startswith("$argon2id$")
+        assert auth_service.login(db, email="ana.tamm@ee.example",
+                                  password="a long enough password", address="cli-test",
+                                  session_hours=1) is not None
+
+
+def test_user_add_without_a_password_makes_a_token_only_account(cli, database, world):
+    result = cli("user", "add", "bot@lt.example", "--role", "observer", "--org", "LT")
+    assert result.exit_code == 0, result.stderr
+    with database.session() as db:
+        user = auth_service.get_user_by_email(db, "bot@lt.example")
+        assert (user.name, user.password_hash) == ("bot@lt.example", None)
+
+
+@pytest.mark.parametrize(("args", "stdin", "message"), [
+    (["--role", "responder", "--org", "XX"], None, "No organisation has the code 'XX'"),
+    (["--role", "national_poc", "--org", "cert-eu"], None, "belongs to a nation"),
+    (["--role", "responder", "--org", "EE", "--password-stdin"], "short\n", "invalid"),
+])
+def test_user_add_errors_exit_non_zero_with_a_message(cli, world, args, stdin, message):
+    result = cli("user", "add", "ana@ee.example", *args, stdin=stdin)
+    assert result.exit_code != 0
+    assert message in result.stderr
+
+
+def test_user_add_refuses_a_duplicate(cli, world):
+    result = cli("user", "add", "observer@test.example", "--role", "observer", "--org", "DE")
+    assert result.exit_code != 0
+    assert "exists already" in result.stderr
+
+
+def test_user_add_refuses_an_unknown_role(cli, world):
+    result = cli("user", "add", "ana@ee.example", "--role", "pilot", "--org", "EE")
+    assert result.exit_code != 0
+
+
+def test_token_create_prints_a_working_token_last(cli, settings, database, world):
+    result = cli("token", "create", "observer@test.example", "--name", "ci",
+                 "--expires-in-days", "30")
+    assert result.exit_code == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    assert token.startswith("crrt_")
+    assert "expires" in result.stderr
+    with TestClient(create_app(settings, database=database)) as client:
+        me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    assert me.json()["email"] == "observer@test.example"
+
+
+def test_token_list_and_revoke(cli, settings, database, world):
+    token = cli("token", "create", "observer@test.example", "--name", "laptop") \
+        .stdout.strip().splitlines()[-1]
+    listing = cli("token", "list", "observer@test.example")
+    assert listing.exit_code == 0
+    assert token not in listing.stdout
+    [row] = [line for line in listing.stdout.splitlines() if "\tlaptop\t" in line]
+    token_id = row.split("\t")[0]
+    assert token[:12] in row and "\tactive\t" in row
+
+    revoked = cli("token", "revoke", token_id)
+    assert revoked.exit_code == 0
+    assert f"token {token_id} revoked" in revoked.stdout
+    assert "\trevoked\t" in [line for line in cli("token", "list", "observer@test.example")
+                             .stdout.splitlines() if line.startswith(f"{token_id}\t")][0]
+    with TestClient(create_app(settings, database=database)) as client:
+        me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 401
+
+
+@pytest.mark.parametrize("args", [["token", "create", "nobody@test.example"],
+                                  ["token", "list", "nobody@test.example"]])
+def test_token_commands_for_an_unknown_user_fail(cli, world, args):
+    result = cli(*args)
+    assert result.exit_code != 0
+    assert "no user has the email nobody@test.example" in result.stderr
+
+
+def test_revoking_an_unknown_token_fails(cli, world):
+    result = cli("token", "revoke", "99999")
+    assert result.exit_code != 0
+    assert "No such token" in result.stderr
+
+
+def test_user_password_sets_it_from_stdin(cli, database, world):
+    result = cli("user", "password", "observer@test.example", stdin="a fresh long password\n")
+    assert result.exit_code == 0, result.stderr
+    assert "sessions were ended" in result.stdout
+    short = cli("user", "password", "observer@test.example", stdin="short\n")
+    assert short.exit_code != 0
+    assert "12 characters" in short.stderr
+    unknown = cli("user", "password", "nobody@test.example", stdin="a fresh long password\n")
+    assert unknown.exit_code != 0
+
+
+def test_no_arguments_shows_help(fresh_cli):
+    result = fresh_cli()
+    assert "Usage" in result.stdout + result.stderr

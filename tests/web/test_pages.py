@@ -1,0 +1,177 @@
+"""The dashboard and the organisation pages, as each role sees them."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from crrt.auth.enums import Role
+from crrt.core import clock
+from crrt.organisations import service as org_service
+from crrt.organisations.enums import InstitutionKind, Membership
+from crrt.organisations.schemas import InstitutionIn, OrganisationPatch
+from tests.conftest import SYSTEM
+from tests.web.conftest import nominate
+
+
+def chart_rows(html: str, caption: str) -> dict[str, int]:
+    """The numbers behind one chart, read from its table for screen readers."""
+    table = re.search(rf"<caption>{re.escape(caption)}</caption>(.*?)</table>", html, re.S)
+    assert table, f"no chart table '{caption}'"
+    return {label: int(n) for label, n in
+            re.findall(r'<th scope="row">([^<]+)</th><td>(\d+)</td>', table.group(1))}
+
+
+def test_dashboard_counts_organisations_by_membership_and_kind(browser):
+    page = browser(Role.OBSERVER).get("/")
+    assert page.status_code == 200
+    assert chart_rows(page.text, "Organisations by membership") == {
+        "Lead nation": 1, "Participant": 2, "Observer": 1, "No membership": 1}
+    assert chart_rows(page.text, "Organisations by kind") == {
+        "Nation": 4, "EU institution": 1, "Partner": 0}
+    assert 'role="img"' in page.text
+    assert '<title id="chart-membership-title">' in page.text
+
+
+def test_dashboard_shows_the_whole_pool_to_a_coordinator(browser, database):
+    nominate(database, "EE", "Kadri Tamm", skills={"malware_analysis": 3, "cloud": 1})
+    nominate(database, "EE", "Jaan Kask", skills={"malware_analysis": 2})
+    nominate(database, "ES", "Lucia Garcia", skills={"legal_advisor": 2})
+    page = browser(Role.COORDINATOR).get("/")
+    by_nation = chart_rows(page.text, "Experts by nation")
+    assert by_nation["Estonia (EE)"] == 2
+    assert by_nation["Spain (ES)"] == 1
+    by_skill = chart_rows(page.text, "Experts by skill")
+    assert by_skill["Malware analysis"] == 2
+    assert by_skill["Legal advice"] == 1
+    assert by_skill["Team lead"] == 0
+    assert re.search(r'id="stat-experts">3<', page.text)
+
+
+def test_dashboard_shows_a_poc_only_its_own_nation(browser, database):
+    nominate(database, "EE", "Kadri Tamm")
+    nominate(database, "ES", "Lucia Garcia")
+    page = browser(Role.NATIONAL_POC).get("/")
+    by_nation = chart_rows(page.text, "Experts by nation")
+    assert by_nation == {"Estonia (EE)": 1}
+    assert "Spain (ES)" not in page.text
+    assert re.search(r'id="stat-experts">1<', page.text)
+
+
+@pytest.mark.parametrize("role", [Role.REQUESTER, Role.OBSERVER, Role.RESPONDER])
+def test_dashboard_hides_the_pool_from_roles_outside_it(browser, database, role):
+    nominate(database, "EE", "Kadri Tamm")
+    page = browser(role).get("/")
+    assert page.status_code == 200
+    assert "Organisations by kind" in page.text
+    assert "Experts by nation" not in page.text
+    assert "stat-experts" not in page.text
+
+
+def test_navigation_offers_the_pool_only_to_roles_that_may_see_it(browser):
+    assert 'href="/experts"' in browser(Role.NATIONAL_POC).get("/").text
+    requester = browser(Role.REQUESTER).get("/").text
+    assert 'href="/experts"' not in requester
+    assert 'href="/organisations"' in requester
+    assert "Web Requester" in requester and "cert-eu" in requester
+
+
+def test_organisations_table_lists_every_organisation(browser):
+    page = browser(Role.REQUESTER).get("/organisations")
+    assert page.status_code == 200
+    for name in ("Lithuania", "Estonia", "Spain", "Germany", "CERT-EU"):
+        assert f">{name}</a>" in page.text
+    assert clock.today().isoformat() in page.text
+    assert 'aria-current="page"' in page.text
+
+
+@pytest.mark.parametrize(("query", "shown", "hidden"), [
+    ("membership=participant", {"Estonia", "Spain"}, {"Lithuania", "Germany", "CERT-EU"}),
+    ("membership=none", {"CERT-EU"}, {"Lithuania", "Estonia"}),
+    ("kind=eu_institution", {"CERT-EU"}, {"Estonia", "Germany"}),
+    ("kind=nation&membership=observer", {"Germany"}, {"Estonia", "CERT-EU"}),
+])
+def test_organisations_filter_by_kind_and_membership(browser, query, shown, hidden):
+    page = browser(Role.OBSERVER).get(f"/organisations?{query}")
+    assert page.status_code == 200
+    for name in shown:
+        assert f">{name}</a>" in page.text
+    for name in hidden:
+        assert f">{name}</a>" not in page.text
+
+
+def test_organisations_filter_with_an_unknown_value_is_refused(browser):
+    page = browser(Role.OBSERVER).get("/organisations?membership=emperor")
+    assert page.status_code == 422
+    assert "is not a membership" in page.text
+
+
+def test_organisation_page_shows_the_membership_history_and_institutions(browser, database):
+    today = clock.today()
+    with database.session() as db:
+        org_service.update(db, actor=SYSTEM, code="ES", data=OrganisationPatch(
+            membership=Membership.OBSERVER, effective_on=today + timedelta(days=10),
+            note="Stepped back for the budget year."))
+        org_service.update(db, actor=SYSTEM, code="ES", data=OrganisationPatch(
+            membership=None, effective_on=today + timedelta(days=20)))
+        org_service.create_institution(db, actor=SYSTEM, code="ES", data=InstitutionIn(
+            name="INCIBE-CERT", kind=InstitutionKind.CSIRT))
+    page = browser(Role.OBSERVER).get("/organisations/ES")
+    assert page.status_code == 200
+    text = page.text
+    joined = text.index("<strong>Joined</strong>")
+    changed = text.index("<strong>Role changed</strong>")
+    left = text.index("<strong>Left</strong>")
+    assert left < changed < joined, "the newest step comes first"
+    assert (today + timedelta(days=10)).isoformat() in text
+    assert (today + timedelta(days=20)).isoformat() in text
+    assert "from participant to observer" in text
+    assert "Stepped back for the budget year." in text
+    assert "INCIBE-CERT" in text and "(CSIRT)" in text
+
+
+def test_organisation_page_links_its_experts_only_for_those_who_see_them(browser):
+    assert 'href="/experts?org=EE"' in browser(Role.NATIONAL_POC).get("/organisations/EE").text
+    assert 'href="/experts?org=ES"' not in browser(Role.NATIONAL_POC).get(
+        "/organisations/ES").text
+    assert 'href="/experts?org=EE"' not in browser(Role.REQUESTER).get("/organisations/EE").text
+
+
+def test_unknown_organisation_is_a_friendly_404(browser):
+    page = browser(Role.OBSERVER).get("/organisations/XX")
+    assert page.status_code == 404
+    assert "No organisation has the code" in page.text
+    assert "Back to the dashboard" in page.text
+
+
+def test_unknown_address_is_a_friendly_404_page(browser):
+    page = browser(Role.OBSERVER).get("/no/such/page")
+    assert page.status_code == 404
+    assert "Page not found" in page.text
+    assert "<html" in page.text
+
+
+@pytest.mark.parametrize("path", ["/login", "/", "/organisations", "/organisations/LT",
+                                  "/experts", "/experts/new", "/no/such/page"])
+def test_pages_obey_the_content_security_policy(browser, path):
+    client = browser(Role.COORDINATOR)
+    page = client.get(path)
+    assert page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "<script" not in page.text
+    assert "style=" not in page.text
+    assert "<style" not in page.text
+    assert "http://" not in page.text.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in page.text
+    assert '<main id="main"' in page.text
+    assert 'href="#main"' in page.text
+
+
+def test_stylesheet_is_served_from_this_site(client):
+    css = client.get("/static/crrt.css")
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
+    assert "@import" not in css.text and "url(http" not in css.text
+    assert ":focus-visible" in css.text

@@ -1,0 +1,180 @@
+"""Sessions and CSRF as a browser meets them: cookies, sign-in, sign-out, forged forms."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from crrt.api import create_app
+from crrt.auth.deps import CSRF_COOKIE, SESSION_COOKIE
+from crrt.auth.enums import Role
+from crrt.web.session import safe_next
+from tests.web.conftest import PASSWORD, csrf_of, make_user, sign_in
+
+
+@pytest.mark.parametrize("target", [
+    None, "", "dashboard", "//evil.example/", "https://evil.example/", "/\\evil.example",
+    "/\tevil", "http:/x",
+])
+def test_next_that_could_leave_the_site_falls_back_to_the_dashboard(target):
+    assert safe_next(target) == "/"
+
+
+@pytest.mark.parametrize("target", ["/", "/experts?skill=cloud&min_level=2", "/organisations/EE"])
+def test_next_within_the_site_is_kept(target):
+    assert safe_next(target) == target
+
+
+def test_sign_in_page_hands_out_a_csrf_cookie_and_matching_token(client):
+    page = client.get("/login")
+    assert page.status_code == 200
+    cookie = page.headers["set-cookie"]
+    assert cookie.startswith(f"{CSRF_COOKIE}=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie or "samesite=strict" in cookie.lower()
+    token = csrf_of(page.text)
+    assert f'<meta name="csrf-token" content="{token}">' in page.text
+    again = client.get("/login")
+    assert "set-cookie" not in again.headers
+    assert csrf_of(again.text) == token
+
+
+def test_right_password_opens_a_session_and_goes_to_the_dashboard(client, database, world):
+    email = make_user(database, Role.COORDINATOR)
+    response = sign_in(client, email)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    cookie = response.headers["set-cookie"].lower()
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
+    assert "max-age=43200" in cookie
+    assert "secure" not in cookie
+    dashboard = client.get("/")
+    assert dashboard.status_code == 200
+    assert "Web Coordinator" in dashboard.text
+    assert "Sign out" in dashboard.text
+
+
+def test_wrong_password_shows_an_error_and_no_session(client, database, world):
+    email = make_user(database, Role.COORDINATOR)
+    response = sign_in(client, email, "not the password at all")
+    assert response.status_code == 401
+    assert "The email address or the password is not right." in response.text
+    assert 'aria-invalid="true"' in response.text
+    assert f'value="{email}"' in response.text
+    assert SESSION_COOKIE not in response.headers.get("set-cookie", "")
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_sixth_failed_sign_in_is_throttled_even_with_the_right_password(client, database,
+                                                                       world):
+    email = make_user(database, Role.COORDINATOR)
+    for _ in range(5):
+        assert sign_in(client, email, "wrong password, again").status_code == 401
+    throttled = sign_in(client, email, PASSWORD)
+    assert throttled.status_code == 429
+    assert "Too many failed sign-ins" in throttled.text
+    assert int(throttled.headers["retry-after"]) > 0
+    assert SESSION_COOKIE not in throttled.headers.get("set-cookie", "")
+
+
+def test_unknown_account_fails_like_a_wrong_password(client, world):
+    response = sign_in(client, "nobody@test.example")
+    assert response.status_code == 401
+    assert "not right" in response.text
+
+
+def test_empty_sign_in_form_asks_for_both_fields(client, world):
+    token = csrf_of(client.get("/login").text)
+    response = client.post("/login", data={"csrf_token": token, "email": "", "password": ""})
+    assert response.status_code == 401
+    assert "Enter your email address and your password." in response.text
+
+
+def test_secure_cookies_setting_marks_both_cookies_secure(settings, database, world):
+    app = create_app(settings.model_copy(update={"secure_cookies": True}), database=database)
+    email = make_user(database, Role.COORDINATOR)
+    with TestClient(app, base_url="https://testserver") as client:
+        assert "secure" in client.get("/login").headers["set-cookie"].lower()
+        response = sign_in(client, email)
+        assert "secure" in response.headers["set-cookie"].lower()
+
+
+def test_signed_out_visitor_is_sent_to_sign_in_and_back_to_the_page(client, database, world):
+    response = client.get("/organisations?kind=nation", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/organisations%3Fkind%3Dnation"
+    page = client.get(response.headers["location"])
+    assert 'name="next" value="/organisations?kind=nation"' in page.text
+    email = make_user(database, Role.OBSERVER)
+    back = sign_in(client, email, next="/organisations?kind=nation")
+    assert back.status_code == 303
+    assert back.headers["location"] == "/organisations?kind=nation"
+
+
+def test_signed_out_visitor_of_the_dashboard_goes_to_plain_sign_in(client):
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/x",
+                                    "/\\evil.example"])
+def test_sign_in_never_redirects_to_another_site(client, database, world, target):
+    email = make_user(database, Role.OBSERVER)
+    response = sign_in(client, email, next=target)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+
+
+def test_signed_in_visitor_of_the_sign_in_page_goes_on(client, database, world):
+    email = make_user(database, Role.OBSERVER)
+    sign_in(client, email)
+    response = client.get("/login?next=/organisations", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/organisations"
+
+
+def test_sign_out_ends_the_session_for_good(client, database, world):
+    email = make_user(database, Role.COORDINATOR)
+    sign_in(client, email)
+    secret = client.cookies[SESSION_COOKIE]
+    token = csrf_of(client.get("/").text)
+    response = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
+    assert f'{SESSION_COOKIE}=""' in response.headers["set-cookie"] or \
+        "max-age=0" in response.headers["set-cookie"].lower()
+    client.cookies.set(SESSION_COOKIE, secret)
+    stale = client.get("/", follow_redirects=False)
+    assert stale.status_code == 303
+    assert stale.headers["location"] == "/login"
+
+
+def test_sign_out_without_the_csrf_token_is_refused_and_the_session_stays(client, database,
+                                                                         world):
+    email = make_user(database, Role.COORDINATOR)
+    sign_in(client, email)
+    response = client.post("/logout", data={}, follow_redirects=False)
+    assert response.status_code == 403
+    assert "did not come from this site" in response.text
+    assert client.get("/").status_code == 200
+
+
+def test_sign_in_with_a_forged_csrf_token_is_refused(client, database, world):
+    email = make_user(database, Role.COORDINATOR)
+    client.get("/login")
+    response = client.post("/login", data={"csrf_token": "0" * 64, "email": email,
+                                            "password": PASSWORD}, follow_redirects=False)
+    assert response.status_code == 403
+    assert SESSION_COOKIE not in response.headers.get("set-cookie", "")
+
+
+def test_csrf_token_of_another_browser_is_refused(app, client, database, world):
+    email = make_user(database, Role.COORDINATOR)
+    with TestClient(app) as other:
+        foreign_token = csrf_of(other.get("/login").text)
+    client.get("/login")
+    response = client.post("/login", data={"csrf_token": foreign_token, "email": email,
+                                            "password": PASSWORD}, follow_redirects=False)
+    assert response.status_code == 403
