@@ -21,8 +21,8 @@ from crrt.core.config import get_settings
 from crrt.core.db import Database
 from crrt.experts.enums import Skill
 from crrt.experts.models import Expert, ExpertSkill, Unavailability
-from crrt.organisations.models import Institution, Organisation
 from crrt.organisations.enums import InstitutionKind
+from crrt.organisations.models import Institution, Organisation
 
 
 def org_id(database: Database, code: str) -> int:
@@ -119,7 +119,7 @@ class MailServer:
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]  # noqa: N802
+    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
         from email import message_from_bytes, policy
 
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))

@@ -113,8 +113,8 @@ def test_token_list_and_revoke(cli, settings, database, world):
     revoked = cli("token", "revoke", token_id)
     assert revoked.exit_code == 0
     assert f"token {token_id} revoked" in revoked.stdout
-    assert "\trevoked\t" in [line for line in cli("token", "list", "observer@test.example")
-                             .stdout.splitlines() if line.startswith(f"{token_id}\t")][0]
+    relisted = cli("token", "list", "observer@test.example").stdout.splitlines()
+    assert "\trevoked\t" in next(line for line in relisted if line.startswith(f"{token_id}\t"))
     with TestClient(create_app(settings, database=database)) as client:
         me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 401

@@ -10,16 +10,16 @@ from fastapi import APIRouter, Query
 from crrt.audit import service
 from crrt.audit.schemas import AuditEventOut
 from crrt.auth.deps import Me
-from crrt.core.http import Db
-from crrt.core.pagination import MAX_LIMIT, Page
+from crrt.core.http import Cursor, Db, Limit
+from crrt.core.pagination import Page
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
 @router.get("")
 def list_audit_events(db: Db, me: Me,
-                      limit: Annotated[int | None, Query(ge=1, le=MAX_LIMIT)] = None,
-                      cursor: str | None = None,
+                      limit: Limit = None,
+                      cursor: Cursor = None,
                       actor: Annotated[str | None, Query(max_length=320)] = None,
                       action: Annotated[str | None, Query(max_length=64)] = None,
                       object_type: Annotated[str | None, Query(max_length=64)] = None,

@@ -22,6 +22,7 @@ from crrt.audit.models import GENESIS, AuditEvent, AuditHead
 from crrt.auth import policy
 from crrt.auth.principal import Principal
 from crrt.core import clock
+from crrt.core.errors import Invalid
 from crrt.core.pagination import paginate
 
 PERSONAL = "(personal data)"
@@ -126,6 +127,14 @@ def verify(db: Session, *, batch: int = 5000) -> Verification:
     return Verification(count)
 
 
+def _instant(name: str, moment: datetime) -> datetime:
+    """A query time in UTC; one whose zone pushes it past year 1 or 9999 is a 422."""
+    try:
+        return clock.as_utc(moment)
+    except OverflowError as exc:
+        raise Invalid.field(["query", name], "The time is out of range.") from exc
+
+
 def list_events(db: Session, *, actor: Principal, limit: int | None, cursor: str | None,
                 who: str | None = None, action: str | None = None,
                 object_type: str | None = None, object_id: str | None = None,
@@ -140,8 +149,8 @@ def list_events(db: Session, *, actor: Principal, limit: int | None, cursor: str
         if value is not None:
             stmt = stmt.where(column == value)
     if since is not None:
-        stmt = stmt.where(AuditEvent.at >= clock.as_utc(since))
+        stmt = stmt.where(AuditEvent.at >= _instant("since", since))
     if until is not None:
-        stmt = stmt.where(AuditEvent.at < clock.as_utc(until))
+        stmt = stmt.where(AuditEvent.at < _instant("until", until))
     items, next_cursor = paginate(db, stmt, AuditEvent.id, limit=limit, cursor=cursor)
     return list(items), next_cursor

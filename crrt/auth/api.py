@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from crrt.auth import service
 from crrt.auth.deps import Me
 from crrt.auth.schemas import Me as MeOut
 from crrt.auth.schemas import TokenCreated, TokenIn, TokenOut, UserIn, UserOut, UserPatch
 from crrt.core.errors import NotFound
-from crrt.core.http import Db, Id
-from crrt.core.pagination import MAX_LIMIT, Page
+from crrt.core.http import Cursor, Db, Id, Limit
+from crrt.core.pagination import Page
 
 router = APIRouter(tags=["users"])
-
-Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT)]
 
 
 def _token_out(token: object) -> TokenOut:
@@ -56,7 +52,7 @@ def revoke_my_token(token_id: Id, db: Db, me: Me) -> Response:
 
 @router.get("/users")
 def list_users(db: Db, me: Me, limit: Limit = None,
-               cursor: str | None = None) -> Page[UserOut]:
+               cursor: Cursor = None) -> Page[UserOut]:
     users, next_cursor = service.list_users(db, actor=me, limit=limit, cursor=cursor)
     return Page(items=[service.user_out(u) for u in users], next_cursor=next_cursor)
 

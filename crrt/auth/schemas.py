@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from crrt.auth.enums import Role
+
+
+def _name(value: str) -> str:
+    """A name is stored stripped: one of only spaces would be stored empty, so it is refused."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_name)]
 
 
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     role: Role
     org: str = Field(min_length=2, max_length=64, description="The organisation's code.")
     password: str | None = Field(default=None, min_length=12, max_length=1024)
@@ -22,7 +33,7 @@ class UserIn(BaseModel):
 class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     role: Role | None = None
     org: str | None = Field(default=None, min_length=2, max_length=64)
     is_active: bool | None = None
@@ -46,6 +57,17 @@ class TokenIn(BaseModel):
     name: str = Field(default="", max_length=100)
     expires_at: datetime | None = Field(
         default=None, description="When the token stops working (UTC); none means never.")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """Stored in UTC; a zone that pushes the time past year 9999 is refused here."""
+        if value is None or value.tzinfo is None:
+            return value  # a naive time is refused by the service, naming the field
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValueError("the time is out of range") from exc
 
 
 class TokenOut(BaseModel):

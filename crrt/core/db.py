@@ -72,6 +72,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        # SQLite's own lower()/upper() know only ASCII; names here are Lithuanian, Polish...
+        for name, fold in (("lower", str.lower), ("upper", str.upper)):
+            dbapi_connection.create_function(
+                name, 1, lambda v, fold=fold: fold(v) if isinstance(v, str) else v,
+                deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")

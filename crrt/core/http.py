@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from crrt.core.errors import DomainError, Invalid
+from crrt.core.pagination import MAX_LIMIT
 
 log = logging.getLogger("crrt")
 
@@ -34,6 +35,9 @@ MAX_ID = 2**31 - 1
 # Ids are 32-bit on PostgreSQL (and SQLite overflows past 64 bits): a larger one is a 422, not a
 # driver error.
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+# Page size of every list; the cursor is the opaque ``next_cursor`` of the page before.
+Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT, description="Items a page (1-200).")]
+Cursor = Annotated[str | None, Query(max_length=200, description="The `next_cursor` before.")]
 
 
 def problem(request: Request, *, status: int, title: str, detail: str, slug: str,

@@ -49,7 +49,8 @@ def paginate(db: Session, stmt: Select[Any], key: InstrumentedAttribute[Any], *,
         raise Invalid.field(["query", "limit"], f"limit must be between 1 and {MAX_LIMIT}.")
     if cursor:
         after = decode_cursor(cursor)
-        if not isinstance(after, int):
+        # keys are 64-bit integers; anything else (a bool, a huge number) is not our cursor
+        if not isinstance(after, int) or isinstance(after, bool) or not -2**63 <= after < 2**63:
             raise Invalid.field(["query", "cursor"], "The cursor is not one this server gave.")
         stmt = stmt.where(key > after)
     rows = list(db.scalars(stmt.order_by(key).limit(size + 1)))

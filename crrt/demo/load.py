@@ -18,7 +18,7 @@ from crrt.auth.schemas import UserIn
 from crrt.demo import data
 from crrt.experts import service as experts
 from crrt.experts.enums import Deployability
-from crrt.experts.schemas import ExpertFilter, ExpertIn, SkillLevel, UnavailabilityIn
+from crrt.experts.schemas import ExpertIn, SkillLevel, UnavailabilityIn
 from crrt.organisations import service as organisations
 from crrt.organisations.enums import InstitutionKind, Membership, OrgKind
 from crrt.organisations.schemas import InstitutionIn, OrganisationIn, OrganisationPatch
@@ -94,9 +94,8 @@ def _users(db: Session, summary: Summary) -> None:
 def _experts(db: Session, summary: Summary, institutions: dict[tuple[str, str], int]) -> None:
     accounts = {u["expert_email"]: u["email"] for u in data.USERS if u["expert_email"]}
     for row in data.EXPERTS:
-        present, _ = experts.list_experts(db, actor=DEMO, filters=ExpertFilter(
-            org=row["org"], q=row["name"]), limit=50, cursor=None)
-        if any((e.email or "").lower() == row["email"] for e in present):
+        org = organisations.get_by_code(db, row["org"])
+        if experts.same_email(db, org.id, row["email"]) is not None:
             continue
         deployability = [d for d, on in ((Deployability.REMOTE, row["remote"]),
                                          (Deployability.ON_SITE, row["on_site"])) if on]

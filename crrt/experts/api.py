@@ -9,8 +9,8 @@ from fastapi import APIRouter, Form, Query, Response, UploadFile
 
 from crrt.auth.deps import Me
 from crrt.core.errors import FieldError, Invalid
-from crrt.core.http import Db, Id
-from crrt.core.pagination import MAX_LIMIT, Page
+from crrt.core.http import Cursor, Db, Id, Limit
+from crrt.core.pagination import Page
 from crrt.experts import service
 from crrt.experts.importer import MAX_BYTES
 from crrt.experts.schemas import (
@@ -25,12 +25,10 @@ from crrt.experts.schemas import (
 
 router = APIRouter(prefix="/experts", tags=["experts"])
 
-Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT)]
-
 
 @router.get("")
 def list_experts(db: Db, me: Me, filters: Annotated[ExpertFilter, Query()],
-                 limit: Limit = None, cursor: str | None = None) -> Page[ExpertOut]:
+                 limit: Limit = None, cursor: Cursor = None) -> Page[ExpertOut]:
     """The experts the caller may see, filtered; erased ones only with ``include_erased``."""
     experts, next_cursor = service.list_experts(db, actor=me, filters=filters, limit=limit,
                                                 cursor=cursor)

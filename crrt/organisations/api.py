@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from crrt.auth.deps import Me
-from crrt.core.http import Db, Id
-from crrt.core.pagination import MAX_LIMIT, Page
+from crrt.core.http import Cursor, Db, Id, Limit
+from crrt.core.pagination import Page
 from crrt.organisations import service
 from crrt.organisations.enums import Membership, OrgKind
 from crrt.organisations.schemas import (
@@ -23,11 +21,9 @@ from crrt.organisations.schemas import (
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
-Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT)]
-
 
 @router.get("")
-def list_organisations(db: Db, me: Me, limit: Limit = None, cursor: str | None = None,
+def list_organisations(db: Db, me: Me, limit: Limit = None, cursor: Cursor = None,
                        kind: OrgKind | None = None,
                        membership: Membership | None = None) -> Page[OrganisationOut]:
     orgs, next_cursor = service.list_organisations(db, actor=me, limit=limit, cursor=cursor,

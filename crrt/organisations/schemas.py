@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from typing import Annotated
 
 import pycountry
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from crrt.organisations.enums import InstitutionKind, Membership, MembershipEvent, OrgKind
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
+
+
+def _name(value: str) -> str:
+    """A name is stored stripped: one of only spaces would be stored empty, so it is refused."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_name)]
 
 
 def nation_code_problem(code: str) -> str | None:
@@ -25,7 +36,7 @@ class OrganisationIn(BaseModel):
 
     code: str = Field(min_length=2, max_length=64,
                       description="ISO 3166-1 alpha-2 for a nation (LT), a slug otherwise.")
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     kind: OrgKind
     membership: Membership | None = None
     effective_on: date | None = Field(default=None,
@@ -50,7 +61,7 @@ class OrganisationPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     membership: Membership | None = None
     effective_on: date | None = None
     note: str = Field(default="", max_length=2000)
@@ -77,14 +88,14 @@ class MembershipChangeOut(BaseModel):
 class InstitutionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     kind: InstitutionKind
 
 
 class InstitutionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     kind: InstitutionKind | None = None
 
 

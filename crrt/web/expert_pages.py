@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request
@@ -21,20 +21,22 @@ from crrt.experts.enums import Clearance, Deployability, Skill
 from crrt.experts.schemas import MAX_ID, ExpertFilter, ExpertIn, ExpertOut
 from crrt.organisations import service as org_service
 from crrt.organisations.enums import OrgKind
-from crrt.organisations.models import Organisation
 from crrt.web import forms
 from crrt.web.session import CheckedForm, SignedIn
 from crrt.web.templating import render
+
+if TYPE_CHECKING:
+    from crrt.organisations.models import Organisation
 
 router = APIRouter(prefix="/experts", include_in_schema=False)
 
 PAGE_SIZE = 25
 FILTERS = ("org", "skill", "min_level", "language", "clearance", "deployability",
            "available_on", "q")
-TIME_ZONES = ["UTC", "Europe/Athens", "Europe/Berlin", "Europe/Brussels", "Europe/Bucharest",
-              "Europe/Helsinki", "Europe/Lisbon", "Europe/Madrid", "Europe/Paris",
-              "Europe/Riga", "Europe/Rome", "Europe/Tallinn", "Europe/Vilnius",
-              "Europe/Warsaw", "Europe/Zagreb", "Europe/Amsterdam", "Europe/Ljubljana"]
+TIME_ZONES = ["UTC", "Europe/Amsterdam", "Europe/Athens", "Europe/Berlin", "Europe/Brussels",
+              "Europe/Bucharest", "Europe/Helsinki", "Europe/Lisbon", "Europe/Ljubljana",
+              "Europe/Madrid", "Europe/Paris", "Europe/Riga", "Europe/Rome", "Europe/Tallinn",
+              "Europe/Vilnius", "Europe/Warsaw", "Europe/Zagreb"]
 
 CHOICES = {"skills": list(Skill), "clearances": list(Clearance),
            "deployabilities": list(Deployability)}

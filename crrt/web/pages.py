@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from crrt.auth import policy
 from crrt.auth import service as auth_service
@@ -20,7 +19,7 @@ from crrt.core.http import Db
 from crrt.experts import service as expert_service
 from crrt.organisations import service as org_service
 from crrt.organisations.enums import Membership, OrgKind
-from crrt.web import session
+from crrt.web import forms, session
 from crrt.web.charts import bar_chart
 from crrt.web.expert_pages import router as expert_router
 from crrt.web.session import CheckedForm, SignedIn, Viewer
@@ -30,11 +29,6 @@ router = APIRouter(include_in_schema=False)
 
 MEMBERSHIPS = [*(m.value for m in Membership), "none"]
 KINDS = [kind.value for kind in OrgKind]
-
-
-def _field(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 # --- signing in and out -----------------------------------------------------------------------
@@ -50,8 +44,8 @@ def login_page(request: Request, me: Viewer, next: str | None = None) -> Respons
 def login(request: Request, db: Db, form: CheckedForm) -> Response:
     """Sign in; a failure is recorded (committed with this request) so throttling can count it."""
     settings = session.settings_of(request)
-    email, password = _field(form, "email"), form.get("password")
-    target = session.safe_next(_field(form, "next"))
+    email, password = forms.text(form, "email"), form.get("password")
+    target = session.safe_next(forms.text(form, "next"))
     context = {"next": target, "email": email}
     if not email or not isinstance(password, str) or not password:
         return render(request, "login.html", {**context, "error": "Enter your email address "

@@ -60,6 +60,14 @@ def test_the_audit_log_pages_with_a_cursor(client, database, world):
     assert second["next_cursor"] is None
 
 
+@pytest.mark.parametrize("since", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+def test_a_time_beyond_the_calendar_in_utc_is_a_422(client, world, since):
+    response = client.get("/api/v1/audit", params={"since": since},
+                          headers=world.headers(Role.ADMIN))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["query", "since"]
+
+
 @pytest.mark.parametrize("role", [Role.NATIONAL_POC, Role.RESPONDER, Role.REQUESTER,
                                   Role.OBSERVER])
 def test_other_roles_may_not_read_the_audit_log(client, world, role):

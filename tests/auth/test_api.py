@@ -67,6 +67,17 @@ def test_a_token_with_a_past_or_naive_expiry_is_refused(client, world):
         assert response.json()["errors"][0]["loc"] == ["expires_at"]
 
 
+def test_a_token_expiry_is_kept_in_utc_and_one_beyond_year_9999_is_refused(client, world):
+    headers = world.headers(Role.OBSERVER)
+    zoned = client.post("/api/v1/me/tokens", headers=headers,
+                        json={"expires_at": "2099-06-01T03:00:00+03:00"})
+    assert zoned.json()["expires_at"] in ("2099-06-01T00:00:00Z", "2099-06-01T00:00:00+00:00")
+    beyond = client.post("/api/v1/me/tokens", headers=headers,
+                         json={"expires_at": "9999-12-31T23:59:59-14:00"})
+    assert beyond.status_code == 422
+    assert beyond.json()["errors"][0]["loc"] == ["expires_at"]
+
+
 def test_an_admin_creates_reads_lists_and_updates_users(client, world):
     headers = world.headers(Role.ADMIN)
     created = client.post("/api/v1/users", headers=headers, json={
@@ -142,3 +153,14 @@ def test_nobody_but_an_admin_sees_or_manages_users(client, world):
                             json={"role": "admin"}).status_code == 403
     assert client.get("/api/v1/me", headers=world.headers(Role.OBSERVER)).json()["role"] \
         == "observer"
+
+
+def test_a_blank_user_name_is_refused(client, world):
+    headers = world.headers(Role.ADMIN)
+    response = client.post("/api/v1/users", headers=headers, json={
+        "email": "x@test.example", "name": "   ", "role": "observer", "org": "DE"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["name"]
+    response = client.patch(f"/api/v1/users/{world.users[Role.OBSERVER]}", headers=headers,
+                            json={"name": " "})
+    assert response.status_code == 422

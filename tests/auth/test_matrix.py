@@ -1,4 +1,4 @@
-"""The authorization matrix (DESIGN §6): every route × every role has an expected answer.
+"""The authorization matrix (DESIGN §6): every route and every role has an expected answer.
 
 The API routes come from the OpenAPI document and the web pages from the application's routes,
 so a new route without a row in :data:`RULES` fails the suite, and so does a row whose route is

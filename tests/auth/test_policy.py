@@ -17,8 +17,8 @@ from tests.support import add_expert
 OWN_ORG, OTHER_ORG = 2, 3
 OWN_USER, OTHER_USER = 10, 11
 
-A, C, P, R, Q, O = (Role.ADMIN, Role.COORDINATOR, Role.NATIONAL_POC, Role.RESPONDER,
-                    Role.REQUESTER, Role.OBSERVER)
+A, C, P, R, Q, OBS = (Role.ADMIN, Role.COORDINATOR, Role.NATIONAL_POC, Role.RESPONDER,
+                      Role.REQUESTER, Role.OBSERVER)
 EVERYONE = frozenset(Role)
 
 # permission: (target kind, roles allowed on their own item, roles allowed on another's)
@@ -89,7 +89,7 @@ def test_the_system_principal_acts_as_an_admin():
 
 @pytest.mark.parametrize(("role", "sees"), [
     (A, {"EE", "ES", "EE-own"}), (C, {"EE", "ES", "EE-own"}), (P, {"EE", "EE-own"}),
-    (R, {"EE-own"}), (Q, set()), (O, set())])
+    (R, {"EE-own"}), (Q, set()), (OBS, set())])
 def test_expert_visibility_in_queries_and_single_records_agree(database, world, role, sees):
     ids = {"EE": add_expert(database, "EE", name="Kaja Kask"),
            "ES": add_expert(database, "ES", name="Lucia Garcia"),

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import functools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +13,14 @@ from crrt.auth.enums import Role
 from crrt.auth.models import ApiToken, LoginAttempt, User
 from crrt.auth.schemas import TokenIn, UserIn, UserPatch
 from crrt.core import clock
-from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests, Unauthenticated
+from crrt.core.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+)
 from tests.conftest import SYSTEM
 
 PASSWORD = "correct horse battery"

@@ -16,7 +16,7 @@ def assert_problem(response, status: int) -> dict:  # type: ignore[no-untyped-de
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
-    assert PROBLEM_FIELDS <= set(body)
+    assert set(body) >= PROBLEM_FIELDS
     assert body["status"] == status
     assert body["instance"] == response.request.url.path
     assert body["type"].startswith("/problems/")

@@ -49,30 +49,29 @@ def test_items_added_after_a_page_appear_on_a_later_page(client, world):
     assert [o["code"] for o in second.json()["items"]] == ["cert-eu", "enisa"]
 
 
-@pytest.mark.parametrize("limit", [0, -1, MAX_LIMIT + 1])
-def test_limit_out_of_bounds_is_a_422(client, world, limit):
-    response = client.get("/api/v1/organisations", params={"limit": limit},
-                          headers=world.headers(Role.ADMIN))
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["loc"] == ["query", "limit"]
+def test_limit_out_of_bounds_is_a_422_and_the_bounds_themselves_are_fine(client, world):
+    headers = world.headers(Role.ADMIN)
+    for limit in (0, -1, MAX_LIMIT + 1):
+        response = client.get("/api/v1/organisations", params={"limit": limit}, headers=headers)
+        assert response.status_code == 422, limit
+        assert response.json()["errors"][0]["loc"] == ["query", "limit"]
+    for limit in (1, MAX_LIMIT):
+        response = client.get("/api/v1/organisations", params={"limit": limit}, headers=headers)
+        assert response.status_code == 200
+        assert len(response.json()["items"]) == min(limit, 5)
 
 
-@pytest.mark.parametrize("limit", [1, MAX_LIMIT])
-def test_limit_bounds_themselves_are_accepted(client, world, limit):
-    response = client.get("/api/v1/organisations", params={"limit": limit},
-                          headers=world.headers(Role.ADMIN))
-    assert response.status_code == 200
-    assert len(response.json()["items"]) == min(limit, 5)
+BAD_CURSORS = ["garbage!!", "e30", encode_cursor("not-an-id"), "%%%", encode_cursor(None),
+               encode_cursor(True), encode_cursor(2**70), encode_cursor(1.5)]
 
 
-@pytest.mark.parametrize("cursor", ["garbage!!", "e30", encode_cursor("not-an-id"), "%%%",
-                                    encode_cursor(None)])
-def test_a_cursor_the_server_did_not_give_is_a_422(client, world, cursor):
-    response = client.get("/api/v1/organisations", params={"cursor": cursor},
-                          headers=world.headers(Role.ADMIN))
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["errors"][0]["loc"] == ["query", "cursor"]
+def test_a_cursor_the_server_did_not_give_is_a_422(client, world):
+    for cursor in BAD_CURSORS:
+        response = client.get("/api/v1/organisations", params={"cursor": cursor},
+                              headers=world.headers(Role.ADMIN))
+        assert response.status_code == 422, (cursor, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["errors"][0]["loc"] == ["query", "cursor"]
 
 
 def test_paginate_refuses_a_limit_out_of_bounds_in_the_service_too(database, world):

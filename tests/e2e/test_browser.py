@@ -2,7 +2,7 @@
 
 The app runs under uvicorn on a free local port, on a migrated SQLite copy holding the demo
 picture; Chromium is the system one (``/usr/bin/chromium``), never a download. Screenshots go
-to ``/tmp/crrt-*.png`` for a person to look at.
+to ``/tmp/crrt-*.png`` (or ``$CRRT_SCREENSHOTS``) for a person to look at.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -35,7 +36,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 POC_EMAIL = "browser-poc@test.example"
 COORDINATOR_EMAIL = "browser-coordinator@test.example"
 PASSWORD = "a browser test password"
-SHOTS = Path("/tmp")
+SHOTS = Path(os.environ.get("CRRT_SCREENSHOTS", tempfile.gettempdir()))
 
 
 def _free_port() -> int:
@@ -181,6 +182,7 @@ def test_nomination_errors_are_announced_beside_the_fields(page, server):
     assert email.get_attribute("aria-invalid") == "true"
     assert page.locator("#email-error").inner_text().endswith("Enter the expert's email address.")
     assert page.get_by_label("Full name").input_value() == "No Skills Given"
+    page.screenshot(path=str(SHOTS / "crrt-nominate-errors.png"), full_page=True)
 
 
 def test_pages_fit_a_phone_screen(page, server):

@@ -127,3 +127,17 @@ def test_an_institution_of_another_organisation_is_a_404(client, world):
     response = client.get(f"/api/v1/organisations/EE/institutions/{spanish['id']}",
                           headers=world.headers(Role.ADMIN))
     assert response.status_code == 404
+
+
+def test_blank_names_are_refused_not_stored_empty(client, world):
+    headers = world.headers(Role.ADMIN)
+    created = client.post("/api/v1/organisations", headers=headers,
+                          json={"code": "enisa", "name": "   ", "kind": "eu_institution"})
+    assert created.status_code == 422
+    assert created.json()["errors"][0]["loc"] == ["name"]
+    renamed = client.patch("/api/v1/organisations/EE", headers=headers, json={"name": " "})
+    assert renamed.status_code == 422
+    institution = client.post("/api/v1/organisations/EE/institutions", headers=headers,
+                              json={"name": "\t", "kind": "csirt"})
+    assert institution.status_code == 422
+    assert client.get("/api/v1/organisations/EE", headers=headers).json()["name"] == "Estonia"

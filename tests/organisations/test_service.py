@@ -260,3 +260,19 @@ def test_an_institution_is_reached_only_through_its_own_organisation(database, w
 def test_other_roles_write_no_institution(database, world, role):
     with pytest.raises(Forbidden):
         _institution(database, world.principals[role])
+
+
+def test_deleting_an_institution_keeps_its_experts_in_the_pool(database, world):
+    from crrt.experts.models import Expert
+    from tests.support import add_expert
+
+    coordinator = world.principals[Role.COORDINATOR]
+    inst = _institution(database, coordinator, name="CERT-EE")
+    expert_id = add_expert(database, "EE", name="Kaja Kask")
+    with database.session() as db:
+        db.get(Expert, expert_id).institution_id = inst.id
+    with database.session() as db:
+        service.delete_institution(db, actor=coordinator, code="EE", institution_id=inst.id)
+    with database.session() as db:
+        expert = db.get(Expert, expert_id)
+        assert expert is not None and expert.institution_id is None
