@@ -19,8 +19,7 @@ log = logging.getLogger("crrt.worker")
 
 def tick(database: Database, settings: Settings) -> int:
     """One pass: send what is due, forget old login attempts. Returns the messages sent."""
-    with database.session() as db:
-        sent = notify.deliver_due(db, smtp_url=settings.smtp_url, sender=settings.mail_from)
+    sent = notify.deliver_due(database, smtp_url=settings.smtp_url, sender=settings.mail_from)
     with database.session() as db:
         auth_service.prune_login_attempts(db, older_than=clock.now() - timedelta(days=7))
     return sent

@@ -34,7 +34,8 @@ def test_a_tick_without_smtp_keeps_mail_queued(database, settings: Settings):
     assert worker.tick(database, settings) == 0
     with database.session() as db:
         [message] = db.scalars(select(OutboxMessage)).all()
-    assert message.delivered_at is None and message.attempts == 1
+    assert message.delivered_at is None and message.attempts == 0
+    assert "CRRT_SMTP_URL" in message.last_error
 
 
 def test_a_tick_forgets_sign_in_attempts_older_than_a_week(database, settings):

@@ -68,11 +68,10 @@ def test_a_time_beyond_the_calendar_in_utc_is_a_422(client, world, since):
     assert response.json()["errors"][0]["loc"] == ["query", "since"]
 
 
-@pytest.mark.parametrize("role", [Role.NATIONAL_POC, Role.RESPONDER, Role.REQUESTER,
-                                  Role.OBSERVER])
-def test_other_roles_may_not_read_the_audit_log(client, world, role):
-    response = client.get("/api/v1/audit", headers=world.headers(role))
-    assert response.status_code == 403
+def test_other_roles_may_not_read_the_audit_log(client, world):
+    for role in (Role.NATIONAL_POC, Role.RESPONDER, Role.REQUESTER, Role.OBSERVER):
+        response = client.get("/api/v1/audit", headers=world.headers(role))
+        assert response.status_code == 403, role
 
 
 def test_an_anonymous_caller_is_a_401(client, world):

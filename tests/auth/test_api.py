@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from crrt.auth.enums import Role
+from crrt.core import clock
 
 
 def test_me_says_who_the_token_belongs_to(client, world):
@@ -41,6 +44,19 @@ def test_a_new_token_is_shown_once_works_and_can_be_revoked(client, world):
     revoked = [t for t in client.get("/api/v1/me/tokens", headers=headers).json()
                if t["id"] == body["id"]]
     assert revoked[0]["revoked_at"] is not None
+
+
+def test_an_expired_token_is_a_401(client, world):
+    start = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    with clock.frozen(start):
+        created = client.post("/api/v1/me/tokens", headers=world.headers(Role.OBSERVER),
+                              json={"expires_at": "2030-01-01T13:00:00Z"}).json()
+        mine = {"Authorization": f"Bearer {created['token']}"}
+        assert client.get("/api/v1/me", headers=mine).status_code == 200
+        clock.advance(timedelta(hours=1))
+        response = client.get("/api/v1/me", headers=mine)
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"]
 
 
 def test_a_token_can_revoke_itself(client, world):

@@ -24,8 +24,7 @@ def _enqueue(database, to="ana@ee.example", subject="Call-out: on duty",  # type
 
 
 def _deliver(database, smtp_url) -> int:  # type: ignore[no-untyped-def]
-    with database.session() as db:
-        return notify.deliver_due(db, smtp_url=smtp_url, sender=SENDER)
+    return notify.deliver_due(database, smtp_url=smtp_url, sender=SENDER)
 
 
 def _message(database, message_id) -> OutboxMessage:  # type: ignore[no-untyped-def]
@@ -131,8 +130,7 @@ def test_without_an_smtp_url_mail_waits_with_the_reason(database):
 def test_due_messages_go_oldest_first_in_batches(database, smtp_server):
     for n in range(5):
         _enqueue(database, to=f"expert{n}@ee.example")
-    with database.session() as db:
-        assert notify.deliver_due(db, smtp_url=smtp_server.url, sender=SENDER, batch=3) == 3
+    assert notify.deliver_due(database, smtp_url=smtp_server.url, sender=SENDER, batch=3) == 3
     assert [m["To"] for m in smtp_server.messages] == [f"expert{n}@ee.example"
                                                        for n in range(3)]
     assert _deliver(database, smtp_server.url) == 2
@@ -151,3 +149,16 @@ def test_a_claimed_message_is_skipped_by_a_second_worker(database):
             other = notify.claim(second, batch=5)
             assert [m.id for m in other] != [m.id for m in claimed]
             assert len(other) == 1
+
+
+def test_a_message_claimed_by_a_worker_that_died_is_sent_after_the_lease(database, smtp_server):
+    with clock.frozen(T0):
+        message_id = _enqueue(database)
+        with database.session() as db:
+            [claimed] = notify.claim(db, batch=5, lease=timedelta(minutes=10))
+        assert claimed.id == message_id
+        assert _deliver(database, smtp_server.url) == 0  # still leased to the dead worker
+        clock.advance(timedelta(minutes=10))
+        assert _deliver(database, smtp_server.url) == 1
+    assert len(smtp_server.messages) == 1
+    assert _message(database, message_id).attempts == 2
