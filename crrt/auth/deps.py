@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from crrt.auth import service, tokens
 from crrt.auth.principal import Principal
 from crrt.core.errors import Forbidden, Unauthenticated
-from crrt.core.http import Db
+from crrt.core.http import READING_METHODS, Db
 
 SESSION_COOKIE = "crrt_session"
 CSRF_COOKIE = "crrt_csrf"
@@ -27,7 +27,13 @@ def optional_principal(request: Request, db: Db,
     if request.headers.get("authorization"):
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
-        return service.authenticate_token(db, credentials.credentials)
+        principal, due = service.check_token(db, credentials.credentials)
+        if due is not None and request.method not in READING_METHODS:
+            service.remember_token_use(db, due)
+        elif due is not None:  # a read's session writes nothing: remember the use on the side
+            with request.app.state.database.session() as writing:
+                service.remember_token_use(writing, due)
+        return principal
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         return None

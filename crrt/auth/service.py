@@ -171,17 +171,29 @@ def revoke_token(db: Session, *, actor: Principal, token_id: int,
     return token
 
 
-def authenticate_token(db: Session, secret: str) -> Principal:
-    """The principal behind a bearer token, or 401 if it is unknown, revoked or expired."""
+def check_token(db: Session, secret: str) -> tuple[Principal, int | None]:
+    """The principal behind a bearer token (401 if unknown, revoked or expired), and the
+    token's id when its use is due to be remembered (at most every five minutes)."""
     token = db.scalar(select(ApiToken).where(ApiToken.token_hash == tokens.digest(secret)))
     now = clock.now()
     if token is None or token.revoked_at is not None or \
             (token.expires_at is not None and token.expires_at <= now) or \
             not token.user.is_active:
         raise Unauthenticated("The bearer token is unknown, revoked or expired.")
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        db.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-    return principal_of(token.user)
+    due = token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5)
+    return principal_of(token.user), token.id if due else None
+
+
+def remember_token_use(db: Session, token_id: int) -> None:
+    db.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=clock.now()))
+
+
+def authenticate_token(db: Session, secret: str) -> Principal:
+    """:func:`check_token` and remember the use, in one (writing) session."""
+    principal, due = check_token(db, secret)
+    if due is not None:
+        remember_token_use(db, due)
+    return principal
 
 
 # --- web sessions and login -------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Database engine, sessions and the declarative base shared by every part.
 
-SQLite is the embedded default (WAL, foreign keys on, writes serialised with
-``BEGIN IMMEDIATE`` so a read-then-write transaction never fails half way);
+SQLite is the embedded default (WAL, foreign keys on, writing transactions serialised with
+``BEGIN IMMEDIATE`` so a read-then-write transaction never fails half way, reading ones not);
 PostgreSQL through psycopg 3 serves several processes at once.
 """
 
@@ -16,6 +16,8 @@ from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+READ_ONLY = "crrt_read_only"
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -86,7 +88,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -96,6 +99,12 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    """A read-only session that tries to write is a bug: fail loudly, in tests first."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read-only session (a GET) tried to write; use WriteDb")
+
+
 class Database:
     """One engine and its session factory: what the app, the CLI and the worker hold."""
 
@@ -103,11 +112,19 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads take no write lock on SQLite, so they run side by side with each other.
+        self.read_sessions = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
+                                          expire_on_commit=False)
+        event.listen(self.read_sessions, "before_flush", _refuse_writes)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: committed on success, rolled back on any error."""
-        with self.sessions() as db:
+    def session(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A unit of work: committed on success, rolled back on any error.
+
+        ``read_only`` is a promise to write nothing; on SQLite it starts a plain ``BEGIN``
+        instead of ``BEGIN IMMEDIATE``, so readers do not queue behind one another.
+        """
+        with (self.read_sessions if read_only else self.sessions)() as db:
             try:
                 yield db
                 db.commit()

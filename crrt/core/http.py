@@ -22,14 +22,28 @@ log = logging.getLogger("crrt")
 PROBLEM_JSON = "application/problem+json"
 
 
+READING_METHODS = frozenset({"GET", "HEAD"})
+
+
 def get_db(request: Request) -> Iterator[Session]:
-    """One unit of work per request: committed when the route returns, rolled back on error."""
+    """One unit of work per request: committed when the route returns, rolled back on error.
+
+    GET and HEAD read: their session writes nothing (see :class:`crrt.core.db.Database`). A
+    GET that must write (an export that is audited) asks for :data:`WriteDb` instead.
+    """
+    read_only = request.method in READING_METHODS
+    with request.app.state.database.session(read_only=read_only) as db:
+        yield db
+
+
+def get_write_db(request: Request) -> Iterator[Session]:
     with request.app.state.database.session() as db:
         yield db
 
 
 # scope="function": commit before the answer is sent, so a failed commit is never a 2xx.
 Db = Annotated[Session, Depends(get_db, scope="function")]
+WriteDb = Annotated[Session, Depends(get_write_db, scope="function")]
 
 MAX_ID = 2**31 - 1
 # Ids are 32-bit on PostgreSQL (and SQLite overflows past 64 bits): a larger one is a 422, not a

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Response, UploadFile
 
 from crrt.auth.deps import Me
 from crrt.core.errors import FieldError, Invalid
-from crrt.core.http import Cursor, Db, Id, Limit
+from crrt.core.http import Cursor, Db, Id, Limit, WriteDb
 from crrt.core.pagination import Page
 from crrt.experts import service
 from crrt.experts.importer import MAX_BYTES
@@ -104,7 +104,7 @@ def remove_unavailability(expert_id: Id, unavailability_id: Id, db: Db,
 
 
 @router.get("/{expert_id}/personal-data", response_model=dict[str, Any])
-def export_personal_data(expert_id: Id, db: Db, me: Me) -> Response:
+def export_personal_data(expert_id: Id, db: WriteDb, me: Me) -> Response:
     """Everything held about the expert, as a JSON download (the right of access)."""
     document = service.export_personal_data(db, actor=me, expert_id=expert_id)
     return Response(json.dumps(document, ensure_ascii=False, indent=2),

@@ -95,3 +95,25 @@ def test_sqlite_writers_wait_instead_of_failing(tmp_path):
             assert db.execute(text("SELECT n FROM counter")).scalar_one() == 50
     finally:
         database.dispose()
+
+
+def test_a_read_only_session_refuses_to_write(database):
+    with pytest.raises(RuntimeError, match="read-only"), database.session(read_only=True) as db:
+        db.add(Organisation(code="xx-ro", name="Read only", kind=OrgKind.PARTNER))
+        db.flush()
+
+
+def test_reads_go_on_while_a_writer_holds_its_transaction(database, client, world):
+    """On SQLite a GET takes no write lock, so it is not queued behind a long write."""
+    import time
+
+    from crrt.auth.enums import Role
+
+    client.get("/api/v1/organisations", headers=world.headers(Role.OBSERVER))  # token use noted
+    with database.session() as writer:
+        writer.execute(text("UPDATE organisations SET name = name WHERE code = 'LT'"))
+        started = time.perf_counter()
+        response = client.get("/api/v1/organisations", headers=world.headers(Role.OBSERVER))
+        waited = time.perf_counter() - started
+    assert response.status_code == 200
+    assert waited < 2, f"a read waited {waited:.1f} s behind a writer"
