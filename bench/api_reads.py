@@ -112,7 +112,7 @@ def main() -> None:
     started = time.perf_counter()
     for i, nation in enumerate(NATIONS):
         with database.session() as db:
-            report = experts.import_experts(db, actor=BENCH, org=nation, filename="pool.csv",
+            report = experts.import_experts(db=db, actor=BENCH, org=nation, filename="pool.csv",
                                             content=pool_csv(per_nation, i * per_nation, rng),
                                             dry_run=False)
             assert report.applied, report.rejected[:3]
@@ -123,12 +123,12 @@ def main() -> None:
 
     with database.session() as db:
         started = time.perf_counter()
-        result = audit.verify(db)
+        result = audit.verify(db=db)
         elapsed = time.perf_counter() - started
         print(f"audit verify: {result.events} events in {elapsed:.2f} s "
               f"({result.events / elapsed:,.0f} events/s), ok={result.ok}")
         user = auth.get_user_by_email(db, "coordinator@crrt.example")
-        _token, token = auth.create_token(db, actor=BENCH, user=user, data=TokenIn(name="bench"))
+        _token, token = auth.create_token(db=db, actor=BENCH, user=user, data=TokenIn(name="bench"))
     database.dispose()
 
     port = free_port()

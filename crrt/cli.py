@@ -81,7 +81,7 @@ def org_add(code: str,
         raise invalid(exc) from exc
     with ready_database().session() as db:
         try:
-            org = service.create(db, actor=SYSTEM, data=data)
+            org = service.create(db=db, actor=SYSTEM, data=data)
         except DomainError as exc:
             raise fail(exc.detail) from exc
         typer.echo(f"organisation {org.code} ({org.name}, {org.kind.value}) created")
@@ -93,7 +93,7 @@ def org_list() -> None:
     from crrt.organisations import service
 
     with ready_database().session() as db:
-        for org in service.all_organisations(db, actor=SYSTEM):
+        for org in service.all_organisations(db=db, actor=SYSTEM):
             typer.echo(f"{org.code}\t{org.kind.value}\t{org.membership or '-'}\t{org.name}")
 
 
@@ -117,7 +117,7 @@ def user_add(email: str,
         raise invalid(exc) from exc
     with ready_database().session() as db:
         try:
-            user = service.create_user(db, actor=SYSTEM, data=data)
+            user = service.create_user(db=db, actor=SYSTEM, data=data)
         except DomainError as exc:
             raise fail(exc.detail) from exc
         typer.echo(f"user {user.id} {user.email} ({user.role.value}, {org}) created")
@@ -131,7 +131,7 @@ def user_password(email: str) -> None:
     password = sys.stdin.readline().rstrip("\n")
     with ready_database().session() as db:
         try:
-            service.set_password(db, actor=SYSTEM, email=email, password=password)
+            service.set_password(db=db, actor=SYSTEM, email=email, password=password)
         except DomainError as exc:
             raise fail(exc.detail) from exc
     typer.echo(f"password of {email} set; its sessions were ended")
@@ -149,7 +149,7 @@ def token_create(email: str, name: str = "cli",
         user = service.get_user_by_email(db, email)
         if user is None:
             raise fail(f"no user has the email {email}")
-        token, secret = service.create_token(db, actor=SYSTEM, user=user,
+        token, secret = service.create_token(db=db, actor=SYSTEM, user=user,
                                              data=TokenIn(name=name, expires_at=expires))
         typer.echo(f"token {token.id} for {user.email}"
                    + (f", expires {expires:%Y-%m-%d %H:%M} UTC" if expires else ""), err=True)
@@ -165,7 +165,7 @@ def token_list(email: str) -> None:
         user = service.get_user_by_email(db, email)
         if user is None:
             raise fail(f"no user has the email {email}")
-        for t in service.list_tokens(db, actor=SYSTEM, user=user):
+        for t in service.list_tokens(db=db, actor=SYSTEM, user=user):
             state = "revoked" if t.revoked_at else "active"
             typer.echo(f"{t.id}\t{t.prefix}…\t{t.name}\t{state}\t"
                        f"expires {t.expires_at or 'never'}\tlast used {t.last_used_at or 'never'}")
@@ -178,7 +178,7 @@ def token_revoke(token_id: int) -> None:
 
     with ready_database().session() as db:
         try:
-            service.revoke_token(db, actor=SYSTEM, token_id=token_id)
+            service.revoke_token(db=db, actor=SYSTEM, token_id=token_id)
         except DomainError as exc:
             raise fail(exc.detail) from exc
     typer.echo(f"token {token_id} revoked")
@@ -190,7 +190,7 @@ def audit_verify() -> None:
     from crrt.audit import service
 
     with ready_database().session() as db:
-        result = service.verify(db)
+        result = service.verify(db=db)
     if not result.ok:
         raise fail(f"audit chain BROKEN at event {result.first_bad_seq}: {result.reason} "
                    f"({result.events} events before it verified)")

@@ -21,7 +21,7 @@ def tick(database: Database, settings: Settings) -> int:
     """One pass: send what is due, forget old login attempts. Returns the messages sent."""
     sent = notify.deliver_due(database, smtp_url=settings.smtp_url, sender=settings.mail_from)
     with database.session() as db:
-        auth_service.prune_login_attempts(db, older_than=clock.now() - timedelta(days=7))
+        auth_service.prune_login_attempts(db=db, older_than=clock.now() - timedelta(days=7))
     return sent
 
 

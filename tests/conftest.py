@@ -141,13 +141,13 @@ def seed_world(database: Database) -> World:
     world = World()
     with database.session() as db:
         for code, name, kind, membership in ORGS:
-            org_service.create(db, actor=SYSTEM, data=OrganisationIn(
+            org_service.create(db=db, actor=SYSTEM, data=OrganisationIn(
                 code=code, name=name, kind=kind, membership=membership))
         for role, org in ROLE_ORGS.items():
-            user = auth_service.create_user(db, actor=SYSTEM, data=UserIn(
+            user = auth_service.create_user(db=db, actor=SYSTEM, data=UserIn(
                 email=f"{role.value.replace('_', '-')}@test.example", name=role.value.title(),
                 role=role, org=org))
-            _token, secret = auth_service.create_token(db, actor=SYSTEM, user=user,
+            _token, secret = auth_service.create_token(db=db, actor=SYSTEM, user=user,
                                                        data=TokenIn(name="tests"))
             world.users[role] = user.id
             world.tokens[role] = secret

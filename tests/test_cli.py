@@ -52,7 +52,7 @@ def test_user_add_with_a_password_from_stdin(cli, database, world):
         user = auth_service.get_user_by_email(db, "ana.tamm@ee.example")
         assert user.name == "Ana Tamm"
         assert user.password_hash.startswith("$argon2id$")
-        assert auth_service.login(db, email="ana.tamm@ee.example",
+        assert auth_service.login(db=db, email="ana.tamm@ee.example",
                                   password="a long enough password", address="cli-test",
                                   session_hours=1) is not None
 

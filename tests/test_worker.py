@@ -19,7 +19,7 @@ def test_a_tick_delivers_due_mail(database, settings, smtp_server):
     settings = settings.model_copy(update={"smtp_url": smtp_server.url,
                                            "mail_from": "crrt@lt.example"})
     with database.session() as db:
-        notify.enqueue_email(db, to="poc@ee.example", subject="Consent needed",
+        notify.enqueue_email(db=db, to="poc@ee.example", subject="Consent needed",
                              body="Please decide on RFA 12.")
     assert worker.tick(database, settings) == 1
     [mail] = smtp_server.messages
@@ -30,7 +30,7 @@ def test_a_tick_delivers_due_mail(database, settings, smtp_server):
 
 def test_a_tick_without_smtp_keeps_mail_queued(database, settings: Settings):
     with database.session() as db:
-        notify.enqueue_email(db, to="poc@ee.example", subject="s", body="b")
+        notify.enqueue_email(db=db, to="poc@ee.example", subject="s", body="b")
     assert worker.tick(database, settings) == 0
     with database.session() as db:
         [message] = db.scalars(select(OutboxMessage)).all()
@@ -53,7 +53,7 @@ def test_a_tick_forgets_sign_in_attempts_older_than_a_week(database, settings):
 def test_run_once_makes_one_pass_and_returns(database, settings, smtp_server):
     settings = settings.model_copy(update={"smtp_url": smtp_server.url})
     with database.session() as db:
-        notify.enqueue_email(db, to="poc@ee.example", subject="s", body="b")
+        notify.enqueue_email(db=db, to="poc@ee.example", subject="s", body="b")
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         worker.run(database, settings, once=True, interval=0.1)

@@ -28,7 +28,7 @@ def list_audit_events(db: Db, me: Me,
                       until: datetime | None = None) -> Page[AuditEventOut]:
     """Audit events, oldest first; filter by who, what, which object and when."""
     events, next_cursor = service.list_events(
-        db, actor=me, limit=limit, cursor=cursor, who=actor, action=action,
+        db=db, actor=me, limit=limit, cursor=cursor, who=actor, action=action,
         object_type=object_type, object_id=object_id, since=since, until=until)
     return Page(items=[AuditEventOut.model_validate(e, from_attributes=True) for e in events],
                 next_cursor=next_cursor)

@@ -54,7 +54,7 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any], *,
     return changed
 
 
-def record(db: Session, *, actor: Principal, action: str, object_type: str,
+def record(*, db: Session, actor: Principal, action: str, object_type: str,
            object_id: object, changes: Mapping[str, Any] | None = None) -> AuditEvent:
     """Append one event in the caller's transaction; it commits or rolls back with the change."""
     head = db.get(AuditHead, 1, with_for_update=True)
@@ -77,7 +77,7 @@ def record(db: Session, *, actor: Principal, action: str, object_type: str,
     return event
 
 
-def events_about(db: Session, *, object_type: str, object_id: object) -> list[AuditEvent]:
+def events_about(*, db: Session, object_type: str, object_id: object) -> list[AuditEvent]:
     """Every event about one object, oldest first; the caller has checked access to it."""
     return list(db.scalars(select(AuditEvent).where(AuditEvent.object_type == object_type,
                                                     AuditEvent.object_id == str(object_id))
@@ -97,7 +97,7 @@ class Verification:
         return self.first_bad_seq is None
 
 
-def verify(db: Session, *, batch: int = 5000) -> Verification:
+def verify(*, db: Session, batch: int = 5000) -> Verification:
     """Recompute the whole chain in order; stop at the first event that does not match."""
     prev_hash, expected_seq, count = GENESIS, 1, 0
     last_id = 0
@@ -135,7 +135,7 @@ def _instant(name: str, moment: datetime) -> datetime:
         raise Invalid.field(["query", name], "The time is out of range.") from exc
 
 
-def list_events(db: Session, *, actor: Principal, limit: int | None, cursor: str | None,
+def list_events(*, db: Session, actor: Principal, limit: int | None, cursor: str | None,
                 who: str | None = None, action: str | None = None,
                 object_type: str | None = None, object_id: str | None = None,
                 since: datetime | None = None, until: datetime | None = None,

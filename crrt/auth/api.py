@@ -34,39 +34,39 @@ def whoami(me: Me) -> MeOut:
 @router.get("/me/tokens")
 def my_tokens(db: Db, me: Me) -> list[TokenOut]:
     """Your API tokens (never the secrets)."""
-    return [_token_out(t) for t in service.list_tokens(db, actor=me, user=_me_user(db, me))]
+    return [_token_out(t) for t in service.list_tokens(db=db, actor=me, user=_me_user(db, me))]
 
 
 @router.post("/me/tokens", status_code=201)
 def create_my_token(body: TokenIn, db: Db, me: Me) -> TokenCreated:
     """Issue a token for yourself; the secret is in this answer and nowhere else."""
-    token, secret = service.create_token(db, actor=me, user=_me_user(db, me), data=body)
+    token, secret = service.create_token(db=db, actor=me, user=_me_user(db, me), data=body)
     return TokenCreated(**_token_out(token).model_dump(), token=secret)
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204)
 def revoke_my_token(token_id: Id, db: Db, me: Me) -> Response:
-    service.revoke_token(db, actor=me, token_id=token_id, own_only=True)
+    service.revoke_token(db=db, actor=me, token_id=token_id, own_only=True)
     return Response(status_code=204)
 
 
 @router.get("/users")
 def list_users(db: Db, me: Me, limit: Limit = None,
                cursor: Cursor = None) -> Page[UserOut]:
-    users, next_cursor = service.list_users(db, actor=me, limit=limit, cursor=cursor)
+    users, next_cursor = service.list_users(db=db, actor=me, limit=limit, cursor=cursor)
     return Page(items=[service.user_out(u) for u in users], next_cursor=next_cursor)
 
 
 @router.post("/users", status_code=201)
 def create_user(body: UserIn, db: Db, me: Me) -> UserOut:
-    return service.user_out(service.create_user(db, actor=me, data=body))
+    return service.user_out(service.create_user(db=db, actor=me, data=body))
 
 
 @router.get("/users/{user_id}")
 def get_user(user_id: Id, db: Db, me: Me) -> UserOut:
-    return service.user_out(service.get_user(db, actor=me, user_id=user_id))
+    return service.user_out(service.get_user(db=db, actor=me, user_id=user_id))
 
 
 @router.patch("/users/{user_id}")
 def update_user(user_id: Id, body: UserPatch, db: Db, me: Me) -> UserOut:
-    return service.user_out(service.update_user(db, actor=me, user_id=user_id, data=body))
+    return service.user_out(service.update_user(db=db, actor=me, user_id=user_id, data=body))

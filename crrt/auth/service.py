@@ -52,7 +52,7 @@ def _check_role_fits(role: Role, org_kind: OrgKind) -> None:
         raise Invalid.field("org", "A national point of contact belongs to a nation.")
 
 
-def create_user(db: Session, *, actor: Principal, data: UserIn) -> User:
+def create_user(*, db: Session, actor: Principal, data: UserIn) -> User:
     """Open an account; the password, when given, is stored as an Argon2id hash."""
     policy.require(actor, policy.Permission.USERS_MANAGE)
     email = data.email.strip().lower()
@@ -64,19 +64,19 @@ def create_user(db: Session, *, actor: Principal, data: UserIn) -> User:
                 password_hash=passwords.hash_password(data.password) if data.password else None)
     db.add(user)
     db.flush()
-    audit.record(db, actor=actor, action="user.create", object_type="user", object_id=user.id,
+    audit.record(db=db, actor=actor, action="user.create", object_type="user", object_id=user.id,
                  changes=audit.diff({}, _user_fields(user), personal=("email", "name")))
     return user
 
 
-def list_users(db: Session, *, actor: Principal, limit: int | None,
+def list_users(*, db: Session, actor: Principal, limit: int | None,
                cursor: str | None) -> tuple[list[User], str | None]:
     policy.require(actor, policy.Permission.USERS_MANAGE)
     items, next_cursor = paginate(db, select(User), User.id, limit=limit, cursor=cursor)
     return list(items), next_cursor
 
 
-def get_user(db: Session, *, actor: Principal, user_id: int) -> User:
+def get_user(*, db: Session, actor: Principal, user_id: int) -> User:
     policy.require(actor, policy.Permission.USERS_MANAGE)
     user = db.get(User, user_id)
     if user is None:
@@ -84,8 +84,8 @@ def get_user(db: Session, *, actor: Principal, user_id: int) -> User:
     return user
 
 
-def update_user(db: Session, *, actor: Principal, user_id: int, data: UserPatch) -> User:
-    user = get_user(db, actor=actor, user_id=user_id)
+def update_user(*, db: Session, actor: Principal, user_id: int, data: UserPatch) -> User:
+    user = get_user(db=db, actor=actor, user_id=user_id)
     before = _user_fields(user)
     changes = data.model_dump(exclude_unset=True)
     if "org" in changes and changes["org"] is not None:
@@ -103,12 +103,12 @@ def update_user(db: Session, *, actor: Principal, user_id: int, data: UserPatch)
     diff = audit.diff(before, _user_fields(user), personal=("email", "name"))
     if password_changed:
         diff["password"] = "changed"
-    audit.record(db, actor=actor, action="user.update", object_type="user", object_id=user.id,
+    audit.record(db=db, actor=actor, action="user.update", object_type="user", object_id=user.id,
                  changes=diff)
     return user
 
 
-def set_password(db: Session, *, actor: Principal, email: str, password: str) -> User:
+def set_password(*, db: Session, actor: Principal, email: str, password: str) -> User:
     """Set a user's password (CLI and admins)."""
     policy.require(actor, policy.Permission.USERS_MANAGE)
     if len(password) < passwords.MIN_LENGTH:
@@ -118,14 +118,14 @@ def set_password(db: Session, *, actor: Principal, email: str, password: str) ->
         raise NotFound(f"No user with the email {email}.")
     user.password_hash = passwords.hash_password(password)
     _end_sessions(db, user.id)
-    audit.record(db, actor=actor, action="user.password", object_type="user", object_id=user.id,
+    audit.record(db=db, actor=actor, action="user.password", object_type="user", object_id=user.id,
                  changes={"password": "changed"})
     return user
 
 
 # --- API tokens -------------------------------------------------------------------------------
 
-def create_token(db: Session, *, actor: Principal, user: User,
+def create_token(*, db: Session, actor: Principal, user: User,
                  data: TokenIn) -> tuple[ApiToken, str]:
     """Issue a bearer token for ``user`` (oneself, or anyone for an admin); return it once."""
     if user.id != actor.user_id:
@@ -140,20 +140,20 @@ def create_token(db: Session, *, actor: Principal, user: User,
                      token_hash=tokens.digest(secret), expires_at=data.expires_at)
     db.add(token)
     db.flush()
-    audit.record(db, actor=actor, action="token.create", object_type="api_token",
+    audit.record(db=db, actor=actor, action="token.create", object_type="api_token",
                  object_id=token.id, changes={"user_id": user.id, "name": data.name,
                                               "expires_at": data.expires_at})
     return token, secret
 
 
-def list_tokens(db: Session, *, actor: Principal, user: User) -> list[ApiToken]:
+def list_tokens(*, db: Session, actor: Principal, user: User) -> list[ApiToken]:
     if user.id != actor.user_id:
         policy.require(actor, policy.Permission.USERS_MANAGE)
     return list(db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
                            .order_by(ApiToken.id)))
 
 
-def revoke_token(db: Session, *, actor: Principal, token_id: int,
+def revoke_token(*, db: Session, actor: Principal, token_id: int,
                  own_only: bool = False) -> ApiToken:
     """Revoke a token; it stops working at once. Revoking twice is harmless.
 
@@ -166,7 +166,7 @@ def revoke_token(db: Session, *, actor: Principal, token_id: int,
         raise NotFound("No such token.")
     if token.revoked_at is None:
         token.revoked_at = clock.now()
-        audit.record(db, actor=actor, action="token.revoke", object_type="api_token",
+        audit.record(db=db, actor=actor, action="token.revoke", object_type="api_token",
                      object_id=token.id, changes={"user_id": token.user_id})
     return token
 
@@ -198,7 +198,7 @@ def authenticate_token(db: Session, secret: str) -> Principal:
 
 # --- web sessions and login -------------------------------------------------------------------
 
-def _throttle(db: Session, *, email: str, address: str, max_failures: int,
+def _throttle(*, db: Session, email: str, address: str, max_failures: int,
               window: timedelta) -> None:
     since = clock.now() - window
     for column, value in ((LoginAttempt.email, email), (LoginAttempt.address, address)):
@@ -210,7 +210,7 @@ def _throttle(db: Session, *, email: str, address: str, max_failures: int,
                                   retry_after=int(window.total_seconds()))
 
 
-def login(db: Session, *, email: str, password: str, address: str, session_hours: int,
+def login(*, db: Session, email: str, password: str, address: str, session_hours: int,
           max_failures: int = 5,
           window: timedelta = timedelta(minutes=15)) -> tuple[User, str] | None:
     """Check a password and open a web session; return the user and the cookie's secret.
@@ -219,7 +219,7 @@ def login(db: Session, *, email: str, password: str, address: str, session_hours
     failures throttle both the account and the address, whichever one an attacker varies.
     """
     email = email.strip().lower()
-    _throttle(db, email=email, address=address, max_failures=max_failures, window=window)
+    _throttle(db=db, email=email, address=address, max_failures=max_failures, window=window)
     user = get_user_by_email(db, email)
     ok = passwords.verify_password(user.password_hash if user else None, password)
     db.add(LoginAttempt(email=email, address=address, succeeded=bool(ok and user.is_active)))
@@ -232,7 +232,7 @@ def login(db: Session, *, email: str, password: str, address: str, session_hours
     db.add(WebSession(user_id=user.id, session_hash=tokens.digest(secret),
                       expires_at=now + timedelta(hours=session_hours)))
     user.last_login_at = now
-    audit.record(db, actor=principal_of(user), action="user.login", object_type="user",
+    audit.record(db=db, actor=principal_of(user), action="user.login", object_type="user",
                  object_id=user.id, changes={})
     return user, secret
 
@@ -246,7 +246,7 @@ def session_principal(db: Session, secret: str) -> Principal | None:
     return principal_of(session.user)
 
 
-def logout(db: Session, *, secret: str) -> None:
+def logout(*, db: Session, secret: str) -> None:
     session = db.scalar(select(WebSession).where(WebSession.session_hash == tokens.digest(secret)))
     if session is not None and session.ended_at is None:
         session.ended_at = clock.now()
@@ -258,7 +258,7 @@ def _end_sessions(db: Session, user_id: int) -> None:
                .values(ended_at=clock.now()))
 
 
-def prune_login_attempts(db: Session, *, older_than: datetime) -> int:
+def prune_login_attempts(*, db: Session, older_than: datetime) -> int:
     """Forget old attempts (the worker calls this); returns how many were removed."""
     from sqlalchemy import delete
 

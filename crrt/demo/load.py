@@ -42,11 +42,11 @@ class Summary:
 
 def is_empty(db: Session) -> bool:
     """Whether the database holds no organisation yet (``make run`` loads the demo then)."""
-    return not organisations.all_organisations(db, actor=DEMO)
+    return not organisations.all_organisations(db=db, actor=DEMO)
 
 
 def _organisations(db: Session, summary: Summary) -> None:
-    existing = {o.code for o in organisations.all_organisations(db, actor=DEMO)}
+    existing = {o.code for o in organisations.all_organisations(db=db, actor=DEMO)}
     earlier: dict[str, list[dict]] = {}
     for step in data.MEMBERSHIP_HISTORY:
         earlier.setdefault(step["code"], []).append(step)
@@ -55,13 +55,13 @@ def _organisations(db: Session, summary: Summary) -> None:
             continue
         steps = earlier.get(row["code"], [])
         first = steps[0] if steps else row
-        organisations.create(db, actor=DEMO, data=OrganisationIn(
+        organisations.create(db=db, actor=DEMO, data=OrganisationIn(
             code=row["code"], name=row["name"], kind=OrgKind(row["kind"]),
             membership=Membership(first["membership"]) if first["membership"] else None,
             effective_on=date.fromisoformat(first["effective_on"])
             if first.get("effective_on") else None))
         for step in [*steps[1:], row] if steps else []:
-            organisations.update(db, actor=DEMO, code=row["code"], data=OrganisationPatch(
+            organisations.update(db=db, actor=DEMO, code=row["code"], data=OrganisationPatch(
                 membership=Membership(step["membership"]) if step["membership"] else None,
                 effective_on=date.fromisoformat(step["effective_on"]),
                 note=step.get("note", "")))
@@ -72,9 +72,9 @@ def _institutions(db: Session, summary: Summary) -> dict[tuple[str, str], int]:
     ids: dict[tuple[str, str], int] = {}
     for row in data.INSTITUTIONS:
         known = {i.name: i.id for i in
-                 organisations.list_institutions(db, actor=DEMO, code=row["org"])}
+                 organisations.list_institutions(db=db, actor=DEMO, code=row["org"])}
         if row["name"] not in known:
-            inst = organisations.create_institution(db, actor=DEMO, code=row["org"], data=(
+            inst = organisations.create_institution(db=db, actor=DEMO, code=row["org"], data=(
                 InstitutionIn(name=row["name"], kind=InstitutionKind(row["kind"]))))
             known[row["name"]] = inst.id
             summary.institutions += 1
@@ -85,7 +85,7 @@ def _institutions(db: Session, summary: Summary) -> dict[tuple[str, str], int]:
 def _users(db: Session, summary: Summary) -> None:
     for row in data.USERS:
         if auth.get_user_by_email(db, row["email"]) is None:
-            auth.create_user(db, actor=DEMO, data=UserIn(
+            auth.create_user(db=db, actor=DEMO, data=UserIn(
                 email=row["email"], name=row["name"], role=Role(row["role"]), org=row["org"],
                 password=data.DEMO_PASSWORD))
             summary.users += 1
@@ -99,7 +99,7 @@ def _experts(db: Session, summary: Summary, institutions: dict[tuple[str, str], 
             continue
         deployability = [d for d, on in ((Deployability.REMOTE, row["remote"]),
                                          (Deployability.ON_SITE, row["on_site"])) if on]
-        expert = experts.nominate(db, actor=DEMO, data=ExpertIn(
+        expert = experts.nominate(db=db, actor=DEMO, data=ExpertIn(
             org=row["org"],
             institution_id=institutions.get((row["org"], row["institution"] or "")),
             name=row["name"], email=row["email"], phone=row["phone"],
@@ -108,7 +108,7 @@ def _experts(db: Session, summary: Summary, institutions: dict[tuple[str, str], 
             deployability=deployability, time_zone=row["time_zone"],
             user_email=accounts.get(row["email"])))
         for period in row["unavailability"]:
-            experts.add_unavailability(db, actor=DEMO, expert_id=expert.id, data=(
+            experts.add_unavailability(db=db, actor=DEMO, expert_id=expert.id, data=(
                 UnavailabilityIn(starts_on=date.fromisoformat(period["starts_on"]),
                                  ends_on=date.fromisoformat(period["ends_on"]),
                                  reason=period["reason"])))

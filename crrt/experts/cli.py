@@ -37,7 +37,7 @@ def import_file(
     database = ready_database()
     try:
         with database.session() as db:
-            report = service.import_experts(db, actor=SYSTEM, org=org, filename=file.name,
+            report = service.import_experts(db=db, actor=SYSTEM, org=org, filename=file.name,
                                             content=file.read_bytes(), dry_run=dry_run)
     except DomainError as exc:
         raise fail(exc.detail) from exc
@@ -54,7 +54,7 @@ def export(expert_id: int) -> None:
     database = ready_database()
     try:
         with database.session() as db:
-            document = service.export_personal_data(db, actor=SYSTEM, expert_id=expert_id)
+            document = service.export_personal_data(db=db, actor=SYSTEM, expert_id=expert_id)
     except DomainError as exc:
         raise fail(exc.detail) from exc
     finally:
@@ -72,7 +72,7 @@ def erase(expert_id: int,
     database = ready_database()
     try:
         with database.session() as db:
-            expert = service.erase(db, actor=SYSTEM, expert_id=expert_id)
+            expert = service.erase(db=db, actor=SYSTEM, expert_id=expert_id)
             typer.echo(f"expert {expert.id} erased")
     except DomainError as exc:
         raise fail(exc.detail) from exc

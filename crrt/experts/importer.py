@@ -250,7 +250,7 @@ def _patch_of(data: ExpertIn, columns: list[str]) -> ExpertPatch:
     return ExpertPatch(**{f: getattr(data, f) for f in fields})
 
 
-def import_experts(db: Session, *, actor: Principal, org: str, filename: str, content: bytes,
+def import_experts(*, db: Session, actor: Principal, org: str, filename: str, content: bytes,
                    dry_run: bool) -> ImportReport:
     """Validate every row, then write all of them, or (any row rejected, or a dry run) none."""
     if not re.match(ORG_CODE, org or ""):
@@ -285,10 +285,10 @@ def import_experts(db: Session, *, actor: Principal, org: str, filename: str, co
         return report
     for data, expert in planned:
         if expert is None:
-            service.create_expert(db, actor=actor, org=nation, data=data)
+            service.create_expert(db=db, actor=actor, org=nation, data=data)
         else:
-            service.change_expert(db, actor=actor, expert=expert, data=_patch_of(data, header))
-    audit.record(db, actor=actor, action="expert.import", object_type="organisation",
+            service.change_expert(db=db, actor=actor, expert=expert, data=_patch_of(data, header))
+    audit.record(db=db, actor=actor, action="expert.import", object_type="organisation",
                  object_id=nation.code,
                  changes={"created": report.created, "updated": report.updated,
                           "rows": len(rows),

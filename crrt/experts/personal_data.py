@@ -27,12 +27,12 @@ def _changed_fields(changes: Any) -> list[str]:
     return sorted(changes) if isinstance(changes, dict) else []
 
 
-def export(db: Session, *, actor: Principal, expert_id: int) -> dict[str, Any]:
+def export(*, db: Session, actor: Principal, expert_id: int) -> dict[str, Any]:
     """A JSON-ready copy of everything held about one expert, and who changed it when."""
-    expert = service.get(db, actor=actor, expert_id=expert_id)
+    expert = service.get(db=db, actor=actor, expert_id=expert_id)
     policy.require(actor, policy.Permission.EXPERTS_PERSONAL_DATA, expert.organisation_id)
     user = auth.find_user(db, expert.user_id) if expert.user_id is not None else None
-    events = audit.events_about(db, object_type="expert", object_id=expert.id)
+    events = audit.events_about(db=db, object_type="expert", object_id=expert.id)
     document = {
         "format": FORMAT,
         "exported_at": clock.now().isoformat(),
@@ -57,15 +57,15 @@ def export(db: Session, *, actor: Principal, expert_id: int) -> dict[str, Any]:
         "audit": [{"action": e.action, "at": e.at.isoformat(), "actor": e.actor,
                    "fields": _changed_fields(e.changes)} for e in events],
     }
-    audit.record(db, actor=actor, action="expert.export", object_type="expert",
+    audit.record(db=db, actor=actor, action="expert.export", object_type="expert",
                  object_id=expert.id, changes={})
     return document
 
 
-def erase(db: Session, *, actor: Principal, expert_id: int) -> Expert:
+def erase(*, db: Session, actor: Principal, expert_id: int) -> Expert:
     """Anonymise the expert: identity, contact, notes, languages, periods and account link go;
     organisation, skills and clearance stay for the pool's statistics."""
-    expert = service.get(db, actor=actor, expert_id=expert_id)
+    expert = service.get(db=db, actor=actor, expert_id=expert_id)
     policy.require(actor, policy.Permission.EXPERTS_PERSONAL_DATA, expert.organisation_id)
     if expert.erased_at is not None:
         raise Conflict("This expert was erased already.")
@@ -80,6 +80,6 @@ def erase(db: Session, *, actor: Principal, expert_id: int) -> Expert:
     expert.unavailability.clear()
     expert.erased_at = expert.updated_at = clock.now()
     db.flush()
-    audit.record(db, actor=actor, action="expert.erase", object_type="expert",
+    audit.record(db=db, actor=actor, action="expert.erase", object_type="expert",
                  object_id=expert.id, changes={"erased": erased})
     return expert

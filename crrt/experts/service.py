@@ -94,7 +94,7 @@ def load(db: Session, expert_id: int) -> Expert:
     return expert
 
 
-def get(db: Session, *, actor: Principal, expert_id: int) -> Expert:
+def get(*, db: Session, actor: Principal, expert_id: int) -> Expert:
     """One expert; outside the actor's scope it does not exist (404)."""
     policy.require(actor, policy.Permission.EXPERTS_READ)
     expert = load(db, expert_id)
@@ -142,7 +142,7 @@ def _filtered(db: Session, stmt: Select[Any], filters: ExpertFilter) -> Select[A
     return stmt
 
 
-def list_experts(db: Session, *, actor: Principal, filters: ExpertFilter, limit: int | None,
+def list_experts(*, db: Session, actor: Principal, filters: ExpertFilter, limit: int | None,
                  cursor: str | None) -> tuple[list[Expert], str | None]:
     """The experts the actor may see that match ``filters``, by id, one page at a time."""
     policy.require(actor, policy.Permission.EXPERTS_READ)
@@ -153,7 +153,7 @@ def list_experts(db: Session, *, actor: Principal, filters: ExpertFilter, limit:
     return list(items), next_cursor
 
 
-def counts_by_nation(db: Session, *, actor: Principal) -> list[tuple[str, str, int]]:
+def counts_by_nation(*, db: Session, actor: Principal) -> list[tuple[str, str, int]]:
     """Experts in the pool per organisation (project nations listed even with none), by name."""
     policy.require(actor, policy.Permission.DASHBOARD_POOL)
     counted = db.execute(
@@ -173,7 +173,7 @@ def counts_by_nation(db: Session, *, actor: Principal) -> list[tuple[str, str, i
                   key=lambda row: (row[1].lower(), row[0]))
 
 
-def counts_by_skill(db: Session, *, actor: Principal) -> list[tuple[Skill, int]]:
+def counts_by_skill(*, db: Session, actor: Principal) -> list[tuple[Skill, int]]:
     """Experts holding each skill (at any level), every skill of the taxonomy listed."""
     policy.require(actor, policy.Permission.DASHBOARD_POOL)
     rows = db.execute(
@@ -199,7 +199,7 @@ def nation(db: Session, code: str) -> Organisation:
 def _institution(db: Session, org: Organisation, institution_id: int | None) -> Institution | None:
     if institution_id is None:
         return None
-    inst = organisations.find_institution(db, organisation_id=org.id,
+    inst = organisations.find_institution(db=db, organisation_id=org.id,
                                           institution_id=institution_id)
     if inst is None:
         raise Invalid.field("institution_id", f"{org.name} has no institution {institution_id}.")
@@ -262,7 +262,7 @@ def _set_deployability(expert: Expert, values: list[Deployability]) -> None:
     expert.on_site = Deployability.ON_SITE in values
 
 
-def create_expert(db: Session, *, actor: Principal, org: Organisation, data: ExpertIn) -> Expert:
+def create_expert(*, db: Session, actor: Principal, org: Organisation, data: ExpertIn) -> Expert:
     """Nominate into ``org`` once its permission was checked (the importer shares this)."""
     email = str(data.email).strip().lower()
     _check_email_free(db, org, email, None)
@@ -278,21 +278,21 @@ def create_expert(db: Session, *, actor: Principal, org: Organisation, data: Exp
     _set_languages(expert, data.languages)
     db.add(expert)
     db.flush()
-    audit.record(db, actor=actor, action="expert.nominate", object_type="expert",
+    audit.record(db=db, actor=actor, action="expert.nominate", object_type="expert",
                  object_id=expert.id,
                  changes=audit.diff({}, audit_fields(expert), personal=PERSONAL))
     return expert
 
 
-def nominate(db: Session, *, actor: Principal, data: ExpertIn) -> Expert:
+def nominate(*, db: Session, actor: Principal, data: ExpertIn) -> Expert:
     """Add an expert to the pool: a POC for its own nation, admins and coordinators for any."""
     org = nation(db, data.org)
     policy.require(actor, policy.Permission.EXPERTS_WRITE, org.id)
-    return create_expert(db, actor=actor, org=org, data=data)
+    return create_expert(db=db, actor=actor, org=org, data=data)
 
 
 def _editable(db: Session, actor: Principal, expert_id: int) -> Expert:
-    expert = get(db, actor=actor, expert_id=expert_id)
+    expert = get(db=db, actor=actor, expert_id=expert_id)
     policy.require(actor, policy.Permission.EXPERTS_WRITE, expert.organisation_id)
     return expert
 
@@ -302,7 +302,7 @@ def _not_erased(expert: Expert) -> None:
         raise Conflict("This expert was erased; an erased record cannot change.")
 
 
-def change_expert(db: Session, *, actor: Principal, expert: Expert, data: ExpertPatch) -> Expert:
+def change_expert(*, db: Session, actor: Principal, expert: Expert, data: ExpertPatch) -> Expert:
     """Apply ``data`` to an expert whose permission was checked (the importer shares this)."""
     _not_erased(expert)
     before = audit_fields(expert)
@@ -343,40 +343,40 @@ def change_expert(db: Session, *, actor: Principal, expert: Expert, data: Expert
     changes = audit.diff(before, audit_fields(expert), personal=PERSONAL)
     if changes:
         expert.updated_at = clock.now()
-        audit.record(db, actor=actor, action="expert.update", object_type="expert",
+        audit.record(db=db, actor=actor, action="expert.update", object_type="expert",
                      object_id=expert.id, changes=changes)
     return expert
 
 
-def update(db: Session, *, actor: Principal, expert_id: int, data: ExpertPatch) -> Expert:
+def update(*, db: Session, actor: Principal, expert_id: int, data: ExpertPatch) -> Expert:
     """Edit an expert; moving to another nation needs write permission on both."""
     expert = _editable(db, actor, expert_id)
-    return change_expert(db, actor=actor, expert=expert, data=data)
+    return change_expert(db=db, actor=actor, expert=expert, data=data)
 
 
-def withdraw(db: Session, *, actor: Principal, expert_id: int) -> None:
+def withdraw(*, db: Session, actor: Principal, expert_id: int) -> None:
     """The nation withdraws the nomination: the record goes (its audit trail stays)."""
     expert = _editable(db, actor, expert_id)
-    audit.record(db, actor=actor, action="expert.withdraw", object_type="expert",
+    audit.record(db=db, actor=actor, action="expert.withdraw", object_type="expert",
                  object_id=expert.id, changes={"org": expert.organisation.code})
     db.delete(expert)
     db.flush()
 
 
-def list_unavailability(db: Session, *, actor: Principal,
+def list_unavailability(*, db: Session, actor: Principal,
                         expert_id: int) -> list[Unavailability]:
-    return list(get(db, actor=actor, expert_id=expert_id).unavailability)
+    return list(get(db=db, actor=actor, expert_id=expert_id).unavailability)
 
 
 def _availability_editable(db: Session, actor: Principal, expert_id: int) -> Expert:
-    expert = get(db, actor=actor, expert_id=expert_id)
+    expert = get(db=db, actor=actor, expert_id=expert_id)
     policy.require_availability_write(actor, org_id=expert.organisation_id,
                                       user_id=expert.user_id)
     _not_erased(expert)
     return expert
 
 
-def add_unavailability(db: Session, *, actor: Principal, expert_id: int,
+def add_unavailability(*, db: Session, actor: Principal, expert_id: int,
                        data: UnavailabilityIn) -> Unavailability:
     """Mark a period the expert cannot be called out; periods of one expert never overlap."""
     expert = _availability_editable(db, actor, expert_id)
@@ -388,7 +388,7 @@ def add_unavailability(db: Session, *, actor: Principal, expert_id: int,
                             reason=data.reason.strip())
     expert.unavailability.append(period)
     db.flush()
-    audit.record(db, actor=actor, action="expert.unavailability.add", object_type="expert",
+    audit.record(db=db, actor=actor, action="expert.unavailability.add", object_type="expert",
                  object_id=expert.id,
                  changes={"unavailability_id": period.id,
                           "period": [data.starts_on.isoformat(), data.ends_on.isoformat()],
@@ -396,13 +396,13 @@ def add_unavailability(db: Session, *, actor: Principal, expert_id: int,
     return period
 
 
-def remove_unavailability(db: Session, *, actor: Principal, expert_id: int,
+def remove_unavailability(*, db: Session, actor: Principal, expert_id: int,
                           unavailability_id: int) -> None:
     expert = _availability_editable(db, actor, expert_id)
     period = next((u for u in expert.unavailability if u.id == unavailability_id), None)
     if period is None:
         raise NotFound("This expert has no such unavailability period.")
-    audit.record(db, actor=actor, action="expert.unavailability.remove", object_type="expert",
+    audit.record(db=db, actor=actor, action="expert.unavailability.remove", object_type="expert",
                  object_id=expert.id,
                  changes={"unavailability_id": period.id,
                           "period": [period.starts_on.isoformat(), period.ends_on.isoformat()]})
@@ -412,12 +412,12 @@ def remove_unavailability(db: Session, *, actor: Principal, expert_id: int,
 
 # --- the parts kept in their own modules -----------------------------------------------------
 
-def import_experts(db: Session, *, actor: Principal, org: str, filename: str, content: bytes,
+def import_experts(*, db: Session, actor: Principal, org: str, filename: str, content: bytes,
                    dry_run: bool) -> ImportReport:
     """Import a CSV or XLSX sheet into ``org``, all rows or none (see :mod:`.importer`)."""
     from crrt.experts import importer
 
-    return importer.import_experts(db, actor=actor, org=org, filename=filename,
+    return importer.import_experts(db=db, actor=actor, org=org, filename=filename,
                                    content=content, dry_run=dry_run)
 
 
@@ -428,15 +428,15 @@ def import_template() -> str:
     return importer.template()
 
 
-def export_personal_data(db: Session, *, actor: Principal, expert_id: int) -> dict[str, Any]:
+def export_personal_data(*, db: Session, actor: Principal, expert_id: int) -> dict[str, Any]:
     """Everything held about one expert (see :mod:`.personal_data`)."""
     from crrt.experts import personal_data
 
-    return personal_data.export(db, actor=actor, expert_id=expert_id)
+    return personal_data.export(db=db, actor=actor, expert_id=expert_id)
 
 
-def erase(db: Session, *, actor: Principal, expert_id: int) -> Expert:
+def erase(*, db: Session, actor: Principal, expert_id: int) -> Expert:
     """Anonymise one expert in place (see :mod:`.personal_data`)."""
     from crrt.experts import personal_data
 
-    return personal_data.erase(db, actor=actor, expert_id=expert_id)
+    return personal_data.erase(db=db, actor=actor, expert_id=expert_id)

@@ -25,7 +25,7 @@ EMAIL = "email"
 MAX_ATTEMPTS = 8
 
 
-def enqueue_email(db: Session, *, to: str, subject: str, body: str) -> OutboxMessage:
+def enqueue_email(*, db: Session, to: str, subject: str, body: str) -> OutboxMessage:
     """Queue a plain-text email; it leaves only if the caller's transaction commits."""
     message = OutboxMessage(channel=EMAIL, recipient=to, subject=subject, body=body, payload={})
     db.add(message)
@@ -45,7 +45,7 @@ class Outgoing:
     attempts: int
 
 
-def claim(db: Session, *, batch: int = 20,
+def claim(*, db: Session, batch: int = 20,
           lease: timedelta = timedelta(minutes=10)) -> list[Outgoing]:
     """Take due messages: count the attempt and hide them from other workers for ``lease``.
 
@@ -69,7 +69,7 @@ def claim(db: Session, *, batch: int = 20,
     return claimed
 
 
-def settle(db: Session, *, outgoing: Outgoing, error: str | None) -> None:
+def settle(*, db: Session, outgoing: Outgoing, error: str | None) -> None:
     """Record how sending went: delivered, retried later with backoff, or given up."""
     message = db.get(OutboxMessage, outgoing.id)
     if message is None:
@@ -115,7 +115,7 @@ def deliver_due(database: Database, *, smtp_url: str | None, sender: str,
                        .values(last_error="waiting: CRRT_SMTP_URL is not set"))
         return 0
     with database.session() as db:
-        claimed = claim(db, batch=batch)
+        claimed = claim(db=db, batch=batch)
     sent = 0
     for outgoing in claimed:
         error = None
@@ -126,6 +126,6 @@ def deliver_due(database: Database, *, smtp_url: str | None, sender: str,
         except (OSError, smtplib.SMTPException, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         with database.session() as db:
-            settle(db, outgoing=outgoing, error=error)
+            settle(db=db, outgoing=outgoing, error=error)
         sent += error is None
     return sent

@@ -58,12 +58,12 @@ def get_by_code(db: Session, code: str, *, field: str | None = None) -> Organisa
     return org
 
 
-def get(db: Session, *, actor: Principal, code: str) -> Organisation:
+def get(*, db: Session, actor: Principal, code: str) -> Organisation:
     policy.require(actor, policy.Permission.ORGANISATIONS_READ)
     return get_by_code(db, code)
 
 
-def list_organisations(db: Session, *, actor: Principal, limit: int | None, cursor: str | None,
+def list_organisations(*, db: Session, actor: Principal, limit: int | None, cursor: str | None,
                        kind: OrgKind | None = None, membership: Membership | None = None,
                        ) -> tuple[list[Organisation], str | None]:
     policy.require(actor, policy.Permission.ORGANISATIONS_READ)
@@ -76,14 +76,14 @@ def list_organisations(db: Session, *, actor: Principal, limit: int | None, curs
     return list(items), next_cursor
 
 
-def all_organisations(db: Session, *, actor: Principal) -> list[Organisation]:
+def all_organisations(*, db: Session, actor: Principal) -> list[Organisation]:
     """Every organisation by name, for pickers and the dashboard."""
     policy.require(actor, policy.Permission.ORGANISATIONS_READ)
     return list(db.scalars(select(Organisation).options(selectinload(Organisation.history))
                            .order_by(Organisation.name)))
 
 
-def _record_membership(db: Session, *, actor: Principal, org: Organisation,
+def _record_membership(*, db: Session, actor: Principal, org: Organisation,
                        new: Membership | None, effective_on: date | None, note: str) -> None:
     if new == org.membership:
         return
@@ -105,13 +105,13 @@ def _record_membership(db: Session, *, actor: Principal, org: Organisation,
     db.add(change)
     previous, org.membership = org.membership, new
     db.flush()
-    audit.record(db, actor=actor, action=f"membership.{event.value}",
+    audit.record(db=db, actor=actor, action=f"membership.{event.value}",
                  object_type="organisation", object_id=org.code,
                  changes={"membership": [previous, new],
                           "effective_on": effective_on.isoformat()})
 
 
-def create(db: Session, *, actor: Principal, data: OrganisationIn) -> Organisation:
+def create(*, db: Session, actor: Principal, data: OrganisationIn) -> Organisation:
     """Add an organisation; a nation may join the project in the same step."""
     policy.require(actor, policy.Permission.ORGANISATIONS_WRITE)
     if db.scalar(select(Organisation).where(func.lower(Organisation.code) == data.code.lower())):
@@ -119,37 +119,37 @@ def create(db: Session, *, actor: Principal, data: OrganisationIn) -> Organisati
     org = Organisation(code=data.code, name=data.name.strip(), kind=data.kind, membership=None)
     db.add(org)
     db.flush()
-    audit.record(db, actor=actor, action="organisation.create", object_type="organisation",
+    audit.record(db=db, actor=actor, action="organisation.create", object_type="organisation",
                  object_id=org.code,
                  changes={"name": [None, org.name], "kind": [None, org.kind.value]})
-    _record_membership(db, actor=actor, org=org, new=data.membership,
+    _record_membership(db=db, actor=actor, org=org, new=data.membership,
                        effective_on=data.effective_on, note="")
     return org
 
 
-def update(db: Session, *, actor: Principal, code: str, data: OrganisationPatch) -> Organisation:
+def update(*, db: Session, actor: Principal, code: str, data: OrganisationPatch) -> Organisation:
     """Rename, or change the membership with a dated history entry."""
     policy.require(actor, policy.Permission.ORGANISATIONS_WRITE)
     org = get_by_code(db, code)
     if data.name is not None and data.name.strip() != org.name:
-        audit.record(db, actor=actor, action="organisation.update", object_type="organisation",
+        audit.record(db=db, actor=actor, action="organisation.update", object_type="organisation",
                      object_id=org.code, changes={"name": [org.name, data.name.strip()]})
         org.name = data.name.strip()
     if "membership" in data.model_fields_set:
         if org.kind is not OrgKind.NATION and data.membership is not None:
             raise Invalid.field("membership", "Only a nation holds a membership in the project.")
-        _record_membership(db, actor=actor, org=org, new=data.membership,
+        _record_membership(db=db, actor=actor, org=org, new=data.membership,
                            effective_on=data.effective_on, note=data.note)
     db.flush()
     return org
 
 
-def history(db: Session, *, actor: Principal, code: str) -> list[MembershipChange]:
-    return list(get(db, actor=actor, code=code).history)
+def history(*, db: Session, actor: Principal, code: str) -> list[MembershipChange]:
+    return list(get(db=db, actor=actor, code=code).history)
 
 
-def list_institutions(db: Session, *, actor: Principal, code: str) -> list[Institution]:
-    return list(get(db, actor=actor, code=code).institutions)
+def list_institutions(*, db: Session, actor: Principal, code: str) -> list[Institution]:
+    return list(get(db=db, actor=actor, code=code).institutions)
 
 
 def _institution(db: Session, org: Organisation, institution_id: int) -> Institution:
@@ -159,16 +159,16 @@ def _institution(db: Session, org: Organisation, institution_id: int) -> Institu
     return inst
 
 
-def find_institution(db: Session, *, organisation_id: int, institution_id: int,
+def find_institution(*, db: Session, organisation_id: int, institution_id: int,
                      ) -> Institution | None:
     """The institution if it belongs to that organisation; for other parts' own checks."""
     inst = db.get(Institution, institution_id)
     return inst if inst is not None and inst.organisation_id == organisation_id else None
 
 
-def get_institution(db: Session, *, actor: Principal, code: str,
+def get_institution(*, db: Session, actor: Principal, code: str,
                     institution_id: int) -> Institution:
-    return _institution(db, get(db, actor=actor, code=code), institution_id)
+    return _institution(db, get(db=db, actor=actor, code=code), institution_id)
 
 
 def _unique_name(db: Session, org: Organisation, name: str, *, except_id: int | None) -> None:
@@ -179,7 +179,7 @@ def _unique_name(db: Session, org: Organisation, name: str, *, except_id: int | 
         raise Conflict(f"{org.name} has an institution named '{name}' already.")
 
 
-def create_institution(db: Session, *, actor: Principal, code: str,
+def create_institution(*, db: Session, actor: Principal, code: str,
                        data: InstitutionIn) -> Institution:
     org = get_by_code(db, code)
     policy.require(actor, policy.Permission.INSTITUTIONS_WRITE, org.id)
@@ -188,13 +188,13 @@ def create_institution(db: Session, *, actor: Principal, code: str,
     inst = Institution(organisation=org, name=name, kind=data.kind)
     db.add(inst)
     db.flush()
-    audit.record(db, actor=actor, action="institution.create", object_type="institution",
+    audit.record(db=db, actor=actor, action="institution.create", object_type="institution",
                  object_id=inst.id, changes={"org": org.code, "name": [None, name],
                                              "kind": [None, data.kind.value]})
     return inst
 
 
-def update_institution(db: Session, *, actor: Principal, code: str, institution_id: int,
+def update_institution(*, db: Session, actor: Principal, code: str, institution_id: int,
                        data: InstitutionPatch) -> Institution:
     org = get_by_code(db, code)
     policy.require(actor, policy.Permission.INSTITUTIONS_WRITE, org.id)
@@ -206,18 +206,18 @@ def update_institution(db: Session, *, actor: Principal, code: str, institution_
     if data.kind is not None:
         inst.kind = data.kind
     db.flush()
-    audit.record(db, actor=actor, action="institution.update", object_type="institution",
+    audit.record(db=db, actor=actor, action="institution.update", object_type="institution",
                  object_id=inst.id,
                  changes=audit.diff(before, {"name": inst.name, "kind": inst.kind.value}))
     return inst
 
 
-def delete_institution(db: Session, *, actor: Principal, code: str, institution_id: int) -> None:
+def delete_institution(*, db: Session, actor: Principal, code: str, institution_id: int) -> None:
     """Remove an institution; its experts stay in the pool (the foreign key sets theirs null)."""
     org = get_by_code(db, code)
     policy.require(actor, policy.Permission.INSTITUTIONS_WRITE, org.id)
     inst = _institution(db, org, institution_id)
-    audit.record(db, actor=actor, action="institution.delete", object_type="institution",
+    audit.record(db=db, actor=actor, action="institution.delete", object_type="institution",
                  object_id=inst.id, changes={"org": org.code, "name": [inst.name, None]})
     db.delete(inst)
     db.flush()

@@ -43,7 +43,7 @@ CHOICES = {"skills": list(Skill), "clearances": list(Clearance),
 
 
 def _nations(db: Session, me: Principal) -> list[Organisation]:
-    return [o for o in org_service.all_organisations(db, actor=me) if o.kind is OrgKind.NATION]
+    return [o for o in org_service.all_organisations(db=db, actor=me) if o.kind is OrgKind.NATION]
 
 
 def _unavailable_until(expert: ExpertOut, today: date) -> date | None:
@@ -70,7 +70,7 @@ def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None) -> R
     else:
         try:
             experts, next_cursor = expert_service.list_experts(
-                db, actor=me, filters=filters, limit=PAGE_SIZE, cursor=cursor or None)
+                db=db, actor=me, filters=filters, limit=PAGE_SIZE, cursor=cursor or None)
         except Invalid as exc:
             errors = forms.messages(exc.errors) or {"_form": exc.detail}
         else:
@@ -103,7 +103,7 @@ def _nomination_nations(db: Session, me: Principal) -> list[Organisation]:
 def _nomination_form(request: Request, db: Session, me: Principal, nations: list[Organisation],
                      values: dict[str, Any], errors: dict[str, str],
                      status: int = 200) -> Response:
-    institutions = [(nation, org_service.list_institutions(db, actor=me, code=nation.code))
+    institutions = [(nation, org_service.list_institutions(db=db, actor=me, code=nation.code))
                     for nation in nations]
     return render(request, "expert_form.html", {
         "nations": nations, "institutions": [(n, i) for n, i in institutions if i],
@@ -147,7 +147,7 @@ def nominate(request: Request, db: Db, me: SignedIn, form: CheckedForm) -> Respo
     if len(nations) == 1:
         data["org"] = shown["org"] = nations[0].code
     try:
-        expert = expert_service.nominate(db, actor=me, data=ExpertIn.model_validate(data))
+        expert = expert_service.nominate(db=db, actor=me, data=ExpertIn.model_validate(data))
     except ValidationError as exc:
         errors = forms.messages(exc)
     except Invalid as exc:
@@ -165,7 +165,7 @@ def nominate(request: Request, db: Db, me: SignedIn, form: CheckedForm) -> Respo
 def expert_page(request: Request, db: Db, me: SignedIn,
                 expert_id: Annotated[int, Path(ge=1, le=MAX_ID)],
                 nominated: str | None = None) -> Response:
-    expert = expert_service.expert_out(expert_service.get(db, actor=me, expert_id=expert_id))
+    expert = expert_service.expert_out(expert_service.get(db=db, actor=me, expert_id=expert_id))
     return render(request, "expert.html", {
         "expert": expert, "nominated": nominated == "1",
         "unavailable_until": _unavailable_until(expert, clock.today())})

@@ -52,7 +52,7 @@ def login(request: Request, db: Db, form: CheckedForm) -> Response:
                                               "and your password."}, status=401)
     try:
         result = auth_service.login(
-            db, email=email, password=password,
+            db=db, email=email, password=password,
             address=request.client.host if request.client else "unknown",
             session_hours=settings.session_hours, max_failures=settings.login_max_failures,
             window=timedelta(minutes=settings.login_window_minutes))
@@ -72,7 +72,7 @@ def login(request: Request, db: Db, form: CheckedForm) -> Response:
 def logout(request: Request, db: Db, form: CheckedForm) -> Response:
     secret = request.cookies.get(session.SESSION_COOKIE)
     if secret:
-        auth_service.logout(db, secret=secret)
+        auth_service.logout(db=db, secret=secret)
     response = RedirectResponse("/login", status_code=303)
     session.clear_session_cookie(request, response)
     return response
@@ -83,7 +83,7 @@ def logout(request: Request, db: Db, form: CheckedForm) -> Response:
 @router.get("/")
 def dashboard(request: Request, db: Db, me: SignedIn) -> Response:
     """The project at a glance: organisations for everyone, the pool for those who manage it."""
-    orgs = org_service.all_organisations(db, actor=me)
+    orgs = org_service.all_organisations(db=db, actor=me)
     memberships = Counter(o.membership.value if o.membership else "none" for o in orgs)
     kinds = Counter(o.kind.value for o in orgs)
     charts = [
@@ -94,8 +94,8 @@ def dashboard(request: Request, db: Db, me: SignedIn) -> Response:
     pool_charts = []
     experts_total = pool_of = None
     if policy.allows(me, policy.Permission.DASHBOARD_POOL):
-        by_nation = expert_service.counts_by_nation(db, actor=me)
-        by_skill = expert_service.counts_by_skill(db, actor=me)
+        by_nation = expert_service.counts_by_nation(db=db, actor=me)
+        by_skill = expert_service.counts_by_skill(db=db, actor=me)
         experts_total = sum(count for _, _, count in by_nation)
         pool_of = by_nation[0][1] if len(by_nation) == 1 else None
         pool_charts = [
@@ -122,7 +122,7 @@ def organisations(request: Request, db: Db, me: SignedIn, kind: str | None = Non
     if membership is not None and membership not in MEMBERSHIPS:
         raise Invalid.field(["query", "membership"], f"'{membership}' is not a membership.")
     rows = []
-    for org in org_service.all_organisations(db, actor=me):
+    for org in org_service.all_organisations(db=db, actor=me):
         out = org_service.organisation_out(org)
         held = out.membership.value if out.membership else "none"
         if (kind and out.kind.value != kind) or (membership and held != membership):
@@ -135,10 +135,10 @@ def organisations(request: Request, db: Db, me: SignedIn, kind: str | None = Non
 
 @router.get("/organisations/{code}")
 def organisation(request: Request, db: Db, me: SignedIn, code: str) -> Response:
-    org = org_service.get(db, actor=me, code=code)
-    history = [org_service.history_out(c) for c in org_service.history(db, actor=me, code=code)]
+    org = org_service.get(db=db, actor=me, code=code)
+    history = [org_service.history_out(c) for c in org_service.history(db=db, actor=me, code=code)]
     institutions = [org_service.institution_out(i)
-                    for i in org_service.list_institutions(db, actor=me, code=code)]
+                    for i in org_service.list_institutions(db=db, actor=me, code=code)]
     pool_link = policy.allows(me, policy.Permission.EXPERTS_READ) and \
         policy.expert_visible(me, org_id=org.id, user_id=None)
     return render(request, "organisation.html", {

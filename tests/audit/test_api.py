@@ -28,7 +28,7 @@ def test_filters_narrow_by_actor_action_object_and_time(client, database, world)
     with clock.frozen(start):
         for i in range(3):
             with database.session() as db:
-                audit.record(db, actor=world.principals[Role.NATIONAL_POC],
+                audit.record(db=db, actor=world.principals[Role.NATIONAL_POC],
                              action="test.poke", object_type="widget", object_id=i)
             clock.advance(timedelta(hours=1))
 
@@ -49,7 +49,7 @@ def test_filters_narrow_by_actor_action_object_and_time(client, database, world)
 def test_the_audit_log_pages_with_a_cursor(client, database, world):
     with database.session() as db:
         for i in range(5):
-            audit.record(db, actor=SYSTEM, action="test.page", object_type="t", object_id=i)
+            audit.record(db=db, actor=SYSTEM, action="test.page", object_type="t", object_id=i)
     headers = world.headers(Role.ADMIN)
     first = client.get("/api/v1/audit", params={"action": "test.page", "limit": 3},
                        headers=headers).json()

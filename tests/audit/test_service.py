@@ -33,13 +33,13 @@ def _events(database) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
 def _record(database, n: int = 5) -> None:  # type: ignore[no-untyped-def]
     for i in range(n):
         with database.session() as db:
-            audit.record(db, actor=SYSTEM, action="test.event", object_type="thing",
+            audit.record(db=db, actor=SYSTEM, action="test.event", object_type="thing",
                          object_id=i, changes={"n": [None, i]})
 
 
 def test_every_change_writes_its_event(database, world):
     with database.session() as db:
-        inst = org_service.create_institution(db, actor=world.principals[Role.NATIONAL_POC],
+        inst = org_service.create_institution(db=db, actor=world.principals[Role.NATIONAL_POC],
                                               code="EE",
                                               data=InstitutionIn(name="CERT-EE", kind="csirt"))
         inst_id = inst.id
@@ -52,7 +52,7 @@ def test_every_change_writes_its_event(database, world):
 def test_a_rolled_back_change_leaves_no_event(database, world):
     before = _events(database)
     with pytest.raises(RuntimeError), database.session() as db:
-        org_service.create(db, actor=SYSTEM, data=OrganisationIn(
+        org_service.create(db=db, actor=SYSTEM, data=OrganisationIn(
             code="FI", name="Finland", kind="nation", membership="participant"))
         assert db.scalar(select(func.count()).select_from(AuditEvent)) == len(before) + 2
         raise RuntimeError("the request failed after the change")
@@ -60,7 +60,7 @@ def test_a_rolled_back_change_leaves_no_event(database, world):
     with database.session() as db:
         head = db.get(AuditHead, 1)
         assert (head.seq, head.hash) == (before[-1].seq, before[-1].hash)
-        assert audit.verify(db).ok
+        assert audit.verify(db=db).ok
 
 
 def test_the_chain_links_each_event_to_the_one_before(database):
@@ -81,11 +81,11 @@ def test_diff_lists_changed_fields_and_hides_personal_ones():
 
 def test_changes_are_stored_in_their_canonical_json_form(database):
     with database.session() as db:
-        audit.record(db, actor=SYSTEM, action="test.event", object_type="thing", object_id=1,
+        audit.record(db=db, actor=SYSTEM, action="test.event", object_type="thing", object_id=1,
                      changes={"when": datetime(2030, 1, 1, tzinfo=UTC), "n": 1})
     assert _events(database)[-1].changes == {"when": "2030-01-01 00:00:00+00:00", "n": 1}
     with database.session() as db:
-        assert audit.verify(db).ok
+        assert audit.verify(db=db).ok
 
 
 def test_verify_accepts_an_untouched_log(cli, database, world):
@@ -193,7 +193,7 @@ def test_concurrent_appends_keep_one_contiguous_valid_chain(database):
         try:
             for i in range(50):
                 with database.session() as db:
-                    audit.record(db, actor=SYSTEM, action=f"test.{name}",
+                    audit.record(db=db, actor=SYSTEM, action=f"test.{name}",
                                  object_type="thing", object_id=i)
         except BaseException as exc:  # surfaced by the assertion below
             errors.append(exc)
@@ -208,4 +208,4 @@ def test_concurrent_appends_keep_one_contiguous_valid_chain(database):
     assert [e.seq for e in events] == list(range(1, 101))
     assert {e.action for e in events} == {"test.a", "test.b"}
     with database.session() as db:
-        assert audit.verify(db).ok
+        assert audit.verify(db=db).ok

@@ -189,7 +189,7 @@ class Scene:
         with self.database.session() as db:
             user = db.get(User, self.world.users[role or Role.OBSERVER])
             token, _secret = auth_service.create_token(
-                db, actor=auth_service.principal_of(user), user=user, data=TokenIn(name="x"))
+                db=db, actor=auth_service.principal_of(user), user=user, data=TokenIn(name="x"))
             return token.id
 
 
@@ -201,7 +201,7 @@ def build_scene(database: Database, world: World, secret_key: str) -> Scene:
     with database.session() as db:
         # the observer may sign in with a password (for POST /login); hashed once per run
         db.get(User, world.users[Role.OBSERVER]).password_hash = _password_hash()
-        spare = auth_service.create_user(db, actor=auth_service.principal_of(
+        spare = auth_service.create_user(db=db, actor=auth_service.principal_of(
             db.get(User, world.users[Role.ADMIN])), data=_spare_user())
         scene.spare_user = spare.id
     return scene

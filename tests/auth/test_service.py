@@ -29,13 +29,13 @@ PASSWORD = "correct horse battery"
 def _add_user(database, email="ana@test.example", role=Role.RESPONDER, org="EE",
               password=None):  # type: ignore[no-untyped-def]
     with database.session() as db:
-        return service.create_user(db, actor=SYSTEM, data=UserIn(
+        return service.create_user(db=db, actor=SYSTEM, data=UserIn(
             email=email, name="Ana Tamm", role=role, org=org, password=password)).id
 
 
 def _login(database, email, password, address="192.0.2.1", max_failures=5):  # type: ignore[no-untyped-def]
     with database.session() as db:
-        result = service.login(db, email=email, password=password, address=address,
+        result = service.login(db=db, email=email, password=password, address=address,
                                session_hours=12, max_failures=max_failures)
         return None if result is None else result[1]
 
@@ -68,27 +68,27 @@ def test_a_user_without_a_password_has_no_hash(database, world):
 def test_email_is_unique_whatever_its_case(database, world):
     _add_user(database, email="dup@test.example")
     with pytest.raises(Conflict), database.session() as db:
-        service.create_user(db, actor=SYSTEM, data=UserIn(
+        service.create_user(db=db, actor=SYSTEM, data=UserIn(
             email="DUP@test.example", name="Again", role=Role.OBSERVER, org="DE"))
 
 
 def test_a_national_poc_must_belong_to_a_nation(database, world):
     with pytest.raises(Invalid) as caught, database.session() as db:
-        service.create_user(db, actor=SYSTEM, data=UserIn(
+        service.create_user(db=db, actor=SYSTEM, data=UserIn(
             email="poc@cert-eu.example", name="P", role=Role.NATIONAL_POC, org="cert-eu"))
     assert caught.value.errors[0].loc == ["org"]
 
 
 def test_an_unknown_organisation_is_an_invalid_field(database, world):
     with pytest.raises(Invalid) as caught, database.session() as db:
-        service.create_user(db, actor=SYSTEM, data=UserIn(
+        service.create_user(db=db, actor=SYSTEM, data=UserIn(
             email="x@test.example", name="X", role=Role.OBSERVER, org="XX"))
     assert caught.value.errors[0].loc == ["org"]
 
 
 def test_moving_a_poc_out_of_a_nation_is_refused(database, world):
     with pytest.raises(Invalid), database.session() as db:
-        service.update_user(db, actor=SYSTEM, user_id=world.users[Role.NATIONAL_POC],
+        service.update_user(db=db, actor=SYSTEM, user_id=world.users[Role.NATIONAL_POC],
                             data=UserPatch(org="cert-eu"))
 
 
@@ -97,7 +97,7 @@ def test_only_an_admin_manages_users(database, world):
         if role is Role.ADMIN:
             continue
         with pytest.raises(Forbidden), database.session() as db:
-            service.create_user(db, actor=world.principals[role], data=UserIn(
+            service.create_user(db=db, actor=world.principals[role], data=UserIn(
                 email=f"new-{role.value}@test.example", name="N", role=Role.OBSERVER,
                 org="DE"))
 
@@ -107,7 +107,7 @@ def test_only_an_admin_manages_users(database, world):
 def _new_token(database, user_id, **data):  # type: ignore[no-untyped-def]
     with database.session() as db:
         user = db.get(User, user_id)
-        token, secret = service.create_token(db, actor=SYSTEM, user=user, data=TokenIn(**data))
+        token, secret = service.create_token(db=db, actor=SYSTEM, user=user, data=TokenIn(**data))
         return token.id, secret
 
 
@@ -135,7 +135,7 @@ def test_two_tokens_are_never_the_same(database, world):
 def test_a_revoked_token_stops_working_at_once(database, world):
     token_id, secret = _new_token(database, world.users[Role.OBSERVER])
     with database.session() as db:
-        service.revoke_token(db, actor=world.principals[Role.OBSERVER], token_id=token_id)
+        service.revoke_token(db=db, actor=world.principals[Role.OBSERVER], token_id=token_id)
     with pytest.raises(Unauthenticated):
         _authenticate(database, secret)
 
@@ -146,7 +146,7 @@ def test_revoking_twice_is_harmless_and_audited_once(database, world):
     token_id, _secret = _new_token(database, world.users[Role.OBSERVER])
     for _ in range(2):
         with database.session() as db:
-            service.revoke_token(db, actor=world.principals[Role.OBSERVER], token_id=token_id)
+            service.revoke_token(db=db, actor=world.principals[Role.OBSERVER], token_id=token_id)
     with database.session() as db:
         revokes = db.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "token.revoke", AuditEvent.object_id == str(token_id)))
@@ -156,14 +156,14 @@ def test_revoking_twice_is_harmless_and_audited_once(database, world):
 def test_someone_elses_token_cannot_be_revoked_it_does_not_exist_for_them(database, world):
     token_id, secret = _new_token(database, world.users[Role.OBSERVER])
     with pytest.raises(NotFound), database.session() as db:
-        service.revoke_token(db, actor=world.principals[Role.REQUESTER], token_id=token_id)
+        service.revoke_token(db=db, actor=world.principals[Role.REQUESTER], token_id=token_id)
     assert _authenticate(database, secret).role is Role.OBSERVER
 
 
 def test_an_admin_may_revoke_anyones_token(database, world):
     token_id, secret = _new_token(database, world.users[Role.OBSERVER])
     with database.session() as db:
-        service.revoke_token(db, actor=world.principals[Role.ADMIN], token_id=token_id)
+        service.revoke_token(db=db, actor=world.principals[Role.ADMIN], token_id=token_id)
     with pytest.raises(Unauthenticated):
         _authenticate(database, secret)
 
@@ -192,7 +192,7 @@ def test_a_token_expiry_must_be_future_and_zoned(database, world, expires_at):
 def test_a_deactivated_users_tokens_stop_working(database, world):
     secret = world.tokens[Role.OBSERVER]
     with database.session() as db:
-        service.update_user(db, actor=SYSTEM, user_id=world.users[Role.OBSERVER],
+        service.update_user(db=db, actor=SYSTEM, user_id=world.users[Role.OBSERVER],
                             data=UserPatch(is_active=False))
     with pytest.raises(Unauthenticated):
         _authenticate(database, secret)
@@ -206,7 +206,7 @@ def test_an_unknown_token_is_unauthenticated(database, world):
 def test_a_user_may_not_issue_tokens_for_someone_else(database, world):
     with pytest.raises(Forbidden), database.session() as db:
         other = db.get(User, world.users[Role.OBSERVER])
-        service.create_token(db, actor=world.principals[Role.REQUESTER], user=other,
+        service.create_token(db=db, actor=world.principals[Role.REQUESTER], user=other,
                              data=TokenIn())
 
 
@@ -266,7 +266,7 @@ def test_login_with_a_wrong_password_or_unknown_email_returns_none(database, ana
 
 def test_login_of_a_deactivated_user_fails(database, ana):
     with database.session() as db:
-        service.update_user(db, actor=SYSTEM, user_id=ana, data=UserPatch(is_active=False))
+        service.update_user(db=db, actor=SYSTEM, user_id=ana, data=UserPatch(is_active=False))
     assert _login(database, "ana@test.example", PASSWORD) is None
 
 
@@ -311,7 +311,7 @@ def test_successful_logins_do_not_count_towards_the_throttle(database, ana):
 def test_logout_ends_the_session(database, ana):
     secret = _login(database, "ana@test.example", PASSWORD)
     with database.session() as db:
-        service.logout(db, secret=secret)
+        service.logout(db=db, secret=secret)
     assert _session(database, secret) is None
 
 
@@ -328,7 +328,7 @@ def test_a_session_expires(database, ana):
 def test_a_password_change_ends_every_session(database, ana):
     secret = _login(database, "ana@test.example", PASSWORD)
     with database.session() as db:
-        service.update_user(db, actor=SYSTEM, user_id=ana,
+        service.update_user(db=db, actor=SYSTEM, user_id=ana,
                             data=UserPatch(password="another long password"))
     assert _session(database, secret) is None
     assert _login(database, "ana@test.example", PASSWORD) is None
@@ -337,10 +337,10 @@ def test_a_password_change_ends_every_session(database, ana):
 def test_set_password_ends_sessions_and_refuses_a_short_one(database, ana):
     secret = _login(database, "ana@test.example", PASSWORD)
     with pytest.raises(Invalid), database.session() as db:
-        service.set_password(db, actor=SYSTEM, email="ana@test.example", password="short")
+        service.set_password(db=db, actor=SYSTEM, email="ana@test.example", password="short")
     assert _session(database, secret) is not None
     with database.session() as db:
-        service.set_password(db, actor=SYSTEM, email="ana@test.example",
+        service.set_password(db=db, actor=SYSTEM, email="ana@test.example",
                              password="a brand new passphrase")
     assert _session(database, secret) is None
 
@@ -348,7 +348,7 @@ def test_set_password_ends_sessions_and_refuses_a_short_one(database, ana):
 def test_deactivation_ends_every_session(database, ana):
     secret = _login(database, "ana@test.example", PASSWORD)
     with database.session() as db:
-        service.update_user(db, actor=SYSTEM, user_id=ana, data=UserPatch(is_active=False))
+        service.update_user(db=db, actor=SYSTEM, user_id=ana, data=UserPatch(is_active=False))
     assert _session(database, secret) is None
 
 
@@ -364,6 +364,6 @@ def test_old_login_attempts_are_pruned(database, world):
         db.add(LoginAttempt(email="b@x.example", address="1", at=now - timedelta(days=1),
                             succeeded=False))
     with database.session() as db:
-        assert service.prune_login_attempts(db, older_than=now - timedelta(days=7)) == 1
+        assert service.prune_login_attempts(db=db, older_than=now - timedelta(days=7)) == 1
     with database.session() as db:
         assert db.scalars(select(LoginAttempt.email)).all() == ["b@x.example"]

@@ -22,29 +22,29 @@ def test_loading_the_demo_builds_the_project_picture(database):
     assert (summary.organisations, summary.institutions, summary.users, summary.experts) == (
         17, len(data.INSTITUTIONS), len(data.USERS), 60)
     with database.session() as db:
-        orgs = {o.code: o for o in organisations.all_organisations(db, actor=DEMO)}
+        orgs = {o.code: o for o in organisations.all_organisations(db=db, actor=DEMO)}
         assert orgs["LT"].membership == "lead"
         assert {c for c, o in orgs.items() if o.membership == "observer"} == {
             "BE", "GR", "SI", "DE"}
         finland = [(c.event.value, c.membership) for c in orgs["FI"].history]
         assert finland == [("joined", "observer"), ("role_changed", "participant")]
-        by_nation = {code: n for code, _name, n in experts.counts_by_nation(db, actor=DEMO)}
+        by_nation = {code: n for code, _name, n in experts.counts_by_nation(db=db, actor=DEMO)}
         assert sum(by_nation.values()) == 60 and by_nation["LT"] >= by_nation["EE"] > 0
         responder = auth.get_user_by_email(db, "responder@crrt.example")
-        mine, _ = experts.list_experts(db, actor=auth.principal_of(responder),
+        mine, _ = experts.list_experts(db=db, actor=auth.principal_of(responder),
                                        filters=ExpertFilter(), limit=10, cursor=None)
         assert [e.email for e in mine] == ["kristjan.tamm@ria.ee.example"]
-        assert audit.verify(db).ok
+        assert audit.verify(db=db).ok
 
 
 def test_loading_the_demo_twice_adds_nothing(database):
     with database.session() as db:
         load(db)
     with database.session() as db:
-        events_before = audit.verify(db).events
+        events_before = audit.verify(db=db).events
         again = load(db)
         assert "nothing added" in str(again)
-        assert audit.verify(db).events == events_before
+        assert audit.verify(db=db).events == events_before
         assert not is_empty(db)
 
 

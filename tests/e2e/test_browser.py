@@ -63,7 +63,7 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         demo.load(db)
         for email, role, org in ((POC_EMAIL, Role.NATIONAL_POC, "EE"),
                                  (COORDINATOR_EMAIL, Role.COORDINATOR, "LT")):
-            auth_service.create_user(db, actor=SYSTEM, data=UserIn(
+            auth_service.create_user(db=db, actor=SYSTEM, data=UserIn(
                 email=email, name=f"Browser {role.value.replace('_', ' ').title()}", role=role,
                 org=org, password=PASSWORD))
     settings = Settings(database_url=database.url, data_dir=folder / "data",

@@ -43,7 +43,7 @@ def nominate(database: Database, world: World) -> Nominate:
 
     def _nominate(role: Role = Role.COORDINATOR, **changes: Any) -> int:
         with database.session() as db:
-            return service.nominate(db, actor=world.principals[role],
+            return service.nominate(db=db, actor=world.principals[role],
                                     data=ExpertIn.model_validate(_body(**changes))).id
 
     return _nominate

@@ -20,7 +20,7 @@ def cli(database, world, monkeypatch, tmp_path) -> Cli:
 
 def _names(database) -> list[str]:
     with database.session() as db:
-        experts, _ = service.list_experts(db, actor=SYSTEM, limit=None, cursor=None,
+        experts, _ = service.list_experts(db=db, actor=SYSTEM, limit=None, cursor=None,
                                           filters=ExpertFilter(include_erased=True))
         return [e.name for e in experts]
 
@@ -60,4 +60,4 @@ def test_the_cli_exports_and_erases_an_expert(cli, database, nominate):
     assert cli("experts", "erase", str(expert_id), "--yes").exit_code == 1
     assert cli("audit", "verify").exit_code == 0
     with database.session() as db:
-        assert audit.verify(db).ok
+        assert audit.verify(db=db).ok

@@ -29,13 +29,13 @@ MART = "Mart Kask,mart.kask@mil.ee.example,,,ot_ics:2,et,,,,"
 def _run(database, world, content, *, filename="experts.csv", org="EE", dry_run=False,
          role=Role.NATIONAL_POC):
     with database.session() as db:
-        return service.import_experts(db, actor=world.principals[role], org=org,
+        return service.import_experts(db=db, actor=world.principals[role], org=org,
                                       filename=filename, content=content, dry_run=dry_run)
 
 
 def _pool(database):
     with database.session() as db:
-        experts, _ = service.list_experts(db, actor=SYSTEM, limit=200, cursor=None,
+        experts, _ = service.list_experts(db=db, actor=SYSTEM, limit=200, cursor=None,
                                           filters=ExpertFilter(include_erased=True))
         return {e.email: service.expert_out(e) for e in experts}
 
@@ -146,13 +146,13 @@ def test_reimporting_updates_by_email_and_keeps_unlisted_fields(database, world,
                                                  "format": "csv"}]
         actions = db.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
         assert actions[-3:] == ["expert.update", "expert.nominate", "expert.import"]
-        assert audit.verify(db).ok
+        assert audit.verify(db=db).ok
 
 
 def test_an_erased_expert_is_not_matched_by_email(database, world, nominate):
     erased = nominate(email="mart@mil.ee.example")
     with database.session() as db:
-        service.erase(db, actor=world.principals[Role.COORDINATOR], expert_id=erased)
+        service.erase(db=db, actor=world.principals[Role.COORDINATOR], expert_id=erased)
     report = _run(database, world, _csv("Mart Kask,mart@mil.ee.example,cloud:1",
                                         header="name,email,skills"))
     assert (report.created, report.updated) == (1, 0)

@@ -25,7 +25,7 @@ def _events(db, action):
 
 def _ids(database, world, role=COORDINATOR, **filters):
     with database.session() as db:
-        experts, _ = service.list_experts(db, actor=world.principals[role],
+        experts, _ = service.list_experts(db=db, actor=world.principals[role],
                                           filters=ExpertFilter(**filters), limit=200, cursor=None)
         return [e.id for e in experts]
 
@@ -34,7 +34,7 @@ def test_a_nomination_is_audited_without_personal_values(database, world, nomina
     expert_id = nominate()
     with database.session() as db:
         event = _events(db, "expert.nominate")[0]
-        expert = service.expert_out(service.get(db, actor=world.principals[COORDINATOR],
+        expert = service.expert_out(service.get(db=db, actor=world.principals[COORDINATOR],
                                                 expert_id=expert_id))
     assert event.object_id == str(expert_id)
     assert event.changes["name"] == event.changes["email"] == audit.PERSONAL
@@ -106,7 +106,7 @@ def test_each_role_reads_its_own_scope_of_the_pool(database, world, nominate):
     with database.session() as db:
         for role, hidden in ((POC, spanish), (RESPONDER, other_estonian)):
             with pytest.raises(NotFound):
-                service.get(db, actor=world.principals[role], expert_id=hidden)
+                service.get(db=db, actor=world.principals[role], expert_id=hidden)
 
 
 @pytest.mark.parametrize("role", [Role.REQUESTER, Role.OBSERVER])
@@ -114,10 +114,10 @@ def test_requesters_and_observers_may_not_read_the_pool(database, world, nominat
     expert_id = nominate()
     with database.session() as db:
         with pytest.raises(Forbidden):
-            service.list_experts(db, actor=world.principals[role], filters=ExpertFilter(),
+            service.list_experts(db=db, actor=world.principals[role], filters=ExpertFilter(),
                                  limit=None, cursor=None)
         with pytest.raises(Forbidden):
-            service.get(db, actor=world.principals[role], expert_id=expert_id)
+            service.get(db=db, actor=world.principals[role], expert_id=expert_id)
 
 
 def test_filters_narrow_the_pool(database, world, nominate):
@@ -132,7 +132,7 @@ def test_filters_narrow_the_pool(database, world, nominate):
                        skills=[{"skill": "cloud", "level": 2}], languages=["es", "en"],
                        clearance="none", deployability=["remote", "on_site"])
     with database.session() as db:
-        service.add_unavailability(db, actor=world.principals[COORDINATOR], expert_id=forensic,
+        service.add_unavailability(db=db, actor=world.principals[COORDINATOR], expert_id=forensic,
                                    data=UnavailabilityIn(starts_on=date(2027, 3, 1),
                                                          ends_on=date(2027, 3, 10)))
     assert _ids(database, world, skill=Skill.INCIDENT_HANDLING) == [handler, forensic]
@@ -158,7 +158,7 @@ def test_the_list_pages_through_every_expert_once(database, world, nominate):
     seen, cursor = [], None
     with database.session() as db:
         for _ in range(3):
-            page, cursor = service.list_experts(db, actor=world.principals[POC],
+            page, cursor = service.list_experts(db=db, actor=world.principals[POC],
                                                 filters=ExpertFilter(), limit=2, cursor=cursor)
             seen += [e.id for e in page]
     assert seen == made and cursor is None
@@ -168,7 +168,7 @@ def test_an_update_changes_the_expert_and_audits_a_masked_diff(database, world, 
     with clock.frozen(datetime(2027, 1, 1, 9, tzinfo=UTC)):
         expert_id = nominate()
     with clock.frozen(datetime(2027, 2, 1, 9, tzinfo=UTC)), database.session() as db:
-        expert = service.update(db, actor=world.principals[POC], expert_id=expert_id,
+        expert = service.update(db=db, actor=world.principals[POC], expert_id=expert_id,
                                 data=ExpertPatch(name="Kadri Saar-Tamm", phone=None,
                                                  skills=[{"skill": "cloud", "level": 2}],
                                                  languages=["et", "fi"], clearance="none"))
@@ -188,7 +188,7 @@ def test_an_update_changes_the_expert_and_audits_a_masked_diff(database, world, 
 def test_an_update_that_changes_nothing_is_not_audited(database, world, nominate):
     expert_id = nominate()
     with database.session() as db:
-        service.update(db, actor=world.principals[POC], expert_id=expert_id,
+        service.update(db=db, actor=world.principals[POC], expert_id=expert_id,
                        data=ExpertPatch(name="Kadri Saar"))
         assert _events(db, "expert.update") == []
 
@@ -197,16 +197,16 @@ def test_an_update_cannot_take_an_email_in_use(database, world, nominate):
     nominate(email="first@ee.example")
     second = nominate(email="second@ee.example")
     with database.session() as db, pytest.raises(Conflict):
-        service.update(db, actor=world.principals[POC], expert_id=second,
+        service.update(db=db, actor=world.principals[POC], expert_id=second,
                        data=ExpertPatch(email="FIRST@ee.example"))
 
 
 def test_responders_read_their_record_but_do_not_edit_it(database, world, nominate):
     expert_id = nominate(user_email="responder@test.example")
     with database.session() as db:
-        assert service.get(db, actor=world.principals[RESPONDER], expert_id=expert_id)
+        assert service.get(db=db, actor=world.principals[RESPONDER], expert_id=expert_id)
         with pytest.raises(Forbidden):
-            service.update(db, actor=world.principals[RESPONDER], expert_id=expert_id,
+            service.update(db=db, actor=world.principals[RESPONDER], expert_id=expert_id,
                            data=ExpertPatch(name="Me"))
 
 
@@ -214,10 +214,10 @@ def test_a_poc_cannot_touch_another_nations_expert(database, world, nominate):
     spanish = nominate(org="ES")
     with database.session() as db:
         with pytest.raises(NotFound):
-            service.update(db, actor=world.principals[POC], expert_id=spanish,
+            service.update(db=db, actor=world.principals[POC], expert_id=spanish,
                            data=ExpertPatch(name="X"))
         with pytest.raises(NotFound):
-            service.withdraw(db, actor=world.principals[POC], expert_id=spanish)
+            service.withdraw(db=db, actor=world.principals[POC], expert_id=spanish)
 
 
 def test_moving_an_expert_needs_write_permission_on_both_nations(database, world, nominate):
@@ -225,9 +225,9 @@ def test_moving_an_expert_needs_write_permission_on_both_nations(database, world
     expert_id = nominate(institution_id=institution, user_email="responder@test.example")
     with database.session() as db:
         with pytest.raises(Forbidden):
-            service.update(db, actor=world.principals[POC], expert_id=expert_id,
+            service.update(db=db, actor=world.principals[POC], expert_id=expert_id,
                            data=ExpertPatch(org="ES"))
-        moved = service.update(db, actor=world.principals[COORDINATOR], expert_id=expert_id,
+        moved = service.update(db=db, actor=world.principals[COORDINATOR], expert_id=expert_id,
                                data=ExpertPatch(org="ES"))
         assert (moved.organisation.code, moved.institution_id, moved.user_id) == ("ES", None,
                                                                                   None)
@@ -237,10 +237,10 @@ def test_moving_an_expert_needs_write_permission_on_both_nations(database, world
 def test_withdrawing_removes_the_nomination(database, world, nominate):
     expert_id = nominate()
     with database.session() as db:
-        service.withdraw(db, actor=world.principals[POC], expert_id=expert_id)
+        service.withdraw(db=db, actor=world.principals[POC], expert_id=expert_id)
     with database.session() as db:
         with pytest.raises(NotFound):
-            service.get(db, actor=world.principals[COORDINATOR], expert_id=expert_id)
+            service.get(db=db, actor=world.principals[COORDINATOR], expert_id=expert_id)
         assert _events(db, "expert.withdraw")[0].changes == {"org": "EE"}
 
 
@@ -250,7 +250,7 @@ def test_unavailability_periods_do_not_overlap(database, world, nominate):
 
     def add(starts: date, days: int):
         with database.session() as db:
-            return service.add_unavailability(db, actor=coordinator, expert_id=expert_id,
+            return service.add_unavailability(db=db, actor=coordinator, expert_id=expert_id,
                                               data=UnavailabilityIn(
                                                   starts_on=starts,
                                                   ends_on=starts + timedelta(days=days),
@@ -263,14 +263,14 @@ def test_unavailability_periods_do_not_overlap(database, world, nominate):
         add(date(2027, 4, 1), 60)
     add(date(2027, 5, 11), 0)
     with database.session() as db:
-        service.remove_unavailability(db, actor=coordinator, expert_id=expert_id,
+        service.remove_unavailability(db=db, actor=coordinator, expert_id=expert_id,
                                       unavailability_id=first.id)
         with pytest.raises(NotFound):
-            service.remove_unavailability(db, actor=coordinator, expert_id=expert_id,
+            service.remove_unavailability(db=db, actor=coordinator, expert_id=expert_id,
                                           unavailability_id=first.id)
     add(date(2027, 5, 1), 9)
     with database.session() as db:
-        periods = service.list_unavailability(db, actor=coordinator, expert_id=expert_id)
+        periods = service.list_unavailability(db=db, actor=coordinator, expert_id=expert_id)
         assert [(p.starts_on.day, p.ends_on.day) for p in periods] == [(1, 10), (11, 11)]
         added = _events(db, "expert.unavailability.add")[0]
         assert added.changes["reason"] == audit.PERSONAL
@@ -282,12 +282,12 @@ def test_a_responder_keeps_their_own_unavailability(database, world, nominate):
     responder = world.principals[RESPONDER]
     period = UnavailabilityIn(starts_on=clock.today(), ends_on=clock.today())
     with database.session() as db:
-        added = service.add_unavailability(db, actor=responder, expert_id=own, data=period)
-        assert not service.expert_out(service.get(db, actor=responder,
+        added = service.add_unavailability(db=db, actor=responder, expert_id=own, data=period)
+        assert not service.expert_out(service.get(db=db, actor=responder,
                                                   expert_id=own)).available_today
         with pytest.raises(NotFound):
-            service.add_unavailability(db, actor=responder, expert_id=other, data=period)
-        service.remove_unavailability(db, actor=responder, expert_id=own,
+            service.add_unavailability(db=db, actor=responder, expert_id=other, data=period)
+        service.remove_unavailability(db=db, actor=responder, expert_id=own,
                                       unavailability_id=added.id)
 
 
@@ -297,15 +297,15 @@ def test_pool_counts_cover_every_skill_and_member_nation(database, world, nomina
     nominate(org="ES", email="c@es.example", skills=[{"skill": "team_lead", "level": 2}])
     with database.session() as db:
         coordinator, poc = world.principals[COORDINATOR], world.principals[POC]
-        assert service.counts_by_nation(db, actor=coordinator) == [
+        assert service.counts_by_nation(db=db, actor=coordinator) == [
             ("EE", "Estonia", 2), ("LT", "Lithuania", 0), ("ES", "Spain", 1)]
-        assert service.counts_by_nation(db, actor=poc) == [("EE", "Estonia", 2)]
-        by_skill = dict(service.counts_by_skill(db, actor=poc))
+        assert service.counts_by_nation(db=db, actor=poc) == [("EE", "Estonia", 2)]
+        by_skill = dict(service.counts_by_skill(db=db, actor=poc))
         assert list(by_skill) == list(Skill)
         assert (by_skill[Skill.CLOUD], by_skill[Skill.OT_ICS], by_skill[Skill.TEAM_LEAD]) == \
             (2, 1, 0)
         with pytest.raises(Forbidden):
-            service.counts_by_skill(db, actor=world.principals[RESPONDER])
+            service.counts_by_skill(db=db, actor=world.principals[RESPONDER])
 
 
 def test_the_demo_loader_contract_holds(database, world):
@@ -316,7 +316,7 @@ def test_the_demo_loader_contract_holds(database, world):
                     time_zone="Europe/Tallinn", user_email="responder@test.example")
     with database.session() as db:
         system = Principal.system("demo")
-        service.nominate(db, actor=system, data=data)
-        found, _ = service.list_experts(db, actor=system, limit=50, cursor=None,
+        service.nominate(db=db, actor=system, data=data)
+        found, _ = service.list_experts(db=db, actor=system, limit=50, cursor=None,
                                         filters=ExpertFilter(org="EE", q="Kristjan Tamm"))
     assert [e.email for e in found] == ["kristjan.tamm@ria.ee.example"]

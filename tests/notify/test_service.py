@@ -20,7 +20,7 @@ T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 def _enqueue(database, to="ana@ee.example", subject="Call-out: on duty",  # type: ignore[no-untyped-def]
              body="You are on duty from Monday.\nReply to acknowledge.") -> int:
     with database.session() as db:
-        return notify.enqueue_email(db, to=to, subject=subject, body=body).id
+        return notify.enqueue_email(db=db, to=to, subject=subject, body=body).id
 
 
 def _deliver(database, smtp_url) -> int:  # type: ignore[no-untyped-def]
@@ -64,7 +64,7 @@ def test_non_ascii_subjects_and_bodies_arrive_intact(database, smtp_server):
 
 def test_nothing_is_sent_for_a_change_that_rolled_back(database, smtp_server):
     with pytest.raises(RuntimeError), database.session() as db:
-        notify.enqueue_email(db, to="ana@ee.example", subject="Never", body="Never sent")
+        notify.enqueue_email(db=db, to="ana@ee.example", subject="Never", body="Never sent")
         raise RuntimeError("the change failed")
     assert _deliver(database, smtp_server.url) == 0
     assert smtp_server.messages == []
@@ -143,10 +143,10 @@ def test_a_claimed_message_is_skipped_by_a_second_worker(database):
     _enqueue(database)
     _enqueue(database, to="other@ee.example")
     with database.session() as first:
-        claimed = notify.claim(first, batch=1)
+        claimed = notify.claim(db=first, batch=1)
         assert len(claimed) == 1
         with database.session() as second:
-            other = notify.claim(second, batch=5)
+            other = notify.claim(db=second, batch=5)
             assert [m.id for m in other] != [m.id for m in claimed]
             assert len(other) == 1
 
@@ -155,7 +155,7 @@ def test_a_message_claimed_by_a_worker_that_died_is_sent_after_the_lease(databas
     with clock.frozen(T0):
         message_id = _enqueue(database)
         with database.session() as db:
-            [claimed] = notify.claim(db, batch=5, lease=timedelta(minutes=10))
+            [claimed] = notify.claim(db=db, batch=5, lease=timedelta(minutes=10))
         assert claimed.id == message_id
         assert _deliver(database, smtp_server.url) == 0  # still leased to the dead worker
         clock.advance(timedelta(minutes=10))

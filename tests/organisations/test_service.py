@@ -23,19 +23,19 @@ from tests.conftest import SYSTEM
 
 def _create(database, **data):  # type: ignore[no-untyped-def]
     with database.session() as db:
-        return service.organisation_out(service.create(db, actor=SYSTEM,
+        return service.organisation_out(service.create(db=db, actor=SYSTEM,
                                                        data=OrganisationIn(**data)))
 
 
 def _update(database, code, actor=SYSTEM, **data):  # type: ignore[no-untyped-def]
     with database.session() as db:
-        return service.organisation_out(service.update(db, actor=actor, code=code,
+        return service.organisation_out(service.update(db=db, actor=actor, code=code,
                                                        data=OrganisationPatch(**data)))
 
 
 def _history(database, code):  # type: ignore[no-untyped-def]
     with database.session() as db:
-        return [service.history_out(c) for c in service.history(db, actor=SYSTEM, code=code)]
+        return [service.history_out(c) for c in service.history(db=db, actor=SYSTEM, code=code)]
 
 
 @pytest.mark.parametrize(("code", "kind"), [("FI", "nation"), ("enisa", "eu_institution"),
@@ -89,11 +89,11 @@ def test_join_role_change_and_leave_are_recorded_in_order(database):
 
 def test_history_read_in_the_same_unit_of_work_lists_each_change_once(database):
     with database.session() as db:
-        service.create(db, actor=SYSTEM, data=OrganisationIn(
+        service.create(db=db, actor=SYSTEM, data=OrganisationIn(
             code="FI", name="Finland", kind="nation", membership="observer"))
-        service.update(db, actor=SYSTEM, code="FI",
+        service.update(db=db, actor=SYSTEM, code="FI",
                        data=OrganisationPatch(membership="participant"))
-        assert [c.event for c in service.history(db, actor=SYSTEM, code="FI")] == [
+        assert [c.event for c in service.history(db=db, actor=SYSTEM, code="FI")] == [
             MembershipEvent.JOINED, MembershipEvent.ROLE_CHANGED]
 
 
@@ -171,7 +171,7 @@ def test_only_admins_and_coordinators_write_organisations(database, world):
 def test_list_filters_by_kind_and_membership(database, world):
     def codes(**filters):  # type: ignore[no-untyped-def]
         with database.session() as db:
-            orgs, _ = service.list_organisations(db, actor=world.principals[Role.OBSERVER],
+            orgs, _ = service.list_organisations(db=db, actor=world.principals[Role.OBSERVER],
                                                  limit=None, cursor=None, **filters)
             return {o.code for o in orgs}
 
@@ -185,7 +185,7 @@ def test_list_filters_by_kind_and_membership(database, world):
 def test_all_organisations_come_by_name(database, world):
     with database.session() as db:
         names = [o.name for o in service.all_organisations(
-            db, actor=world.principals[Role.REQUESTER])]
+            db=db, actor=world.principals[Role.REQUESTER])]
     assert names == sorted(names)
 
 
@@ -194,7 +194,7 @@ def test_all_organisations_come_by_name(database, world):
 def _institution(database, actor, code="EE", name="CERT-EE", kind="csirt"):  # type: ignore[no-untyped-def]
     with database.session() as db:
         return service.institution_out(service.create_institution(
-            db, actor=actor, code=code, data=InstitutionIn(name=name, kind=kind)))
+            db=db, actor=actor, code=code, data=InstitutionIn(name=name, kind=kind)))
 
 
 def test_institutions_are_created_listed_updated_and_deleted(database, world):
@@ -203,17 +203,17 @@ def test_institutions_are_created_listed_updated_and_deleted(database, world):
     assert (created.org, created.name, created.kind) == ("EE", "CERT-EE", InstitutionKind.CSIRT)
     _institution(database, coordinator, name="Cyber Command", kind="military")
     with database.session() as db:
-        listed = [i.name for i in service.list_institutions(db, actor=coordinator, code="EE")]
+        listed = [i.name for i in service.list_institutions(db=db, actor=coordinator, code="EE")]
         assert listed == ["CERT-EE", "Cyber Command"]
-        updated = service.update_institution(db, actor=coordinator, code="EE",
+        updated = service.update_institution(db=db, actor=coordinator, code="EE",
                                              institution_id=created.id,
                                              data=InstitutionPatch(kind="police"))
         assert updated.kind is InstitutionKind.POLICE
     with database.session() as db:
-        service.delete_institution(db, actor=coordinator, code="EE",
+        service.delete_institution(db=db, actor=coordinator, code="EE",
                                    institution_id=created.id)
     with database.session() as db, pytest.raises(NotFound):
-        service.get_institution(db, actor=coordinator, code="EE", institution_id=created.id)
+        service.get_institution(db=db, actor=coordinator, code="EE", institution_id=created.id)
 
 
 def test_an_institution_name_is_unique_within_its_nation_only(database, world):
@@ -229,7 +229,7 @@ def test_renaming_an_institution_to_a_taken_name_is_a_409(database, world):
     first = _institution(database, coordinator, name="CERT-EE")
     _institution(database, coordinator, name="RIA")
     with pytest.raises(Conflict), database.session() as db:
-        service.update_institution(db, actor=coordinator, code="EE", institution_id=first.id,
+        service.update_institution(db=db, actor=coordinator, code="EE", institution_id=first.id,
                                    data=InstitutionPatch(name="ria"))
 
 
@@ -240,12 +240,12 @@ def test_a_poc_writes_only_its_own_nations_institutions(database, world):
     with pytest.raises(Forbidden):
         _institution(database, poc, code="ES", name="CCN-CERT")
     with pytest.raises(Forbidden), database.session() as db:
-        service.update_institution(db, actor=poc, code="ES", institution_id=spanish.id,
+        service.update_institution(db=db, actor=poc, code="ES", institution_id=spanish.id,
                                    data=InstitutionPatch(name="Renamed"))
     with pytest.raises(Forbidden), database.session() as db:
-        service.delete_institution(db, actor=poc, code="ES", institution_id=spanish.id)
+        service.delete_institution(db=db, actor=poc, code="ES", institution_id=spanish.id)
     with database.session() as db:
-        service.update_institution(db, actor=poc, code="EE", institution_id=own.id,
+        service.update_institution(db=db, actor=poc, code="EE", institution_id=own.id,
                                    data=InstitutionPatch(name="CERT.EE"))
 
 
@@ -253,7 +253,7 @@ def test_an_institution_is_reached_only_through_its_own_organisation(database, w
     admin = world.principals[Role.ADMIN]
     spanish = _institution(database, admin, code="ES", name="INCIBE")
     with pytest.raises(NotFound), database.session() as db:
-        service.get_institution(db, actor=admin, code="EE", institution_id=spanish.id)
+        service.get_institution(db=db, actor=admin, code="EE", institution_id=spanish.id)
 
 
 def test_other_roles_write_no_institution(database, world):
@@ -272,7 +272,7 @@ def test_deleting_an_institution_keeps_its_experts_in_the_pool(database, world):
     with database.session() as db:
         db.get(Expert, expert_id).institution_id = inst.id
     with database.session() as db:
-        service.delete_institution(db, actor=coordinator, code="EE", institution_id=inst.id)
+        service.delete_institution(db=db, actor=coordinator, code="EE", institution_id=inst.id)
     with database.session() as db:
         expert = db.get(Expert, expert_id)
         assert expert is not None and expert.institution_id is None

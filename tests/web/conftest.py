@@ -39,7 +39,7 @@ def make_user(database: Database, role: Role, org: str | None = None, *,
     email = email or f"web-{role.value.replace('_', '-')}-{(org or ROLE_ORGS[role]).lower()}" \
                      "@test.example"
     with database.session() as db:
-        auth_service.create_user(db, actor=SYSTEM, data=UserIn(
+        auth_service.create_user(db=db, actor=SYSTEM, data=UserIn(
             email=email, name=name or f"Web {role.value.replace('_', ' ').title()}", role=role,
             org=org or ROLE_ORGS[role], password=PASSWORD))
     return email
@@ -85,7 +85,7 @@ def browser(app, database: Database, world) -> Iterator[Callable[..., TestClient
         def open_browser(role: Role, org: str | None = None) -> TestClient:
             email = f"web{next(opened)}-{role.value.replace('_', '-')}@test.example"
             with database.session() as db:
-                auth_service.create_user(db, actor=SYSTEM, data=UserIn(
+                auth_service.create_user(db=db, actor=SYSTEM, data=UserIn(
                     email=email, name=f"Web {role.value.replace('_', ' ').title()}",
                     role=role, org=org or ROLE_ORGS[role]))
             client = stack.enter_context(TestClient(app, raise_server_exceptions=False))
@@ -104,7 +104,7 @@ def nominate(database: Database, org: str, name: str, *,
 
     skills = skills or {"incident_handling": 2}
     with database.session() as db:
-        expert = expert_service.nominate(db, actor=SYSTEM, data=ExpertIn.model_validate({
+        expert = expert_service.nominate(db=db, actor=SYSTEM, data=ExpertIn.model_validate({
             "org": org, "name": name,
             "email": f"{name.lower().replace(' ', '.')}@{org.lower()}.example",
             "skills": [{"skill": s, "level": lvl} for s, lvl in skills.items()],

@@ -22,7 +22,7 @@ def listed(html: str) -> set[str]:
 
 def pool_size(database, org: str | None = None) -> int:
     with database.session() as db:
-        experts, _ = expert_service.list_experts(db, actor=SYSTEM, filters=ExpertFilter(org=org),
+        experts, _ = expert_service.list_experts(db=db, actor=SYSTEM, filters=ExpertFilter(org=org),
                                                  limit=200, cursor=None)
         return len(experts)
 
@@ -84,7 +84,7 @@ def test_pool_filter_keeps_the_chosen_values_in_the_form(browser, pool):
 def test_pool_filter_by_availability_leaves_out_who_is_away(browser, database, pool):
     day = clock.today() + timedelta(days=30)
     with database.session() as db:
-        expert_service.add_unavailability(db, actor=SYSTEM, expert_id=pool["Jaan Kask"],
+        expert_service.add_unavailability(db=db, actor=SYSTEM, expert_id=pool["Jaan Kask"],
                                           data=UnavailabilityIn(starts_on=day, ends_on=day))
     client = browser(Role.COORDINATOR)
     away = client.get(f"/experts?skill=malware_analysis&available_on={day.isoformat()}")
@@ -97,7 +97,7 @@ def test_pool_shows_who_is_away_today(browser, database, pool):
     today = clock.today()
     with database.session() as db:
         expert_service.add_unavailability(
-            db, actor=SYSTEM, expert_id=pool["Jaan Kask"],
+            db=db, actor=SYSTEM, expert_id=pool["Jaan Kask"],
             data=UnavailabilityIn(starts_on=today, ends_on=today + timedelta(days=2)))
     page = browser(Role.COORDINATOR).get("/experts?q=Jaan")
     assert f"Away until {(today + timedelta(days=2)).isoformat()}" in page.text
@@ -205,7 +205,7 @@ def test_coordinator_picks_the_nation_and_an_institution(browser, database):
     from crrt.organisations.schemas import InstitutionIn
 
     with database.session() as db:
-        inst = org_service.create_institution(db, actor=SYSTEM, code="ES", data=InstitutionIn(
+        inst = org_service.create_institution(db=db, actor=SYSTEM, code="ES", data=InstitutionIn(
             name="INCIBE-CERT", kind=InstitutionKind.CSIRT)).id
     client = browser(Role.COORDINATOR)
     form = client.get("/experts/new?org=ES")

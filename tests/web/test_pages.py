@@ -111,12 +111,12 @@ def test_organisations_filter_with_an_unknown_value_is_refused(browser):
 def test_organisation_page_shows_the_membership_history_and_institutions(browser, database):
     today = clock.today()
     with database.session() as db:
-        org_service.update(db, actor=SYSTEM, code="ES", data=OrganisationPatch(
+        org_service.update(db=db, actor=SYSTEM, code="ES", data=OrganisationPatch(
             membership=Membership.OBSERVER, effective_on=today + timedelta(days=10),
             note="Stepped back for the budget year."))
-        org_service.update(db, actor=SYSTEM, code="ES", data=OrganisationPatch(
+        org_service.update(db=db, actor=SYSTEM, code="ES", data=OrganisationPatch(
             membership=None, effective_on=today + timedelta(days=20)))
-        org_service.create_institution(db, actor=SYSTEM, code="ES", data=InstitutionIn(
+        org_service.create_institution(db=db, actor=SYSTEM, code="ES", data=InstitutionIn(
             name="INCIBE-CERT", kind=InstitutionKind.CSIRT))
     page = browser(Role.OBSERVER).get("/organisations/ES")
     assert page.status_code == 200
