@@ -7,8 +7,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy import text
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from crrt import __version__
@@ -19,10 +18,13 @@ from crrt.core.config import Settings, get_settings
 from crrt.core.db import Database
 from crrt.core.errors import DomainError
 from crrt.core.http import (
+    BodyLimit,
     Db,
+    busy_problem,
     data_problem,
     domain_problem,
     http_problem,
+    integrity_problem,
     internal_problem,
     validation_problem,
 )
@@ -41,9 +43,8 @@ health_router = APIRouter(tags=["health"])
 @health_router.get("/health")
 def health(db: Db) -> dict[str, Any]:
     """Liveness and readiness: the database answers, at the schema revision it reports."""
-    schema = db.execute(text("SELECT version_num FROM alembic_version")).scalar()
     return {"status": "ok", "version": __version__, "database": db.get_bind().dialect.name,
-            "schema": schema}
+            "schema": migrations.database_revision(db)}
 
 
 def _for_machines(request: Request) -> bool:
@@ -82,12 +83,23 @@ def _install_error_handlers(app: FastAPI) -> None:
         return web_errors.page_for(request, status=400, title="Bad request",
                                    detail="A value could not be stored.")
 
+    async def on_integrity(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, IntegrityError)
+        response = integrity_problem(request, exc)
+        if _for_machines(request):
+            return response
+        return web_errors.page_for(request, status=409, title="Conflict",
+                                   detail="The change clashes with another one. Try again.")
+
     async def on_crash(request: Request, exc: Exception) -> Response:
         # Runs outside the middleware stack, so the security headers are added here.
-        response = internal_problem(request, exc)
+        busy = busy_problem(request, exc) if isinstance(exc, OperationalError) else None
+        response = busy or internal_problem(request, exc)
         if not _for_machines(request):
-            response = web_errors.page_for(request, status=500, title="Internal error",
-                                           detail="Something went wrong on our side.")
+            response = web_errors.page_for(request, status=response.status_code,
+                                           title="Busy" if busy else "Internal error",
+                                           detail="Something went wrong on our side."
+                                           if busy is None else "Try again in a moment.")
         response.headers.update(SECURITY_HEADERS)
         return response
 
@@ -95,8 +107,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(DataError, on_data)
+    app.add_exception_handler(IntegrityError, on_integrity)
     app.add_exception_handler(Exception, on_crash)
 
+
+MAX_BODY = 1024 * 1024  # JSON and forms
+MAX_UPLOAD = 6 * 1024 * 1024  # a spreadsheet import (the importer itself stops at 5 MiB)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -131,6 +147,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if request.url.path.startswith(API_PREFIX):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    app.add_middleware(BodyLimit, default=MAX_BODY, larger={"/experts/import": MAX_UPLOAD})
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (health_router, auth_router, organisations_router, experts_router,

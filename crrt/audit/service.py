@@ -56,12 +56,15 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any], *,
 
 def record(*, db: Session, actor: Principal, action: str, object_type: str,
            object_id: object, changes: Mapping[str, Any] | None = None) -> AuditEvent:
-    """Append one event in the caller's transaction; it commits or rolls back with the change."""
+    """Append one event in the caller's transaction; it commits or rolls back with the change.
+
+    The change is flushed first, so every writer takes its row locks before the head's lock
+    (one order everywhere: no deadlock on PostgreSQL).
+    """
+    db.flush()
     head = db.get(AuditHead, 1, with_for_update=True)
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        db.add(head)
-        db.flush()
+    if head is None:  # the migration writes it; a missing head means the log was tampered with
+        raise RuntimeError("the audit head row is missing: run `crrt audit verify`")
     stored_changes = json.loads(canonical(dict(changes or {})))
     at = clock.now()
     seq = head.seq + 1
@@ -121,7 +124,9 @@ def verify(*, db: Session, batch: int = 5000) -> Verification:
                 return Verification(count, event.seq, "content does not match its hash")
             prev_hash, expected_seq, count = event.hash, expected_seq + 1, count + 1
     head = db.get(AuditHead, 1)
-    if head is not None and (head.seq != count or head.hash != prev_hash):
+    if head is None and count:
+        return Verification(count, count + 1, "the audit head row is missing (tail deleted?)")
+    if (head is not None and head.seq != count) or head.hash != prev_hash:
         return Verification(count, count + 1 if head.seq > count else head.seq,
                             "the chain is shorter than its head records (events deleted)")
     return Verification(count)

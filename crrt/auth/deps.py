@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import OperationalError
 
 from crrt.auth import service, tokens
 from crrt.auth.principal import Principal
 from crrt.core.errors import Forbidden, Unauthenticated
 from crrt.core.http import READING_METHODS, Db
+
+log = logging.getLogger("crrt.auth")
 
 SESSION_COOKIE = "crrt_session"
 CSRF_COOKIE = "crrt_csrf"
@@ -31,8 +35,11 @@ def optional_principal(request: Request, db: Db,
         if due is not None and request.method not in READING_METHODS:
             service.remember_token_use(db, due)
         elif due is not None:  # a read's session writes nothing: remember the use on the side
-            with request.app.state.database.session() as writing:
-                service.remember_token_use(writing, due)
+            try:
+                with request.app.state.database.session() as writing:
+                    service.remember_token_use(writing, due)
+            except OperationalError:  # SQLite busy with a long write: note the use next time
+                log.info("token use not recorded this time: the database is busy")
         return principal
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:

@@ -22,8 +22,9 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        """How the audit log names this principal."""
-        return self.email
+        """How the audit log names this principal: by account id, never by a personal detail,
+        so the log holds no personal data (``system:…`` for the platform itself)."""
+        return f"user:{self.user_id}" if self.user_id is not None else self.email
 
     @classmethod
     def system(cls, what: str = "cli") -> Principal:

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from crrt.auth.enums import Role
-
-
-def _name(value: str) -> str:
-    """A name is stored stripped: one of only spaces would be stored empty, so it is refused."""
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_name)]
+from crrt.core.text import Label, Name
 
 
 class UserIn(BaseModel):
@@ -54,7 +44,7 @@ class UserOut(BaseModel):
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="", max_length=100)
+    name: Label = ""
     expires_at: datetime | None = Field(
         default=None, description="When the token stops working (UTC); none means never.")
 

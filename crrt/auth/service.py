@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from crrt.audit import service as audit
@@ -200,6 +200,9 @@ def authenticate_token(db: Session, secret: str) -> Principal:
 
 def _throttle(*, db: Session, email: str, address: str, max_failures: int,
               window: timedelta) -> None:
+    if db.get_bind().dialect.name == "postgresql":
+        # Attempts on one account queue here, so parallel guesses cannot all pass the count.
+        db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"login:{email}"})
     since = clock.now() - window
     for column, value in ((LoginAttempt.email, email), (LoginAttempt.address, address)):
         failures = db.scalar(select(func.count()).select_from(LoginAttempt).where(
@@ -250,6 +253,8 @@ def logout(*, db: Session, secret: str) -> None:
     session = db.scalar(select(WebSession).where(WebSession.session_hash == tokens.digest(secret)))
     if session is not None and session.ended_at is None:
         session.ended_at = clock.now()
+        audit.record(db=db, actor=principal_of(session.user), action="user.logout",
+                     object_type="user", object_id=session.user_id, changes={})
 
 
 def _end_sessions(db: Session, user_id: int) -> None:

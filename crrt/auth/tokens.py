@@ -31,6 +31,6 @@ def csrf_token(secret_key: str, nonce: str) -> str:
 
 
 def csrf_valid(secret_key: str, nonce: str | None, token: str | None) -> bool:
-    if not nonce or not token:
+    if not nonce or not token or not token.isascii():
         return False
-    return hmac.compare_digest(csrf_token(secret_key, nonce), token)
+    return hmac.compare_digest(csrf_token(secret_key, nonce).encode(), token.encode())

@@ -63,7 +63,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+
+        @event.listens_for(engine, "begin")
+        def _read_only(connection: Any) -> None:
+            if connection.get_execution_options().get(READ_ONLY, False):
+                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+        return engine
 
     if parsed.database and parsed.database != ":memory:":
         from pathlib import Path
@@ -89,6 +96,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql(f"PRAGMA query_only = {'ON' if reading else 'OFF'}")
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine

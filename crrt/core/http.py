@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
@@ -122,3 +123,67 @@ def internal_problem(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, status=500, title="Internal error", slug="internal",
                    detail=f"Something went wrong on our side (reference {incident}).",
                    reference=incident)
+
+
+def integrity_problem(request: Request, exc: IntegrityError) -> JSONResponse:
+    """409 when the database's own constraint catches what a check before it could not: two
+    requests creating the same thing at the same moment."""
+    log.warning("constraint refused a change on %s %s: %s", request.method, request.url.path,
+                exc.orig)
+    return problem(request, status=409, title="Conflict", slug="conflict",
+                   detail="The change clashes with another one (a duplicate, most likely "
+                          "made at the same moment). Reload and try again.")
+
+
+def busy_problem(request: Request, exc: OperationalError) -> JSONResponse | None:
+    """503 with Retry-After when SQLite's write lock stayed taken past the busy timeout;
+    None for any other operational error (a real fault, left to the 500 handler)."""
+    if "locked" not in str(exc.orig).lower():
+        return None
+    return problem(request, status=503, title="Busy", slug="busy",
+                   detail="The database is busy with another change. Try again in a moment.",
+                   headers={"Retry-After": "2"})
+
+
+class BodyLimit:
+    """Refuse request bodies past a size before anything reads them (413 problem).
+
+    The declared Content-Length is checked first; a body sent without one is counted as it
+    streams. Paths ending in one of ``larger``'s keys get that limit instead (uploads).
+    """
+
+    def __init__(self, app: Any, *, default: int, larger: dict[str, int]) -> None:
+        self.app, self.default, self.larger = app, default, larger
+
+    def limit_for(self, path: str) -> int:
+        return next((size for suffix, size in self.larger.items() if path.endswith(suffix)),
+                    self.default)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        too_large = f"The request body is larger than {limit // 1024} KiB."
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            body = json.dumps({"type": "/problems/too-large", "title": "Too large",
+                               "status": 413, "detail": too_large,
+                               "instance": scope["path"]}).encode()
+            await send({"type": "http.response.start", "status": 413,
+                        "headers": [(b"content-type", PROBLEM_JSON.encode()),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        received = 0
+
+        async def counted() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise HTTPException(status_code=413, detail=too_large)
+            return message
+
+        await self.app(scope, counted, send)

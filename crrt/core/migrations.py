@@ -8,7 +8,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session
 
 from crrt.core.db import normalise_url
 
@@ -33,6 +34,13 @@ def head_revision() -> str | None:
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def database_revision(connection: Connection | Session) -> str | None:
+    """The revision recorded in the database (what ``/api/v1/health`` reports)."""
+    if isinstance(connection, Session):
+        connection = connection.connection()
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(url: str, revision: str = "head") -> None:

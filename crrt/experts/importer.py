@@ -35,11 +35,14 @@ from crrt.experts.schemas import (
     RowRejection,
     SkillLevel,
 )
+from crrt.organisations import service as organisations
 
 COLUMNS = ("name", "email", "phone", "institution", "skills", "languages", "clearance",
            "deployability", "time_zone", "notes")
 REQUIRED = ("name", "email", "skills")
 MAX_ROWS = 5000
+MAX_COLUMNS = len(COLUMNS) + 20
+FORMULA_STARTS = ("=", "@")
 MAX_BYTES = 5 * 1024 * 1024
 _MAX_SCANNED = 10 * MAX_ROWS  # blank rows too: a sheet formatted down to row 1,048,576 stops here
 
@@ -145,7 +148,9 @@ def _xlsx_rows(content: bytes) -> Iterator[list[str]]:
     try:
         if not book.worksheets:
             return
-        for row in book.worksheets[0].iter_rows(min_row=1, values_only=True):
+        # Bounded width: one cell in column XFD would otherwise pad every row to 16,384.
+        for row in book.worksheets[0].iter_rows(min_row=1, max_col=MAX_COLUMNS,
+                                                values_only=True):
             yield [_cell(value) for value in row]
     except Invalid:
         raise
@@ -258,7 +263,8 @@ def import_experts(*, db: Session, actor: Principal, org: str, filename: str, co
     nation = service.nation(db, org)
     policy.require(actor, policy.Permission.EXPERTS_WRITE, nation.id)
     header, rows = read_sheet(filename, content)
-    institutions = {inst.name.lower(): inst.id for inst in nation.institutions}
+    institutions = {inst.name.lower(): inst.id for inst in
+                    organisations.list_institutions(db=db, actor=actor, code=nation.code)}
     existing = {(e.email or "").lower(): e for e in db.scalars(
         select(Expert).where(Expert.organisation_id == nation.id, Expert.erased_at.is_(None)))}
     seen: dict[str, int] = {}
@@ -267,7 +273,10 @@ def import_experts(*, db: Session, actor: Principal, org: str, filename: str, co
     for number, cells in rows:
         named = {c: (cells[i] if i < len(cells) else "") for i, c in enumerate(header) if c}
         data, errors = _row_input(nation.code, named, institutions)
-        email = named.get("email", "").lower() or None
+        errors += [f"{column}: a cell may not start with = or @ (a spreadsheet formula)"
+                   for column, value in named.items() if value.startswith(FORMULA_STARTS)]
+        email = (str(data.email).lower() if data is not None
+                 else named.get("email", "").strip().lower()) or None
         if len(cells) > len(header) and any(cells[len(header):]):
             errors.append("the row has more cells than the header has columns")
         if email and email in seen:

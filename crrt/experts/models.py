@@ -9,10 +9,12 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,6 +28,11 @@ class Expert(Base):
     """A specialist a nation nominated; erased experts stay as anonymised rows."""
 
     __tablename__ = "experts"
+    __table_args__ = (
+        # One active nomination per email in a nation; erased rows keep no email at all.
+        Index("uq_experts_organisation_email_active", "organisation_id", "email", unique=True,
+              sqlite_where=text("erased_at IS NULL"), postgresql_where=text("erased_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)

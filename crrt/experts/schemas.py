@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from crrt.core.text import Note, no_nul
 from crrt.experts.enums import Clearance, Deployability, Skill
 
 PHONE = re.compile(r"^[0-9 +\-()]{6,40}$")
@@ -26,15 +27,8 @@ ORG_CODE = r"^[A-Za-z0-9-]{2,64}$"
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; larger ones are a 422, not a driver error
 
 
-def _no_nul(value: str) -> str:
-    """PostgreSQL cannot store NUL characters; refuse them at the edge on every backend."""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
 def _name(value: str) -> str:
-    value = _no_nul(value).strip()
+    value = no_nul(value).strip()
     if not value:
         raise ValueError("must not be blank")
     return value
@@ -108,7 +102,6 @@ Languages = Annotated[list[Language], AfterValidator(_languages)]
 Deployabilities = Annotated[list[Deployability], Field(min_length=1),
                             AfterValidator(_deployability)]
 TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_time_zone)]
-Notes = Annotated[str, Field(max_length=2000), AfterValidator(_no_nul)]
 OrgCode = Annotated[str, Field(pattern=ORG_CODE, description="The organisation's code (EE).")]
 InstitutionId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
@@ -149,7 +142,7 @@ class ExpertIn(BaseModel):
     deployability: Deployabilities = Field(
         default_factory=lambda: [Deployability.REMOTE])
     time_zone: TimeZone = "UTC"
-    notes: Notes = ""
+    notes: Note = ""
     user_email: EmailStr | None = Field(
         default=None, description="Links the expert to this user's account.")
 
@@ -169,7 +162,7 @@ class ExpertPatch(BaseModel):
     clearance: Clearance | None = None
     deployability: Deployabilities | None = None
     time_zone: TimeZone | None = None
-    notes: Notes | None = None
+    notes: Note | None = None
     user_email: EmailStr | None = None
 
     @model_validator(mode="after")
@@ -189,7 +182,7 @@ class UnavailabilityIn(BaseModel):
 
     starts_on: date
     ends_on: date
-    reason: Annotated[str, Field(max_length=200), AfterValidator(_no_nul)] = ""
+    reason: Annotated[str, Field(max_length=200), AfterValidator(no_nul)] = ""
 
     @model_validator(mode="after")
     def _ordered(self) -> UnavailabilityIn:
@@ -253,7 +246,7 @@ class ExpertFilter(BaseModel):
     @field_validator("q")
     @classmethod
     def _q(cls, value: str | None) -> str | None:
-        return None if value is None else _no_nul(value)
+        return None if value is None else no_nul(value)
 
 
 class RowRejection(BaseModel):

@@ -38,7 +38,7 @@ from crrt.organisations import service as organisations
 from crrt.organisations.enums import Membership, OrgKind
 from crrt.organisations.models import Institution, Organisation
 
-PERSONAL = ("name", "email", "phone", "notes", "user")
+PERSONAL = ("name", "email", "phone", "notes", "user", "languages", "time_zone")
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def same_email(db: Session, org_id: int, email: str, *,
                except_id: int | None = None) -> Expert | None:
     """The organisation's (not erased) expert with ``email``, any case."""
     return db.scalar(select(Expert).where(Expert.organisation_id == org_id,
-                                          func.lower(Expert.email) == email.lower(),
+                                          Expert.email == email.strip().lower(),
                                           Expert.erased_at.is_(None),
                                           Expert.id != (except_id or 0)))
 
@@ -357,10 +357,11 @@ def update(*, db: Session, actor: Principal, expert_id: int, data: ExpertPatch) 
 def withdraw(*, db: Session, actor: Principal, expert_id: int) -> None:
     """The nation withdraws the nomination: the record goes (its audit trail stays)."""
     expert = _editable(db, actor, expert_id)
-    audit.record(db=db, actor=actor, action="expert.withdraw", object_type="expert",
-                 object_id=expert.id, changes={"org": expert.organisation.code})
+    expert_id, org_code = expert.id, expert.organisation.code
     db.delete(expert)
     db.flush()
+    audit.record(db=db, actor=actor, action="expert.withdraw", object_type="expert",
+                 object_id=expert_id, changes={"org": org_code})
 
 
 def list_unavailability(*, db: Session, actor: Principal,
@@ -390,8 +391,7 @@ def add_unavailability(*, db: Session, actor: Principal, expert_id: int,
     db.flush()
     audit.record(db=db, actor=actor, action="expert.unavailability.add", object_type="expert",
                  object_id=expert.id,
-                 changes={"unavailability_id": period.id,
-                          "period": [data.starts_on.isoformat(), data.ends_on.isoformat()],
+                 changes={"unavailability_id": period.id, "period": audit.PERSONAL,
                           **({"reason": audit.PERSONAL} if period.reason else {})})
     return period
 
@@ -402,12 +402,11 @@ def remove_unavailability(*, db: Session, actor: Principal, expert_id: int,
     period = next((u for u in expert.unavailability if u.id == unavailability_id), None)
     if period is None:
         raise NotFound("This expert has no such unavailability period.")
+    expert.unavailability.remove(period)
+    db.flush()  # the row lock before the audit head's, the order every write path keeps
     audit.record(db=db, actor=actor, action="expert.unavailability.remove", object_type="expert",
                  object_id=expert.id,
-                 changes={"unavailability_id": period.id,
-                          "period": [period.starts_on.isoformat(), period.ends_on.isoformat()]})
-    expert.unavailability.remove(period)
-    db.flush()
+                 changes={"unavailability_id": unavailability_id, "period": audit.PERSONAL})
 
 
 # --- the parts kept in their own modules -----------------------------------------------------

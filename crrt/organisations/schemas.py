@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from crrt.core import clock
+from crrt.core.text import Name, Note
 from crrt.organisations.enums import InstitutionKind, Membership, MembershipEvent, OrgKind
 
+EARLIEST = date(1990, 1, 1)
+
+
+def _plausible(day: date | None) -> date | None:
+    """A membership date within reason: a far-future one would block every later change."""
+    if day is not None and not EARLIEST <= day <= clock.today() + timedelta(days=366):
+        raise ValueError(f"must lie between {EARLIEST.isoformat()} and a year from today")
+    return day
+
+
+EffectiveOn = Annotated[date | None, AfterValidator(_plausible)]
+
 SLUG = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
-
-
-def _name(value: str) -> str:
-    """A name is stored stripped: one of only spaces would be stored empty, so it is refused."""
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_name)]
 
 
 def nation_code_problem(code: str) -> str | None:
@@ -39,7 +43,7 @@ class OrganisationIn(BaseModel):
     name: Name
     kind: OrgKind
     membership: Membership | None = None
-    effective_on: date | None = Field(default=None,
+    effective_on: EffectiveOn = Field(default=None,
                                       description="When the membership began; today if unset.")
 
     @model_validator(mode="after")
@@ -63,8 +67,8 @@ class OrganisationPatch(BaseModel):
 
     name: Name | None = None
     membership: Membership | None = None
-    effective_on: date | None = None
-    note: str = Field(default="", max_length=2000)
+    effective_on: EffectiveOn = None
+    note: Note = ""
 
 
 class OrganisationOut(BaseModel):

@@ -132,9 +132,9 @@ def update(*, db: Session, actor: Principal, code: str, data: OrganisationPatch)
     policy.require(actor, policy.Permission.ORGANISATIONS_WRITE)
     org = get_by_code(db, code)
     if data.name is not None and data.name.strip() != org.name:
+        previous, org.name = org.name, data.name.strip()
         audit.record(db=db, actor=actor, action="organisation.update", object_type="organisation",
-                     object_id=org.code, changes={"name": [org.name, data.name.strip()]})
-        org.name = data.name.strip()
+                     object_id=org.code, changes={"name": [previous, org.name]})
     if "membership" in data.model_fields_set:
         if org.kind is not OrgKind.NATION and data.membership is not None:
             raise Invalid.field("membership", "Only a nation holds a membership in the project.")
@@ -217,7 +217,8 @@ def delete_institution(*, db: Session, actor: Principal, code: str, institution_
     org = get_by_code(db, code)
     policy.require(actor, policy.Permission.INSTITUTIONS_WRITE, org.id)
     inst = _institution(db, org, institution_id)
-    audit.record(db=db, actor=actor, action="institution.delete", object_type="institution",
-                 object_id=inst.id, changes={"org": org.code, "name": [inst.name, None]})
+    inst_id, name = inst.id, inst.name
     db.delete(inst)
     db.flush()
+    audit.record(db=db, actor=actor, action="institution.delete", object_type="institution",
+                 object_id=inst_id, changes={"org": org.code, "name": [name, None]})

@@ -35,7 +35,7 @@ def _remember_viewer(request: Request, status: int) -> None:
     if not secret or status >= 500:
         return
     try:
-        with request.app.state.database.session() as db:
+        with request.app.state.database.session(read_only=True) as db:
             request.state.principal = auth_service.session_principal(db, secret)
     except SQLAlchemyError:
         log.warning("could not read the session for an error page", exc_info=True)

@@ -37,7 +37,7 @@ def test_filters_narrow_by_actor_action_object_and_time(client, database, world)
         assert response.status_code == 200, response.text
         return [e["object_id"] for e in response.json()["items"]]
 
-    assert seqs(actor="national-poc@test.example") == ["0", "1", "2"]
+    assert seqs(actor=f"user:{world.users[Role.NATIONAL_POC]}") == ["0", "1", "2"]
     assert seqs(action="test.poke", object_id="1") == ["1"]
     assert seqs(object_type="widget", since="2030-06-01T13:00:00Z") == ["1", "2"]
     assert seqs(object_type="widget", until="2030-06-01T13:00:00Z") == ["0"]

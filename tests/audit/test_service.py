@@ -45,7 +45,8 @@ def test_every_change_writes_its_event(database, world):
         inst_id = inst.id
     last = _events(database)[-1]
     assert (last.actor, last.action, last.object_type, last.object_id) == (
-        "national-poc@test.example", "institution.create", "institution", str(inst_id))
+        f"user:{world.users[Role.NATIONAL_POC]}", "institution.create", "institution",
+        str(inst_id))
     assert last.changes == {"org": "EE", "name": [None, "CERT-EE"], "kind": [None, "csirt"]}
 
 

@@ -45,9 +45,10 @@ def test_the_export_holds_everything_about_the_expert(database, world, nominate)
                                            "reason": "Family leave"}]
     assert document["user"] == {"email": "responder@test.example", "role": "responder"}
     trail = [(e["action"], e["actor"], e["fields"]) for e in document["audit"]]
-    assert trail[0][:2] == ("expert.nominate", "coordinator@test.example")
-    assert trail[1:] == [("expert.update", "national-poc@test.example", ["phone"]),
-                         ("expert.unavailability.add", "national-poc@test.example",
+    coordinator, poc = (f"user:{world.users[r]}" for r in (Role.COORDINATOR, POC))
+    assert trail[0][:2] == ("expert.nominate", coordinator)
+    assert trail[1:] == [("expert.update", poc, ["phone"]),
+                         ("expert.unavailability.add", poc,
                           ["period", "reason", "unavailability_id"])]
     with database.session() as db:
         exports = db.scalars(select(AuditEvent).where(AuditEvent.action == "expert.export"))

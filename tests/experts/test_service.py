@@ -181,7 +181,7 @@ def test_an_update_changes_the_expert_and_audits_a_masked_diff(database, world, 
     assert event.changes == {"name": audit.PERSONAL, "phone": audit.PERSONAL,
                              "skills": [{"incident_handling": 3, "malware_analysis": 1},
                                         {"cloud": 2}],
-                             "languages": [["en", "et"], ["et", "fi"]],
+                             "languages": audit.PERSONAL,
                              "clearance": ["RESTREINT UE", "none"]}
 
 

@@ -181,6 +181,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_experts_email'), ['email'], unique=False)
         batch_op.create_index(batch_op.f('ix_experts_institution_id'), ['institution_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_experts_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index('uq_experts_organisation_email_active', ['organisation_id', 'email'], unique=True, sqlite_where=sa.text('erased_at IS NULL'), postgresql_where=sa.text('erased_at IS NULL'))
 
     op.create_table('web_sessions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -253,6 +254,7 @@ def downgrade() -> None:
 
     op.drop_table('web_sessions')
     with op.batch_alter_table('experts', schema=None) as batch_op:
+        batch_op.drop_index('uq_experts_organisation_email_active', sqlite_where=sa.text('erased_at IS NULL'), postgresql_where=sa.text('erased_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_experts_organisation_id'))
         batch_op.drop_index(batch_op.f('ix_experts_institution_id'))
         batch_op.drop_index(batch_op.f('ix_experts_email'))
