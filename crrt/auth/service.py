@@ -94,6 +94,9 @@ def update_user(*, db: Session, actor: Principal, user_id: int, data: UserPatch)
         if changes.get(key) is not None:
             setattr(user, key, changes[key])
     _check_role_fits(user.role, user.organisation.kind)
+    if before["role"] == Role.ADMIN.value and before["is_active"] and \
+            (user.role is not Role.ADMIN or not user.is_active):
+        _keep_an_admin(db, user.id)
     password_changed = bool(changes.get("password"))
     if password_changed:
         user.password_hash = passwords.hash_password(changes["password"])
@@ -106,6 +109,14 @@ def update_user(*, db: Session, actor: Principal, user_id: int, data: UserPatch)
     audit.record(db=db, actor=actor, action="user.update", object_type="user", object_id=user.id,
                  changes=diff)
     return user
+
+
+def _keep_an_admin(db: Session, leaving_id: int) -> None:
+    """The platform keeps at least one active admin, or nobody could manage accounts."""
+    others = db.scalar(select(func.count()).select_from(User).where(
+        User.role == Role.ADMIN, User.is_active.is_(True), User.id != leaving_id))
+    if not others:
+        raise Conflict("This is the last active admin: make another user admin first.")
 
 
 def set_password(*, db: Session, actor: Principal, email: str, password: str) -> User:

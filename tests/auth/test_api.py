@@ -180,3 +180,18 @@ def test_a_blank_user_name_is_refused(client, world):
     response = client.patch(f"/api/v1/users/{world.users[Role.OBSERVER]}", headers=headers,
                             json={"name": " "})
     assert response.status_code == 422
+
+
+def test_the_last_active_admin_cannot_be_demoted_or_deactivated(client, world):
+    headers = world.headers(Role.ADMIN)
+    me = world.users[Role.ADMIN]
+    for change in ({"role": "coordinator"}, {"is_active": False}):
+        response = client.patch(f"/api/v1/users/{me}", headers=headers, json=change)
+        assert response.status_code == 409, change
+        assert "last active admin" in response.json()["detail"]
+    other = client.post("/api/v1/users", headers=headers, json={
+        "email": "second-admin@test.example", "name": "Second Admin", "role": "admin",
+        "org": "LT"})
+    assert other.status_code == 201
+    demoted = client.patch(f"/api/v1/users/{me}", headers=headers, json={"role": "coordinator"})
+    assert demoted.status_code == 200 and demoted.json()["role"] == "coordinator"
