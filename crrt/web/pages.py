@@ -63,6 +63,9 @@ def login(request: Request, db: Db, form: CheckedForm) -> Response:
         return render(request, "login.html", {**context, "error": "The email address or the "
                                               "password is not right."}, status=401)
     _user, secret = result
+    previous = request.cookies.get(session.SESSION_COOKIE)
+    if previous:  # signing in again replaces the browser's old session, never adds to it
+        auth_service.logout(db=db, secret=previous)
     response = RedirectResponse(target, status_code=303)
     session.set_session_cookie(request, response, secret)
     return response

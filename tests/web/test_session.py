@@ -6,8 +6,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crrt.api import create_app
+from crrt.auth import service as auth_service
 from crrt.auth.deps import CSRF_COOKIE, SESSION_COOKIE
 from crrt.auth.enums import Role
+from crrt.auth.tokens import csrf_token
 from crrt.web.session import safe_next
 from tests.web.conftest import PASSWORD, csrf_of, make_user, sign_in
 
@@ -178,3 +180,27 @@ def test_csrf_token_of_another_browser_is_refused(app, client, database, world):
     response = client.post("/login", data={"csrf_token": foreign_token, "email": email,
                                             "password": PASSWORD}, follow_redirects=False)
     assert response.status_code == 403
+
+
+def test_sign_in_with_a_non_ascii_csrf_token_is_a_403_page_not_a_crash(client, world):
+    client.get("/login")
+    response = client.post("/login", data={"csrf_token": "é", "email": "admin@test.example",
+                                            "password": PASSWORD}, follow_redirects=False)
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("text/html")
+    assert "did not come from this site" in response.text
+    assert SESSION_COOKIE not in response.headers.get("set-cookie", "")
+
+
+def test_signing_in_again_ends_the_browsers_previous_session(client, database, world,
+                                                             settings):
+    email = make_user(database, Role.OBSERVER)
+    sign_in(client, email)
+    first = client.cookies.get(SESSION_COOKIE)
+    token = csrf_token(settings.resolved_secret_key(), client.cookies.get(CSRF_COOKIE))
+    again = client.post("/login", data={"csrf_token": token, "email": email,
+                                        "password": PASSWORD}, follow_redirects=False)
+    assert again.status_code == 303
+    assert client.cookies.get(SESSION_COOKIE) != first
+    with database.session() as db:
+        assert auth_service.session_principal(db, first) is None
