@@ -148,7 +148,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    app.add_middleware(BodyLimit, default=MAX_BODY, larger={"/experts/import": MAX_UPLOAD})
+    app.add_middleware(BodyLimit, default=MAX_BODY, larger={"/experts/import": MAX_UPLOAD},
+                       headers=SECURITY_HEADERS)
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (health_router, auth_router, organisations_router, experts_router,

@@ -145,19 +145,44 @@ def busy_problem(request: Request, exc: OperationalError) -> JSONResponse | None
                    headers={"Retry-After": "2"})
 
 
+class _Refused(Exception):
+    """The body grew past the limit while streaming; the 413 has been sent already."""
+
+
 class BodyLimit:
     """Refuse request bodies past a size before anything reads them (413 problem).
 
     The declared Content-Length is checked first; a body sent without one is counted as it
-    streams. Paths ending in one of ``larger``'s keys get that limit instead (uploads).
+    streams, and once past the limit the 413 is sent and whatever the app does next is
+    dropped. Paths ending in one of ``larger``'s keys get that limit instead (uploads).
     """
 
-    def __init__(self, app: Any, *, default: int, larger: dict[str, int]) -> None:
+    def __init__(self, app: Any, *, default: int, larger: dict[str, int],
+                 headers: dict[str, str] | None = None) -> None:
         self.app, self.default, self.larger = app, default, larger
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
 
     def limit_for(self, path: str) -> int:
         return next((size for suffix, size in self.larger.items() if path.endswith(suffix)),
                     self.default)
+
+    async def _refuse(self, scope: Any, send: Any, limit: int) -> None:
+        detail = f"The request body is larger than {limit // 1024} KiB."
+        if scope["path"].startswith(("/api/", "/taxii2/")):
+            body = json.dumps({"type": "/problems/too-large", "title": "Too large",
+                               "status": 413, "detail": detail,
+                               "instance": scope["path"]}).encode()
+            media_type = PROBLEM_JSON
+        else:  # a person's browser: a plain page (no session is read for an oversized post)
+            body = (f'<!doctype html><html lang="en"><meta charset="utf-8"><title>Too large - '
+                    f'crrt</title><h1>Too large</h1><p>{detail}</p><p><a href="/">Back to '
+                    f'crrt</a></p></html>').encode()
+            media_type = "text/html; charset=utf-8"
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", media_type.encode()),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close"), *self.headers]})
+        await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -165,25 +190,32 @@ class BodyLimit:
             return
         limit = self.limit_for(scope["path"])
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        too_large = f"The request body is larger than {limit // 1024} KiB."
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            body = json.dumps({"type": "/problems/too-large", "title": "Too large",
-                               "status": 413, "detail": too_large,
-                               "instance": scope["path"]}).encode()
-            await send({"type": "http.response.start", "status": 413,
-                        "headers": [(b"content-type", PROBLEM_JSON.encode()),
-                                    (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await self._refuse(scope, send, limit)
             return
-        received = 0
+        received, started, refused = 0, False, False
 
         async def counted() -> Any:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > limit:
-                    raise HTTPException(status_code=413, detail=too_large)
+                if received > limit and not refused:
+                    refused = True
+                    if not started:
+                        await self._refuse(scope, send, limit)
+                    raise _Refused
             return message
 
-        await self.app(scope, counted, send)
+        async def watched(message: Any) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 went out; the app's own answer to the broken read is dropped
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except Exception:
+            if not refused:  # an error of the app's own: not ours to hide
+                raise

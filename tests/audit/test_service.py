@@ -210,3 +210,33 @@ def test_concurrent_appends_keep_one_contiguous_valid_chain(database):
     assert {e.action for e in events} == {"test.a", "test.b"}
     with database.session() as db:
         assert audit.verify(db=db).ok
+
+
+def test_a_deleted_head_is_reported_and_never_silently_recreated(cli, database):
+    _record(database, 3)
+    with database.engine.begin() as connection:
+        connection.execute(delete(AuditHead.__table__))
+    with database.session() as db:
+        result = audit.verify(db=db)
+    assert not result.ok
+    assert "head" in result.reason
+    verified = cli("audit", "verify")
+    assert verified.exit_code != 0
+    assert "BROKEN" in verified.stderr and "head" in verified.stderr
+    with pytest.raises(RuntimeError, match="audit head"), database.session() as db:
+        org_service.create(db=db, actor=SYSTEM, data=OrganisationIn(
+            code="FI", name="Finland", kind="nation", membership="participant"))
+    with database.session() as db:
+        assert db.get(AuditHead, 1) is None
+        assert db.scalar(select(func.count()).select_from(AuditEvent)) == 3
+        assert org_service.all_organisations(db=db, actor=SYSTEM) == []
+
+
+def test_a_deleted_head_is_reported_even_before_the_first_event(cli, database):
+    with database.engine.begin() as connection:
+        connection.execute(delete(AuditHead.__table__))
+    with database.session() as db:
+        result = audit.verify(db=db)
+    assert not result.ok
+    verified = cli("audit", "verify")
+    assert verified.exit_code != 0 and "BROKEN" in verified.stderr

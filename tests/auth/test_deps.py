@@ -55,3 +55,15 @@ def test_a_bearer_token_needs_no_csrf_even_with_a_cookie_present(client, databas
     response = client.post("/api/v1/organisations", headers=world.headers(Role.ADMIN),
                            json={"code": "enisa", "name": "ENISA", "kind": "eu_institution"})
     assert response.status_code == 201
+
+
+def test_a_session_write_with_a_non_ascii_csrf_header_is_a_403_problem(client, database, world):
+    browser = _browser(client, database, world)
+    response = browser.post("/api/v1/organisations",
+                            headers={CSRF_HEADER: "é".encode()},  # sent as raw UTF-8 bytes
+                            json={"code": "enisa", "name": "ENISA", "kind": "eu_institution"})
+    assert response.status_code == 403, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert CSRF_HEADER in response.json()["detail"]
+    assert client.get("/api/v1/organisations/enisa",
+                      headers=world.headers(Role.ADMIN)).status_code == 404

@@ -367,3 +367,64 @@ def test_old_login_attempts_are_pruned(database, world):
         assert service.prune_login_attempts(db=db, older_than=now - timedelta(days=7)) == 1
     with database.session() as db:
         assert db.scalars(select(LoginAttempt.email)).all() == ["b@x.example"]
+
+
+def test_parallel_wrong_passwords_cannot_all_pass_the_throttle(database, request):
+    """Twenty guesses at the same moment, from twenty addresses: the per-account count holds."""
+    import threading
+
+    from crrt.core.db import Database
+
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises every writing transaction (BEGIN IMMEDIATE) already; "
+                    "the race needs PostgreSQL's concurrent transactions")
+    request.getfixturevalue("ana")
+    guesses = 20
+    parallel = Database(database.url, pool_size=guesses, max_overflow=0)
+    barrier = threading.Barrier(guesses)
+    outcomes: list[object] = []
+
+    def guess(i: int) -> None:
+        try:
+            with parallel.session() as db:
+                barrier.wait(timeout=10)
+                outcomes.append(service.login(db=db, email="ana@test.example", password="wrong",
+                                              address=f"10.0.0.{i}", session_hours=1,
+                                              max_failures=5))
+        except BaseException as exc:  # counted below
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(guesses)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        parallel.dispose()
+    failed = [o for o in outcomes if o is None]
+    throttled = [o for o in outcomes if isinstance(o, TooManyRequests)]
+    assert len(outcomes) == guesses
+    assert len(failed) + len(throttled) == guesses, [o for o in outcomes
+                                                     if o is not None
+                                                     and not isinstance(o, TooManyRequests)]
+    assert 1 <= len(failed) <= 5, f"{len(failed)} guesses were checked against the password"
+    with database.session() as db:
+        recorded = db.scalar(select(func.count()).select_from(LoginAttempt)
+                             .where(LoginAttempt.email == "ana@test.example"))
+    assert recorded == len(failed)
+
+
+def test_logout_writes_a_user_logout_audit_event(database, ana):
+    from crrt.audit.models import AuditEvent
+    from tests.support import open_web_session
+
+    secret = open_web_session(database, ana)
+    for _ in range(2):  # signing out twice ends one session, so it is audited once
+        with database.session() as db:
+            service.logout(db=db, secret=secret)
+    with database.session() as db:
+        events = db.scalars(select(AuditEvent).where(AuditEvent.action == "user.logout")).all()
+    assert [(e.actor, e.object_type, e.object_id, e.changes) for e in events] == [
+        (f"user:{ana}", "user", str(ana), {})]
+    assert _session(database, secret) is None

@@ -32,3 +32,9 @@ def test_missing_csrf_parts_are_refused():
     assert not tokens.csrf_valid("key", None, good)
     assert not tokens.csrf_valid("key", "nonce", None)
     assert not tokens.csrf_valid("key", "", "")
+
+
+def test_a_non_ascii_csrf_token_is_refused_not_an_error():
+    assert not tokens.csrf_valid("key", "nonce", "é")
+    assert not tokens.csrf_valid("key", "nonce", "é" * 64)
+    assert not tokens.csrf_valid("key", "nonce", tokens.csrf_token("key", "nonce")[:-1] + "é")

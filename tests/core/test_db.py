@@ -117,3 +117,32 @@ def test_reads_go_on_while_a_writer_holds_its_transaction(database, client, worl
         waited = time.perf_counter() - started
     assert response.status_code == 200
     assert waited < 2, f"a read waited {waited:.1f} s behind a writer"
+
+
+def test_a_read_only_session_refuses_core_statements_too(database):
+    """Statements that bypass the ORM's flush are refused by the database itself."""
+    from sqlalchemy import delete, insert, update
+    from sqlalchemy.exc import DBAPIError
+
+    with database.session() as db:
+        db.add(Organisation(code="xx-kept", name="Kept as it was", kind=OrgKind.PARTNER))
+    statements = [
+        update(Organisation).where(Organisation.code == "xx-kept").values(name="Changed"),
+        delete(Organisation).where(Organisation.code == "xx-kept"),
+        insert(Organisation).values(code="xx-new", name="New", kind=OrgKind.PARTNER,
+                                    created_at=datetime(2030, 1, 1, tzinfo=UTC)),
+    ]
+    for statement in statements:
+        with pytest.raises(DBAPIError, match=r"(?i)read-?only"), \
+                database.session(read_only=True) as db:
+            db.execute(statement)
+    with database.session() as db:
+        assert db.execute(select(Organisation.code, Organisation.name)
+                          .where(Organisation.code.like("xx-%"))).all() == [
+            ("xx-kept", "Kept as it was")]
+        # the pooled connection writes again once it leaves read-only use
+        db.execute(update(Organisation).where(Organisation.code == "xx-kept")
+                   .values(name="Renamed"))
+    with database.session(read_only=True) as db:
+        assert db.scalar(select(Organisation.name).where(Organisation.code == "xx-kept")) == \
+            "Renamed"

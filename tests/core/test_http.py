@@ -140,3 +140,165 @@ def test_a_value_the_database_refuses_is_a_client_error(client, world):
     assert response.status_code in (201, 422)
     if response.status_code == 422:
         assert_problem(response, 422)
+
+
+MiB = 1024 * 1024
+
+
+def _organisation_count(database) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from crrt.organisations.models import Organisation
+
+    with database.session() as db:
+        return db.scalar(select(func.count()).select_from(Organisation)) or 0
+
+
+def _padded_organisation(size: int) -> bytes:
+    """A valid organisation as JSON, padded with whitespace (still valid JSON) to ``size``."""
+    body = b'{"code": "enisa", "name": "ENISA", "kind": "eu_institution"}'
+    return body + b" " * (size - len(body))
+
+
+@pytest.mark.parametrize("token", [False, True], ids=["anonymous", "admin"])
+def test_a_json_body_over_a_mebibyte_is_a_413_before_anything_else(client, database, world,
+                                                                    token):
+    before = _organisation_count(database)
+    response = client.post("/api/v1/organisations", content=_padded_organisation(2 * MiB),
+                           headers={"Content-Type": "application/json",
+                                    **(world.headers(Role.ADMIN) if token else {})})
+    body = assert_problem(response, 413)
+    assert body["type"] == "/problems/too-large"
+    assert "1024 KiB" in body["detail"]
+    assert _organisation_count(database) == before
+    # the same organisation under the limit goes through: the size alone was refused
+    accepted = client.post("/api/v1/organisations", content=_padded_organisation(MiB - 1),
+                           headers={"Content-Type": "application/json",
+                                    **world.headers(Role.ADMIN)})
+    assert accepted.status_code == 201, accepted.text
+
+
+def test_a_streamed_body_without_a_length_is_counted_and_refused(client, database, world):
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"code": "enisa", "name": "ENISA", "kind": "eu_institution"}'
+        for _ in range(18):
+            yield b" " * (64 * 1024)
+
+    before = _organisation_count(database)
+    response = client.post("/api/v1/organisations", content=chunks(),
+                           headers={"Content-Type": "application/json",
+                                    **world.headers(Role.ADMIN)})
+    assert "content-length" not in response.request.headers
+    body = assert_problem(response, 413)
+    assert body["type"] == "/problems/too-large"
+    assert _organisation_count(database) == before
+
+
+def test_a_streamed_sign_in_form_over_a_mebibyte_is_a_413_page_not_a_crash(client, world):
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b"csrf_token=x&email=admin%40test.example&password="
+        for _ in range(18):
+            yield b"a" * (64 * 1024)
+
+    response = client.post("/login", content=chunks(), follow_redirects=False,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413, response.text[:300]
+    assert response.headers["content-type"].startswith("text/html")
+
+def _expert_rows(size: int) -> bytes:
+    """A CSV of valid rows (long notes) of about ``size`` bytes."""
+    notes = "n" * 1900
+    lines = ["name,email,skills,notes"]
+    total, n = len(lines[0]), 0
+    while total < size:
+        lines.append(f"Expert {n},expert{n}@ee.example,cloud:1,{notes}")
+        total += len(lines[-1]) + 1
+        n += 1
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_an_upload_to_the_import_has_its_own_larger_limit(client, world):
+    headers = world.headers(Role.NATIONAL_POC)
+
+    def upload(content: bytes, dry_run: str = "true"):  # type: ignore[no-untyped-def]
+        return client.post("/api/v1/experts/import", headers=headers,
+                           data={"org": "EE", "dry_run": dry_run},
+                           files={"file": ("experts.csv", content, "text/csv")})
+
+    content = _expert_rows(3 * MiB)
+    rows = content.count(b"\n") - 1
+    response = upload(content)
+    assert response.status_code == 200, response.text[:500]
+    assert response.json() == {"created": rows, "updated": 0, "rejected": [], "dry_run": True,
+                               "applied": False}
+    # between the importer's 5 MiB and the upload limit's 6 MiB: the importer's own answer
+    body = assert_problem(upload(b"x" * (5 * MiB + MiB // 2)), 413)
+    assert "over 5 MiB" in body["detail"]
+    # past the upload limit: refused at the door
+    body = assert_problem(upload(b"x" * (7 * MiB)), 413)
+    assert "6144 KiB" in body["detail"]
+
+
+def _failing_app(settings, database, error: Exception):  # type: ignore[no-untyped-def]
+    """The real application with one test-only route, on the API and on a page, that raises."""
+    from crrt.api import create_app
+
+    app = create_app(settings, database=database)
+
+    def fail() -> None:
+        raise error
+
+    app.add_api_route("/api/v1/test-database-error", fail, methods=["POST"])
+    app.add_api_route("/test-database-error", fail, methods=["POST"])
+    return app
+
+
+def _database_error(kind: str, message: str) -> Exception:
+    from sqlalchemy import exc
+
+    return getattr(exc, kind)("INSERT INTO x", {}, Exception(message))
+
+
+def test_an_integrity_error_is_a_409_conflict_problem(settings, database):
+    app = _failing_app(settings, database,
+                       _database_error("IntegrityError", "dup key uq_secret_index"))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/api/v1/test-database-error")
+        page = client.post("/test-database-error")
+    body = assert_problem(response, 409)
+    assert body["type"] == "/problems/conflict"
+    assert "uq_secret_index" not in response.text and "INSERT" not in response.text
+    assert "content-security-policy" in response.headers
+    assert page.status_code == 409 and page.headers["content-type"].startswith("text/html")
+
+
+def test_a_locked_database_is_a_503_with_retry_after(settings, database):
+    app = _failing_app(settings, database,
+                       _database_error("OperationalError", "database is locked"))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/api/v1/test-database-error")
+        page = client.post("/test-database-error")
+    body = assert_problem(response, 503)
+    assert body["type"] == "/problems/busy"
+    assert int(response.headers["retry-after"]) > 0
+    assert "content-security-policy" in response.headers
+    assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+
+
+def test_any_other_operational_error_is_a_500_with_the_security_headers(settings, database,
+                                                                         caplog):
+    app = _failing_app(settings, database,
+                       _database_error("OperationalError", "server closed the connection"))
+    with caplog.at_level(logging.ERROR, logger="crrt"), \
+            TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/api/v1/test-database-error")
+        page = client.post("/test-database-error")
+    body = assert_problem(response, 500)
+    assert body["type"] == "/problems/internal"
+    assert "retry-after" not in response.headers
+    assert "server closed" not in response.text and "INSERT" not in response.text
+    for answer in (response, page):
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")

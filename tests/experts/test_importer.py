@@ -1,4 +1,5 @@
 import io
+import time
 
 import openpyxl
 import pytest
@@ -219,3 +220,61 @@ def test_skill_cells_are_read_leniently():
 def test_skills_survive_a_round_trip_through_a_cell(pairs):
     skills = [SkillLevel(skill=skill, level=level) for skill, level in pairs]
     assert [SkillLevel(**item) for item in parse_skills(format_skills(skills))] == skills
+
+
+def test_a_cell_far_out_in_column_xfd_is_ignored_and_costs_no_time(database, world):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["name", "email", "skills"])
+    for n in range(300):
+        sheet.append([f"Expert {n}", f"expert{n}@ee.example", "cloud:1"])
+    for row in range(1, 302):  # the header too: a stray cell on every row
+        sheet.cell(row=row, column=16384, value="x")
+    out = io.BytesIO()
+    book.save(out)
+    started = time.perf_counter()  # a dry run: reading and checking the sheet is what is timed
+    report = _run(database, world, out.getvalue(), filename="wide.xlsx", dry_run=True)
+    took = time.perf_counter() - started
+    assert took < 5, f"the import took {took:.1f} s"
+    assert (report.created, report.updated, report.rejected) == (300, 0, [])
+
+
+MART_NOTES = "Mart Kask,mart@mil.ee.example,ot_ics:2,"
+
+
+@pytest.mark.parametrize("row", [
+    '"=HYPERLINK(""http://evil.example"",""Click"")",kadri@ee.example,cloud:1,',
+    "Kadri Saar,kadri@ee.example,cloud:1,@SUM(1+1)",
+    "Kadri Saar,=1+2@ee.example,cloud:1,",
+])
+def test_a_cell_that_starts_a_formula_rejects_its_row(database, world, row):
+    report = _run(database, world, _csv(row, MART_NOTES, header="name,email,skills,notes"))
+    assert not report.applied and report.created == 1
+    [rejection] = report.rejected
+    assert rejection.row == 2
+    assert any("formula" in error for error in rejection.errors), rejection.errors
+    assert _pool(database) == {}
+
+
+def test_a_leading_plus_in_a_phone_number_is_not_a_formula(database, world):
+    report = _run(database, world, _csv("Mart Kask,mart@mil.ee.example,+372 5550 1101,ot_ics:2",
+                                        header="name,email,phone,skills"))
+    assert (report.created, report.rejected) == (1, [])
+    assert _pool(database)["mart@mil.ee.example"].phone == "+372 5550 1101"
+
+
+def test_two_rows_whose_emails_differ_in_case_are_a_422_report_not_a_409(client, world):
+    content = _csv("Mart Kask,mart.kask@mil.ee.example,ot_ics:2",
+                   "Mart Kask Again,MART.Kask@Mil.EE.example,cloud:1",
+                   header="name,email,skills")
+    response = client.post("/api/v1/experts/import", headers=world.headers(Role.NATIONAL_POC),
+                           data={"org": "EE"},
+                           files={"file": ("experts.csv", content, "text/csv")})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    report = response.json()["report"]
+    assert report["applied"] is False
+    assert report["rejected"] == [{"row": 3, "email": "mart.kask@mil.ee.example",
+                                   "errors": ["email: the same email is on row 2"]}]
+    listed = client.get("/api/v1/experts", headers=world.headers(Role.NATIONAL_POC)).json()
+    assert listed["items"] == []

@@ -122,3 +122,61 @@ def test_erased_experts_leave_lists_and_counts_and_free_their_email(database, wo
         assert [e.id for e in everyone] == [expert_id, again]
         assert ("EE", "Estonia", 1) in service.counts_by_nation(db=db, actor=actor)
         assert dict(service.counts_by_skill(db=db, actor=actor))["incident_handling"] == 1
+
+
+def _all_audit_pages(client, world) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Every event the audit API lists to a coordinator, following the cursor to the end."""
+    items: list[dict] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": 7, **({"cursor": cursor} if cursor else {})}
+        response = client.get("/api/v1/audit", params=params,
+                              headers=world.headers(COORDINATOR))
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+def test_no_audit_event_holds_an_erased_experts_personal_values(client, database, world,
+                                                                 expert_body):
+    experts = "/api/v1/experts"
+    created = client.post(experts, headers=world.headers(COORDINATOR),
+                          json=expert_body(user_email="responder@test.example"))
+    assert created.status_code == 201, created.text
+    expert_id = created.json()["id"]
+    changed = client.patch(f"{experts}/{expert_id}", headers=world.headers(POC),
+                           json={"languages": ["fi", "sv"], "time_zone": "Europe/Helsinki"})
+    assert changed.status_code == 200, changed.text
+    period = client.post(f"{experts}/{expert_id}/unavailability",
+                         headers=world.headers(Role.RESPONDER),
+                         json={"starts_on": "2027-08-02", "ends_on": "2027-08-06",
+                               "reason": "Family leave"})
+    assert period.status_code == 201, period.text
+    erased = client.post(f"{experts}/{expert_id}/erase", headers=world.headers(POC))
+    assert erased.status_code == 200 and erased.json()["erased"] is True
+
+    listed = _all_audit_pages(client, world)
+    with database.session() as db:
+        rows = [{column.name: getattr(event, column.name)
+                 for column in AuditEvent.__table__.columns}
+                for event in db.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+    assert len(listed) == len(rows) > 7  # more than one page was read
+    assert {e["action"] for e in listed} >= {"expert.nominate", "expert.update",
+                                             "expert.unavailability.add", "expert.erase"}
+    responder = f"user:{world.users[Role.RESPONDER]}"
+    assert responder in {e["actor"] for e in listed}  # the responder's change is there...
+    personal = {
+        "name": "Kadri Saar", "email": "kadri.saar@ria.ee.example", "phone": "5550 1101",
+        "notes": "night shifts", "old languages": '["en","et"]', "new languages": '["fi","sv"]',
+        "a language code": '"fi"', "another": '"et"', "old time zone": "Europe/Tallinn",
+        "new time zone": "Europe/Helsinki", "first day": "2027-08-02", "last day": "2027-08-06",
+        "reason": "Family leave", "responder's email": "responder@test.example",
+    }
+    for source, events in (("GET /api/v1/audit", listed), ("audit_events", rows)):
+        for event in events:
+            stored = audit.canonical(event).lower()
+            leaked = [what for what, value in personal.items() if value.lower() in stored]
+            assert not leaked, f"{source} event {event['seq']} holds {leaked}: {stored}"

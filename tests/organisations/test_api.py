@@ -145,3 +145,37 @@ def test_blank_names_are_refused_not_stored_empty(client, world):
                               json={"name": "\t", "kind": "csirt"})
     assert institution.status_code == 422
     assert client.get("/api/v1/organisations/EE", headers=headers).json()["name"] == "Estonia"
+
+
+def test_a_membership_date_far_ahead_or_before_1990_is_a_422_naming_effective_on(client,
+                                                                                world):
+    from datetime import UTC, datetime
+
+    headers = world.headers(Role.ADMIN)
+    with clock.frozen(datetime(2030, 6, 1, 12, tzinfo=UTC)):
+        too_late = str(clock.today() + timedelta(days=367))
+        for effective_on in ("1989-12-31", too_late, "9999-12-31"):
+            created = client.post("/api/v1/organisations", headers=headers,
+                                  json={"code": "FI", "name": "Finland", "kind": "nation",
+                                        "membership": "participant",
+                                        "effective_on": effective_on})
+            assert created.status_code == 422, (effective_on, created.text)
+            assert created.headers["content-type"] == "application/problem+json"
+            assert [e["loc"] for e in created.json()["errors"]] == [["effective_on"]]
+            changed = client.patch("/api/v1/organisations/EE", headers=headers,
+                                   json={"membership": "observer",
+                                         "effective_on": effective_on})
+            assert changed.status_code == 422, (effective_on, changed.text)
+            assert [e["loc"] for e in changed.json()["errors"]] == [["effective_on"]]
+        assert client.get("/api/v1/organisations/FI", headers=headers).status_code == 404
+        history = client.get("/api/v1/organisations/EE/history", headers=headers).json()
+        assert [h["membership"] for h in history] == ["participant"]
+        # the bounds themselves are accepted
+        created = client.post("/api/v1/organisations", headers=headers,
+                              json={"code": "FI", "name": "Finland", "kind": "nation",
+                                    "membership": "participant", "effective_on": "1990-01-01"})
+        assert created.status_code == 201, created.text
+        changed = client.patch("/api/v1/organisations/EE", headers=headers,
+                               json={"membership": "observer",
+                                     "effective_on": str(clock.today() + timedelta(days=366))})
+        assert changed.status_code == 200, changed.text
