@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -51,45 +52,31 @@ def _for_machines(request: Request) -> bool:
     return request.url.path.startswith(MACHINE_PREFIXES)
 
 
+PageOf = Callable[[Any], tuple[int, str, str]]
+
+# Each error: its problem answer for machines, and how it reads as a page for people.
+PAGES: list[tuple[type[Exception], Callable[..., Response], PageOf]] = [
+    (DomainError, domain_problem, lambda exc: (exc.status, exc.title, exc.detail)),
+    (RequestValidationError, validation_problem,
+     lambda exc: (400, "Bad request", "The form or address was not understood.")),
+    (HTTPException, http_problem, lambda exc: (exc.status_code, "Error", str(exc.detail))),
+    (DataError, data_problem, lambda exc: (400, "Bad request", "A value could not be stored.")),
+    (IntegrityError, integrity_problem,
+     lambda exc: (409, "Conflict", "The change clashes with another one. Try again.")),
+]
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     """Problem JSON for the API; the same errors as pages (or a sign-in redirect) for people."""
 
-    async def on_domain(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, DomainError)
-        if _for_machines(request):
-            return domain_problem(request, exc)
-        return web_errors.page_for(request, status=exc.status, title=exc.title,
-                                   detail=exc.detail)
-
-    async def on_validation(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        if _for_machines(request):
-            return validation_problem(request, exc)
-        return web_errors.page_for(request, status=400, title="Bad request",
-                                   detail="The form or address was not understood.")
-
-    async def on_http(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        if _for_machines(request):
-            return http_problem(request, exc)
-        return web_errors.page_for(request, status=exc.status_code, title="Error",
-                                   detail=str(exc.detail))
-
-    async def on_data(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, DataError)
-        response = data_problem(request, exc)
-        if _for_machines(request):
-            return response
-        return web_errors.page_for(request, status=400, title="Bad request",
-                                   detail="A value could not be stored.")
-
-    async def on_integrity(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, IntegrityError)
-        response = integrity_problem(request, exc)
-        if _for_machines(request):
-            return response
-        return web_errors.page_for(request, status=409, title="Conflict",
-                                   detail="The change clashes with another one. Try again.")
+    def handler(problem_of: Callable[..., Response], page_of: PageOf) -> Callable[..., Any]:
+        async def handle(request: Request, exc: Exception) -> Response:
+            response = problem_of(request, exc)
+            if _for_machines(request):
+                return response
+            status, title, detail = page_of(exc)
+            return web_errors.page_for(request, status=status, title=title, detail=detail)
+        return handle
 
     async def on_crash(request: Request, exc: Exception) -> Response:
         # Runs outside the middleware stack, so the security headers are added here.
@@ -103,11 +90,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         response.headers.update(SECURITY_HEADERS)
         return response
 
-    app.add_exception_handler(DomainError, on_domain)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(HTTPException, on_http)
-    app.add_exception_handler(DataError, on_data)
-    app.add_exception_handler(IntegrityError, on_integrity)
+    for exc_class, problem_of, page_of in PAGES:
+        app.add_exception_handler(exc_class, handler(problem_of, page_of))
     app.add_exception_handler(Exception, on_crash)
 
 
