@@ -7,13 +7,11 @@ from datetime import timedelta
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from crrt.auth.enums import Role
-from crrt.cli_support import SYSTEM, database, fail, invalid, ready_database
+from crrt.cli_support import SYSTEM, database, fail, ready_database, refused, unit_of_work
 from crrt.core import clock, migrations
 from crrt.core.config import get_settings
-from crrt.core.errors import DomainError
 from crrt.experts.cli import app as experts_app
 from crrt.organisations.enums import Membership, OrgKind
 
@@ -75,15 +73,10 @@ def org_add(code: str,
     from crrt.organisations import service
     from crrt.organisations.schemas import OrganisationIn
 
-    try:
+    with refused():
         data = OrganisationIn(code=code, name=name, kind=kind, membership=membership)
-    except ValidationError as exc:
-        raise invalid(exc) from exc
-    with ready_database().session() as db:
-        try:
-            org = service.create(db=db, actor=SYSTEM, data=data)
-        except DomainError as exc:
-            raise fail(exc.detail) from exc
+    with unit_of_work() as db:
+        org = service.create(db=db, actor=SYSTEM, data=data)
         typer.echo(f"organisation {org.code} ({org.name}, {org.kind.value}) created")
 
 
@@ -111,15 +104,10 @@ def user_add(email: str,
     from crrt.auth.schemas import UserIn
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    try:
+    with refused():
         data = UserIn(email=email, name=name or email, role=role, org=org, password=password)
-    except ValidationError as exc:
-        raise invalid(exc) from exc
-    with ready_database().session() as db:
-        try:
-            user = service.create_user(db=db, actor=SYSTEM, data=data)
-        except DomainError as exc:
-            raise fail(exc.detail) from exc
+    with unit_of_work() as db:
+        user = service.create_user(db=db, actor=SYSTEM, data=data)
         typer.echo(f"user {user.id} {user.email} ({user.role.value}, {org}) created")
 
 
@@ -129,11 +117,8 @@ def user_password(email: str) -> None:
     from crrt.auth import service
 
     password = sys.stdin.readline().rstrip("\n")
-    with ready_database().session() as db:
-        try:
-            service.set_password(db=db, actor=SYSTEM, email=email, password=password)
-        except DomainError as exc:
-            raise fail(exc.detail) from exc
+    with unit_of_work() as db:
+        service.set_password(db=db, actor=SYSTEM, email=email, password=password)
     typer.echo(f"password of {email} set; its sessions were ended")
 
 
@@ -176,11 +161,8 @@ def token_revoke(token_id: int) -> None:
     """Revoke token TOKEN_ID (see `crrt token list`); it stops working at once."""
     from crrt.auth import service
 
-    with ready_database().session() as db:
-        try:
-            service.revoke_token(db=db, actor=SYSTEM, token_id=token_id)
-        except DomainError as exc:
-            raise fail(exc.detail) from exc
+    with unit_of_work() as db:
+        service.revoke_token(db=db, actor=SYSTEM, token_id=token_id)
     typer.echo(f"token {token_id} revoked")
 
 

@@ -6,13 +6,18 @@ it without importing the top-level command, which imports them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from crrt.auth.principal import Principal
 from crrt.core import migrations
 from crrt.core.config import get_settings
 from crrt.core.db import Database
+from crrt.core.errors import DomainError
 
 SYSTEM = Principal.system("cli")
 
@@ -42,3 +47,25 @@ def invalid(exc: ValidationError) -> typer.Exit:
     problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}"
                          for err in exc.errors(include_input=False))
     return fail(f"invalid: {problems}")
+
+
+@contextmanager
+def refused() -> Iterator[None]:
+    """Turn what a schema or a service refuses into a clear exit, never a traceback."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise invalid(exc) from exc
+    except DomainError as exc:
+        raise fail(exc.detail) from exc
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One unit of work on the ready database: committed, or rolled back and a clear exit."""
+    database = ready_database()
+    try:
+        with refused(), database.session() as db:
+            yield db
+    finally:
+        database.dispose()

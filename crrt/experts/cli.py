@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from crrt.cli_support import SYSTEM, fail, ready_database
-from crrt.core.errors import DomainError
+from crrt.cli_support import SYSTEM, fail, unit_of_work
 from crrt.experts import service
 from crrt.experts.schemas import ImportReport
 
@@ -34,15 +33,9 @@ def import_file(
             "--dry-run", help="Validate and report; write nothing.")] = False,
 ) -> None:
     """Import experts from a sheet: every row or none; exit 1 if any row is rejected."""
-    database = ready_database()
-    try:
-        with database.session() as db:
-            report = service.import_experts(db=db, actor=SYSTEM, org=org, filename=file.name,
-                                            content=file.read_bytes(), dry_run=dry_run)
-    except DomainError as exc:
-        raise fail(exc.detail) from exc
-    finally:
-        database.dispose()
+    with unit_of_work() as db:
+        report = service.import_experts(db=db, actor=SYSTEM, org=org, filename=file.name,
+                                        content=file.read_bytes(), dry_run=dry_run)
     _print_report(report)
     if report.rejected:
         raise fail(f"{len(report.rejected)} row(s) rejected: nothing was imported.")
@@ -51,14 +44,8 @@ def import_file(
 @app.command("export")
 def export(expert_id: int) -> None:
     """Print everything held about one expert as JSON (the right of access)."""
-    database = ready_database()
-    try:
-        with database.session() as db:
-            document = service.export_personal_data(db=db, actor=SYSTEM, expert_id=expert_id)
-    except DomainError as exc:
-        raise fail(exc.detail) from exc
-    finally:
-        database.dispose()
+    with unit_of_work() as db:
+        document = service.export_personal_data(db=db, actor=SYSTEM, expert_id=expert_id)
     typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 
@@ -69,12 +56,6 @@ def erase(expert_id: int,
     """Anonymise one expert in place (the right to erasure); needs --yes."""
     if not yes:
         raise fail("Erasure cannot be undone: add --yes to confirm.")
-    database = ready_database()
-    try:
-        with database.session() as db:
-            expert = service.erase(db=db, actor=SYSTEM, expert_id=expert_id)
-            typer.echo(f"expert {expert.id} erased")
-    except DomainError as exc:
-        raise fail(exc.detail) from exc
-    finally:
-        database.dispose()
+    with unit_of_work() as db:
+        expert = service.erase(db=db, actor=SYSTEM, expert_id=expert_id)
+        typer.echo(f"expert {expert.id} erased")
