@@ -26,7 +26,7 @@ import httpx
 
 from crrt.audit import service as audit
 from crrt.auth import service as auth
-from crrt.auth.principal import Principal
+from crrt.access.principal import Principal
 from crrt.auth.schemas import TokenIn
 from crrt.core import migrations
 from crrt.core.db import Database

@@ -11,15 +11,15 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
-from crrt import __version__
+from crrt import __version__, parts
 from crrt.audit.api import router as audit_router
 from crrt.auth.api import router as auth_router
+from crrt.auth.identify import identify
 from crrt.core import migrations
 from crrt.core.config import Settings, get_settings
 from crrt.core.db import Database
 from crrt.core.errors import DomainError
 from crrt.core.http import (
-    BodyLimit,
     Db,
     busy_problem,
     data_problem,
@@ -95,8 +95,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_crash)
 
 
-MAX_BODY = 1024 * 1024  # JSON and forms
-MAX_UPLOAD = 6 * 1024 * 1024  # a spreadsheet import (the importer itself stops at 5 MiB)
+# Every request body, JSON and forms; a route that takes files declares its own limit
+# (``max_body_size=`` on the route: the spreadsheet import).
+MAX_BODY = 1024 * 1024
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -111,6 +112,7 @@ SECURITY_HEADERS = {
 def create_app(settings: Settings | None = None, *, database: Database | None = None,
                check_schema: bool = True) -> FastAPI:
     """Build the application; refuse (SchemaBehind) if the database needs ``crrt db upgrade``."""
+    parts.load()
     settings = settings or get_settings()
     database = database or Database(settings.database_url)
     if check_schema:
@@ -119,9 +121,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = FastAPI(title="crrt", version=__version__,
                   summary="Coordination platform for the EU Cyber Rapid Response Teams",
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=None,
-                  redoc_url=None)
+                  redoc_url=None, max_body_size=MAX_BODY)
     app.state.settings = settings
     app.state.database = database
+    app.state.identify = identify
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -131,9 +134,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if request.url.path.startswith(API_PREFIX):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
-
-    app.add_middleware(BodyLimit, default=MAX_BODY, larger={"/experts/import": MAX_UPLOAD},
-                       headers=SECURITY_HEADERS)
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (health_router, auth_router, organisations_router, experts_router,

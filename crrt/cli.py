@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 from crrt.cli_support import SYSTEM, database, fail, ready_database, refused, unit_of_work
 from crrt.core import clock, migrations
 from crrt.core.config import get_settings
@@ -131,7 +131,7 @@ def token_create(email: str, name: str = "cli",
 
     expires = clock.now() + timedelta(days=expires_in_days) if expires_in_days else None
     with ready_database().session() as db:
-        user = service.get_user_by_email(db, email)
+        user = service.find_by_email(db=db, actor=SYSTEM, email=email)
         if user is None:
             raise fail(f"no user has the email {email}")
         token, secret = service.create_token(db=db, actor=SYSTEM, user=user,
@@ -147,7 +147,7 @@ def token_list(email: str) -> None:
     from crrt.auth import service
 
     with ready_database().session() as db:
-        user = service.get_user_by_email(db, email)
+        user = service.find_by_email(db=db, actor=SYSTEM, email=email)
         if user is None:
             raise fail(f"no user has the email {email}")
         for t in service.list_tokens(db=db, actor=SYSTEM, user=user):

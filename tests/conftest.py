@@ -19,13 +19,13 @@ from sqlalchemy import text
 
 from crrt.api import create_app
 from crrt.auth import service as auth_service
-from crrt.auth.enums import Role
-from crrt.auth.principal import Principal
+from crrt.access.enums import Role
+from crrt.access.principal import Principal
 from crrt.auth.schemas import TokenIn, UserIn
 from crrt.core import migrations
 from crrt.core.config import Settings
 from crrt.core.db import Base, Database
-from crrt.models import load_all
+from crrt import parts
 from crrt.organisations import service as org_service
 from crrt.organisations.enums import Membership, OrgKind
 from crrt.organisations.schemas import OrganisationIn
@@ -34,7 +34,7 @@ PG_URL = os.environ.get("CRRT_TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SYSTEM = Principal.system("tests")
 
-load_all()
+parts.load()
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +151,7 @@ def seed_world(database: Database) -> World:
                                                        data=TokenIn(name="tests"))
             world.users[role] = user.id
             world.tokens[role] = secret
-            world.principals[role] = auth_service.principal_of(user)
+            world.principals[role] = auth_service.principal_of(db, user)
     return world
 
 

@@ -6,6 +6,7 @@ signed-in browser), so the tests stay fast and do not depend on parts still bein
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
@@ -31,8 +32,8 @@ def org_id(database: Database, code: str) -> int:
 
 
 def add_expert(database: Database, org: str, *, name: str = "Test Expert",
-               user_id: int | None = None) -> int:
-    """An expert row of ``org`` (optionally linked to a user account); returns its id."""
+               user_id: int | None = None) -> uuid.UUID:
+    """An expert row of ``org`` (optionally linked to a user account); returns its public id."""
     with database.session() as db:
         organisation = db.scalars(select(Organisation).where(Organisation.code == org)).one()
         expert = Expert(organisation_id=organisation.id, name=name,
@@ -41,26 +42,27 @@ def add_expert(database: Database, org: str, *, name: str = "Test Expert",
         expert.skills.append(ExpertSkill(skill=Skill.INCIDENT_HANDLING, level=2))
         db.add(expert)
         db.flush()
-        return expert.id
+        return expert.public_id
 
 
-def add_unavailability(database: Database, expert_id: int, *, starts_on: date,
-                       days: int = 3) -> int:
+def add_unavailability(database: Database, expert_id: uuid.UUID, *, starts_on: date,
+                       days: int = 3) -> uuid.UUID:
     with database.session() as db:
-        period = Unavailability(expert_id=expert_id, starts_on=starts_on,
+        expert = db.scalars(select(Expert).where(Expert.public_id == expert_id)).one()
+        period = Unavailability(expert_id=expert.id, starts_on=starts_on,
                                 ends_on=starts_on + timedelta(days=days), reason="leave")
         db.add(period)
         db.flush()
-        return period.id
+        return period.public_id
 
 
-def add_institution(database: Database, org: str, name: str) -> int:
+def add_institution(database: Database, org: str, name: str) -> uuid.UUID:
     with database.session() as db:
         organisation = db.scalars(select(Organisation).where(Organisation.code == org)).one()
         inst = Institution(organisation_id=organisation.id, name=name, kind=InstitutionKind.CSIRT)
         db.add(inst)
         db.flush()
-        return inst.id
+        return inst.public_id
 
 
 def open_web_session(database: Database, user_id: int, *, hours: int = 12) -> str:

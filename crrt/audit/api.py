@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from crrt.audit import service
 from crrt.audit.schemas import AuditEventOut
-from crrt.auth.deps import Me
+from crrt.access.caller import Me
 from crrt.core.http import Cursor, Db, Limit
 from crrt.core.pagination import Page
 

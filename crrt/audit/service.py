@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crrt.audit.models import GENESIS, AuditEvent, AuditHead
-from crrt.auth import policy
-from crrt.auth.principal import Principal
+from crrt.access import policy
+from crrt.access.principal import Principal
 from crrt.core import clock
 from crrt.core.errors import Invalid
 from crrt.core.pagination import paginate

@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from crrt.auth import service
-from crrt.auth.deps import Me
+from crrt.access.caller import Me
 from crrt.auth.schemas import Me as MeOut
 from crrt.auth.schemas import TokenCreated, TokenIn, TokenOut, UserIn, UserOut, UserPatch
-from crrt.core.errors import NotFound
 from crrt.core.http import Cursor, Db, Id, Limit
 from crrt.core.pagination import Page
 
@@ -17,12 +16,6 @@ router = APIRouter(tags=["users"])
 
 def _token_out(token: object) -> TokenOut:
     return TokenOut.model_validate(token, from_attributes=True)
-
-
-def _me_user(db: Db, me: Me):  # type: ignore[no-untyped-def]
-    if me.user_id is None:
-        raise NotFound("The system principal has no account.")
-    return service.get_user_by_email(db, me.email)
 
 
 @router.get("/me")
@@ -34,13 +27,15 @@ def whoami(me: Me) -> MeOut:
 @router.get("/me/tokens")
 def my_tokens(db: Db, me: Me) -> list[TokenOut]:
     """Your API tokens (never the secrets)."""
-    return [_token_out(t) for t in service.list_tokens(db=db, actor=me, user=_me_user(db, me))]
+    mine = service.own_account(db=db, actor=me)
+    return [_token_out(t) for t in service.list_tokens(db=db, actor=me, user=mine)]
 
 
 @router.post("/me/tokens", status_code=201)
 def create_my_token(body: TokenIn, db: Db, me: Me) -> TokenCreated:
     """Issue a token for yourself; the secret is in this answer and nowhere else."""
-    token, secret = service.create_token(db=db, actor=me, user=_me_user(db, me), data=body)
+    mine = service.own_account(db=db, actor=me)
+    token, secret = service.create_token(db=db, actor=me, user=mine, data=body)
     return TokenCreated(**_token_out(token).model_dump(), token=secret)
 
 
@@ -54,19 +49,19 @@ def revoke_my_token(token_id: Id, db: Db, me: Me) -> Response:
 def list_users(db: Db, me: Me, limit: Limit = None,
                cursor: Cursor = None) -> Page[UserOut]:
     users, next_cursor = service.list_users(db=db, actor=me, limit=limit, cursor=cursor)
-    return Page(items=[service.user_out(u) for u in users], next_cursor=next_cursor)
+    return Page(items=[service.user_out(db, u) for u in users], next_cursor=next_cursor)
 
 
 @router.post("/users", status_code=201)
 def create_user(body: UserIn, db: Db, me: Me) -> UserOut:
-    return service.user_out(service.create_user(db=db, actor=me, data=body))
+    return service.user_out(db, service.create_user(db=db, actor=me, data=body))
 
 
 @router.get("/users/{user_id}")
 def get_user(user_id: Id, db: Db, me: Me) -> UserOut:
-    return service.user_out(service.get_user(db=db, actor=me, user_id=user_id))
+    return service.user_out(db, service.get_user(db=db, actor=me, user_id=user_id))
 
 
 @router.patch("/users/{user_id}")
 def update_user(user_id: Id, body: UserPatch, db: Db, me: Me) -> UserOut:
-    return service.user_out(service.update_user(db=db, actor=me, user_id=user_id, data=body))
+    return service.user_out(db, service.update_user(db=db, actor=me, user_id=user_id, data=body))

@@ -7,16 +7,17 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
+from crrt.access.resource import AccessMap
 from crrt.core import clock
 from crrt.core.db import Base, UTCDateTime, str_enum
-from crrt.organisations.models import Organisation
 
 
 class User(Base):
     """A person with an account; ``password_hash`` is Argon2id, null for token-only users."""
 
     __tablename__ = "users"
+    __access__ = AccessMap("user", owner_org="organisation_id", subject_user="id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -28,13 +29,12 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    organisation: Mapped[Organisation] = relationship(lazy="joined")
-
 
 class ApiToken(Base):
     """A bearer token; only its SHA-256 is kept, the token itself is shown once."""
 
     __tablename__ = "api_tokens"
+    __access__ = AccessMap("api_token", subject_user="user_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

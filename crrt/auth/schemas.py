@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 from crrt.core.text import Label, Name
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
+from crrt.access import policy, teams
+from crrt.access.enums import Role
+from crrt.access.policy import Permission
+from crrt.access.principal import Principal
 from crrt.audit import service as audit
-from crrt.auth import passwords, policy, tokens
-from crrt.auth.enums import Role
+from crrt.auth import passwords, tokens
 from crrt.auth.models import ApiToken, LoginAttempt, User, WebSession
-from crrt.auth.principal import Principal
 from crrt.auth.schemas import TokenIn, UserIn, UserOut, UserPatch
 from crrt.core import clock
 from crrt.core.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
@@ -19,32 +21,48 @@ from crrt.core.pagination import paginate
 from crrt.organisations import service as organisations
 from crrt.organisations.enums import OrgKind
 
+# Resolving who is calling happens before there is a caller to ask on behalf of.
+PLATFORM = Principal.system("auth")
 
-def principal_of(user: User) -> Principal:
+
+def _org_code(db: Session, org_id: int) -> str:
+    return organisations.by_id(db=db, actor=PLATFORM, org_id=org_id).code
+
+
+def principal_of(db: Session, user: User) -> Principal:
+    """The principal acting for ``user``: its role, organisation and teams."""
     return Principal(user_id=user.id, email=user.email, name=user.name, role=user.role,
-                     org_id=user.organisation_id, org_code=user.organisation.code,
-                     org_kind=user.organisation.kind)
+                     org_id=user.organisation_id, org_code=_org_code(db, user.organisation_id),
+                     teams=teams.of(db, user.id))
 
 
-def user_out(user: User) -> UserOut:
+def user_out(db: Session, user: User) -> UserOut:
     return UserOut(id=user.id, email=user.email, name=user.name, role=user.role,
-                   org=user.organisation.code, is_active=user.is_active,
+                   org=_org_code(db, user.organisation_id), is_active=user.is_active,
                    created_at=user.created_at, last_login_at=user.last_login_at)
 
 
-def _user_fields(user: User) -> dict[str, object]:
+def _user_fields(db: Session, user: User) -> dict[str, object]:
     return {"email": user.email, "name": user.name, "role": user.role.value,
-            "org": user.organisation.code if user.organisation else None,
-            "is_active": user.is_active}
+            "org": _org_code(db, user.organisation_id), "is_active": user.is_active}
 
 
-def find_user(db: Session, user_id: int) -> User | None:
-    """The account with that id, for other parts' own lookups (no access check)."""
-    return db.get(User, user_id)
-
-
-def get_user_by_email(db: Session, email: str) -> User | None:
+def _by_email(db: Session, email: str) -> User | None:
     return db.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def find_by_email(*, db: Session, actor: Principal, email: str) -> User | None:
+    """The account with that email, any case (to link it to an expert, or for operators)."""
+    policy.require(actor, Permission.USERS_FIND)
+    return _by_email(db, email)
+
+
+def own_account(*, db: Session, actor: Principal) -> User:
+    """The caller's own account (the system principal has none)."""
+    user = db.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise NotFound("The system principal has no account.")
+    return user
 
 
 def _check_role_fits(role: Role, org_kind: OrgKind) -> None:
@@ -54,30 +72,30 @@ def _check_role_fits(role: Role, org_kind: OrgKind) -> None:
 
 def create_user(*, db: Session, actor: Principal, data: UserIn) -> User:
     """Open an account; the password, when given, is stored as an Argon2id hash."""
-    policy.require(actor, policy.Permission.USERS_MANAGE)
+    policy.require(actor, Permission.USERS_MANAGE)
     email = data.email.strip().lower()
-    if get_user_by_email(db, email) is not None:
+    if _by_email(db, email) is not None:
         raise Conflict(f"A user with the email {email} exists already.")
-    org = organisations.get_by_code(db, data.org, field="org")
+    org = organisations.get(db=db, actor=actor, code=data.org, field="org")
     _check_role_fits(data.role, org.kind)
-    user = User(email=email, name=data.name.strip(), role=data.role, organisation=org,
+    user = User(email=email, name=data.name.strip(), role=data.role, organisation_id=org.id,
                 password_hash=passwords.hash_password(data.password) if data.password else None)
     db.add(user)
     db.flush()
     audit.record(db=db, actor=actor, action="user.create", object_type="user", object_id=user.id,
-                 changes=audit.diff({}, _user_fields(user), personal=("email", "name")))
+                 changes=audit.diff({}, _user_fields(db, user), personal=("email", "name")))
     return user
 
 
 def list_users(*, db: Session, actor: Principal, limit: int | None,
                cursor: str | None) -> tuple[list[User], str | None]:
-    policy.require(actor, policy.Permission.USERS_MANAGE)
+    policy.require(actor, Permission.USERS_MANAGE)
     items, next_cursor = paginate(db, select(User), User.id, limit=limit, cursor=cursor)
     return list(items), next_cursor
 
 
 def get_user(*, db: Session, actor: Principal, user_id: int) -> User:
-    policy.require(actor, policy.Permission.USERS_MANAGE)
+    policy.require(actor, Permission.USERS_MANAGE)
     user = db.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
@@ -86,14 +104,16 @@ def get_user(*, db: Session, actor: Principal, user_id: int) -> User:
 
 def update_user(*, db: Session, actor: Principal, user_id: int, data: UserPatch) -> User:
     user = get_user(db=db, actor=actor, user_id=user_id)
-    before = _user_fields(user)
+    before = _user_fields(db, user)
     changes = data.model_dump(exclude_unset=True)
+    org = organisations.by_id(db=db, actor=actor, org_id=user.organisation_id)
     if "org" in changes and changes["org"] is not None:
-        user.organisation = organisations.get_by_code(db, changes["org"], field="org")
+        org = organisations.get(db=db, actor=actor, code=changes["org"], field="org")
+        user.organisation_id = org.id
     for key in ("name", "role", "is_active"):
         if changes.get(key) is not None:
             setattr(user, key, changes[key])
-    _check_role_fits(user.role, user.organisation.kind)
+    _check_role_fits(user.role, org.kind)
     if before["role"] == Role.ADMIN.value and before["is_active"] and \
             (user.role is not Role.ADMIN or not user.is_active):
         _keep_an_admin(db, user.id)
@@ -103,7 +123,7 @@ def update_user(*, db: Session, actor: Principal, user_id: int, data: UserPatch)
     if user.is_active is False or password_changed:
         _end_sessions(db, user.id)
     db.flush()
-    diff = audit.diff(before, _user_fields(user), personal=("email", "name"))
+    diff = audit.diff(before, _user_fields(db, user), personal=("email", "name"))
     if password_changed:
         diff["password"] = "changed"
     audit.record(db=db, actor=actor, action="user.update", object_type="user", object_id=user.id,
@@ -121,10 +141,10 @@ def _keep_an_admin(db: Session, leaving_id: int) -> None:
 
 def set_password(*, db: Session, actor: Principal, email: str, password: str) -> User:
     """Set a user's password (CLI and admins)."""
-    policy.require(actor, policy.Permission.USERS_MANAGE)
+    policy.require(actor, Permission.USERS_MANAGE)
     if len(password) < passwords.MIN_LENGTH:
         raise Invalid.field("password", f"At least {passwords.MIN_LENGTH} characters.")
-    user = get_user_by_email(db, email)
+    user = _by_email(db, email)
     if user is None:
         raise NotFound(f"No user with the email {email}.")
     user.password_hash = passwords.hash_password(password)
@@ -139,8 +159,7 @@ def set_password(*, db: Session, actor: Principal, email: str, password: str) ->
 def create_token(*, db: Session, actor: Principal, user: User,
                  data: TokenIn) -> tuple[ApiToken, str]:
     """Issue a bearer token for ``user`` (oneself, or anyone for an admin); return it once."""
-    if user.id != actor.user_id:
-        policy.require(actor, policy.Permission.USERS_MANAGE)
+    policy.require(actor, Permission.TOKENS_MANAGE, user)
     if data.expires_at is not None:
         if data.expires_at.tzinfo is None:
             raise Invalid.field("expires_at", "Give the time with its zone (e.g. ...Z).")
@@ -158,8 +177,7 @@ def create_token(*, db: Session, actor: Principal, user: User,
 
 
 def list_tokens(*, db: Session, actor: Principal, user: User) -> list[ApiToken]:
-    if user.id != actor.user_id:
-        policy.require(actor, policy.Permission.USERS_MANAGE)
+    policy.require(actor, Permission.TOKENS_MANAGE, user)
     return list(db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
                            .order_by(ApiToken.id)))
 
@@ -171,10 +189,10 @@ def revoke_token(*, db: Session, actor: Principal, token_id: int,
     Admins may revoke anyone's token, except through ``own_only`` paths (``/me/tokens``).
     """
     token = db.get(ApiToken, token_id)
-    mine = token is not None and token.user_id == actor.user_id
-    if token is None or not (mine or (not own_only and policy.allows(
-            actor, policy.Permission.USERS_MANAGE))):
+    if token is None:
         raise NotFound("No such token.")
+    policy.require_visible(actor, Permission.TOKENS_OWN if own_only else Permission.TOKENS_MANAGE,
+                           token, missing="No such token.")
     if token.revoked_at is None:
         token.revoked_at = clock.now()
         audit.record(db=db, actor=actor, action="token.revoke", object_type="api_token",
@@ -192,7 +210,7 @@ def check_token(db: Session, secret: str) -> tuple[Principal, int | None]:
             not token.user.is_active:
         raise Unauthenticated("The bearer token is unknown, revoked or expired.")
     due = token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5)
-    return principal_of(token.user), token.id if due else None
+    return principal_of(db, token.user), token.id if due else None
 
 
 def remember_token_use(db: Session, token_id: int) -> None:
@@ -234,7 +252,7 @@ def login(*, db: Session, email: str, password: str, address: str, session_hours
     """
     email = email.strip().lower()
     _throttle(db=db, email=email, address=address, max_failures=max_failures, window=window)
-    user = get_user_by_email(db, email)
+    user = _by_email(db, email)
     ok = passwords.verify_password(user.password_hash if user else None, password)
     db.add(LoginAttempt(email=email, address=address, succeeded=bool(ok and user.is_active)))
     if not ok or user is None or not user.is_active:
@@ -246,7 +264,7 @@ def login(*, db: Session, email: str, password: str, address: str, session_hours
     db.add(WebSession(user_id=user.id, session_hash=tokens.digest(secret),
                       expires_at=now + timedelta(hours=session_hours)))
     user.last_login_at = now
-    audit.record(db=db, actor=principal_of(user), action="user.login", object_type="user",
+    audit.record(db=db, actor=principal_of(db, user), action="user.login", object_type="user",
                  object_id=user.id, changes={})
     return user, secret
 
@@ -257,14 +275,14 @@ def session_principal(db: Session, secret: str) -> Principal | None:
     if session is None or session.ended_at is not None or session.expires_at <= clock.now() \
             or not session.user.is_active:
         return None
-    return principal_of(session.user)
+    return principal_of(db, session.user)
 
 
 def logout(*, db: Session, secret: str) -> None:
     session = db.scalar(select(WebSession).where(WebSession.session_hash == tokens.digest(secret)))
     if session is not None and session.ended_at is None:
         session.ended_at = clock.now()
-        audit.record(db=db, actor=principal_of(session.user), action="user.logout",
+        audit.record(db=db, actor=principal_of(db, session.user), action="user.logout",
                      object_type="user", object_id=session.user_id, changes={})
 
 
@@ -276,7 +294,5 @@ def _end_sessions(db: Session, user_id: int) -> None:
 
 def prune_login_attempts(*, db: Session, older_than: datetime) -> int:
     """Forget old attempts (the worker calls this); returns how many were removed."""
-    from sqlalchemy import delete
-
     result = db.execute(delete(LoginAttempt).where(LoginAttempt.at < older_than))
     return result.rowcount or 0

@@ -50,6 +50,8 @@ MAX_ID = 2**31 - 1
 # Ids are 32-bit on PostgreSQL (and SQLite overflows past 64 bits): a larger one is a 422, not a
 # driver error.
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+# A record that may travel between nodes is named by its public id; anything but a UUID is a 422.
+PublicIdParam = Annotated[uuid.UUID, Path(description="The record's public id (a UUID).")]
 # Page size of every list; the cursor is the opaque ``next_cursor`` of the page before.
 Limit = Annotated[int | None, Query(ge=1, le=MAX_LIMIT, description="Items a page (1-200).")]
 Cursor = Annotated[str | None, Query(max_length=200, description="The `next_cursor` before.")]
@@ -143,79 +145,3 @@ def busy_problem(request: Request, exc: OperationalError) -> JSONResponse | None
     return problem(request, status=503, title="Busy", slug="busy",
                    detail="The database is busy with another change. Try again in a moment.",
                    headers={"Retry-After": "2"})
-
-
-class _Refused(Exception):
-    """The body grew past the limit while streaming; the 413 has been sent already."""
-
-
-class BodyLimit:
-    """Refuse request bodies past a size before anything reads them (413 problem).
-
-    The declared Content-Length is checked first; a body sent without one is counted as it
-    streams, and once past the limit the 413 is sent and whatever the app does next is
-    dropped. Paths ending in one of ``larger``'s keys get that limit instead (uploads).
-    """
-
-    def __init__(self, app: Any, *, default: int, larger: dict[str, int],
-                 headers: dict[str, str] | None = None) -> None:
-        self.app, self.default, self.larger = app, default, larger
-        self.headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-
-    def limit_for(self, path: str) -> int:
-        return next((size for suffix, size in self.larger.items() if path.endswith(suffix)),
-                    self.default)
-
-    async def _refuse(self, scope: Any, send: Any, limit: int) -> None:
-        detail = f"The request body is larger than {limit // 1024} KiB."
-        if scope["path"].startswith(("/api/", "/taxii2/")):
-            body = json.dumps({"type": "/problems/too-large", "title": "Too large",
-                               "status": 413, "detail": detail,
-                               "instance": scope["path"]}).encode()
-            media_type = PROBLEM_JSON
-        else:  # a person's browser: a plain page (no session is read for an oversized post)
-            body = (f'<!doctype html><html lang="en"><meta charset="utf-8"><title>Too large - '
-                    f'crrt</title><h1>Too large</h1><p>{detail}</p><p><a href="/">Back to '
-                    f'crrt</a></p></html>').encode()
-            media_type = "text/html; charset=utf-8"
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", media_type.encode()),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close"), *self.headers]})
-        await send({"type": "http.response.body", "body": body})
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.limit_for(scope["path"])
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(scope, send, limit)
-            return
-        received, started, refused = 0, False, False
-
-        async def counted() -> Any:
-            nonlocal received, refused
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit and not refused:
-                    refused = True
-                    if not started:
-                        await self._refuse(scope, send, limit)
-                    raise _Refused
-            return message
-
-        async def watched(message: Any) -> None:
-            nonlocal started
-            if refused:
-                return  # the 413 went out; the app's own answer to the broken read is dropped
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, watched)
-        except Exception:
-            if not refused:  # an error of the app's own: not ours to hide
-                raise

@@ -6,14 +6,15 @@ is left as it is, so running it twice changes nothing.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.orm import Session
 
 from crrt.auth import service as auth
-from crrt.auth.enums import Role
-from crrt.auth.principal import Principal
+from crrt.access.enums import Role
+from crrt.access.principal import Principal
 from crrt.auth.schemas import UserIn
 from crrt.demo import data
 from crrt.experts import service as experts
@@ -68,15 +69,15 @@ def _organisations(db: Session, summary: Summary) -> None:
         summary.organisations += 1
 
 
-def _institutions(db: Session, summary: Summary) -> dict[tuple[str, str], int]:
-    ids: dict[tuple[str, str], int] = {}
+def _institutions(db: Session, summary: Summary) -> dict[tuple[str, str], uuid.UUID]:
+    ids: dict[tuple[str, str], uuid.UUID] = {}
     for row in data.INSTITUTIONS:
-        known = {i.name: i.id for i in
+        known = {i.name: i.public_id for i in
                  organisations.list_institutions(db=db, actor=DEMO, code=row["org"])}
         if row["name"] not in known:
             inst = organisations.create_institution(db=db, actor=DEMO, code=row["org"], data=(
                 InstitutionIn(name=row["name"], kind=InstitutionKind(row["kind"]))))
-            known[row["name"]] = inst.id
+            known[row["name"]] = inst.public_id
             summary.institutions += 1
         ids[(row["org"], row["name"])] = known[row["name"]]
     return ids
@@ -84,18 +85,19 @@ def _institutions(db: Session, summary: Summary) -> dict[tuple[str, str], int]:
 
 def _users(db: Session, summary: Summary) -> None:
     for row in data.USERS:
-        if auth.get_user_by_email(db, row["email"]) is None:
+        if auth.find_by_email(db=db, actor=DEMO, email=row["email"]) is None:
             auth.create_user(db=db, actor=DEMO, data=UserIn(
                 email=row["email"], name=row["name"], role=Role(row["role"]), org=row["org"],
                 password=data.DEMO_PASSWORD))
             summary.users += 1
 
 
-def _experts(db: Session, summary: Summary, institutions: dict[tuple[str, str], int]) -> None:
+def _experts(db: Session, summary: Summary,
+             institutions: dict[tuple[str, str], uuid.UUID]) -> None:
     accounts = {u["expert_email"]: u["email"] for u in data.USERS if u["expert_email"]}
     for row in data.EXPERTS:
-        org = organisations.get_by_code(db, row["org"])
-        if experts.same_email(db, org.id, row["email"]) is not None:
+        if experts.find_by_email(db=db, actor=DEMO, org=row["org"],
+                                 email=row["email"]) is not None:
             continue
         deployability = [d for d, on in ((Deployability.REMOTE, row["remote"]),
                                          (Deployability.ON_SITE, row["on_site"])) if on]
@@ -108,7 +110,7 @@ def _experts(db: Session, summary: Summary, institutions: dict[tuple[str, str], 
             deployability=deployability, time_zone=row["time_zone"],
             user_email=accounts.get(row["email"])))
         for period in row["unavailability"]:
-            experts.add_unavailability(db=db, actor=DEMO, expert_id=expert.id, data=(
+            experts.add_unavailability(db=db, actor=DEMO, expert_id=expert.public_id, data=(
                 UnavailabilityIn(starts_on=date.fromisoformat(period["starts_on"]),
                                  ends_on=date.fromisoformat(period["ends_on"]),
                                  reason=period["reason"])))

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Response, UploadFile
 
-from crrt.auth.deps import Me
+from crrt.access.caller import Me
 from crrt.core.errors import FieldError, Invalid
-from crrt.core.http import Cursor, Db, Id, Limit, WriteDb
+from crrt.core.http import Cursor, Db, Limit, PublicIdParam, WriteDb
 from crrt.core.pagination import Page
-from crrt.experts import service
+from crrt.experts import importer, service
 from crrt.experts.importer import MAX_BYTES
 from crrt.experts.schemas import (
     ExpertFilter,
@@ -32,31 +32,31 @@ def list_experts(db: Db, me: Me, filters: Annotated[ExpertFilter, Query()],
     """The experts the caller may see, filtered; erased ones only with ``include_erased``."""
     experts, next_cursor = service.list_experts(db=db, actor=me, filters=filters, limit=limit,
                                                 cursor=cursor)
-    return Page(items=[service.expert_out(e) for e in experts], next_cursor=next_cursor)
+    return Page(items=[service.expert_out(db, me, e) for e in experts], next_cursor=next_cursor)
 
 
 @router.post("", status_code=201)
 def nominate(body: ExpertIn, db: Db, me: Me) -> ExpertOut:
-    return service.expert_out(service.nominate(db=db, actor=me, data=body))
+    return service.expert_out(db, me, service.nominate(db=db, actor=me, data=body))
 
 
 @router.get("/import/template.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
 def import_template(me: Me) -> Response:
     """The columns an import reads, with one example row."""
-    return Response(service.import_template(), media_type="text/csv; charset=utf-8",
+    return Response(importer.template(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition":
                              'attachment; filename="experts-template.csv"'})
 
 
-@router.post("/import", responses={422: {"description": "Rejected rows; nothing was written. "
+@router.post("/import", max_body_size=importer.MAX_UPLOAD, responses={422: {"description": "Rejected rows; nothing was written. "
                                                         "The problem carries the `report`."}})
 def import_experts(file: UploadFile, org: Annotated[str, Form(max_length=64)], db: Db, me: Me,
                    dry_run: Annotated[bool, Form()] = False) -> ImportReport:
     """Import a CSV or XLSX sheet into a nation's pool: every row, or none."""
     content = file.file.read(MAX_BYTES + 1)
-    report = service.import_experts(db=db, actor=me, org=org, filename=file.filename or "",
-                                    content=content, dry_run=dry_run)
+    report = importer.import_experts(db=db, actor=me, org=org, filename=file.filename or "",
+                                     content=content, dry_run=dry_run)
     if report.rejected and not dry_run:
         raise Invalid(f"{len(report.rejected)} row(s) rejected; nothing was imported.",
                       [FieldError(["file", r.row], "; ".join(r.errors))
@@ -66,37 +66,37 @@ def import_experts(file: UploadFile, org: Annotated[str, Form(max_length=64)], d
 
 
 @router.get("/{expert_id}")
-def get_expert(expert_id: Id, db: Db, me: Me) -> ExpertOut:
-    return service.expert_out(service.get(db=db, actor=me, expert_id=expert_id))
+def get_expert(expert_id: PublicIdParam, db: Db, me: Me) -> ExpertOut:
+    return service.expert_out(db, me, service.get(db=db, actor=me, expert_id=expert_id))
 
 
 @router.patch("/{expert_id}")
-def update_expert(expert_id: Id, body: ExpertPatch, db: Db, me: Me) -> ExpertOut:
-    return service.expert_out(service.update(db=db, actor=me, expert_id=expert_id, data=body))
+def update_expert(expert_id: PublicIdParam, body: ExpertPatch, db: Db, me: Me) -> ExpertOut:
+    return service.expert_out(db, me, service.update(db=db, actor=me, expert_id=expert_id, data=body))
 
 
 @router.delete("/{expert_id}", status_code=204)
-def withdraw_expert(expert_id: Id, db: Db, me: Me) -> Response:
+def withdraw_expert(expert_id: PublicIdParam, db: Db, me: Me) -> Response:
     """Withdraw the nomination; the record is removed (use erase to keep an anonymous one)."""
     service.withdraw(db=db, actor=me, expert_id=expert_id)
     return Response(status_code=204)
 
 
 @router.get("/{expert_id}/unavailability")
-def list_unavailability(expert_id: Id, db: Db, me: Me) -> list[UnavailabilityOut]:
+def list_unavailability(expert_id: PublicIdParam, db: Db, me: Me) -> list[UnavailabilityOut]:
     return [service.unavailability_out(u)
             for u in service.list_unavailability(db=db, actor=me, expert_id=expert_id)]
 
 
 @router.post("/{expert_id}/unavailability", status_code=201)
-def add_unavailability(expert_id: Id, body: UnavailabilityIn, db: Db,
+def add_unavailability(expert_id: PublicIdParam, body: UnavailabilityIn, db: Db,
                        me: Me) -> UnavailabilityOut:
     return service.unavailability_out(
         service.add_unavailability(db=db, actor=me, expert_id=expert_id, data=body))
 
 
 @router.delete("/{expert_id}/unavailability/{unavailability_id}", status_code=204)
-def remove_unavailability(expert_id: Id, unavailability_id: Id, db: Db,
+def remove_unavailability(expert_id: PublicIdParam, unavailability_id: PublicIdParam, db: Db,
                           me: Me) -> Response:
     service.remove_unavailability(db=db, actor=me, expert_id=expert_id,
                                   unavailability_id=unavailability_id)
@@ -104,7 +104,7 @@ def remove_unavailability(expert_id: Id, unavailability_id: Id, db: Db,
 
 
 @router.get("/{expert_id}/personal-data", response_model=dict[str, Any])
-def export_personal_data(expert_id: Id, db: WriteDb, me: Me) -> Response:
+def export_personal_data(expert_id: PublicIdParam, db: WriteDb, me: Me) -> Response:
     """Everything held about the expert, as a JSON download (the right of access)."""
     document = service.export_personal_data(db=db, actor=me, expert_id=expert_id)
     return Response(json.dumps(document, ensure_ascii=False, indent=2),
@@ -114,6 +114,6 @@ def export_personal_data(expert_id: Id, db: WriteDb, me: Me) -> Response:
 
 
 @router.post("/{expert_id}/erase")
-def erase_expert(expert_id: Id, db: Db, me: Me) -> ExpertOut:
+def erase_expert(expert_id: PublicIdParam, db: Db, me: Me) -> ExpertOut:
     """Anonymise the expert in place (the right to erasure); skills stay for statistics."""
-    return service.expert_out(service.erase(db=db, actor=me, expert_id=expert_id))
+    return service.expert_out(db, me, service.erase(db=db, actor=me, expert_id=expert_id))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from crrt.cli_support import SYSTEM, fail, unit_of_work
-from crrt.experts import service
+from crrt.experts import importer, service
 from crrt.experts.schemas import ImportReport
 
 app = typer.Typer(help="The expert pool.", no_args_is_help=True)
@@ -34,15 +35,15 @@ def import_file(
 ) -> None:
     """Import experts from a sheet: every row or none; exit 1 if any row is rejected."""
     with unit_of_work() as db:
-        report = service.import_experts(db=db, actor=SYSTEM, org=org, filename=file.name,
-                                        content=file.read_bytes(), dry_run=dry_run)
+        report = importer.import_experts(db=db, actor=SYSTEM, org=org, filename=file.name,
+                                         content=file.read_bytes(), dry_run=dry_run)
     _print_report(report)
     if report.rejected:
         raise fail(f"{len(report.rejected)} row(s) rejected: nothing was imported.")
 
 
 @app.command("export")
-def export(expert_id: int) -> None:
+def export(expert_id: uuid.UUID) -> None:
     """Print everything held about one expert as JSON (the right of access)."""
     with unit_of_work() as db:
         document = service.export_personal_data(db=db, actor=SYSTEM, expert_id=expert_id)
@@ -50,7 +51,7 @@ def export(expert_id: int) -> None:
 
 
 @app.command("erase")
-def erase(expert_id: int,
+def erase(expert_id: uuid.UUID,
           yes: Annotated[bool, typer.Option("--yes", help="Confirm: this cannot be undone.")]
           = False) -> None:
     """Anonymise one expert in place (the right to erasure); needs --yes."""
@@ -58,4 +59,4 @@ def erase(expert_id: int,
         raise fail("Erasure cannot be undone: add --yes to confirm.")
     with unit_of_work() as db:
         expert = service.erase(db=db, actor=SYSTEM, expert_id=expert_id)
-        typer.echo(f"expert {expert.id} erased")
+        typer.echo(f"expert {expert.public_id} erased")

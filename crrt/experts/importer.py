@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import PurePath
@@ -21,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crrt.audit import service as audit
-from crrt.auth import policy
-from crrt.auth.principal import Principal
+from crrt.access import policy
+from crrt.access.policy import Permission
+from crrt.access.principal import Principal
 from crrt.core.errors import FieldError, Invalid
 from crrt.experts import service
 from crrt.experts.enums import Clearance, Deployability
@@ -44,6 +46,7 @@ MAX_ROWS = 5000
 MAX_COLUMNS = len(COLUMNS) + 20
 FORMULA_STARTS = ("=", "@")
 MAX_BYTES = 5 * 1024 * 1024
+MAX_UPLOAD = MAX_BYTES + 1024 * 1024  # the request around the file: multipart framing, fields
 _MAX_SCANNED = 10 * MAX_ROWS  # blank rows too: a sheet formatted down to row 1,048,576 stops here
 
 
@@ -215,7 +218,7 @@ def _message(error: dict[str, Any]) -> str:
 
 
 def _row_input(org_code: str, cells: dict[str, str],
-               institutions: dict[str, int]) -> tuple[ExpertIn | None, list[str]]:
+               institutions: dict[str, uuid.UUID]) -> tuple[ExpertIn | None, list[str]]:
     """One row as an :class:`ExpertIn`, or every reason it is not one."""
     raw: dict[str, Any] = {"org": org_code}
     errors: list[str] = []
@@ -260,10 +263,10 @@ def import_experts(*, db: Session, actor: Principal, org: str, filename: str, co
     """Validate every row, then write all of them, or (any row rejected, or a dry run) none."""
     if not re.match(ORG_CODE, org or ""):
         raise Invalid.field("org", "An organisation code such as EE.")
-    nation = service.nation(db, org)
-    policy.require(actor, policy.Permission.EXPERTS_WRITE, nation.id)
+    nation = service.nation(db, actor, org)
+    policy.require(actor, Permission.EXPERTS_WRITE, nation)
     header, rows = read_sheet(filename, content)
-    institutions = {inst.name.lower(): inst.id for inst in
+    institutions = {inst.name.lower(): inst.public_id for inst in
                     organisations.list_institutions(db=db, actor=actor, code=nation.code)}
     existing = {(e.email or "").lower(): e for e in db.scalars(
         select(Expert).where(Expert.organisation_id == nation.id, Expert.erased_at.is_(None)))}

@@ -18,16 +18,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crrt.access.resource import AccessMap
 from crrt.core import clock
 from crrt.core.db import Base, UTCDateTime, str_enum
+from crrt.core.ids import PublicId
 from crrt.experts.enums import Clearance, Skill
-from crrt.organisations.models import Institution, Organisation
 
 
-class Expert(Base):
-    """A specialist a nation nominated; erased experts stay as anonymised rows."""
+class Expert(Base, PublicId):
+    """A specialist a nation nominated; erased experts stay as anonymised rows.
+
+    The nation and the institution are references into the organisations part, read through
+    its service; the linked account, one into the accounts part.
+    """
 
     __tablename__ = "experts"
+    __access__ = AccessMap("expert", owner_org="organisation_id", subject_user="user_id")
     __table_args__ = (
         # One active nomination per email in a nation; erased rows keep no email at all.
         Index("uq_experts_organisation_email_active", "organisation_id", "email", unique=True,
@@ -52,8 +58,6 @@ class Expert(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    organisation: Mapped[Organisation] = relationship(lazy="joined")
-    institution: Mapped[Institution | None] = relationship(lazy="joined")
     skills: Mapped[list[ExpertSkill]] = relationship(
         cascade="all, delete-orphan", order_by="ExpertSkill.skill", lazy="selectin")
     languages: Mapped[list[ExpertLanguage]] = relationship(
@@ -84,7 +88,7 @@ class ExpertLanguage(Base):
     code: Mapped[str] = mapped_column(String(2), primary_key=True, index=True)
 
 
-class Unavailability(Base):
+class Unavailability(Base, PublicId):
     """A period (inclusive dates) when the expert cannot be called out."""
 
     __tablename__ = "unavailability"

@@ -1,4 +1,4 @@
-"""The data-subject rights of an expert: a copy of everything held, and erasure.
+"""What the pool holds about a person, for the data-subject rights (see :mod:`crrt.privacy`).
 
 Erasure anonymises in place rather than deleting, so rotations and statistics keep their shape;
 the audit log never held personal values (only the names of fields that changed), so the hash
@@ -9,77 +9,83 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crrt.access.principal import Principal
 from crrt.audit import service as audit
-from crrt.auth import policy
-from crrt.auth import service as auth
-from crrt.auth.principal import Principal
 from crrt.core import clock
-from crrt.core.errors import Conflict
 from crrt.experts import service
 from crrt.experts.models import Expert
+from crrt.organisations import service as organisations
+from crrt.privacy import service as privacy
 
-FORMAT = "crrt.expert-personal-data/1"
+PLATFORM = Principal.system("privacy")
 
 
 def _changed_fields(changes: Any) -> list[str]:
     return sorted(changes) if isinstance(changes, dict) else []
 
 
-def export(*, db: Session, actor: Principal, expert_id: int) -> dict[str, Any]:
-    """A JSON-ready copy of everything held about one expert, and who changed it when."""
-    expert = service.get(db=db, actor=actor, expert_id=expert_id)
-    policy.require(actor, policy.Permission.EXPERTS_PERSONAL_DATA, expert.organisation_id)
-    user = auth.find_user(db, expert.user_id) if expert.user_id is not None else None
-    events = audit.events_about(db=db, object_type="expert", object_id=expert.id)
-    document = {
-        "format": FORMAT,
-        "exported_at": clock.now().isoformat(),
-        "expert": {
-            "id": expert.id, "org": expert.organisation.code,
-            "org_name": expert.organisation.name,
-            "institution": expert.institution.name if expert.institution else None,
-            "name": expert.name, "email": expert.email, "phone": expert.phone,
-            "clearance": expert.clearance.value,
-            "deployability": [d.value for d in service.deployability_of(expert)],
-            "time_zone": expert.time_zone, "notes": expert.notes,
-            "created_at": expert.created_at.isoformat(),
-            "updated_at": expert.updated_at.isoformat(),
-            "erased_at": expert.erased_at.isoformat() if expert.erased_at else None,
-        },
+def _experts(db: Session, person: privacy.Person) -> list[Expert]:
+    if not person.expert_ids:
+        return []
+    return list(db.scalars(select(Expert).where(Expert.id.in_(sorted(person.expert_ids)))
+                           .order_by(Expert.id)))
+
+
+def _one(db: Session, expert: Expert) -> dict[str, Any]:
+    org = organisations.by_id(db=db, actor=PLATFORM, org_id=expert.organisation_id)
+    inst = organisations.institution_by_id(db=db, actor=PLATFORM,
+                                           institution_id=expert.institution_id) \
+        if expert.institution_id is not None else None
+    events = [e for key in (expert.public_id, expert.id)
+              for e in audit.events_about(db=db, object_type="expert", object_id=key)]
+    return {
+        "id": str(expert.public_id), "org": org.code, "org_name": org.name,
+        "institution": inst.name if inst else None,
+        "name": expert.name, "email": expert.email, "phone": expert.phone,
+        "clearance": expert.clearance.value,
+        "deployability": [d.value for d in service.deployability_of(expert)],
+        "time_zone": expert.time_zone, "notes": expert.notes,
+        "created_at": expert.created_at.isoformat(),
+        "updated_at": expert.updated_at.isoformat(),
+        "erased_at": expert.erased_at.isoformat() if expert.erased_at else None,
         "skills": [{"skill": s.skill.value, "level": s.level} for s in expert.skills],
         "languages": [lang.code for lang in expert.languages],
         "unavailability": [{"starts_on": u.starts_on.isoformat(),
                             "ends_on": u.ends_on.isoformat(), "reason": u.reason}
                            for u in expert.unavailability],
-        "user": {"email": user.email, "role": user.role.value} if user else None,
         "audit": [{"action": e.action, "at": e.at.isoformat(), "actor": e.actor,
-                   "fields": _changed_fields(e.changes)} for e in events],
+                   "fields": _changed_fields(e.changes)}
+                  for e in sorted(events, key=lambda e: e.seq)],
     }
-    audit.record(db=db, actor=actor, action="expert.export", object_type="expert",
-                 object_id=expert.id, changes={})
-    return document
 
 
-def erase(*, db: Session, actor: Principal, expert_id: int) -> Expert:
-    """Anonymise the expert: identity, contact, notes, languages, periods and account link go;
-    organisation, skills and clearance stay for the pool's statistics."""
-    expert = service.get(db=db, actor=actor, expert_id=expert_id)
-    policy.require(actor, policy.Permission.EXPERTS_PERSONAL_DATA, expert.organisation_id)
-    if expert.erased_at is not None:
-        raise Conflict("This expert was erased already.")
-    erased = sorted(field for field, held in (
-        ("name", True), ("email", expert.email), ("phone", expert.phone),
-        ("notes", expert.notes), ("languages", expert.languages),
-        ("unavailability", expert.unavailability), ("user", expert.user_id)) if held)
-    expert.name = f"Erased expert #{expert.id}"
-    expert.email = expert.phone = expert.user_id = None
-    expert.notes = ""
-    expert.languages.clear()
-    expert.unavailability.clear()
-    expert.erased_at = expert.updated_at = clock.now()
-    db.flush()
-    audit.record(db=db, actor=actor, action="expert.erase", object_type="expert",
-                 object_id=expert.id, changes={"erased": erased})
-    return expert
+def export(db: Session, person: privacy.Person) -> list[dict[str, Any]] | None:
+    """Every nomination of the person, with its audit trail (who changed which field, when)."""
+    found = [_one(db, expert) for expert in _experts(db, person)]
+    return found or None
+
+
+def erase(db: Session, actor: Principal, person: privacy.Person) -> list[str]:
+    """Anonymise every nomination of the person: identity, contact, notes, languages, periods
+    and the account link go; nation, skills and clearance stay for the pool's statistics."""
+    erased: set[str] = set()
+    for expert in _experts(db, person):
+        if expert.erased_at is not None:
+            continue
+        erased |= {field for field, held in (
+            ("name", True), ("email", expert.email), ("phone", expert.phone),
+            ("notes", expert.notes), ("languages", expert.languages),
+            ("unavailability", expert.unavailability), ("user", expert.user_id)) if held}
+        expert.name = f"Erased expert {expert.public_id}"
+        expert.email = expert.phone = expert.user_id = None
+        expert.notes = ""
+        expert.languages.clear()
+        expert.unavailability.clear()
+        expert.erased_at = expert.updated_at = clock.now()
+    return sorted(erased)
+
+
+HOLDER = privacy.holder("experts", export=export, erase=erase)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated
@@ -24,7 +25,6 @@ from crrt.experts.enums import Clearance, Deployability, Skill
 
 PHONE = re.compile(r"^[0-9 +\-()]{6,40}$")
 ORG_CODE = r"^[A-Za-z0-9-]{2,64}$"
-MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL; larger ones are a 422, not a driver error
 
 
 def _name(value: str) -> str:
@@ -103,7 +103,7 @@ Deployabilities = Annotated[list[Deployability], Field(min_length=1),
                             AfterValidator(_deployability)]
 TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_time_zone)]
 OrgCode = Annotated[str, Field(pattern=ORG_CODE, description="The organisation's code (EE).")]
-InstitutionId = Annotated[int, Field(ge=1, le=MAX_ID)]
+InstitutionId = Annotated[uuid.UUID, Field(description="The institution's public id.")]
 
 
 class SkillLevel(BaseModel):
@@ -192,17 +192,17 @@ class UnavailabilityIn(BaseModel):
 
 
 class UnavailabilityOut(BaseModel):
-    id: int
+    id: uuid.UUID
     starts_on: date
     ends_on: date
     reason: str
 
 
 class ExpertOut(BaseModel):
-    id: int
+    id: uuid.UUID
     org: str
     org_name: str
-    institution_id: int | None
+    institution_id: uuid.UUID | None
     institution: str | None
     name: str
     email: str | None

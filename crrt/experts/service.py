@@ -1,24 +1,27 @@
 """The expert pool: nominations, edits, availability and the pool's statistics.
 
-Every read is scoped by :mod:`crrt.auth.policy` (a POC sees its nation's experts, a responder
+Every read is scoped by :mod:`crrt.access.policy` (a POC sees its nation's experts, a responder
 only their own record) and every change writes an audit event whose personal fields say only
-that they changed, which is what keeps the audit chain valid after an expert is erased.
-Spreadsheet import lives in :mod:`crrt.experts.importer` and the data-subject rights (export,
-erasure) in :mod:`crrt.experts.personal_data`; this module exposes both.
+that they changed, which is what keeps the audit chain valid after an expert is erased. The
+nation and institution of an expert are read through the organisations part's service, and a
+linked account through the accounts part's. Spreadsheet import is :mod:`crrt.experts.importer`;
+what the pool holds about a person, for export and erasure, is :mod:`crrt.experts.personal_data`.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, null, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session
 
+from crrt.access import policy
+from crrt.access.policy import Permission
+from crrt.access.principal import Principal
 from crrt.audit import service as audit
-from crrt.auth import policy
 from crrt.auth import service as auth
-from crrt.auth.principal import Principal
 from crrt.core import clock
 from crrt.core.errors import Conflict, Invalid, NotFound
 from crrt.core.pagination import paginate
@@ -29,14 +32,16 @@ from crrt.experts.schemas import (
     ExpertIn,
     ExpertOut,
     ExpertPatch,
-    ImportReport,
     SkillLevel,
     UnavailabilityIn,
     UnavailabilityOut,
 )
 from crrt.organisations import service as organisations
-from crrt.organisations.enums import Membership, OrgKind
-from crrt.organisations.models import Institution, Organisation
+from crrt.organisations.enums import OrgKind
+from crrt.privacy import service as privacy
+
+if TYPE_CHECKING:
+    from crrt.organisations.models import Organisation
 
 PERSONAL = ("name", "email", "phone", "notes", "user", "languages", "time_zone")
 
@@ -53,15 +58,23 @@ def unavailable_on(expert: Expert, day: date) -> bool:
 
 
 def unavailability_out(period: Unavailability) -> UnavailabilityOut:
-    return UnavailabilityOut(id=period.id, starts_on=period.starts_on, ends_on=period.ends_on,
-                             reason=period.reason)
+    return UnavailabilityOut(id=period.public_id, starts_on=period.starts_on,
+                             ends_on=period.ends_on, reason=period.reason)
 
 
-def expert_out(expert: Expert) -> ExpertOut:
+def _nation_of(db: Session, actor: Principal, expert: Expert) -> Organisation:
+    return organisations.by_id(db=db, actor=actor, org_id=expert.organisation_id)
+
+
+def expert_out(db: Session, actor: Principal, expert: Expert) -> ExpertOut:
+    org = _nation_of(db, actor, expert)
+    inst = organisations.institution_by_id(db=db, actor=actor,
+                                           institution_id=expert.institution_id) \
+        if expert.institution_id is not None else None
     return ExpertOut(
-        id=expert.id, org=expert.organisation.code, org_name=expert.organisation.name,
-        institution_id=expert.institution_id,
-        institution=expert.institution.name if expert.institution else None,
+        id=expert.public_id, org=org.code, org_name=org.name,
+        institution_id=inst.public_id if inst else None,
+        institution=inst.name if inst else None,
         name=expert.name, email=expert.email, phone=expert.phone,
         skills=[SkillLevel(skill=s.skill, level=s.level)
                 for s in sorted(expert.skills, key=lambda s: s.skill.value)],
@@ -74,9 +87,9 @@ def expert_out(expert: Expert) -> ExpertOut:
         erased=expert.erased_at is not None)
 
 
-def audit_fields(expert: Expert) -> dict[str, Any]:
+def audit_fields(db: Session, actor: Principal, expert: Expert) -> dict[str, Any]:
     """The expert as the audit log compares it; personal keys are masked by :data:`PERSONAL`."""
-    return {"org": expert.organisation.code, "institution_id": expert.institution_id,
+    return {"org": _nation_of(db, actor, expert).code, "institution_id": expert.institution_id,
             "name": expert.name, "email": expert.email, "phone": expert.phone,
             "notes": expert.notes, "user": expert.user_id,
             "skills": {s.skill.value: s.level for s in expert.skills},
@@ -86,34 +99,34 @@ def audit_fields(expert: Expert) -> dict[str, Any]:
             "time_zone": expert.time_zone}
 
 
-def load(db: Session, expert_id: int) -> Expert:
-    """The expert, whoever asks; callers apply the policy."""
-    expert = db.get(Expert, expert_id)
+def _load(db: Session, expert_id: uuid.UUID) -> Expert:
+    expert = db.scalar(select(Expert).where(Expert.public_id == expert_id))
     if expert is None:
         raise NotFound("No such expert.")
     return expert
 
 
-def get(*, db: Session, actor: Principal, expert_id: int) -> Expert:
+def get(*, db: Session, actor: Principal, expert_id: uuid.UUID) -> Expert:
     """One expert; outside the actor's scope it does not exist (404)."""
-    policy.require(actor, policy.Permission.EXPERTS_READ)
-    expert = load(db, expert_id)
-    policy.require_expert_visible(actor, org_id=expert.organisation_id, user_id=expert.user_id)
+    policy.require_some(actor, Permission.EXPERTS_READ)
+    expert = _load(db, expert_id)
+    policy.require_visible(actor, Permission.EXPERTS_READ, expert, missing="No such expert.")
     return expert
 
 
-def _org_filter(db: Session, code: str) -> int:
-    try:
-        return organisations.get_by_code(db, code).id
-    except NotFound as exc:
-        raise Invalid.field(["query", "org"], f"No organisation has the code '{code}'.") from exc
+def _org_filter(db: Session, actor: Principal, code: str) -> int:
+    return organisations.get(db=db, actor=actor, code=code, field="org").id
 
 
-def _filtered(db: Session, stmt: Select[Any], filters: ExpertFilter) -> Select[Any]:
+def _filtered(db: Session, actor: Principal, stmt: Select[tuple[Expert]],
+              filters: ExpertFilter) -> Select[tuple[Expert]]:
     if not filters.include_erased:
         stmt = stmt.where(Expert.erased_at.is_(None))
     if filters.org is not None:
-        stmt = stmt.where(Expert.organisation_id == _org_filter(db, filters.org))
+        try:
+            stmt = stmt.where(Expert.organisation_id == _org_filter(db, actor, filters.org))
+        except Invalid as exc:
+            raise Invalid.field(["query", "org"], exc.detail) from exc
     if filters.skill is not None or filters.min_level is not None:
         has_skill = ExpertSkill.expert_id == Expert.id
         conditions: list[ColumnElement[bool]] = [has_skill]
@@ -145,42 +158,46 @@ def _filtered(db: Session, stmt: Select[Any], filters: ExpertFilter) -> Select[A
 def list_experts(*, db: Session, actor: Principal, filters: ExpertFilter, limit: int | None,
                  cursor: str | None) -> tuple[list[Expert], str | None]:
     """The experts the actor may see that match ``filters``, by id, one page at a time."""
-    policy.require(actor, policy.Permission.EXPERTS_READ)
-    stmt = select(Expert).where(policy.experts_scope(actor, Expert.organisation_id,
-                                                     Expert.user_id))
-    items, next_cursor = paginate(db, _filtered(db, stmt, filters), Expert.id, limit=limit,
-                                  cursor=cursor)
+    policy.require_some(actor, Permission.EXPERTS_READ)
+    stmt = select(Expert).where(policy.scope(actor, Permission.EXPERTS_READ, Expert))
+    items, next_cursor = paginate(db, _filtered(db, actor, stmt, filters), Expert.id,
+                                  limit=limit, cursor=cursor)
     return list(items), next_cursor
 
 
+def find_by_email(*, db: Session, actor: Principal, org: str, email: str) -> Expert | None:
+    """The nation's current (not erased) nomination with that email, if the actor sees it."""
+    nation_id = organisations.get(db=db, actor=actor, code=org).id
+    expert = _same_email(db, nation_id, email)
+    if expert is None or not policy.allows(actor, Permission.EXPERTS_READ, expert):
+        return None
+    return expert
+
+
 def counts_by_nation(*, db: Session, actor: Principal) -> list[tuple[str, str, int]]:
-    """Experts in the pool per organisation (project nations listed even with none), by name."""
-    policy.require(actor, policy.Permission.DASHBOARD_POOL)
-    counted = db.execute(
-        select(Organisation.code, Organisation.name, func.count(Expert.id))
-        .join(Expert, Expert.organisation_id == Organisation.id)
-        .where(Expert.erased_at.is_(None),
-               policy.experts_scope(actor, Expert.organisation_id, Expert.user_id))
-        .group_by(Organisation.code, Organisation.name)).all()
-    counts = {code: (name, n) for code, name, n in counted}
-    members = db.execute(
-        select(Organisation.code, Organisation.name)
-        .where(Organisation.membership.in_([Membership.LEAD, Membership.PARTICIPANT]),
-               policy.experts_scope(actor, Organisation.id, null()))).all()
-    for code, name in members:
-        counts.setdefault(code, (name, 0))
-    return sorted(((code, name, n) for code, (name, n) in counts.items()),
-                  key=lambda row: (row[1].lower(), row[0]))
+    """Experts in the pool per nation (the lead and participants listed even with none), by
+    name."""
+    policy.require(actor, Permission.DASHBOARD_POOL)
+    counted = dict(db.execute(
+        select(Expert.organisation_id, func.count(Expert.id))
+        .where(Expert.erased_at.is_(None), policy.scope(actor, Permission.EXPERTS_READ, Expert))
+        .group_by(Expert.organisation_id)).all())
+    members = organisations.members_on(db=db, actor=actor, day=clock.today())
+    shown = {o.id for o in members if policy.allows(actor, Permission.POOL_READ, o)}
+    rows = []
+    for org_id in shown | set(counted):
+        org = organisations.by_id(db=db, actor=actor, org_id=org_id)
+        rows.append((org.code, org.name, counted.get(org_id, 0)))
+    return sorted(rows, key=lambda row: (row[1].lower(), row[0]))
 
 
 def counts_by_skill(*, db: Session, actor: Principal) -> list[tuple[Skill, int]]:
     """Experts holding each skill (at any level), every skill of the taxonomy listed."""
-    policy.require(actor, policy.Permission.DASHBOARD_POOL)
+    policy.require(actor, Permission.DASHBOARD_POOL)
     rows = db.execute(
         select(ExpertSkill.skill, func.count(ExpertSkill.expert_id))
         .join(Expert, Expert.id == ExpertSkill.expert_id)
-        .where(Expert.erased_at.is_(None),
-               policy.experts_scope(actor, Expert.organisation_id, Expert.user_id))
+        .where(Expert.erased_at.is_(None), policy.scope(actor, Permission.EXPERTS_READ, Expert))
         .group_by(ExpertSkill.skill)).all()
     counts = {Skill(skill): n for skill, n in rows}
     return [(skill, counts.get(skill, 0)) for skill in Skill]
@@ -188,26 +205,30 @@ def counts_by_skill(*, db: Session, actor: Principal) -> list[tuple[Skill, int]]
 
 # --- writing ---------------------------------------------------------------------------------
 
-def nation(db: Session, code: str) -> Organisation:
+def nation(db: Session, actor: Principal, code: str) -> Organisation:
     """The nominating nation for ``code``; anything else is a 422 on the ``org`` field."""
-    org = organisations.get_by_code(db, code, field="org")
+    org = organisations.get(db=db, actor=actor, code=code, field="org")
     if org.kind is not OrgKind.NATION:
         raise Invalid.field("org", f"{org.name} is not a nation; only nations nominate experts.")
     return org
 
 
-def _institution(db: Session, org: Organisation, institution_id: int | None) -> Institution | None:
+def nominating_nations(*, db: Session, actor: Principal) -> list[Organisation]:
+    """The nations the actor may nominate experts for, by name."""
+    return [o for o in organisations.all_organisations(db=db, actor=actor)
+            if o.kind is OrgKind.NATION and policy.allows(actor, Permission.EXPERTS_WRITE, o)]
+
+
+def _institution(db: Session, actor: Principal, org: Organisation,
+                 institution_id: uuid.UUID | None) -> int | None:
     if institution_id is None:
         return None
-    inst = organisations.find_institution(db=db, organisation_id=org.id,
-                                          institution_id=institution_id)
-    if inst is None:
-        raise Invalid.field("institution_id", f"{org.name} has no institution {institution_id}.")
-    return inst
+    return organisations.institution_of(db=db, actor=actor, org_id=org.id,
+                                        institution_id=institution_id, field="institution_id").id
 
 
-def same_email(db: Session, org_id: int, email: str, *,
-               except_id: int | None = None) -> Expert | None:
+def _same_email(db: Session, org_id: int, email: str, *,
+                except_id: int | None = None) -> Expert | None:
     """The organisation's (not erased) expert with ``email``, any case."""
     return db.scalar(select(Expert).where(Expert.organisation_id == org_id,
                                           Expert.email == email.strip().lower(),
@@ -216,24 +237,25 @@ def same_email(db: Session, org_id: int, email: str, *,
 
 
 def _check_email_free(db: Session, org: Organisation, email: str, except_id: int | None) -> None:
-    clash = same_email(db, org.id, email, except_id=except_id)
+    clash = _same_email(db, org.id, email, except_id=except_id)
     if clash is not None:
         raise Conflict(f"{org.name} has nominated an expert with the email {email} already.",
-                       expert_id=clash.id)
+                       expert_id=str(clash.public_id))
 
 
 def _linked_user(db: Session, actor: Principal, org: Organisation, email: str,
                  except_id: int | None) -> int:
-    policy.require(actor, policy.Permission.EXPERTS_LINK_USER)
-    user = auth.get_user_by_email(db, email)
+    policy.require(actor, Permission.EXPERTS_LINK_USER)
+    user = auth.find_by_email(db=db, actor=actor, email=email)
     if user is None:
         raise Invalid.field("user_email", f"No user has the email {email}.")
     if user.organisation_id != org.id:
         raise Invalid.field("user_email", f"That user does not belong to {org.name}.")
-    taken = db.scalar(select(Expert.id).where(Expert.user_id == user.id,
-                                              Expert.id != (except_id or 0)))
+    taken = db.scalar(select(Expert.public_id).where(Expert.user_id == user.id,
+                                                     Expert.id != (except_id or 0)))
     if taken is not None:
-        raise Conflict("That user is linked to another expert record already.", expert_id=taken)
+        raise Conflict("That user is linked to another expert record already.",
+                       expert_id=str(taken))
     return user.id
 
 
@@ -266,12 +288,12 @@ def create_expert(*, db: Session, actor: Principal, org: Organisation, data: Exp
     """Nominate into ``org`` once its permission was checked (the importer shares this)."""
     email = str(data.email).strip().lower()
     _check_email_free(db, org, email, None)
-    inst = _institution(db, org, data.institution_id)
+    institution_id = _institution(db, actor, org, data.institution_id)
     user_id = _linked_user(db, actor, org, str(data.user_email), None) \
         if data.user_email is not None else None
     now = clock.now()
-    expert = Expert(organisation=org, institution=inst, user_id=user_id, name=data.name,
-                    email=email, phone=data.phone, clearance=data.clearance,
+    expert = Expert(organisation_id=org.id, institution_id=institution_id, user_id=user_id,
+                    name=data.name, email=email, phone=data.phone, clearance=data.clearance,
                     time_zone=data.time_zone, notes=data.notes, created_at=now, updated_at=now)
     _set_deployability(expert, data.deployability)
     _set_skills(expert, data.skills)
@@ -279,21 +301,21 @@ def create_expert(*, db: Session, actor: Principal, org: Organisation, data: Exp
     db.add(expert)
     db.flush()
     audit.record(db=db, actor=actor, action="expert.nominate", object_type="expert",
-                 object_id=expert.id,
-                 changes=audit.diff({}, audit_fields(expert), personal=PERSONAL))
+                 object_id=expert.public_id,
+                 changes=audit.diff({}, audit_fields(db, actor, expert), personal=PERSONAL))
     return expert
 
 
 def nominate(*, db: Session, actor: Principal, data: ExpertIn) -> Expert:
     """Add an expert to the pool: a POC for its own nation, admins and coordinators for any."""
-    org = nation(db, data.org)
-    policy.require(actor, policy.Permission.EXPERTS_WRITE, org.id)
+    org = nation(db, actor, data.org)
+    policy.require(actor, Permission.EXPERTS_WRITE, org)
     return create_expert(db=db, actor=actor, org=org, data=data)
 
 
-def _editable(db: Session, actor: Principal, expert_id: int) -> Expert:
+def _editable(db: Session, actor: Principal, expert_id: uuid.UUID) -> Expert:
     expert = get(db=db, actor=actor, expert_id=expert_id)
-    policy.require(actor, policy.Permission.EXPERTS_WRITE, expert.organisation_id)
+    policy.require(actor, Permission.EXPERTS_WRITE, expert)
     return expert
 
 
@@ -305,27 +327,27 @@ def _not_erased(expert: Expert) -> None:
 def change_expert(*, db: Session, actor: Principal, expert: Expert, data: ExpertPatch) -> Expert:
     """Apply ``data`` to an expert whose permission was checked (the importer shares this)."""
     _not_erased(expert)
-    before = audit_fields(expert)
+    before = audit_fields(db, actor, expert)
     sent = data.model_fields_set
-    org = expert.organisation
+    org = _nation_of(db, actor, expert)
     if data.org is not None:
-        org = nation(db, data.org)
+        org = nation(db, actor, data.org)
         if org.id != expert.organisation_id:
-            policy.require(actor, policy.Permission.EXPERTS_WRITE, org.id)
+            policy.require(actor, Permission.EXPERTS_WRITE, org)
+    moved = org.id != expert.organisation_id
     email = str(data.email).strip().lower() if data.email is not None else expert.email
-    if email and (email != expert.email or org.id != expert.organisation_id):
+    if email and (email != expert.email or moved):
         _check_email_free(db, org, email, expert.id)
     if "institution_id" in sent:
-        expert.institution = _institution(db, org, data.institution_id)
-    elif expert.institution is not None and expert.institution.organisation_id != org.id:
-        expert.institution = None
+        expert.institution_id = _institution(db, actor, org, data.institution_id)
+    elif moved:
+        expert.institution_id = None
     if "user_email" in sent and data.user_email is not None:
         expert.user_id = _linked_user(db, actor, org, str(data.user_email), expert.id)
-    elif expert.user_id is not None and ("user_email" in sent
-                                         or org.id != expert.organisation_id):
-        policy.require(actor, policy.Permission.EXPERTS_LINK_USER)
+    elif expert.user_id is not None and ("user_email" in sent or moved):
+        policy.require(actor, Permission.EXPERTS_LINK_USER)
         expert.user_id = None
-    expert.organisation, expert.email = org, email
+    expert.organisation_id, expert.email = org.id, email
     for key in ("name", "clearance", "time_zone"):
         if getattr(data, key) is not None:
             setattr(expert, key, getattr(data, key))
@@ -340,102 +362,99 @@ def change_expert(*, db: Session, actor: Principal, expert: Expert, data: Expert
     if data.deployability is not None:
         _set_deployability(expert, data.deployability)
     db.flush()
-    changes = audit.diff(before, audit_fields(expert), personal=PERSONAL)
+    changes = audit.diff(before, audit_fields(db, actor, expert), personal=PERSONAL)
     if changes:
         expert.updated_at = clock.now()
         audit.record(db=db, actor=actor, action="expert.update", object_type="expert",
-                     object_id=expert.id, changes=changes)
+                     object_id=expert.public_id, changes=changes)
     return expert
 
 
-def update(*, db: Session, actor: Principal, expert_id: int, data: ExpertPatch) -> Expert:
+def update(*, db: Session, actor: Principal, expert_id: uuid.UUID, data: ExpertPatch) -> Expert:
     """Edit an expert; moving to another nation needs write permission on both."""
     expert = _editable(db, actor, expert_id)
     return change_expert(db=db, actor=actor, expert=expert, data=data)
 
 
-def withdraw(*, db: Session, actor: Principal, expert_id: int) -> None:
+def withdraw(*, db: Session, actor: Principal, expert_id: uuid.UUID) -> None:
     """The nation withdraws the nomination: the record goes (its audit trail stays)."""
     expert = _editable(db, actor, expert_id)
-    expert_id, org_code = expert.id, expert.organisation.code
+    public_id, org_code = expert.public_id, _nation_of(db, actor, expert).code
     db.delete(expert)
     db.flush()
     audit.record(db=db, actor=actor, action="expert.withdraw", object_type="expert",
-                 object_id=expert_id, changes={"org": org_code})
+                 object_id=public_id, changes={"org": org_code})
 
 
 def list_unavailability(*, db: Session, actor: Principal,
-                        expert_id: int) -> list[Unavailability]:
+                        expert_id: uuid.UUID) -> list[Unavailability]:
     return list(get(db=db, actor=actor, expert_id=expert_id).unavailability)
 
 
-def _availability_editable(db: Session, actor: Principal, expert_id: int) -> Expert:
+def _availability_editable(db: Session, actor: Principal, expert_id: uuid.UUID) -> Expert:
     expert = get(db=db, actor=actor, expert_id=expert_id)
-    policy.require_availability_write(actor, org_id=expert.organisation_id,
-                                      user_id=expert.user_id)
+    policy.require(actor, Permission.EXPERTS_AVAILABILITY, expert)
     _not_erased(expert)
     return expert
 
 
-def add_unavailability(*, db: Session, actor: Principal, expert_id: int,
+def add_unavailability(*, db: Session, actor: Principal, expert_id: uuid.UUID,
                        data: UnavailabilityIn) -> Unavailability:
     """Mark a period the expert cannot be called out; periods of one expert never overlap."""
     expert = _availability_editable(db, actor, expert_id)
     for held in expert.unavailability:
         if held.starts_on <= data.ends_on and held.ends_on >= data.starts_on:
             raise Conflict(f"It overlaps the period {held.starts_on} to {held.ends_on}.",
-                           unavailability_id=held.id)
+                           unavailability_id=str(held.public_id))
     period = Unavailability(starts_on=data.starts_on, ends_on=data.ends_on,
                             reason=data.reason.strip())
     expert.unavailability.append(period)
     db.flush()
     audit.record(db=db, actor=actor, action="expert.unavailability.add", object_type="expert",
-                 object_id=expert.id,
-                 changes={"unavailability_id": period.id, "period": audit.PERSONAL,
+                 object_id=expert.public_id,
+                 changes={"unavailability_id": str(period.public_id), "period": audit.PERSONAL,
                           **({"reason": audit.PERSONAL} if period.reason else {})})
     return period
 
 
-def remove_unavailability(*, db: Session, actor: Principal, expert_id: int,
-                          unavailability_id: int) -> None:
+def remove_unavailability(*, db: Session, actor: Principal, expert_id: uuid.UUID,
+                          unavailability_id: uuid.UUID) -> None:
     expert = _availability_editable(db, actor, expert_id)
-    period = next((u for u in expert.unavailability if u.id == unavailability_id), None)
+    period = next((u for u in expert.unavailability if u.public_id == unavailability_id), None)
     if period is None:
         raise NotFound("This expert has no such unavailability period.")
     expert.unavailability.remove(period)
     db.flush()  # the row lock before the audit head's, the order every write path keeps
     audit.record(db=db, actor=actor, action="expert.unavailability.remove", object_type="expert",
-                 object_id=expert.id,
-                 changes={"unavailability_id": unavailability_id, "period": audit.PERSONAL})
+                 object_id=expert.public_id,
+                 changes={"unavailability_id": str(unavailability_id), "period": audit.PERSONAL})
 
 
-# --- the parts kept in their own modules -----------------------------------------------------
+# --- the person behind a record ----------------------------------------------------------------
 
-def import_experts(*, db: Session, actor: Principal, org: str, filename: str, content: bytes,
-                   dry_run: bool) -> ImportReport:
-    """Import a CSV or XLSX sheet into ``org``, all rows or none (see :mod:`.importer`)."""
-    from crrt.experts import importer
-
-    return importer.import_experts(db=db, actor=actor, org=org, filename=filename,
-                                   content=content, dry_run=dry_run)
+def _person(expert: Expert, *, with_account: bool) -> privacy.Person:
+    return privacy.Person(
+        expert_ids=frozenset([expert.id]),
+        user_ids=frozenset([expert.user_id]) if with_account and expert.user_id else frozenset(),
+        emails=frozenset([expert.email]) if expert.email else frozenset())
 
 
-def import_template() -> str:
-    """The CSV header and one example row, for nations to fill in."""
-    from crrt.experts import importer
-
-    return importer.template()
-
-
-def export_personal_data(*, db: Session, actor: Principal, expert_id: int) -> dict[str, Any]:
-    """Everything held about one expert (see :mod:`.personal_data`)."""
-    from crrt.experts import personal_data
-
-    return personal_data.export(db=db, actor=actor, expert_id=expert_id)
+def export_personal_data(*, db: Session, actor: Principal,
+                         expert_id: uuid.UUID) -> dict[str, Any]:
+    """Everything every part holds about the expert and the linked account (right of access)."""
+    expert = get(db=db, actor=actor, expert_id=expert_id)
+    policy.require(actor, Permission.EXPERTS_PERSONAL_DATA, expert)
+    return privacy.export_person(db=db, actor=actor, person=_person(expert, with_account=True),
+                                 object_type="expert", object_id=expert.public_id)
 
 
-def erase(*, db: Session, actor: Principal, expert_id: int) -> Expert:
-    """Anonymise one expert in place (see :mod:`.personal_data`)."""
-    from crrt.experts import personal_data
-
-    return personal_data.erase(db=db, actor=actor, expert_id=expert_id)
+def erase(*, db: Session, actor: Principal, expert_id: uuid.UUID) -> Expert:
+    """Erase the expert from every part that holds data about them (right to erasure); the
+    account, if one is linked, is unlinked and kept (administrators close accounts)."""
+    expert = get(db=db, actor=actor, expert_id=expert_id)
+    policy.require(actor, Permission.EXPERTS_PERSONAL_DATA, expert)
+    if expert.erased_at is not None:
+        raise Conflict("This expert was erased already.")
+    privacy.erase_person(db=db, actor=actor, person=_person(expert, with_account=False),
+                         object_type="expert", object_id=expert.public_id)
+    return expert

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from datetime import date
+from typing import Annotated
 
-from crrt.auth.deps import Me
-from crrt.core.http import Cursor, Db, Id, Limit
+from fastapi import APIRouter, Query, Response
+
+from crrt.access.caller import Me
+from crrt.core.http import Cursor, Db, Limit, PublicIdParam
 from crrt.core.pagination import Page
 from crrt.organisations import service
 from crrt.organisations.enums import Membership, OrgKind
@@ -25,10 +28,16 @@ router = APIRouter(prefix="/organisations", tags=["organisations"])
 @router.get("")
 def list_organisations(db: Db, me: Me, limit: Limit = None, cursor: Cursor = None,
                        kind: OrgKind | None = None,
-                       membership: Membership | None = None) -> Page[OrganisationOut]:
+                       membership: Membership | None = None,
+                       on: Annotated[date | None, Query(
+                           description="Membership as in force on this day (default: today); "
+                                       "`membership=participant&on=2027-01-01` lists who "
+                                       "participated that day.")] = None,
+                       ) -> Page[OrganisationOut]:
     orgs, next_cursor = service.list_organisations(db=db, actor=me, limit=limit, cursor=cursor,
-                                                   kind=kind, membership=membership)
-    return Page(items=[service.organisation_out(o) for o in orgs], next_cursor=next_cursor)
+                                                   kind=kind, membership=membership, on=on)
+    return Page(items=[service.organisation_out(o, on=on) for o in orgs],
+                next_cursor=next_cursor)
 
 
 @router.post("", status_code=201)
@@ -37,13 +46,18 @@ def create_organisation(body: OrganisationIn, db: Db, me: Me) -> OrganisationOut
 
 
 @router.get("/{code}")
-def get_organisation(code: str, db: Db, me: Me) -> OrganisationOut:
-    return service.organisation_out(service.get(db=db, actor=me, code=code))
+def get_organisation(code: str, db: Db, me: Me,
+                     on: Annotated[date | None, Query(
+                         description="The membership in force on this day (default: today)."
+                     )] = None) -> OrganisationOut:
+    return service.organisation_out(service.get(db=db, actor=me, code=code), on=on)
 
 
 @router.patch("/{code}")
 def update_organisation(code: str, body: OrganisationPatch, db: Db, me: Me) -> OrganisationOut:
-    """Rename, or change the membership; ``"membership": null`` records the nation leaving."""
+    """Rename, or change the membership; ``"membership": null`` records the nation leaving.
+
+    A change with a later ``effective_on`` is planned: it takes effect on that day."""
     return service.organisation_out(service.update(db=db, actor=me, code=code, data=body))
 
 
@@ -51,6 +65,13 @@ def update_organisation(code: str, body: OrganisationPatch, db: Db, me: Me) -> O
 def membership_history(code: str, db: Db, me: Me) -> list[MembershipChangeOut]:
     """Every join, role change and departure, oldest first."""
     return [service.history_out(c) for c in service.history(db=db, actor=me, code=code)]
+
+
+@router.delete("/{code}/history/{change_id}", status_code=204)
+def cancel_planned_change(code: str, change_id: PublicIdParam, db: Db, me: Me) -> Response:
+    """Cancel the last membership change while it is still planned."""
+    service.cancel_planned(db=db, actor=me, code=code, change_id=change_id)
+    return Response(status_code=204)
 
 
 @router.get("/{code}/institutions")
@@ -66,19 +87,19 @@ def create_institution(code: str, body: InstitutionIn, db: Db, me: Me) -> Instit
 
 
 @router.get("/{code}/institutions/{institution_id}")
-def get_institution(code: str, institution_id: Id, db: Db, me: Me) -> InstitutionOut:
+def get_institution(code: str, institution_id: PublicIdParam, db: Db, me: Me) -> InstitutionOut:
     return service.institution_out(
         service.get_institution(db=db, actor=me, code=code, institution_id=institution_id))
 
 
 @router.patch("/{code}/institutions/{institution_id}")
-def update_institution(code: str, institution_id: Id, body: InstitutionPatch, db: Db,
+def update_institution(code: str, institution_id: PublicIdParam, body: InstitutionPatch, db: Db,
                        me: Me) -> InstitutionOut:
     return service.institution_out(service.update_institution(
         db=db, actor=me, code=code, institution_id=institution_id, data=body))
 
 
 @router.delete("/{code}/institutions/{institution_id}", status_code=204)
-def delete_institution(code: str, institution_id: Id, db: Db, me: Me) -> Response:
+def delete_institution(code: str, institution_id: PublicIdParam, db: Db, me: Me) -> Response:
     service.delete_institution(db=db, actor=me, code=code, institution_id=institution_id)
     return Response(status_code=204)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
@@ -71,22 +72,27 @@ class OrganisationPatch(BaseModel):
     note: Note = ""
 
 
-class OrganisationOut(BaseModel):
-    code: str
-    name: str
-    kind: OrgKind
-    membership: Membership | None
-    member_since: date | None = Field(description="When the current membership role began.")
-
-
 class MembershipChangeOut(BaseModel):
+    id: uuid.UUID
     event: MembershipEvent
     previous: Membership | None
     membership: Membership | None
     effective_on: date
+    planned: bool = Field(description="Dated in the future: not in force yet.")
     note: str
     recorded_at: datetime
     recorded_by: str
+
+
+class OrganisationOut(BaseModel):
+    code: str
+    name: str
+    kind: OrgKind
+    membership: Membership | None = Field(description="The membership in force (today, or on "
+                                                      "the day asked for).")
+    member_since: date | None = Field(description="When the membership in force began.")
+    planned: list[MembershipChangeOut] = Field(
+        description="Changes recorded for a later day, in the order they take effect.")
 
 
 class InstitutionIn(BaseModel):
@@ -104,7 +110,7 @@ class InstitutionPatch(BaseModel):
 
 
 class InstitutionOut(BaseModel):
-    id: int
+    id: uuid.UUID
     org: str
     name: str
     kind: InstitutionKind

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from crrt.auth import service as auth_service
-from crrt.auth.deps import SESSION_COOKIE
+from crrt.auth.identify import SESSION_COOKIE
 from crrt.web import session
 from crrt.web.templating import render
 

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from crrt.auth import policy
-from crrt.auth.principal import Principal
+from crrt.access import policy
+from crrt.access.policy import Permission
+from crrt.access.principal import Principal
 from crrt.core import clock
-from crrt.core.errors import Conflict, Forbidden, Invalid
-from crrt.core.http import Db
+from crrt.core.errors import Conflict, Invalid
+from crrt.core.http import Db, PublicIdParam
 from crrt.experts import service as expert_service
 from crrt.experts.enums import Clearance, Deployability, Skill
-from crrt.experts.schemas import MAX_ID, ExpertFilter, ExpertIn, ExpertOut
+from crrt.experts.schemas import ExpertFilter, ExpertIn, ExpertOut
 from crrt.organisations import service as org_service
-from crrt.organisations.enums import OrgKind
 from crrt.web import forms
 from crrt.web.session import CheckedForm, SignedIn
 from crrt.web.templating import render
@@ -42,10 +42,6 @@ CHOICES = {"skills": list(Skill), "clearances": list(Clearance),
            "deployabilities": list(Deployability)}
 
 
-def _nations(db: Session, me: Principal) -> list[Organisation]:
-    return [o for o in org_service.all_organisations(db=db, actor=me) if o.kind is OrgKind.NATION]
-
-
 def _unavailable_until(expert: ExpertOut, today: date) -> date | None:
     """The last day of the unavailability period covering today, if one does."""
     for period in expert.unavailability:
@@ -57,7 +53,7 @@ def _unavailable_until(expert: ExpertOut, today: date) -> date | None:
 @router.get("")
 def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None) -> Response:
     """The pool, narrowed by the GET form; the service keeps it to what the viewer may see."""
-    policy.require(me, policy.Permission.EXPERTS_READ)
+    policy.require_some(me, Permission.EXPERTS_READ)
     params = request.query_params
     values = {name: forms.text(params, name) for name in FILTERS}
     errors: dict[str, str] = {}
@@ -76,15 +72,13 @@ def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None) -> R
         else:
             today = clock.today()
             for expert in experts:
-                out = expert_service.expert_out(expert)
+                out = expert_service.expert_out(db, me, expert)
                 rows.append({"expert": out, "unavailable_until": _unavailable_until(out, today)})
-    nations = [o for o in _nations(db, me)
-               if policy.expert_visible(me, org_id=o.id, user_id=None)]
+    nations = org_service.pool_nations(db=db, actor=me)
     query = {k: v for k, v in values.items() if v}
     next_url = f"/experts?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None
     first_url = f"/experts?{urlencode(query)}" if cursor else None
-    can_nominate = any(policy.allows(me, policy.Permission.EXPERTS_WRITE, o.id)
-                       for o in nations)
+    can_nominate = bool(expert_service.nominating_nations(db=db, actor=me))
     return render(request, "experts.html", {
         "rows": rows, "values": values, "errors": errors, "nations": nations,
         "next_url": next_url, "first_url": first_url, "filtered": bool(query),
@@ -93,11 +87,8 @@ def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None) -> R
 
 def _nomination_nations(db: Session, me: Principal) -> list[Organisation]:
     """The nations this viewer may nominate for (its own, or any for central roles)."""
-    nations = [o for o in _nations(db, me)
-               if policy.allows(me, policy.Permission.EXPERTS_WRITE, o.id)]
-    if not nations:
-        raise Forbidden(f"Your role ({me.role.value}) may not nominate experts.")
-    return nations
+    policy.require_some(me, Permission.EXPERTS_WRITE)
+    return expert_service.nominating_nations(db=db, actor=me)
 
 
 def _nomination_form(request: Request, db: Session, me: Principal, nations: list[Organisation],
@@ -108,7 +99,7 @@ def _nomination_form(request: Request, db: Session, me: Principal, nations: list
     return render(request, "expert_form.html", {
         "nations": nations, "institutions": [(n, i) for n, i in institutions if i],
         "values": values, "errors": errors, "time_zones": TIME_ZONES,
-        "links_accounts": policy.allows(me, policy.Permission.EXPERTS_LINK_USER),
+        "links_accounts": policy.may(me, Permission.EXPERTS_LINK_USER),
         **CHOICES}, status=status)
 
 
@@ -120,17 +111,17 @@ def _conflict_field(detail: str) -> str:
     return "email" if "email" in lowered else "_form"
 
 
-def _check_nation(nations: list[Organisation], code: str) -> None:
-    if not any(n.code.upper() == code.upper() for n in nations):
-        raise Forbidden("You may nominate experts only for "
-                        + ", ".join(n.name for n in nations) + ".")
+def _check_nation(db: Session, me: Principal, nations: list[Organisation], code: str) -> None:
+    policy.require(me, Permission.EXPERTS_WRITE, org_service.get(db=db, actor=me, code=code),
+                   refusal="You may nominate experts only for "
+                           + ", ".join(n.name for n in nations) + ".")
 
 
 @router.get("/new")
 def nomination_form(request: Request, db: Db, me: SignedIn, org: str | None = None) -> Response:
     nations = _nomination_nations(db, me)
     if org:
-        _check_nation(nations, org)
+        _check_nation(db, me, nations, org)
     chosen = org.upper() if org else (nations[0].code if len(nations) == 1 else "")
     values = {"org": chosen, "skills": {}, "deployability": ["remote"], "time_zone": "UTC",
               "clearance": "none"}
@@ -143,7 +134,7 @@ def nominate(request: Request, db: Db, me: SignedIn, form: CheckedForm) -> Respo
     nations = _nomination_nations(db, me)
     data, shown = forms.nomination(form)
     if data.get("org"):
-        _check_nation(nations, data["org"])
+        _check_nation(db, me, nations, data["org"])
     if len(nations) == 1:
         data["org"] = shown["org"] = nations[0].code
     try:
@@ -157,15 +148,15 @@ def nominate(request: Request, db: Db, me: SignedIn, form: CheckedForm) -> Respo
         db.rollback()
         errors = {_conflict_field(exc.detail): exc.detail}
     else:
-        return RedirectResponse(f"/experts/{expert.id}?nominated=1", status_code=303)
+        return RedirectResponse(f"/experts/{expert.public_id}?nominated=1", status_code=303)
     return _nomination_form(request, db, me, nations, shown, errors, status=422)
 
 
 @router.get("/{expert_id}")
 def expert_page(request: Request, db: Db, me: SignedIn,
-                expert_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-                nominated: str | None = None) -> Response:
-    expert = expert_service.expert_out(expert_service.get(db=db, actor=me, expert_id=expert_id))
+                expert_id: PublicIdParam, nominated: str | None = None) -> Response:
+    expert = expert_service.expert_out(db, me,
+                                       expert_service.get(db=db, actor=me, expert_id=expert_id))
     return render(request, "expert.html", {
         "expert": expert, "nominated": nominated == "1",
         "unavailable_until": _unavailable_until(expert, clock.today())})

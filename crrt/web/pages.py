@@ -1,7 +1,7 @@
 """Web pages: signing in and out, the dashboard and the organisations.
 
 Routes here only parse, call services and render; what a viewer may see is decided by the
-services and :mod:`crrt.auth.policy`, exactly as for the API.
+services and :mod:`crrt.access.policy`, exactly as for the API.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from crrt.auth import policy
+from crrt.access import policy
+from crrt.access.policy import Permission
 from crrt.auth import service as auth_service
 from crrt.core.errors import Invalid, TooManyRequests
 from crrt.core.http import Db
@@ -96,7 +97,7 @@ def dashboard(request: Request, db: Db, me: SignedIn) -> Response:
     ]
     pool_charts = []
     experts_total = pool_of = None
-    if policy.allows(me, policy.Permission.DASHBOARD_POOL):
+    if policy.may(me, Permission.DASHBOARD_POOL):
         by_nation = expert_service.counts_by_nation(db=db, actor=me)
         by_skill = expert_service.counts_by_skill(db=db, actor=me)
         experts_total = sum(count for _, _, count in by_nation)
@@ -142,10 +143,11 @@ def organisation(request: Request, db: Db, me: SignedIn, code: str) -> Response:
     history = [org_service.history_out(c) for c in org_service.history(db=db, actor=me, code=code)]
     institutions = [org_service.institution_out(i)
                     for i in org_service.list_institutions(db=db, actor=me, code=code)]
-    pool_link = policy.allows(me, policy.Permission.EXPERTS_READ) and \
-        policy.expert_visible(me, org_id=org.id, user_id=None)
+    pool_link = policy.allows(me, Permission.POOL_READ, org)
     return render(request, "organisation.html", {
-        "org": org_service.organisation_out(org), "history": list(reversed(history)),
+        "org": org_service.organisation_out(org),
+        "history": [c for c in reversed(history) if not c.planned],
+        "planned": [c for c in history if c.planned],
         "institutions": institutions, "pool_link": pool_link})
 
 

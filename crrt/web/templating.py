@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from crrt import __version__
-from crrt.auth import policy
-from crrt.auth.principal import Principal
+from crrt.access import policy
+from crrt.access.principal import Principal
 from crrt.core import clock
 from crrt.web import session
 
@@ -89,7 +89,7 @@ def layout(request: Request) -> dict[str, Any]:
     nav = []
     if me is not None:
         nav = [("/", "Dashboard"), ("/organisations", "Organisations")]
-        if policy.allows(me, policy.Permission.EXPERTS_READ):
+        if policy.may(me, policy.Permission.EXPERTS_READ):
             nav.append(("/experts", "Expert pool"))
     path = request.url.path
     current = next((href for href, _ in reversed(nav)

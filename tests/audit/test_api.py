@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from crrt.audit import service as audit
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 from crrt.core import clock
 from tests.conftest import SYSTEM
 

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select, update
 
 from crrt.audit import service as audit
 from crrt.audit.models import GENESIS, AuditEvent, AuditHead
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 from crrt.organisations import service as org_service
 from crrt.organisations.schemas import InstitutionIn, OrganisationIn
 from tests.conftest import SYSTEM

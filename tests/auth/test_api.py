@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 from crrt.core import clock
 
 

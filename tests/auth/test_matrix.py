@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -24,12 +25,16 @@ from fastapi.testclient import TestClient
 
 from crrt.auth import passwords, tokens
 from crrt.auth import service as auth_service
-from crrt.auth.deps import CSRF_COOKIE, SESSION_COOKIE
-from crrt.auth.enums import Role
+from crrt.auth.identify import CSRF_COOKIE, SESSION_COOKIE
+from crrt.access.enums import Role
 from crrt.auth.models import User
 from crrt.auth.schemas import TokenIn
+from crrt.core import clock
 from crrt.core.db import Database
-from tests.conftest import World
+from crrt.organisations import service as org_service
+from crrt.organisations.enums import Membership
+from crrt.organisations.schemas import OrganisationPatch
+from tests.conftest import SYSTEM, World
 from tests.support import add_expert, add_institution, add_unavailability, open_web_session
 
 # --- outcomes -----------------------------------------------------------------------------------
@@ -63,6 +68,8 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{ORGS}/{{code}}"):                         (_,    OK,   OK,   OK,   OK,   OK,   OK),
     ("PATCH", f"{ORGS}/{{code}}"):                       (_,    OK,   OK,   _,    _,    _,    _),
     ("GET", f"{ORGS}/{{code}}/history"):                 (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("DELETE", f"{ORGS}/{{code}}/history/{{change_id}}"):
+                                                         (_,    OK,   OK,   _,    _,    _,    _),
     ("GET", f"{ORGS}/{{code}}/institutions"):            (_,    OK,   OK,   OK,   OK,   OK,   OK),
     ("POST", f"{ORGS}/{{code}}/institutions"):           (_,    OK,   OK,   OK,   _,    _,    _),
     ("GET", f"{ORGS}/{{code}}/institutions/{{institution_id}}"):
@@ -167,8 +174,8 @@ class Scene:
     database: Database
     world: World
     secret_key: str
-    ee_expert: int = 0
-    ee_institution: int = 0
+    ee_expert: uuid.UUID = uuid.UUID(int=0)
+    ee_institution: uuid.UUID = uuid.UUID(int=0)
     spare_user: int = 0
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -189,8 +196,19 @@ class Scene:
         with self.database.session() as db:
             user = db.get(User, self.world.users[role or Role.OBSERVER])
             token, _secret = auth_service.create_token(
-                db=db, actor=auth_service.principal_of(user), user=user, data=TokenIn(name="x"))
+                db=db, actor=auth_service.principal_of(db, user), user=user,
+                data=TokenIn(name="x"))
             return token.id
+
+    def fresh_planned_change(self) -> uuid.UUID:
+        """A membership change of Estonia planned for a later day, the last of its history."""
+        with self.database.session() as db:
+            latest = org_service.get(db=db, actor=SYSTEM, code="EE").latest
+            flipped = Membership.OBSERVER if latest is Membership.PARTICIPANT \
+                else Membership.PARTICIPANT
+            org = org_service.update(db=db, actor=SYSTEM, code="EE", data=OrganisationPatch(
+                membership=flipped, effective_on=clock.today() + timedelta(days=self.n())))
+            return org.history[-1].public_id
 
 
 def build_scene(database: Database, world: World, secret_key: str) -> Scene:
@@ -202,7 +220,7 @@ def build_scene(database: Database, world: World, secret_key: str) -> Scene:
         # the observer may sign in with a password (for POST /login); hashed once per run
         db.get(User, world.users[Role.OBSERVER]).password_hash = _password_hash()
         spare = auth_service.create_user(db=db, actor=auth_service.principal_of(
-            db.get(User, world.users[Role.ADMIN])), data=_spare_user())
+            db, db.get(User, world.users[Role.ADMIN])), data=_spare_user())
         scene.spare_user = spare.id
     return scene
 
@@ -232,13 +250,15 @@ def path_params(scene: Scene, method: str, path: str, role: Role | None) -> dict
         params["unavailability_id"] = scene.fresh_unavailability()
     if "{token_id}" in path:
         params["token_id"] = scene.fresh_token(role)
+    if "{change_id}" in path:
+        params["change_id"] = scene.fresh_planned_change()
     return params
 
 
 def _template_csv() -> bytes:
-    from crrt.experts import service as experts
+    from crrt.experts import importer
 
-    return experts.import_template().encode()
+    return importer.template().encode()
 
 
 BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from crrt.auth import policy
-from crrt.auth.enums import Role
-from crrt.auth.policy import Permission
-from crrt.auth.principal import Principal
+from crrt.access import policy
+from crrt.access.enums import Role
+from crrt.access.policy import Permission
+from crrt.access.principal import Principal
 from crrt.core.errors import Forbidden, NotFound
 from crrt.experts.models import Expert
 from crrt.organisations.enums import OrgKind

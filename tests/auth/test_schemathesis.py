@@ -24,7 +24,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from crrt.api import create_app
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 from crrt.core.config import Settings
 from crrt.core.db import Database
 from tests.auth.test_matrix import build_scene

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crrt.auth import passwords, service, tokens
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 from crrt.auth.models import ApiToken, LoginAttempt, User
 from crrt.auth.schemas import TokenIn, UserIn, UserPatch
 from crrt.core import clock

@@ -107,7 +107,7 @@ def test_reads_go_on_while_a_writer_holds_its_transaction(database, client, worl
     """On SQLite a GET takes no write lock, so it is not queued behind a long write."""
     import time
 
-    from crrt.auth.enums import Role
+    from crrt.access.enums import Role
 
     client.get("/api/v1/organisations", headers=world.headers(Role.OBSERVER))  # token use noted
     with database.session() as writer:

@@ -7,7 +7,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}
 

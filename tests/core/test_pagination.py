@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 from crrt.core.errors import Invalid
 from crrt.core.pagination import MAX_LIMIT, encode_cursor, paginate
 from crrt.organisations.models import Organisation

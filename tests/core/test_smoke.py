@@ -1,4 +1,4 @@
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 
 
 def test_health_answers_without_a_token(client):

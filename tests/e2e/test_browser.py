@@ -21,7 +21,7 @@ import pytest
 
 from crrt.api import create_app
 from crrt.auth import service as auth_service
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 from crrt.auth.schemas import UserIn
 from crrt.core.config import Settings
 from crrt.core.db import Database

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 from crrt.core.db import Database
 from crrt.experts import service
 from crrt.experts.schemas import ExpertIn

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 
 URL = "/api/v1/experts"
 PROBLEM = "application/problem+json"

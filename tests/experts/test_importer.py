@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from crrt.audit import service as audit
 from crrt.audit.models import AuditEvent
-from crrt.auth.enums import Role
-from crrt.auth.principal import Principal
+from crrt.access.enums import Role
+from crrt.access.principal import Principal
 from crrt.core.errors import Forbidden, Invalid
 from crrt.experts import importer, service
 from crrt.experts.enums import Skill

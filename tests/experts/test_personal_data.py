@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from crrt.audit import service as audit
 from crrt.audit.models import AuditEvent
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 from crrt.core.errors import Conflict, Forbidden, NotFound
 from crrt.experts import service
 from crrt.experts.schemas import ExpertFilter, ExpertPatch, UnavailabilityIn

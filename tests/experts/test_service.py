@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from crrt.audit import service as audit
 from crrt.audit.models import AuditEvent
-from crrt.auth.enums import Role
-from crrt.auth.principal import Principal
+from crrt.access.enums import Role
+from crrt.access.principal import Principal
 from crrt.core import clock
 from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
 from crrt.experts import service

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from pydantic import ValidationError
 
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 from crrt.core import clock
 from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
 from crrt.organisations import service

@@ -14,8 +14,8 @@ from httpx import Response
 
 from crrt.auth import service as auth_service
 from crrt.auth import tokens
-from crrt.auth.deps import SESSION_COOKIE
-from crrt.auth.enums import Role
+from crrt.auth.identify import SESSION_COOKIE
+from crrt.access.enums import Role
 from crrt.auth.models import WebSession
 from crrt.auth.schemas import UserIn
 from crrt.core import clock

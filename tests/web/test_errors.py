@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 
 
 def test_page_needing_a_session_sends_to_sign_in_with_the_way_back(client):

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 from crrt.core import clock
 from crrt.experts import service as expert_service
 from crrt.experts.schemas import ExpertFilter, UnavailabilityIn

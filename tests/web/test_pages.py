@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from crrt.auth.enums import Role
+from crrt.access.enums import Role
 from crrt.core import clock
 from crrt.organisations import service as org_service
 from crrt.organisations.enums import InstitutionKind, Membership

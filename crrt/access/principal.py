@@ -1,16 +1,19 @@
-"""Who is acting: the user behind a request, or the system itself (CLI, worker, migrations)."""
+"""Who is acting: the user behind a request, or the platform itself (CLI, worker, migrations)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from crrt.auth.enums import Role
-from crrt.organisations.enums import OrgKind
+from crrt.access.enums import Role
 
 
 @dataclass(frozen=True)
 class Principal:
-    """The acting party, as every service and the policy see it."""
+    """The acting party, as every service and the policy see it.
+
+    ``teams`` holds the keys of the teams and deployments the user is on (``deployment:<id>``),
+    filled by the parts that keep them (see :mod:`crrt.access.teams`).
+    """
 
     user_id: int | None
     email: str
@@ -18,13 +21,17 @@ class Principal:
     role: Role
     org_id: int | None
     org_code: str | None
-    org_kind: OrgKind | None = None
+    teams: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def actor(self) -> str:
         """How the audit log names this principal: by account id, never by a personal detail,
         so the log holds no personal data (``system:…`` for the platform itself)."""
         return f"user:{self.user_id}" if self.user_id is not None else self.email
+
+    @property
+    def is_system(self) -> bool:
+        return self.user_id is None
 
     @classmethod
     def system(cls, what: str = "cli") -> Principal:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from crrt.auth import tokens
-from crrt.auth.deps import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
-from crrt.auth.enums import Role
+from crrt.auth.identify import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from crrt.access.enums import Role
 from tests.support import open_web_session
 
 KEY = "test-secret-key-not-for-production"  # the conftest settings' key

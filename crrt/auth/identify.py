@@ -1,18 +1,22 @@
-"""Who is calling: a bearer token, or a browser's session cookie (with CSRF on writes)."""
+"""Who is calling: a bearer token, or a browser's session cookie (with CSRF on writes).
+
+The application installs :func:`identify` as ``app.state.identify``; every part's routes reach
+it through :data:`crrt.access.caller.Me`.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Request
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
+from crrt.access.principal import Principal
 from crrt.auth import service, tokens
-from crrt.auth.principal import Principal
 from crrt.core.errors import Forbidden, Unauthenticated
-from crrt.core.http import READING_METHODS, Db
+from crrt.core.http import READING_METHODS
 
 log = logging.getLogger("crrt.auth")
 
@@ -21,12 +25,9 @@ CSRF_COOKIE = "crrt_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-bearer = HTTPBearer(auto_error=False, description="An API token from `crrt token create`.")
 
-
-def optional_principal(request: Request, db: Db,
-                       credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                              Depends(bearer)] = None) -> Principal | None:
+def identify(request: Request, db: Session,
+             credentials: HTTPAuthorizationCredentials | None) -> Principal | None:
     """The caller if it identified itself; a bad token is a 401, not anonymity."""
     if request.headers.get("authorization"):
         if credentials is None or credentials.scheme.lower() != "bearer":
@@ -51,13 +52,3 @@ def optional_principal(request: Request, db: Db,
                                  request.headers.get(CSRF_HEADER)):
             raise Forbidden(f"A browser session must send the {CSRF_HEADER} header on writes.")
     return principal
-
-
-def current_principal(principal: Annotated[Principal | None,
-                                           Depends(optional_principal)]) -> Principal:
-    if principal is None:
-        raise Unauthenticated()
-    return principal
-
-
-Me = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,127 @@
+"""The one place access is decided: every permission, its rule, and the questions services ask.
+
+Services ask :func:`require` before acting on a record, :func:`require_visible` before showing
+one (outside the caller's reach it does not exist: 404), and filter lists with :func:`scope`;
+pages and menus ask :func:`may` and :func:`allows`. No service or page compares roles itself.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement
+
+from crrt.access.enums import Role
+from crrt.access.principal import Principal
+from crrt.access.resource import NOTHING_IN_PARTICULAR, columns_of, resource_of
+from crrt.access.rules import (
+    EVERY_ROLE,
+    OWN_ORGANISATION,
+    OWN_RECORD,
+    Rule,
+    grant,
+)
+from crrt.access.tlp import READABLE
+from crrt.core.errors import Forbidden, NotFound
+
+ADMIN, COORDINATOR, POC = Role.ADMIN, Role.COORDINATOR, Role.NATIONAL_POC
+CENTRAL = (ADMIN, COORDINATOR)
+
+
+class Permission(StrEnum):
+    ORGANISATIONS_READ = "organisations.read"
+    ORGANISATIONS_WRITE = "organisations.write"
+    MEMBERSHIP_WRITE = "membership.write"
+    INSTITUTIONS_WRITE = "institutions.write"
+    POOL_READ = "pool.read"
+    EXPERTS_READ = "experts.read"
+    EXPERTS_WRITE = "experts.write"
+    EXPERTS_PERSONAL_DATA = "experts.personal_data"
+    EXPERTS_AVAILABILITY = "experts.availability"
+    EXPERTS_LINK_USER = "experts.link_user"
+    AUDIT_READ = "audit.read"
+    USERS_MANAGE = "users.manage"
+    USERS_FIND = "users.find"
+    TOKENS_OWN = "tokens.own"
+    TOKENS_MANAGE = "tokens.manage"
+    WEBHOOKS_MANAGE = "webhooks.manage"
+    DASHBOARD_POOL = "dashboard.pool"
+    MARKED_READ = "marked.read"
+
+
+RULES: dict[Permission, Rule] = {
+    Permission.ORGANISATIONS_READ: Rule(grant(*EVERY_ROLE)),
+    Permission.ORGANISATIONS_WRITE: Rule(grant(*CENTRAL)),
+    Permission.MEMBERSHIP_WRITE: Rule(grant(*CENTRAL)),
+    # on an organisation: a POC for its own nation
+    Permission.INSTITUTIONS_WRITE: Rule(grant(*CENTRAL), grant(POC, when=OWN_ORGANISATION)),
+    # on an organisation: whose whole pool one may see
+    Permission.POOL_READ: Rule(grant(*CENTRAL), grant(POC, when=OWN_ORGANISATION)),
+    # on an expert: all, its nation's, or a responder's own record
+    Permission.EXPERTS_READ: Rule(grant(*CENTRAL), grant(POC, when=OWN_ORGANISATION),
+                                  grant(Role.RESPONDER, when=OWN_RECORD)),
+    # on an expert or the nominating nation
+    Permission.EXPERTS_WRITE: Rule(grant(*CENTRAL), grant(POC, when=OWN_ORGANISATION)),
+    Permission.EXPERTS_PERSONAL_DATA: Rule(grant(*CENTRAL), grant(POC, when=OWN_ORGANISATION)),
+    # on an expert: whoever may edit it, and the expert themself
+    Permission.EXPERTS_AVAILABILITY: Rule(grant(*CENTRAL), grant(POC, when=OWN_ORGANISATION),
+                                          grant(*EVERY_ROLE, when=OWN_RECORD)),
+    Permission.EXPERTS_LINK_USER: Rule(grant(*CENTRAL)),
+    Permission.AUDIT_READ: Rule(grant(*CENTRAL)),
+    Permission.USERS_MANAGE: Rule(grant(ADMIN)),
+    # find an account by email, to link it to an expert record
+    Permission.USERS_FIND: Rule(grant(*CENTRAL)),
+    # on an account: one's own tokens (the /me paths)
+    Permission.TOKENS_OWN: Rule(grant(*EVERY_ROLE, when=OWN_RECORD)),
+    # on an account: one's own tokens, or anyone's for an admin
+    Permission.TOKENS_MANAGE: Rule(grant(ADMIN), grant(*EVERY_ROLE, when=OWN_RECORD)),
+    Permission.WEBHOOKS_MANAGE: Rule(grant(ADMIN)),
+    Permission.DASHBOARD_POOL: Rule(grant(*CENTRAL, POC)),
+    # on a marked record: what its TLP marking allows (DESIGN §1)
+    Permission.MARKED_READ: Rule(grant(*EVERY_ROLE, when=READABLE)),
+}
+
+
+def may(who: Principal, permission: Permission) -> bool:
+    """Whether the role holds the permission on some record at all (menus, role refusals)."""
+    return RULES[permission].applies_to(who)
+
+
+def allows(who: Principal, permission: Permission, what: object = None) -> bool:
+    """Whether ``who`` holds ``permission`` on ``what``: a record whose table declares
+    ``__access__``, a :class:`~crrt.access.resource.Resource`, or nothing in particular."""
+    rule = RULES[permission]
+    if what is None and not rule.unconditional_for(who):
+        raise TypeError(f"{permission} depends on the record for {who.role}: name it, or ask "
+                        "may()/require_some() whether the role holds it on some record")
+    resource = NOTHING_IN_PARTICULAR if what is None else resource_of(what)
+    return rule.holds(who, resource)
+
+
+def require(who: Principal, permission: Permission, what: object = None, *,
+            refusal: str | None = None) -> None:
+    """Raise :class:`Forbidden` (saying ``refusal``, if given) unless ``who`` holds the
+    permission (on ``what``)."""
+    if not allows(who, permission, what):
+        raise Forbidden(refusal or f"Your role ({who.role.value}) may not do this.")
+
+
+def require_some(who: Principal, permission: Permission) -> None:
+    """Raise :class:`Forbidden` unless the role holds the permission on some record (a page
+    that lists what may be chosen)."""
+    if not may(who, permission):
+        raise Forbidden(f"Your role ({who.role.value}) may not do this.")
+
+
+def require_visible(who: Principal, permission: Permission, what: object, *,
+                    missing: str = "No such item.") -> None:
+    """A record outside the caller's reach does not exist for it (404); a role that may
+    never hold the permission is refused outright (403)."""
+    require_some(who, permission)
+    if not allows(who, permission, what):
+        raise NotFound(missing)
+
+
+def scope(who: Principal, permission: Permission, model: type) -> ColumnElement[bool]:
+    """The filter on ``model``'s rows on which ``who`` holds the permission."""
+    return RULES[permission].where(who, columns_of(model))

@@ -1,0 +1,85 @@
+"""The data-subject rights, across parts: each part that holds personal data registers a
+:class:`Holder`, and export and erasure ask every holder.
+
+A later part (rotations, deployments, cases) that keeps something about a person registers its
+holder in its ``personal_data`` module, and the pool's export and erasure cover it at once. The
+caller decides who may ask (the policy, on the record the request is about); the holders only
+collect and erase.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from crrt.access.principal import Principal
+from crrt.audit import service as audit
+from crrt.core import clock
+
+FORMAT = "crrt.personal-data/2"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Whom a request is about, as the parts know people: expert records, accounts, emails."""
+
+    expert_ids: frozenset[int] = field(default_factory=frozenset)
+    user_ids: frozenset[int] = field(default_factory=frozenset)
+    emails: frozenset[str] = field(default_factory=frozenset)
+
+
+Export = Callable[[Session, Person], Any]
+Erase = Callable[[Session, Principal, Person], list[str]]
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A part that holds personal data: ``export`` gives a JSON-ready copy (``None`` when it
+    holds nothing about the person); ``erase`` removes or anonymises it and names what went."""
+
+    name: str
+    export: Export
+    erase: Erase
+
+
+_holders: dict[str, Holder] = {}
+
+
+def holder(name: str, *, export: Export, erase: Erase) -> Holder:
+    """Register a part's holder (once per name)."""
+    found = Holder(name, export, erase)
+    _holders[name] = found
+    return found
+
+
+def holders() -> list[Holder]:
+    if not _holders:
+        raise RuntimeError("no personal-data holder is registered: call crrt.parts.load()")
+    return [_holders[name] for name in sorted(_holders)]
+
+
+def export_person(*, db: Session, actor: Principal, person: Person, object_type: str,
+                  object_id: object) -> dict[str, Any]:
+    """Everything every part holds about ``person``, audited as ``<object_type>.export``."""
+    parts = {}
+    for one in holders():
+        held = one.export(db, person)
+        if held is not None:
+            parts[one.name] = held
+    audit.record(db=db, actor=actor, action=f"{object_type}.export", object_type=object_type,
+                 object_id=object_id, changes={})
+    return {"format": FORMAT, "exported_at": clock.now().isoformat(), "parts": parts}
+
+
+def erase_person(*, db: Session, actor: Principal, person: Person, object_type: str,
+                 object_id: object) -> list[str]:
+    """Erase ``person`` from every part, audited as ``<object_type>.erase`` with the names
+    (never the values) of what went."""
+    erased = sorted({what for one in holders() for what in one.erase(db, actor, person)})
+    db.flush()
+    audit.record(db=db, actor=actor, action=f"{object_type}.erase", object_type=object_type,
+                 object_id=object_id, changes={"erased": erased})
+    return erased
