@@ -20,6 +20,7 @@ from crrt.core.config import Settings, get_settings
 from crrt.core.db import Database
 from crrt.core.errors import DomainError
 from crrt.core.http import (
+    BodyLimit,
     Db,
     busy_problem,
     data_problem,
@@ -96,7 +97,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 # Every request body, JSON and forms; a route that takes files declares its own limit
-# (``max_body_size=`` on the route: the spreadsheet import).
+# (``@body_limit(...)``: the spreadsheet import).
 MAX_BODY = 1024 * 1024
 
 SECURITY_HEADERS = {
@@ -121,7 +122,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app = FastAPI(title="crrt", version=__version__,
                   summary="Coordination platform for the EU Cyber Rapid Response Teams",
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=None,
-                  redoc_url=None, max_body_size=MAX_BODY)
+                  redoc_url=None)
     app.state.settings = settings
     app.state.database = database
     app.state.identify = identify
@@ -134,6 +135,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if request.url.path.startswith(API_PREFIX):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    app.add_middleware(BodyLimit, default=MAX_BODY, headers=SECURITY_HEADERS)
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (health_router, auth_router, organisations_router, experts_router,

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from crrt.api import create_app
 from crrt.auth import service as auth_service
 from crrt.core import migrations
+from tests.conftest import SYSTEM
 from tests.support import Cli
 
 
@@ -49,7 +50,7 @@ def test_user_add_with_a_password_from_stdin(cli, database, world):
     assert result.exit_code == 0, result.stderr
     assert "ana.tamm@ee.example (responder, EE) created" in result.stdout
     with database.session() as db:
-        user = auth_service.get_user_by_email(db, "ana.tamm@ee.example")
+        user = auth_service.find_by_email(db=db, actor=SYSTEM, email="ana.tamm@ee.example")
         assert user.name == "Ana Tamm"
         assert user.password_hash.startswith("$argon2id$")
         assert auth_service.login(db=db, email="ana.tamm@ee.example",
@@ -61,7 +62,7 @@ def test_user_add_without_a_password_makes_a_token_only_account(cli, database, w
     result = cli("user", "add", "bot@lt.example", "--role", "observer", "--org", "LT")
     assert result.exit_code == 0, result.stderr
     with database.session() as db:
-        user = auth_service.get_user_by_email(db, "bot@lt.example")
+        user = auth_service.find_by_email(db=db, actor=SYSTEM, email="bot@lt.example")
         assert (user.name, user.password_hash) == ("bot@lt.example", None)
 
 

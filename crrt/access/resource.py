@@ -103,7 +103,7 @@ def resource_of(record: object) -> Resource:
     orgs: frozenset[int] = frozenset()
     users: frozenset[int] = frozenset()
     db = object_session(record)
-    if marking is not None and key is not None and db is not None:
+    if key is not None and db is not None:
         orgs, users = recipients(db, spec.kind, key)
     return Resource(kind=spec.kind, key=key, owner_org_id=value(spec.owner_org),
                     subject_user_id=value(spec.subject_user),

@@ -188,8 +188,10 @@ class Rule:
         return any(g.condition.holds(who, what) for g in self._mine(who))
 
     def unconditional_for(self, who: Principal) -> bool:
-        """Whether every grant of the role holds on any record (no record need be named)."""
-        return all(g.condition is ANYTHING for g in self._mine(who))
+        """Whether the answer for the role is the same on every record (no record need be
+        named): it holds no grant, or one that holds on anything."""
+        mine = list(self._mine(who))
+        return not mine or any(g.condition is ANYTHING for g in mine)
 
     def where(self, who: Principal, columns: Columns) -> ColumnElement[bool]:
         return or_(false(), *(g.condition.where(who, columns) for g in self._mine(who)))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
-from collections.abc import Iterator
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -145,3 +146,111 @@ def busy_problem(request: Request, exc: OperationalError) -> JSONResponse | None
     return problem(request, status=503, title="Busy", slug="busy",
                    detail="The database is busy with another change. Try again in a moment.",
                    headers={"Retry-After": "2"})
+
+
+class _Refused(Exception):
+    """The body grew past the limit while streaming; the 413 has been sent already."""
+
+
+BODY_LIMIT_ATTRIBUTE = "crrt_body_limit"
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def body_limit(size: int) -> Callable[[Endpoint], Endpoint]:
+    """Give one route a request-body limit of its own (an upload), instead of the default."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        setattr(endpoint, BODY_LIMIT_ATTRIBUTE, size)
+        return endpoint
+
+    return mark
+
+
+class BodyLimit:
+    """Refuse request bodies past a size before anything reads them (413 problem).
+
+    The declared Content-Length is checked first; a body sent without one is counted as it
+    streams, and once past the limit the 413 is sent and whatever the app does next is
+    dropped. A route marked with :func:`body_limit` gets its own limit; the table of those is
+    read from the application's routes on the first request.
+    """
+
+    def __init__(self, app: Any, *, default: int,
+                 headers: dict[str, str] | None = None) -> None:
+        self.app, self.default = app, default
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        self._routes: list[tuple[re.Pattern[str], frozenset[str], int]] | None = None
+
+    def _route_limits(self, scope: Any) -> list[tuple[re.Pattern[str], frozenset[str], int]]:
+        if self._routes is None:
+            from fastapi.routing import iter_route_contexts
+
+            found = []
+            for route in iter_route_contexts(scope["app"].routes):
+                size = getattr(route.endpoint, BODY_LIMIT_ATTRIBUTE, None)
+                regex = getattr(route, "path_regex", None)
+                if size is not None and regex is not None:
+                    found.append((regex, frozenset(route.methods or ()), size))
+            self._routes = found
+        return self._routes
+
+    def limit_for(self, scope: Any) -> int:
+        for regex, methods, size in self._route_limits(scope):
+            if scope["method"] in methods and regex.match(scope["path"]):
+                return size
+        return self.default
+
+    async def _refuse(self, scope: Any, send: Any, limit: int) -> None:
+        detail = f"The request body is larger than {limit // 1024} KiB."
+        if scope["path"].startswith(("/api/", "/taxii2/")):
+            body = json.dumps({"type": "/problems/too-large", "title": "Too large",
+                               "status": 413, "detail": detail,
+                               "instance": scope["path"]}).encode()
+            media_type = PROBLEM_JSON
+        else:  # a person's browser: a plain page (no session is read for an oversized post)
+            body = (f'<!doctype html><html lang="en"><meta charset="utf-8"><title>Too large - '
+                    f'crrt</title><h1>Too large</h1><p>{detail}</p><p><a href="/">Back to '
+                    f'crrt</a></p></html>').encode()
+            media_type = "text/html; charset=utf-8"
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", media_type.encode()),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close"), *self.headers]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send, limit)
+            return
+        received, started, refused = 0, False, False
+
+        async def counted() -> Any:
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit and not refused:
+                    refused = True
+                    if not started:
+                        await self._refuse(scope, send, limit)
+                    raise _Refused
+            return message
+
+        async def watched(message: Any) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 went out; the app's own answer to the broken read is dropped
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except Exception:
+            if not refused:  # an error of the app's own: not ours to hide
+                raise

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Response, UploadFile
 
 from crrt.access.caller import Me
 from crrt.core.errors import FieldError, Invalid
-from crrt.core.http import Cursor, Db, Limit, PublicIdParam, WriteDb
+from crrt.core.http import Cursor, Db, Limit, PublicIdParam, WriteDb, body_limit
 from crrt.core.pagination import Page
 from crrt.experts import importer, service
 from crrt.experts.importer import MAX_BYTES
@@ -49,8 +49,9 @@ def import_template(me: Me) -> Response:
                              'attachment; filename="experts-template.csv"'})
 
 
-@router.post("/import", max_body_size=importer.MAX_UPLOAD, responses={422: {"description": "Rejected rows; nothing was written. "
+@router.post("/import", responses={422: {"description": "Rejected rows; nothing was written. "
                                                         "The problem carries the `report`."}})
+@body_limit(importer.MAX_UPLOAD)
 def import_experts(file: UploadFile, org: Annotated[str, Form(max_length=64)], db: Db, me: Me,
                    dry_run: Annotated[bool, Form()] = False) -> ImportReport:
     """Import a CSV or XLSX sheet into a nation's pool: every row, or none."""

@@ -79,7 +79,7 @@ def erase(db: Session, actor: Principal, person: privacy.Person) -> list[str]:
             ("name", True), ("email", expert.email), ("phone", expert.phone),
             ("notes", expert.notes), ("languages", expert.languages),
             ("unavailability", expert.unavailability), ("user", expert.user_id)) if held}
-        expert.name = f"Erased expert {expert.public_id}"
+        expert.name = f"Erased expert {str(expert.public_id)[:8]}"
         expert.email = expert.phone = expert.user_id = None
         expert.notes = ""
         expert.languages.clear()

@@ -28,6 +28,7 @@ SHORT = {
 
 TYPE_MESSAGES = {
     "int_parsing": "Choose one of the listed options.",
+    "uuid_parsing": "Choose one of the listed options.",
     "enum": "Choose one of the listed options.",
     "date_from_datetime_parsing": "Enter a date as YYYY-MM-DD.",
     "date_parsing": "Enter a date as YYYY-MM-DD.",

@@ -42,7 +42,7 @@ def test_every_change_writes_its_event(database, world):
         inst = org_service.create_institution(db=db, actor=world.principals[Role.NATIONAL_POC],
                                               code="EE",
                                               data=InstitutionIn(name="CERT-EE", kind="csirt"))
-        inst_id = inst.id
+        inst_id = inst.public_id
     last = _events(database)[-1]
     assert (last.actor, last.action, last.object_type, last.object_id) == (
         f"user:{world.users[Role.NATIONAL_POC]}", "institution.create", "institution",

@@ -30,8 +30,8 @@ def test_loading_the_demo_builds_the_project_picture(database):
         assert finland == [("joined", "observer"), ("role_changed", "participant")]
         by_nation = {code: n for code, _name, n in experts.counts_by_nation(db=db, actor=DEMO)}
         assert sum(by_nation.values()) == 60 and by_nation["LT"] >= by_nation["EE"] > 0
-        responder = auth.get_user_by_email(db, "responder@crrt.example")
-        mine, _ = experts.list_experts(db=db, actor=auth.principal_of(responder),
+        responder = auth.find_by_email(db=db, actor=DEMO, email="responder@crrt.example")
+        mine, _ = experts.list_experts(db=db, actor=auth.principal_of(db, responder),
                                        filters=ExpertFilter(), limit=10, cursor=None)
         assert [e.email for e in mine] == ["kristjan.tamm@ria.ee.example"]
         assert audit.verify(db=db).ok

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ from crrt.experts.schemas import ExpertIn
 from tests.conftest import World
 
 Body = Callable[..., dict[str, Any]]
-Nominate = Callable[..., int]
+Nominate = Callable[..., uuid.UUID]
 
 
 def _body(**changes: Any) -> dict[str, Any]:
@@ -41,9 +42,9 @@ def expert_body() -> Body:
 def nominate(database: Database, world: World) -> Nominate:
     """Nominate through the service (as the coordinator unless ``role`` says otherwise)."""
 
-    def _nominate(role: Role = Role.COORDINATOR, **changes: Any) -> int:
+    def _nominate(role: Role = Role.COORDINATOR, **changes: Any) -> uuid.UUID:
         with database.session() as db:
             return service.nominate(db=db, actor=world.principals[role],
-                                    data=ExpertIn.model_validate(_body(**changes))).id
+                                    data=ExpertIn.model_validate(_body(**changes))).public_id
 
     return _nominate

@@ -30,15 +30,15 @@ MART = "Mart Kask,mart.kask@mil.ee.example,,,ot_ics:2,et,,,,"
 def _run(database, world, content, *, filename="experts.csv", org="EE", dry_run=False,
          role=Role.NATIONAL_POC):
     with database.session() as db:
-        return service.import_experts(db=db, actor=world.principals[role], org=org,
-                                      filename=filename, content=content, dry_run=dry_run)
+        return importer.import_experts(db=db, actor=world.principals[role], org=org,
+                                       filename=filename, content=content, dry_run=dry_run)
 
 
 def _pool(database):
     with database.session() as db:
         experts, _ = service.list_experts(db=db, actor=SYSTEM, limit=200, cursor=None,
                                           filters=ExpertFilter(include_erased=True))
-        return {e.email: service.expert_out(e) for e in experts}
+        return {e.email: service.expert_out(db, SYSTEM, e) for e in experts}
 
 
 def _csv(*rows: str, header: str = HEADER) -> bytes:
@@ -141,7 +141,8 @@ def test_reimporting_updates_by_email_and_keeps_unlisted_fields(database, world,
     assert [(s.skill.value, s.level) for s in mart.skills] == [("cloud", 3)]
     assert (mart.languages, mart.notes, mart.phone) == (["fr"], "keep me", "+372 5550 1101")
     with database.session() as db:
-        assert db.get(Expert, kept).user_id == world.users[Role.RESPONDER]
+        assert service.get(db=db, actor=SYSTEM, expert_id=kept).user_id == \
+            world.users[Role.RESPONDER]
         imports = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "expert.import")))
         assert [e.changes for e in imports] == [{"created": 1, "updated": 1, "rows": 2,
                                                  "format": "csv"}]

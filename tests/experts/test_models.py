@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from crrt.experts.models import Expert
-from crrt.organisations.enums import Membership, OrgKind
+from crrt.organisations.enums import OrgKind
 from crrt.organisations.models import Organisation
 
 EMAIL = "kadri.saar@ria.ee.example"
@@ -18,8 +18,7 @@ EMAIL = "kadri.saar@ria.ee.example"
 @pytest.fixture
 def nations(database) -> dict[str, int]:  # type: ignore[no-untyped-def]
     with database.session() as db:
-        orgs = [Organisation(code=code, name=name, kind=OrgKind.NATION,
-                             membership=Membership.PARTICIPANT)
+        orgs = [Organisation(code=code, name=name, kind=OrgKind.NATION)
                 for code, name in (("EE", "Estonia"), ("ES", "Spain"))]
         db.add_all(orgs)
         db.flush()

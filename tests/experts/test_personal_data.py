@@ -31,20 +31,24 @@ def test_the_export_holds_everything_about_the_expert(database, world, nominate)
         document = service.export_personal_data(db=db, actor=world.principals[POC],
                                                 expert_id=expert_id)
     json.dumps(document)  # JSON-ready as it is
-    assert document["format"] == "crrt.expert-personal-data/1"
+    assert document["format"] == "crrt.personal-data/2"
     assert document["exported_at"]
-    expert = document["expert"]
+    assert set(document["parts"]) == {"experts", "accounts"}  # the account changed nothing
+    [expert] = document["parts"]["experts"]
     assert (expert["id"], expert["org"], expert["name"], expert["email"], expert["phone"]) == \
-        (expert_id, "EE", "Kadri Saar", "kadri.saar@ria.ee.example", "+372 1234567")
+        (str(expert_id), "EE", "Kadri Saar", "kadri.saar@ria.ee.example", "+372 1234567")
     assert (expert["notes"], expert["time_zone"], expert["erased_at"]) == \
         ("Prefers night shifts.", "Europe/Tallinn", None)
-    assert document["skills"] == [{"skill": "incident_handling", "level": 3},
-                                  {"skill": "malware_analysis", "level": 1}]
-    assert sorted(document["languages"]) == ["en", "et"]
-    assert document["unavailability"] == [{"starts_on": "2027-08-02", "ends_on": "2027-08-06",
-                                           "reason": "Family leave"}]
-    assert document["user"] == {"email": "responder@test.example", "role": "responder"}
-    trail = [(e["action"], e["actor"], e["fields"]) for e in document["audit"]]
+    assert expert["skills"] == [{"skill": "incident_handling", "level": 3},
+                                {"skill": "malware_analysis", "level": 1}]
+    assert sorted(expert["languages"]) == ["en", "et"]
+    assert expert["unavailability"] == [{"starts_on": "2027-08-02", "ends_on": "2027-08-06",
+                                         "reason": "Family leave"}]
+    [account] = document["parts"]["accounts"]["accounts"]
+    assert (account["email"], account["role"]) == ("responder@test.example", "responder")
+    assert [t["name"] for t in account["api_tokens"]] == ["tests"]
+    assert "token" not in str(account["api_tokens"]).replace("api_tokens", "")
+    trail = [(e["action"], e["actor"], e["fields"]) for e in expert["audit"]]
     coordinator, poc = (f"user:{world.users[r]}" for r in (Role.COORDINATOR, POC))
     assert trail[0][:2] == ("expert.nominate", coordinator)
     assert trail[1:] == [("expert.update", poc, ["phone"]),
@@ -73,10 +77,11 @@ def test_erasure_anonymises_and_the_audit_chain_stays_valid(database, world, nom
     with database.session() as db:
         service.erase(db=db, actor=world.principals[POC], expert_id=expert_id)
     with database.session() as db:
-        out = service.expert_out(service.get(db=db, actor=world.principals[COORDINATOR],
-                                             expert_id=expert_id))
+        coordinator = world.principals[COORDINATOR]
+        out = service.expert_out(db, coordinator, service.get(db=db, actor=coordinator,
+                                                              expert_id=expert_id))
         assert (out.name, out.email, out.phone, out.notes) == \
-            (f"Erased expert #{expert_id}", None, None, "")
+            (f"Erased expert {str(expert_id)[:8]}", None, None, "")
         assert (out.languages, out.unavailability, out.erased) == ([], [], True)
         assert [s.skill.value for s in out.skills] == ["incident_handling", "malware_analysis"]
         assert service.get(db=db, actor=world.principals[COORDINATOR],
@@ -118,8 +123,8 @@ def test_erased_experts_leave_lists_and_counts_and_free_their_email(database, wo
                                          cursor=None)
         everyone, _ = service.list_experts(db=db, actor=actor, limit=None, cursor=None,
                                            filters=ExpertFilter(include_erased=True))
-        assert [e.id for e in listed] == [again]
-        assert [e.id for e in everyone] == [expert_id, again]
+        assert [e.public_id for e in listed] == [again]
+        assert [e.public_id for e in everyone] == [expert_id, again]
         assert ("EE", "Estonia", 1) in service.counts_by_nation(db=db, actor=actor)
         assert dict(service.counts_by_skill(db=db, actor=actor))["incident_handling"] == 1
 

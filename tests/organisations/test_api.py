@@ -14,7 +14,7 @@ def test_create_an_eu_institution_and_read_it_back(client, world):
                           json={"code": "enisa", "name": "ENISA", "kind": "eu_institution"})
     assert created.status_code == 201
     assert created.json() == {"code": "enisa", "name": "ENISA", "kind": "eu_institution",
-                              "membership": None, "member_since": None}
+                              "membership": None, "member_since": None, "planned": []}
     fetched = client.get("/api/v1/organisations/enisa", headers=world.headers(Role.OBSERVER))
     assert fetched.json() == created.json()
 
@@ -39,16 +39,22 @@ def test_membership_change_and_history_through_the_api(client, world):
                             json={"membership": "participant", "effective_on": joins,
                                   "note": "Joined as participant"})
     assert response.status_code == 200
-    assert response.json()["member_since"] == joins
+    assert response.json()["membership"] == "observer"  # planned: not in force before its day
+    assert [(p["membership"], p["effective_on"], p["planned"])
+            for p in response.json()["planned"]] == [("participant", joins, True)]
     left = client.patch("/api/v1/organisations/DE", headers=headers,
                         json={"membership": None, "effective_on": leaves})
-    assert left.json()["membership"] is None
+    assert left.json()["membership"] == "observer"
+    assert [p["membership"] for p in left.json()["planned"]] == ["participant", None]
+    on_the_day = client.get("/api/v1/organisations/DE", params={"on": joins}, headers=headers)
+    assert (on_the_day.json()["membership"], on_the_day.json()["member_since"]) == (
+        "participant", joins)
     history = client.get("/api/v1/organisations/DE/history",
                          headers=world.headers(Role.REQUESTER)).json()
-    assert [(h["event"], h["previous"], h["membership"], h["effective_on"])
+    assert [(h["event"], h["previous"], h["membership"], h["effective_on"], h["planned"])
             for h in history][-2:] == [
-        ("role_changed", "observer", "participant", joins),
-        ("left", "participant", None, leaves)]
+        ("role_changed", "observer", "participant", joins, True),
+        ("left", "participant", None, leaves, True)]
     assert history[-2]["note"] == "Joined as participant"
     assert history[-1]["recorded_by"] == f"user:{world.users[Role.COORDINATOR]}"
 

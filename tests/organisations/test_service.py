@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 import pytest
 from pydantic import ValidationError
 
+from sqlalchemy import select
+
 from crrt.access.enums import Role
 from crrt.core import clock
 from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -151,12 +153,13 @@ def test_renaming_keeps_the_code(database):
 
 
 def test_nation_codes_are_found_in_any_case_other_codes_exactly(database, world):
+    observer = world.principals[Role.OBSERVER]
     with database.session() as db:
-        assert service.get_by_code(db, "ee").code == "EE"
+        assert service.get(db=db, actor=observer, code="ee").code == "EE"
         with pytest.raises(NotFound):
-            service.get_by_code(db, "CERT-EU")
+            service.get(db=db, actor=observer, code="CERT-EU")
         with pytest.raises(Invalid) as caught:
-            service.get_by_code(db, "XX", field="org")
+            service.get(db=db, actor=observer, code="XX", field="org")
         assert caught.value.errors[0].loc == ["org"]
 
 
@@ -270,9 +273,11 @@ def test_deleting_an_institution_keeps_its_experts_in_the_pool(database, world):
     inst = _institution(database, coordinator, name="CERT-EE")
     expert_id = add_expert(database, "EE", name="Kaja Kask")
     with database.session() as db:
-        db.get(Expert, expert_id).institution_id = inst.id
+        expert = db.scalars(select(Expert).where(Expert.public_id == expert_id)).one()
+        expert.institution_id = service.get_institution(db=db, actor=coordinator, code="EE",
+                                                        institution_id=inst.id).id
     with database.session() as db:
         service.delete_institution(db=db, actor=coordinator, code="EE", institution_id=inst.id)
     with database.session() as db:
-        expert = db.get(Expert, expert_id)
-        assert expert is not None and expert.institution_id is None
+        expert = db.scalars(select(Expert).where(Expert.public_id == expert_id)).one()
+        assert expert.institution_id is None

@@ -70,7 +70,7 @@ def open_session(database: Database, email: str) -> str:
     """
     secret = tokens.new_session_id()
     with database.session() as db:
-        user = auth_service.get_user_by_email(db, email)
+        user = auth_service.find_by_email(db=db, actor=SYSTEM, email=email)
         assert user is not None
         db.add(WebSession(user_id=user.id, session_hash=tokens.digest(secret),
                           expires_at=clock.now() + timedelta(hours=1)))
@@ -110,4 +110,4 @@ def nominate(database: Database, org: str, name: str, *,
             "skills": [{"skill": s, "level": lvl} for s, lvl in skills.items()],
             "languages": list(languages), "clearance": clearance,
             "deployability": list(deployability)}))
-        return expert.id
+        return expert.public_id

@@ -17,7 +17,7 @@ from tests.web.conftest import csrf_of, nominate, post_form
 
 def listed(html: str) -> set[str]:
     """The names in the pool table."""
-    return set(re.findall(r'<th scope="row"><a href="/experts/\d+">([^<]+)</a></th>', html))
+    return set(re.findall(r'<th scope="row"><a href="/experts/[0-9a-f-]{36}">([^<]+)</a></th>', html))
 
 
 def pool_size(database, org: str | None = None) -> int:
@@ -147,10 +147,10 @@ def test_responder_sees_the_pool_page_but_no_one_else(browser, pool):
     assert "Nominate an expert" not in page.text
 
 
-@pytest.mark.parametrize("path", ["/experts", "/experts/new", "/experts/1"])
+@pytest.mark.parametrize("path", ["/experts", "/experts/new", "/experts/{kadri}"])
 @pytest.mark.parametrize("role", [Role.REQUESTER, Role.OBSERVER])
 def test_roles_outside_the_pool_get_a_forbidden_page(browser, pool, role, path):
-    page = browser(role).get(path)
+    page = browser(role).get(path.format(kadri=pool["Kadri Tamm"]))
     assert page.status_code == 403
     assert "Forbidden" in page.text
     assert "Kadri Tamm" not in page.text
@@ -187,7 +187,7 @@ def test_poc_nominates_through_the_form_and_sees_the_confirmation(browser, datab
         "notes": "Speaks at FIRST."})
     assert response.status_code == 303
     location = response.headers["location"]
-    assert re.fullmatch(r"/experts/\d+\?nominated=1", location)
+    assert re.fullmatch(r"/experts/[0-9a-f-]{36}\?nominated=1", location)
     page = client.get(location)
     assert "Nomination recorded." in page.text
     assert "Mari Saar" in page.text
@@ -206,7 +206,7 @@ def test_coordinator_picks_the_nation_and_an_institution(browser, database):
 
     with database.session() as db:
         inst = org_service.create_institution(db=db, actor=SYSTEM, code="ES", data=InstitutionIn(
-            name="INCIBE-CERT", kind=InstitutionKind.CSIRT)).id
+            name="INCIBE-CERT", kind=InstitutionKind.CSIRT)).public_id
     client = browser(Role.COORDINATOR)
     form = client.get("/experts/new?org=ES")
     assert '<option value="ES" selected>' in form.text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -121,15 +121,22 @@ def test_organisation_page_shows_the_membership_history_and_institutions(browser
     page = browser(Role.OBSERVER).get("/organisations/ES")
     assert page.status_code == 200
     text = page.text
+    planned, history = text.index('id="planned-heading"'), text.index('id="history-heading"')
     joined = text.index("<strong>Joined</strong>")
     changed = text.index("<strong>Role changed</strong>")
     left = text.index("<strong>Left</strong>")
-    assert left < changed < joined, "the newest step comes first"
+    assert planned < changed < left < history < joined, \
+        "planned changes first, in the order they take effect; then what happened"
+    assert text.count('class="badge badge--planned"') >= 2
     assert (today + timedelta(days=10)).isoformat() in text
     assert (today + timedelta(days=20)).isoformat() in text
     assert "from participant to observer" in text
     assert "Stepped back for the budget year." in text
     assert "INCIBE-CERT" in text and "(CSIRT)" in text
+    with clock.frozen(datetime.combine(today + timedelta(days=15), time(9), UTC)):
+        later = browser(Role.OBSERVER).get("/organisations/ES").text
+    assert later.index("<strong>Role changed</strong>") > later.index('id="history-heading"')
+    assert later.index("<strong>Left</strong>") < later.index('id="history-heading"')
 
 
 def test_organisation_page_links_its_experts_only_for_those_who_see_them(browser):
