@@ -22,6 +22,7 @@ run: install
 	$(BIN)/crrt serve --host $(HOST) --port $(PORT)
 
 test: install
+	$(BIN)/mypy
 	$(BIN)/python -m pytest --cov=crrt --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 lint: install

@@ -24,14 +24,15 @@ from pathlib import Path
 
 import httpx
 
+from crrt import parts
+from crrt.access.principal import Principal
 from crrt.audit import service as audit
 from crrt.auth import service as auth
-from crrt.access.principal import Principal
 from crrt.auth.schemas import TokenIn
 from crrt.core import migrations
 from crrt.core.db import Database
 from crrt.demo.load import load
-from crrt.experts import service as experts
+from crrt.experts import importer
 from crrt.experts.enums import Skill
 
 BENCH = Principal.system("bench")
@@ -103,6 +104,7 @@ def main() -> None:
     url = args.database or f"sqlite:///{folder / 'bench.db'}"
     print(f"database: {url.split('@')[-1]}; {os.cpu_count()} cores; "
           f"python {sys.version.split()[0]}")
+    parts.load()
     migrations.upgrade(url)
     database = Database(url)
     with database.session() as db:
@@ -112,9 +114,10 @@ def main() -> None:
     started = time.perf_counter()
     for i, nation in enumerate(NATIONS):
         with database.session() as db:
-            report = experts.import_experts(db=db, actor=BENCH, org=nation, filename="pool.csv",
-                                            content=pool_csv(per_nation, i * per_nation, rng),
-                                            dry_run=False)
+            report = importer.import_experts(db=db, actor=BENCH, org=nation,
+                                             filename="pool.csv",
+                                             content=pool_csv(per_nation, i * per_nation, rng),
+                                             dry_run=False)
             assert report.applied, report.rejected[:3]
     elapsed = time.perf_counter() - started
     total = per_nation * len(NATIONS)
@@ -127,7 +130,8 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         print(f"audit verify: {result.events} events in {elapsed:.2f} s "
               f"({result.events / elapsed:,.0f} events/s), ok={result.ok}")
-        user = auth.get_user_by_email(db, "coordinator@crrt.example")
+        user = auth.find_by_email(db=db, actor=BENCH, email="coordinator@crrt.example")
+        assert user is not None
         _token, token = auth.create_token(db=db, actor=BENCH, user=user, data=TokenIn(name="bench"))
     database.dispose()
 

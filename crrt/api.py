@@ -82,7 +82,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def on_crash(request: Request, exc: Exception) -> Response:
         # Runs outside the middleware stack, so the security headers are added here.
         busy = busy_problem(request, exc) if isinstance(exc, OperationalError) else None
-        response = busy or internal_problem(request, exc)
+        response: Response = busy or internal_problem(request, exc)
         if not _for_machines(request):
             response = web_errors.page_for(request, status=response.status_code,
                                            title="Busy" if busy else "Internal error",

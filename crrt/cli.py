@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from crrt import parts
 from crrt.access.enums import Role
 from crrt.cli_support import SYSTEM, database, fail, ready_database, refused, unit_of_work
 from crrt.core import clock, migrations
@@ -23,6 +24,14 @@ org_app = typer.Typer(help="Organisations and their project membership.", no_arg
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+
+
+@app.callback()
+def main() -> None:
+    """Every command sees every part (its tables and what it registers)."""
+    parts.load()
+
+
 for sub, name in ((db_app, "db"), (org_app, "org"), (user_app, "user"), (token_app, "token"),
                   (audit_app, "audit"), (demo_app, "demo"), (experts_app, "experts")):
     app.add_typer(sub, name=name)

@@ -10,7 +10,6 @@ from crrt.models import load_all
 
 # Each part's modules that register themselves with the shared layer.
 REGISTERING = (
-    "crrt.audit.personal_data",
     "crrt.auth.personal_data",
     "crrt.experts.personal_data",
 )

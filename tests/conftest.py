@@ -17,15 +17,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from crrt.api import create_app
-from crrt.auth import service as auth_service
+from crrt import parts
 from crrt.access.enums import Role
 from crrt.access.principal import Principal
+from crrt.api import create_app
+from crrt.auth import service as auth_service
 from crrt.auth.schemas import TokenIn, UserIn
 from crrt.core import migrations
 from crrt.core.config import Settings
 from crrt.core.db import Base, Database
-from crrt import parts
 from crrt.organisations import service as org_service
 from crrt.organisations.enums import Membership, OrgKind
 from crrt.organisations.schemas import OrganisationIn
@@ -97,12 +97,12 @@ def settings(database: Database, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, database: Database):  # type: ignore[no-untyped-def]
+def app(settings: Settings, database: Database):
     return create_app(settings, database=database)
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(app) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
@@ -161,7 +161,7 @@ def world(database: Database) -> World:
 
 
 @pytest.fixture
-def smtp_server():  # type: ignore[no-untyped-def]
+def smtp_server():
     """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port; see tests/support.py."""
     from tests.support import MailServer
 

@@ -121,7 +121,7 @@ class MailServer:
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope) -> str:
         from email import message_from_bytes, policy
 
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))

@@ -13,12 +13,12 @@ from tests.support import Cli
 
 
 @pytest.fixture
-def cli(database, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+def cli(database, monkeypatch, tmp_path):
     return Cli(database.url, monkeypatch, str(tmp_path / "data"))
 
 
 @pytest.fixture
-def fresh_cli(monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+def fresh_cli(monkeypatch, tmp_path):
     return Cli(f"sqlite:///{tmp_path}/fresh/crrt.db", monkeypatch, str(tmp_path / "data"))
 
 

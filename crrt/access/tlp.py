@@ -47,7 +47,8 @@ class _Readable(Condition):
         return bool(inside) or NAMED.holds(who, what)
 
     def where(self, who: Principal, columns: Columns) -> ColumnElement[bool]:
-        marking = func.coalesce(need_column(columns.marking, "marking", columns.kind), DEFAULT.value)
+        column = need_column(columns.marking, "marking", columns.kind)
+        marking = func.coalesce(column, DEFAULT.value)
         inside: list[ColumnElement[bool]] = [
             true() if who.role is Role.COORDINATOR else false(),
             OWN_ORGANISATION.where(who, columns)]

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from crrt.access.caller import Me
 from crrt.audit import service
 from crrt.audit.schemas import AuditEventOut
-from crrt.access.caller import Me
 from crrt.core.http import Cursor, Db, Limit
 from crrt.core.pagination import Page
 

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crrt.audit.models import GENESIS, AuditEvent, AuditHead
 from crrt.access import policy
 from crrt.access.principal import Principal
+from crrt.audit.models import GENESIS, AuditEvent, AuditHead
 from crrt.core import clock
 from crrt.core.errors import Invalid
 from crrt.core.pagination import paginate
@@ -84,6 +84,16 @@ def events_about(*, db: Session, object_type: str, object_id: object) -> list[Au
     """Every event about one object, oldest first; the caller has checked access to it."""
     return list(db.scalars(select(AuditEvent).where(AuditEvent.object_type == object_type,
                                                     AuditEvent.object_id == str(object_id))
+                           .order_by(AuditEvent.seq)))
+
+
+def events_by(*, db: Session, actors: Iterable[str]) -> list[AuditEvent]:
+    """Every event made by these actors (``user:<id>``), oldest first; for a person's copy
+    of their data, which the caller has checked they may have."""
+    names = sorted(set(actors))
+    if not names:
+        return []
+    return list(db.scalars(select(AuditEvent).where(AuditEvent.actor.in_(names))
                            .order_by(AuditEvent.seq)))
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from crrt.auth import service
 from crrt.access.caller import Me
+from crrt.auth import service
 from crrt.auth.schemas import Me as MeOut
 from crrt.auth.schemas import TokenCreated, TokenIn, TokenOut, UserIn, UserOut, UserPatch
 from crrt.core.http import Cursor, Db, Id, Limit

@@ -45,10 +45,10 @@ def identify(request: Request, db: Session,
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         return None
-    principal = service.session_principal(db, secret)
-    if principal is not None and request.method not in SAFE_METHODS:
+    from_session = service.session_principal(db, secret)
+    if from_session is not None and request.method not in SAFE_METHODS:
         key = request.app.state.settings.resolved_secret_key()
         if not tokens.csrf_valid(key, request.cookies.get(CSRF_COOKIE),
                                  request.headers.get(CSRF_HEADER)):
             raise Forbidden(f"A browser session must send the {CSRF_HEADER} header on writes.")
-    return principal
+    return from_session

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from crrt.access.principal import Principal
 from crrt.auth.models import ApiToken, LoginAttempt, User, WebSession
+from crrt.core.db import removed
 from crrt.privacy import service as privacy
 
 
@@ -49,7 +50,7 @@ def erase(db: Session, actor: Principal, person: privacy.Person) -> list[str]:
     if not emails:
         return []
     gone = db.execute(delete(LoginAttempt).where(LoginAttempt.email.in_(sorted(emails))))
-    return ["sign_in_attempts"] if gone.rowcount else []
+    return ["sign_in_attempts"] if removed(gone) else []
 
 
 HOLDER = privacy.holder("accounts", export=export, erase=erase)

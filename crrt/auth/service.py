@@ -16,6 +16,7 @@ from crrt.auth import passwords, tokens
 from crrt.auth.models import ApiToken, LoginAttempt, User, WebSession
 from crrt.auth.schemas import TokenIn, UserIn, UserOut, UserPatch
 from crrt.core import clock
+from crrt.core.db import removed
 from crrt.core.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
 from crrt.core.pagination import paginate
 from crrt.organisations import service as organisations
@@ -254,8 +255,9 @@ def login(*, db: Session, email: str, password: str, address: str, session_hours
     _throttle(db=db, email=email, address=address, max_failures=max_failures, window=window)
     user = _by_email(db, email)
     ok = passwords.verify_password(user.password_hash if user else None, password)
-    db.add(LoginAttempt(email=email, address=address, succeeded=bool(ok and user.is_active)))
-    if not ok or user is None or not user.is_active:
+    succeeded = ok and user is not None and user.is_active
+    db.add(LoginAttempt(email=email, address=address, succeeded=succeeded))
+    if not succeeded or user is None:
         return None
     if passwords.needs_rehash(user.password_hash or ""):
         user.password_hash = passwords.hash_password(password)
@@ -295,4 +297,4 @@ def _end_sessions(db: Session, user_id: int) -> None:
 def prune_login_attempts(*, db: Session, older_than: datetime) -> int:
     """Forget old attempts (the worker calls this); returns how many were removed."""
     result = db.execute(delete(LoginAttempt).where(LoginAttempt.at < older_than))
-    return result.rowcount or 0
+    return removed(result)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import CursorResult, DateTime, Engine, Enum, MetaData, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -100,6 +100,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def removed(result: Result[Any]) -> int:
+    """How many rows a bulk UPDATE or DELETE touched (its cursor's row count)."""
+    return result.rowcount if isinstance(result, CursorResult) else 0
 
 
 def is_sqlite(engine: Engine) -> bool:

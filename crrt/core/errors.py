@@ -68,5 +68,5 @@ class Invalid(DomainError):
     @classmethod
     def field(cls, loc: str | list[str | int], msg: str) -> Invalid:
         """One field is wrong: the usual case."""
-        path = [loc] if isinstance(loc, str) else loc
+        path: list[str | int] = [loc] if isinstance(loc, str) else loc
         return cls(msg, [FieldError(path, msg)])

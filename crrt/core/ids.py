@@ -8,6 +8,7 @@ node and reveals neither how many records exist nor in what order they came.
 from __future__ import annotations
 
 import uuid
+
 from sqlalchemy import Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 

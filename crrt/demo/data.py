@@ -32,6 +32,7 @@ import re
 from collections import Counter
 from datetime import date
 from itertools import pairwise
+from typing import Any
 from zoneinfo import ZoneInfo
 
 DEMO_PASSWORD = "crrt-demo-2026"
@@ -43,7 +44,7 @@ _FOUNDED = "2018-06-25"
 # Organisations
 # ---------------------------------------------------------------------------------------------
 
-ORGANISATIONS: list[dict] = [
+ORGANISATIONS: list[dict[str, Any]] = [
     # The lead nation.
     {"code": "LT", "name": "Lithuania", "kind": "nation", "membership": "lead",
      "effective_on": _FOUNDED},
@@ -85,7 +86,7 @@ ORGANISATIONS: list[dict] = [
      "effective_on": None},
 ]
 
-MEMBERSHIP_HISTORY: list[dict] = [
+MEMBERSHIP_HISTORY: list[dict[str, Any]] = [
     {"code": "PL", "membership": "observer", "effective_on": _FOUNDED,
      "note": "Signed the memorandum of understanding as an observer."},
     {"code": "FI", "membership": "observer", "effective_on": _FOUNDED,
@@ -100,7 +101,7 @@ MEMBERSHIP_HISTORY: list[dict] = [
 # National bodies of the lead and participant nations
 # ---------------------------------------------------------------------------------------------
 
-INSTITUTIONS: list[dict] = [
+INSTITUTIONS: list[dict[str, Any]] = [
     {"org": "LT", "name": "National Cyber Security Centre (NKSC)", "kind": "csirt"},
     {"org": "LT", "name": "Lithuanian Armed Forces Cyber Security Unit", "kind": "military"},
     {"org": "LT", "name": "Kaunas University of Technology", "kind": "academia"},
@@ -149,7 +150,7 @@ _PHONES = {
 
 # (org, institution or None, name, email, skills, languages, clearance, deployability)
 # deployability is "both", "remote" (remote only) or "on_site" (on site only).
-_EXPERT_ROWS: list[tuple] = [
+_EXPERT_ROWS: list[tuple[Any, ...]] = [
     # Lithuania (lead)
     ("LT", "National Cyber Security Centre (NKSC)", "Mindaugas Kazlauskas",
      "mindaugas.kazlauskas@nksc.lt.example", {"team_lead": 3, "incident_handling": 3},
@@ -373,9 +374,9 @@ _UNAVAILABILITY = {
 }
 
 
-def _experts() -> list[dict]:
+def _experts() -> list[dict[str, Any]]:
     """Expand the rows above into the expert records; the same list on every call."""
-    experts: list[dict] = []
+    experts: list[dict[str, Any]] = []
     seen: Counter[str] = Counter()
     for org, institution, name, email, skills, languages, clearance, deploy in _EXPERT_ROWS:
         seen[org] += 1
@@ -399,13 +400,13 @@ def _experts() -> list[dict]:
     return experts
 
 
-EXPERTS: list[dict] = _experts()
+EXPERTS: list[dict[str, Any]] = _experts()
 
 # ---------------------------------------------------------------------------------------------
 # Demo logins
 # ---------------------------------------------------------------------------------------------
 
-USERS: list[dict] = [
+USERS: list[dict[str, Any]] = [
     {"email": "admin@crrt.example", "name": "Platform Administrator", "role": "admin",
      "org": "LT", "expert_email": None},
     {"email": "coordinator@crrt.example", "name": "Rasa Vaitkevičienė", "role": "coordinator",
@@ -462,7 +463,7 @@ def check() -> None:
     assert members == {"LT", "EE", "ES", "HR", "PL", "NL", "FR", "RO", "FI"}, members
 
     # History: earlier steps only, chronological, starting with a join, each a real change.
-    steps: dict[str, list[dict]] = {}
+    steps: dict[str, list[dict[str, Any]]] = {}
     for h in MEMBERSHIP_HISTORY:
         assert h["code"] in orgs and orgs[h["code"]]["membership"] is not None, h
         assert h["membership"] in _MEMBERSHIPS, h

@@ -12,9 +12,9 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from crrt.auth import service as auth
 from crrt.access.enums import Role
 from crrt.access.principal import Principal
+from crrt.auth import service as auth
 from crrt.auth.schemas import UserIn
 from crrt.demo import data
 from crrt.experts import service as experts
@@ -48,7 +48,7 @@ def is_empty(db: Session) -> bool:
 
 def _organisations(db: Session, summary: Summary) -> None:
     existing = {o.code for o in organisations.all_organisations(db=db, actor=DEMO)}
-    earlier: dict[str, list[dict]] = {}
+    earlier: dict[str, list[dict[str, str]]] = {}
     for step in data.MEMBERSHIP_HISTORY:
         earlier.setdefault(step["code"], []).append(step)
     for row in data.ORGANISATIONS:

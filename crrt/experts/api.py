@@ -73,7 +73,8 @@ def get_expert(expert_id: PublicIdParam, db: Db, me: Me) -> ExpertOut:
 
 @router.patch("/{expert_id}")
 def update_expert(expert_id: PublicIdParam, body: ExpertPatch, db: Db, me: Me) -> ExpertOut:
-    return service.expert_out(db, me, service.update(db=db, actor=me, expert_id=expert_id, data=body))
+    expert = service.update(db=db, actor=me, expert_id=expert_id, data=body)
+    return service.expert_out(db, me, expert)
 
 
 @router.delete("/{expert_id}", status_code=204)

@@ -21,10 +21,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crrt.audit import service as audit
 from crrt.access import policy
 from crrt.access.policy import Permission
 from crrt.access.principal import Principal
+from crrt.audit import service as audit
 from crrt.core.errors import FieldError, Invalid
 from crrt.experts import service
 from crrt.experts.enums import Clearance, Deployability

@@ -118,8 +118,8 @@ def _org_filter(db: Session, actor: Principal, code: str) -> int:
     return organisations.get(db=db, actor=actor, code=code, field="org").id
 
 
-def _filtered(db: Session, actor: Principal, stmt: Select[tuple[Expert]],
-              filters: ExpertFilter) -> Select[tuple[Expert]]:
+def _filtered(db: Session, actor: Principal, stmt: Select[Expert],
+              filters: ExpertFilter) -> Select[Expert]:
     if not filters.include_erased:
         stmt = stmt.where(Expert.erased_at.is_(None))
     if filters.org is not None:

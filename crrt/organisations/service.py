@@ -120,8 +120,8 @@ def membership_on_column(day: date) -> ColumnElement[Membership | None]:
             .limit(1).correlate(Organisation).scalar_subquery())
 
 
-def _with_membership(stmt: Select[tuple[Organisation]], membership: Membership | None,
-                     day: date) -> Select[tuple[Organisation]]:
+def _with_membership(stmt: Select[Organisation], membership: Membership | None,
+                     day: date) -> Select[Organisation]:
     held = membership_on_column(day)
     return stmt.where(held.is_(None) if membership is None else held == membership.value)
 

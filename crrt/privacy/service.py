@@ -56,8 +56,7 @@ def holder(name: str, *, export: Export, erase: Erase) -> Holder:
 
 
 def holders() -> list[Holder]:
-    if not _holders:
-        raise RuntimeError("no personal-data holder is registered: call crrt.parts.load()")
+    """Every registered holder, by name (:func:`crrt.parts.load` imports every part's)."""
     return [_holders[name] for name in sorted(_holders)]
 
 
@@ -83,3 +82,16 @@ def erase_person(*, db: Session, actor: Principal, person: Person, object_type: 
     audit.record(db=db, actor=actor, action=f"{object_type}.erase", object_type=object_type,
                  object_id=object_id, changes={"erased": erased})
     return erased
+
+
+# --- what the shared layer itself holds -------------------------------------------------------
+
+def _audit_trail(db: Session, person: Person) -> list[dict[str, Any]] | None:
+    """The changes the person's accounts made; the log holds no personal values, so there is
+    nothing of it to erase."""
+    events = audit.events_by(db=db, actors=(f"user:{user_id}" for user_id in person.user_ids))
+    return [{"action": e.action, "at": e.at.isoformat(), "object_type": e.object_type,
+             "object_id": e.object_id} for e in events] or None
+
+
+holder("audit", export=_audit_trail, erase=lambda _db, _actor, _person: [])

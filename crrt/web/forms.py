@@ -67,6 +67,7 @@ def _field_of(loc: Iterable[Any]) -> str:
 def messages(errors: ValidationError | Iterable[FieldError]) -> dict[str, str]:
     """One message per field (the first wins), keyed by the form field's name."""
     found: dict[str, str] = {}
+    items: list[tuple[Iterable[Any], str, str]]
     if isinstance(errors, ValidationError):
         items = [(e["loc"], e["type"], e["msg"]) for e in errors.errors()]
     else:

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from crrt.access import policy
 from crrt.access.policy import Permission
 from crrt.auth import service as auth_service
+from crrt.auth.identify import SESSION_COOKIE
 from crrt.core.errors import Invalid, TooManyRequests
 from crrt.core.http import Db
 from crrt.experts import service as expert_service
@@ -64,7 +65,7 @@ def login(request: Request, db: Db, form: CheckedForm) -> Response:
         return render(request, "login.html", {**context, "error": "The email address or the "
                                               "password is not right."}, status=401)
     _user, secret = result
-    previous = request.cookies.get(session.SESSION_COOKIE)
+    previous = request.cookies.get(SESSION_COOKIE)
     if previous:  # signing in again replaces the browser's old session, never adds to it
         auth_service.logout(db=db, secret=previous)
     response = RedirectResponse(target, status_code=303)
@@ -74,7 +75,7 @@ def login(request: Request, db: Db, form: CheckedForm) -> Response:
 
 @router.post("/logout")
 def logout(request: Request, db: Db, form: CheckedForm) -> Response:
-    secret = request.cookies.get(session.SESSION_COOKIE)
+    secret = request.cookies.get(SESSION_COOKIE)
     if secret:
         auth_service.logout(db=db, secret=secret)
     response = RedirectResponse("/login", status_code=303)

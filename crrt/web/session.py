@@ -15,10 +15,10 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
+from crrt.access.principal import Principal
 from crrt.auth import service as auth_service
 from crrt.auth import tokens
 from crrt.auth.identify import CSRF_COOKIE, SESSION_COOKIE
-from crrt.access.principal import Principal
 from crrt.core.config import Settings
 from crrt.core.errors import Forbidden, Unauthenticated
 from crrt.core.http import Db

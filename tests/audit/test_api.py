@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crrt.audit import service as audit
 from crrt.access.enums import Role
+from crrt.audit import service as audit
 from crrt.core import clock
 from tests.conftest import SYSTEM
 

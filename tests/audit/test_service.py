@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import delete, func, select, update
 
+from crrt.access.enums import Role
 from crrt.audit import service as audit
 from crrt.audit.models import GENESIS, AuditEvent, AuditHead
-from crrt.access.enums import Role
 from crrt.organisations import service as org_service
 from crrt.organisations.schemas import InstitutionIn, OrganisationIn
 from tests.conftest import SYSTEM
@@ -21,16 +21,16 @@ EVENTS = AuditEvent.__table__
 
 
 @pytest.fixture
-def cli(database, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+def cli(database, monkeypatch, tmp_path):
     return Cli(database.url, monkeypatch, str(tmp_path / "data"))
 
 
-def _events(database) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+def _events(database) -> list[AuditEvent]:
     with database.session() as db:
         return list(db.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
 
 
-def _record(database, n: int = 5) -> None:  # type: ignore[no-untyped-def]
+def _record(database, n: int = 5) -> None:
     for i in range(n):
         with database.session() as db:
             audit.record(db=db, actor=SYSTEM, action="test.event", object_type="thing",

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from crrt.access.enums import Role
 from crrt.auth import tokens
 from crrt.auth.identify import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
-from crrt.access.enums import Role
 from tests.support import open_web_session
 
 KEY = "test-secret-key-not-for-production"  # the conftest settings' key
 
 
-def _browser(client, database, world, role=Role.COORDINATOR):  # type: ignore[no-untyped-def]
+def _browser(client, database, world, role=Role.COORDINATOR):
     client.cookies.set(SESSION_COOKIE, open_web_session(database, world.users[role]))
     client.cookies.set(CSRF_COOKIE, "nonce-1")
     return client

@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+from crrt.access.enums import Role
 from crrt.auth import passwords, tokens
 from crrt.auth import service as auth_service
 from crrt.auth.identify import CSRF_COOKIE, SESSION_COOKIE
-from crrt.access.enums import Role
 from crrt.auth.models import User
 from crrt.auth.schemas import TokenIn
 from crrt.core import clock
@@ -157,6 +157,8 @@ def test_every_route_has_a_rule_and_every_rule_a_route(client):
     assert all(len(row) == len(COLUMNS) for row in RULES.values())
 
 
+NIL = uuid.UUID(int=0)
+
 # --- the scene each run acts on -------------------------------------------------------------------
 
 PASSWORD = "matrix password 2030"
@@ -174,8 +176,8 @@ class Scene:
     database: Database
     world: World
     secret_key: str
-    ee_expert: uuid.UUID = uuid.UUID(int=0)
-    ee_institution: uuid.UUID = uuid.UUID(int=0)
+    ee_expert: uuid.UUID = NIL
+    ee_institution: uuid.UUID = NIL
     spare_user: int = 0
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -225,7 +227,7 @@ def build_scene(database: Database, world: World, secret_key: str) -> Scene:
     return scene
 
 
-def _spare_user():  # type: ignore[no-untyped-def]
+def _spare_user():
     from crrt.auth.schemas import UserIn
 
     return UserIn(email="spare@test.example", name="Spare", role=Role.OBSERVER, org="DE")

@@ -23,8 +23,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from crrt.api import create_app
 from crrt.access.enums import Role
+from crrt.api import create_app
 from crrt.core.config import Settings
 from crrt.core.db import Database
 from tests.auth.test_matrix import build_scene
@@ -59,11 +59,11 @@ def seeded(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
     return path, world
 
 
-def fuzz(operation, mode: GenerationMode, headers: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def fuzz(operation, mode: GenerationMode, headers: dict[str, str]) -> None:
     @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode))
-    def run(case) -> None:  # type: ignore[no-untyped-def]
+    def run(case) -> None:
         response = case.call(headers=headers)
         case.validate_response(response, checks=[not_a_server_error])
 

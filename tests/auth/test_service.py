@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from crrt.auth import passwords, service, tokens
 from crrt.access.enums import Role
+from crrt.auth import passwords, service, tokens
 from crrt.auth.models import ApiToken, LoginAttempt, User
 from crrt.auth.schemas import TokenIn, UserIn, UserPatch
 from crrt.core import clock
@@ -27,13 +27,13 @@ PASSWORD = "correct horse battery"
 
 
 def _add_user(database, email="ana@test.example", role=Role.RESPONDER, org="EE",
-              password=None):  # type: ignore[no-untyped-def]
+              password=None):
     with database.session() as db:
         return service.create_user(db=db, actor=SYSTEM, data=UserIn(
             email=email, name="Ana Tamm", role=role, org=org, password=password)).id
 
 
-def _login(database, email, password, address="192.0.2.1", max_failures=5):  # type: ignore[no-untyped-def]
+def _login(database, email, password, address="192.0.2.1", max_failures=5):
     with database.session() as db:
         result = service.login(db=db, email=email, password=password, address=address,
                                session_hours=12, max_failures=max_failures)
@@ -104,14 +104,14 @@ def test_only_an_admin_manages_users(database, world):
 
 # --- tokens ------------------------------------------------------------------------------------
 
-def _new_token(database, user_id, **data):  # type: ignore[no-untyped-def]
+def _new_token(database, user_id, **data):
     with database.session() as db:
         user = db.get(User, user_id)
         token, secret = service.create_token(db=db, actor=SYSTEM, user=user, data=TokenIn(**data))
         return token.id, secret
 
 
-def _authenticate(database, secret):  # type: ignore[no-untyped-def]
+def _authenticate(database, secret):
     with database.session() as db:
         return service.authenticate_token(db, secret)
 
@@ -233,7 +233,7 @@ def _password_hash() -> str:
 
 
 @pytest.fixture
-def ana(database, world):  # type: ignore[no-untyped-def]
+def ana(database, world):
     """A user with a password (hashed once per run: Argon2 is slow on purpose)."""
     user_id = _add_user(database)
     with database.session() as db:
@@ -241,7 +241,7 @@ def ana(database, world):  # type: ignore[no-untyped-def]
     return user_id
 
 
-def _session(database, secret):  # type: ignore[no-untyped-def]
+def _session(database, secret):
     with database.session() as db:
         return service.session_principal(db, secret)
 

@@ -12,7 +12,7 @@ from crrt.access.enums import Role
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}
 
 
-def assert_problem(response, status: int) -> dict:  # type: ignore[no-untyped-def]
+def assert_problem(response, status: int) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
@@ -145,7 +145,7 @@ def test_a_value_the_database_refuses_is_a_client_error(client, world):
 MiB = 1024 * 1024
 
 
-def _organisation_count(database) -> int:  # type: ignore[no-untyped-def]
+def _organisation_count(database) -> int:
     from sqlalchemy import func, select
 
     from crrt.organisations.models import Organisation
@@ -179,7 +179,7 @@ def test_a_json_body_over_a_mebibyte_is_a_413_before_anything_else(client, datab
 
 
 def test_a_streamed_body_without_a_length_is_counted_and_refused(client, database, world):
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks():
         yield b'{"code": "enisa", "name": "ENISA", "kind": "eu_institution"}'
         for _ in range(18):
             yield b" " * (64 * 1024)
@@ -195,7 +195,7 @@ def test_a_streamed_body_without_a_length_is_counted_and_refused(client, databas
 
 
 def test_a_streamed_sign_in_form_over_a_mebibyte_is_a_413_page_not_a_crash(client, world):
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks():
         yield b"csrf_token=x&email=admin%40test.example&password="
         for _ in range(18):
             yield b"a" * (64 * 1024)
@@ -221,7 +221,7 @@ def _expert_rows(size: int) -> bytes:
 def test_an_upload_to_the_import_has_its_own_larger_limit(client, world):
     headers = world.headers(Role.NATIONAL_POC)
 
-    def upload(content: bytes, dry_run: str = "true"):  # type: ignore[no-untyped-def]
+    def upload(content: bytes, dry_run: str = "true"):
         return client.post("/api/v1/experts/import", headers=headers,
                            data={"org": "EE", "dry_run": dry_run},
                            files={"file": ("experts.csv", content, "text/csv")})
@@ -240,7 +240,7 @@ def test_an_upload_to_the_import_has_its_own_larger_limit(client, world):
     assert "6144 KiB" in body["detail"]
 
 
-def _failing_app(settings, database, error: Exception):  # type: ignore[no-untyped-def]
+def _failing_app(settings, database, error: Exception):
     """The real application with one test-only route, on the API and on a page, that raises."""
     from crrt.api import create_app
 

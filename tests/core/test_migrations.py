@@ -17,7 +17,7 @@ from tests.conftest import PG_URL
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def empty_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     """A URL to a database with nothing in it: a new SQLite file, or a new PostgreSQL schema."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/empty.db"

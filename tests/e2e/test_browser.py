@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from crrt.access.enums import Role
 from crrt.api import create_app
 from crrt.auth import service as auth_service
-from crrt.access.enums import Role
 from crrt.auth.schemas import UserIn
 from crrt.core.config import Settings
 from crrt.core.db import Database
@@ -99,18 +99,18 @@ def chromium() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(chromium, server):  # type: ignore[no-untyped-def]
+def page(chromium, server):
     """A fresh browser context (no cookies) that fails the test on a CSP violation, a script
     error or a stylesheet or image that did not load (error pages themselves are fine)."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     problems: list[str] = []
 
-    def on_console(message) -> None:  # type: ignore[no-untyped-def]
+    def on_console(message) -> None:
         if message.type == "error" and "Failed to load resource" not in message.text:
             problems.append(message.text)
 
-    def on_response(response) -> None:  # type: ignore[no-untyped-def]
+    def on_response(response) -> None:
         if response.request.resource_type != "document" and response.status >= 400:
             problems.append(f"{response.status} {response.url}")
 
@@ -122,7 +122,7 @@ def page(chromium, server):  # type: ignore[no-untyped-def]
     assert not problems, f"the browser reported errors: {problems}"
 
 
-def sign_in(page, server: Server, email: str, next_path: str = "/") -> None:  # type: ignore[no-untyped-def]
+def sign_in(page, server: Server, email: str, next_path: str = "/") -> None:
     page.goto(f"{server.url}{next_path}")
     assert "/login" in page.url
     page.get_by_label("Email address").fill(email)
@@ -131,7 +131,7 @@ def sign_in(page, server: Server, email: str, next_path: str = "/") -> None:  # 
     page.wait_for_url(f"{server.url}{next_path}")
 
 
-def no_horizontal_scroll(page) -> bool:  # type: ignore[no-untyped-def]
+def no_horizontal_scroll(page) -> bool:
     return bool(page.evaluate(
         "() => document.documentElement.scrollWidth <= window.innerWidth"
         " && document.body.scrollWidth <= window.innerWidth"))

@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from crrt.audit import service as audit
-from crrt.audit.models import AuditEvent
 from crrt.access.enums import Role
 from crrt.access.principal import Principal
+from crrt.audit import service as audit
+from crrt.audit.models import AuditEvent
 from crrt.core.errors import Forbidden, Invalid
 from crrt.experts import importer, service
 from crrt.experts.enums import Skill

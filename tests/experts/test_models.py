@@ -16,7 +16,7 @@ EMAIL = "kadri.saar@ria.ee.example"
 
 
 @pytest.fixture
-def nations(database) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def nations(database) -> dict[str, int]:
     with database.session() as db:
         orgs = [Organisation(code=code, name=name, kind=OrgKind.NATION)
                 for code, name in (("EE", "Estonia"), ("ES", "Spain"))]
@@ -25,13 +25,13 @@ def nations(database) -> dict[str, int]:  # type: ignore[no-untyped-def]
         return {org.code: org.id for org in orgs}
 
 
-def _add(database, org_id: int, *, name: str = "Kadri Saar",  # type: ignore[no-untyped-def]
+def _add(database, org_id: int, *, name: str = "Kadri Saar",
          erased_at: datetime | None = None) -> None:
     with database.session() as db:
         db.add(Expert(organisation_id=org_id, name=name, email=EMAIL, erased_at=erased_at))
 
 
-def _count(database) -> int:  # type: ignore[no-untyped-def]
+def _count(database) -> int:
     with database.session() as db:
         return db.scalar(select(func.count()).select_from(Expert)) or 0
 

@@ -4,9 +4,9 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from crrt.access.enums import Role
 from crrt.audit import service as audit
 from crrt.audit.models import AuditEvent
-from crrt.access.enums import Role
 from crrt.core.errors import Conflict, Forbidden, NotFound
 from crrt.experts import service
 from crrt.experts.schemas import ExpertFilter, ExpertPatch, UnavailabilityIn
@@ -129,7 +129,7 @@ def test_erased_experts_leave_lists_and_counts_and_free_their_email(database, wo
         assert dict(service.counts_by_skill(db=db, actor=actor))["incident_handling"] == 1
 
 
-def _all_audit_pages(client, world) -> list[dict]:  # type: ignore[no-untyped-def]
+def _all_audit_pages(client, world) -> list[dict]:
     """Every event the audit API lists to a coordinator, following the cursor to the end."""
     items: list[dict] = []
     cursor: str | None = None

@@ -3,15 +3,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from crrt.audit import service as audit
-from crrt.audit.models import AuditEvent
 from crrt.access.enums import Role
 from crrt.access.principal import Principal
+from crrt.audit import service as audit
+from crrt.audit.models import AuditEvent
 from crrt.core import clock
 from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
 from crrt.experts import service
 from crrt.experts.enums import Clearance, Deployability, Skill
-from crrt.experts.models import Expert
 from crrt.experts.schemas import ExpertFilter, ExpertIn, ExpertPatch, UnavailabilityIn
 from tests.support import add_institution
 

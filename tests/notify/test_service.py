@@ -17,17 +17,17 @@ SENDER = "crrt@test.example"
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 
 
-def _enqueue(database, to="ana@ee.example", subject="Call-out: on duty",  # type: ignore[no-untyped-def]
+def _enqueue(database, to="ana@ee.example", subject="Call-out: on duty",
              body="You are on duty from Monday.\nReply to acknowledge.") -> int:
     with database.session() as db:
         return notify.enqueue_email(db=db, to=to, subject=subject, body=body).id
 
 
-def _deliver(database, smtp_url) -> int:  # type: ignore[no-untyped-def]
+def _deliver(database, smtp_url) -> int:
     return notify.deliver_due(database, smtp_url=smtp_url, sender=SENDER)
 
 
-def _message(database, message_id) -> OutboxMessage:  # type: ignore[no-untyped-def]
+def _message(database, message_id) -> OutboxMessage:
     with database.session() as db:
         return db.get(OutboxMessage, message_id)
 

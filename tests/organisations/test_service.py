@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import ValidationError
-
 from sqlalchemy import select
 
 from crrt.access.enums import Role
@@ -23,19 +22,19 @@ from crrt.organisations.schemas import (
 from tests.conftest import SYSTEM
 
 
-def _create(database, **data):  # type: ignore[no-untyped-def]
+def _create(database, **data):
     with database.session() as db:
         return service.organisation_out(service.create(db=db, actor=SYSTEM,
                                                        data=OrganisationIn(**data)))
 
 
-def _update(database, code, actor=SYSTEM, **data):  # type: ignore[no-untyped-def]
+def _update(database, code, actor=SYSTEM, **data):
     with database.session() as db:
         return service.organisation_out(service.update(db=db, actor=actor, code=code,
                                                        data=OrganisationPatch(**data)))
 
 
-def _history(database, code):  # type: ignore[no-untyped-def]
+def _history(database, code):
     with database.session() as db:
         return [service.history_out(c) for c in service.history(db=db, actor=SYSTEM, code=code)]
 
@@ -172,7 +171,7 @@ def test_only_admins_and_coordinators_write_organisations(database, world):
 
 
 def test_list_filters_by_kind_and_membership(database, world):
-    def codes(**filters):  # type: ignore[no-untyped-def]
+    def codes(**filters):
         with database.session() as db:
             orgs, _ = service.list_organisations(db=db, actor=world.principals[Role.OBSERVER],
                                                  limit=None, cursor=None, **filters)
@@ -194,7 +193,7 @@ def test_all_organisations_come_by_name(database, world):
 
 # --- institutions -----------------------------------------------------------------------------
 
-def _institution(database, actor, code="EE", name="CERT-EE", kind="csirt"):  # type: ignore[no-untyped-def]
+def _institution(database, actor, code="EE", name="CERT-EE", kind="csirt"):
     with database.session() as db:
         return service.institution_out(service.create_institution(
             db=db, actor=actor, code=code, data=InstitutionIn(name=name, kind=kind)))
@@ -281,3 +280,133 @@ def test_deleting_an_institution_keeps_its_experts_in_the_pool(database, world):
     with database.session() as db:
         expert = db.scalars(select(Expert).where(Expert.public_id == expert_id)).one()
         assert expert.institution_id is None
+
+
+# --- dated membership ---------------------------------------------------------------------------
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+NEXT_MONTH = date(2027, 1, 1)
+
+
+def _on(database, code, day):
+    with database.session() as db:
+        return service.membership_on(db=db, actor=SYSTEM, code=code, day=day)
+
+
+def test_a_change_dated_next_month_is_planned_until_its_day(database):
+    _create(database, code="FI", name="Finland", kind="nation", membership="observer",
+            effective_on=date(2020, 1, 1))
+    with clock.frozen(NOW):
+        planned = _update(database, "FI", membership="participant", effective_on=NEXT_MONTH)
+        assert planned.membership is Membership.OBSERVER
+        assert [(p.membership, p.effective_on, p.planned) for p in planned.planned] == [
+            (Membership.PARTICIPANT, NEXT_MONTH, True)]
+        assert _history(database, "FI")[-1].planned
+    with clock.frozen(datetime(2026, 12, 31, 23, 59, tzinfo=UTC)), database.session() as db:
+        org = service.get(db=db, actor=SYSTEM, code="FI")
+        assert (org.membership, service.organisation_out(org).planned[0].effective_on) == (
+            Membership.OBSERVER, NEXT_MONTH)
+    with clock.frozen(datetime(2027, 1, 1, 0, 0, tzinfo=UTC)), database.session() as db:
+        out = service.organisation_out(service.get(db=db, actor=SYSTEM, code="FI"))
+        assert (out.membership, out.member_since, out.planned) == (
+            Membership.PARTICIPANT, NEXT_MONTH, [])
+        assert not service.history_out(service.history(db=db, actor=SYSTEM,
+                                                       code="FI")[-1]).planned
+
+
+def test_membership_on_a_day_answers_from_the_history(database):
+    _create(database, code="FI", name="Finland", kind="nation", membership="observer",
+            effective_on=date(2019, 3, 1))
+    _update(database, "FI", membership="participant", effective_on=date(2021, 6, 1))
+    _update(database, "FI", membership=None, effective_on=date(2024, 1, 1))
+    assert _on(database, "FI", date(2019, 2, 28)) is None
+    assert _on(database, "FI", date(2019, 3, 1)) is Membership.OBSERVER
+    assert _on(database, "FI", date(2021, 5, 31)) is Membership.OBSERVER
+    assert _on(database, "FI", date(2021, 6, 1)) is Membership.PARTICIPANT
+    assert _on(database, "FI", date(2023, 12, 31)) is Membership.PARTICIPANT
+    assert _on(database, "FI", date(2024, 1, 1)) is None
+
+
+def test_the_participants_on_a_day_are_the_lead_and_participants_of_that_day(database, world):
+    with clock.frozen(NOW):
+        _update(database, "DE", membership="participant", effective_on=NEXT_MONTH)
+        _update(database, "ES", membership="observer", effective_on=NEXT_MONTH)
+        with database.session() as db:
+            today = [o.code for o in service.members_on(db=db, actor=SYSTEM,
+                                                        day=clock.today())]
+            then = [o.code for o in service.members_on(db=db, actor=SYSTEM, day=NEXT_MONTH)]
+            observers = [o.code for o in service.members_on(
+                db=db, actor=SYSTEM, day=NEXT_MONTH, memberships=(Membership.OBSERVER,))]
+    assert today == ["EE", "LT", "ES"]  # by name: Estonia, Lithuania, Spain
+    assert then == ["EE", "DE", "LT"]
+    assert observers == ["ES"]
+
+
+def test_the_list_filters_on_the_membership_of_the_day_asked(client, world):
+    headers = world.headers(Role.OBSERVER)
+    with clock.frozen(NOW):
+        _update(client.app.state.database, "DE", membership="participant",
+                effective_on=NEXT_MONTH)
+        today = client.get("/api/v1/organisations", headers=headers,
+                           params={"membership": "participant"}).json()["items"]
+        then = client.get("/api/v1/organisations", headers=headers,
+                          params={"membership": "participant", "on": "2027-01-01"}).json()
+    assert sorted(o["code"] for o in today) == ["EE", "ES"]
+    assert sorted(o["code"] for o in then["items"]) == ["DE", "EE", "ES"]
+    assert {o["code"]: o["membership"] for o in then["items"]}["DE"] == "participant"
+
+
+def test_a_planned_change_can_be_cancelled_while_it_is_the_last_and_still_planned(database,
+                                                                                 world):
+    with clock.frozen(NOW):
+        _update(database, "DE", membership="participant", effective_on=NEXT_MONTH)
+        _update(database, "DE", membership=None, effective_on=date(2027, 3, 1))
+        first, second = _history(database, "DE")[-2:]
+        with database.session() as db, pytest.raises(Conflict, match="last planned"):
+            service.cancel_planned(db=db, actor=SYSTEM, code="DE", change_id=first.id)
+        with database.session() as db, pytest.raises(Forbidden):
+            service.cancel_planned(db=db, actor=world.principals[Role.NATIONAL_POC], code="DE",
+                                   change_id=second.id)
+        with database.session() as db:
+            service.cancel_planned(db=db, actor=world.principals[Role.COORDINATOR], code="DE",
+                                   change_id=second.id)
+        assert [c.id for c in _history(database, "DE")][-1] == first.id
+    with clock.frozen(datetime(2027, 2, 1, tzinfo=UTC)), database.session() as db, \
+            pytest.raises(Conflict, match="taken effect"):
+        service.cancel_planned(db=db, actor=SYSTEM, code="DE", change_id=first.id)
+
+
+def test_a_change_cannot_come_before_a_planned_one(database, world):
+    with clock.frozen(NOW):
+        _update(database, "DE", membership="participant", effective_on=NEXT_MONTH)
+        with pytest.raises(Invalid, match="cancel a planned one first"):
+            _update(database, "DE", membership=None, effective_on=date(2026, 12, 15))
+
+
+def test_two_leads_never_overlap_even_when_planned(database, world):
+    with clock.frozen(NOW):
+        with pytest.raises(Conflict) as caught:
+            _update(database, "EE", membership="lead", effective_on=NEXT_MONTH)
+        assert caught.value.extra["lead"] == "LT"
+        # the hand-over: Lithuania steps down on the day Estonia takes over
+        _update(database, "LT", membership="participant", effective_on=NEXT_MONTH)
+        assert _update(database, "EE", membership="lead",
+                       effective_on=NEXT_MONTH).planned[0].membership is Membership.LEAD
+        # and nobody may plan to lead after Estonia while it still leads then
+        with pytest.raises(Conflict) as later:
+            _update(database, "ES", membership="lead", effective_on=date(2027, 6, 1))
+        assert later.value.extra["lead"] == "EE"
+    assert _on(database, "LT", date(2026, 12, 31)) is Membership.LEAD
+    assert _on(database, "EE", NEXT_MONTH) is Membership.LEAD
+
+
+def test_each_membership_move_is_audited_as_its_transition(database, world):
+    from crrt.audit.models import AuditEvent
+
+    with clock.frozen(NOW):
+        _update(database, "DE", actor=world.principals[Role.COORDINATOR], membership=None,
+                effective_on=NEXT_MONTH, note="Leaves")
+    with database.session() as db:
+        event = db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    assert (event.action, event.object_id, event.changes) == (
+        "membership.left", "DE", {"state": ["observer", "none"], "effective_on": "2027-01-01"})

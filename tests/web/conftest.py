@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from crrt.access.enums import Role
 from crrt.auth import service as auth_service
 from crrt.auth import tokens
 from crrt.auth.identify import SESSION_COOKIE
-from crrt.access.enums import Role
 from crrt.auth.models import WebSession
 from crrt.auth.schemas import UserIn
 from crrt.core import clock
@@ -78,7 +78,7 @@ def open_session(database: Database, email: str) -> str:
 
 
 @pytest.fixture
-def browser(app, database: Database, world) -> Iterator[Callable[..., TestClient]]:  # type: ignore[no-untyped-def]
+def browser(app, database: Database, world) -> Iterator[Callable[..., TestClient]]:
     """A factory of signed-in browsers: ``browser(Role.NATIONAL_POC)`` or with ``org=``."""
     opened = count(1)
     with ExitStack() as stack:

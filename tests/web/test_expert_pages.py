@@ -17,7 +17,8 @@ from tests.web.conftest import csrf_of, nominate, post_form
 
 def listed(html: str) -> set[str]:
     """The names in the pool table."""
-    return set(re.findall(r'<th scope="row"><a href="/experts/[0-9a-f-]{36}">([^<]+)</a></th>', html))
+    return set(re.findall(r'<th scope="row"><a href="/experts/[0-9a-f-]{36}">([^<]+)</a></th>',
+                          html))
 
 
 def pool_size(database, org: str | None = None) -> int:

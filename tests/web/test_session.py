@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from crrt.access.enums import Role
 from crrt.api import create_app
 from crrt.auth import service as auth_service
 from crrt.auth.identify import CSRF_COOKIE, SESSION_COOKIE
-from crrt.access.enums import Role
 from crrt.auth.tokens import csrf_token
 from crrt.web.session import safe_next
 from tests.web.conftest import PASSWORD, csrf_of, make_user, sign_in
