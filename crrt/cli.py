@@ -13,6 +13,8 @@ from crrt.cli_support import SYSTEM, database, fail, ready_database, refused, un
 from crrt.core import clock, migrations
 from crrt.core.config import get_settings
 from crrt.experts.cli import app as experts_app
+from crrt.jobs.cli import app as jobs_app
+from crrt.notify.cli import app as webhook_app
 from crrt.organisations.enums import Membership, OrgKind
 
 app = typer.Typer(help="crrt: coordination platform for the EU Cyber Rapid Response Teams.",
@@ -24,7 +26,8 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 for sub, name in ((db_app, "db"), (org_app, "org"), (user_app, "user"), (token_app, "token"),
-                  (audit_app, "audit"), (demo_app, "demo"), (experts_app, "experts")):
+                  (audit_app, "audit"), (demo_app, "demo"), (experts_app, "experts"),
+                  (jobs_app, "jobs"), (webhook_app, "webhook")):
     app.add_typer(sub, name=name)
 
 
@@ -46,7 +49,7 @@ def db_current() -> None:
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
           workers: Annotated[int, typer.Option(min=1)] = 1) -> None:
-    """Serve the web pages and the API (stateless: run several behind a proxy)."""
+    """Serve the web pages and the API; on SQLite, run the jobs too (CRRT_EMBEDDED_WORKER)."""
     import uvicorn
 
     ready_database().dispose()
@@ -55,9 +58,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
 
 @app.command()
-def worker(once: Annotated[bool, typer.Option(help="Deliver what is due, then stop.")] = False,
+def worker(once: Annotated[bool, typer.Option(help="Run what is due, then stop.")] = False,
            interval: Annotated[float, typer.Option(min=0.1)] = 5.0) -> None:
-    """Deliver the outbox (mail) and run timed jobs; several workers may share the queue."""
+    """Run the jobs (outbox delivery, timers) as they fall due; several workers may run."""
     from crrt.worker import run
 
     run(ready_database(), get_settings(), once=once, interval=interval)

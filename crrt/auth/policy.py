@@ -30,6 +30,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     USERS_MANAGE = "users.manage"
     DASHBOARD_POOL = "dashboard.pool"
+    WEBHOOKS_MANAGE = "webhooks.manage"
 
 
 def _is(*roles: Role) -> Callable[[Principal, Any], bool]:
@@ -70,6 +71,7 @@ RULES: dict[Permission, Callable[[Principal, Any], bool]] = {
     Permission.AUDIT_READ: _is(Role.ADMIN, Role.COORDINATOR),
     Permission.USERS_MANAGE: _is(Role.ADMIN),
     Permission.DASHBOARD_POOL: _is(Role.ADMIN, Role.COORDINATOR, Role.NATIONAL_POC),
+    Permission.WEBHOOKS_MANAGE: _is(Role.ADMIN),
 }
 
 

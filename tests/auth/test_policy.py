@@ -32,6 +32,7 @@ EXPECTED: dict[Permission, tuple[str | None, frozenset[Role], frozenset[Role]]] 
     Permission.AUDIT_READ: (None, frozenset({A, C}), frozenset({A, C})),
     Permission.USERS_MANAGE: (None, frozenset({A}), frozenset({A})),
     Permission.DASHBOARD_POOL: (None, frozenset({A, C, P}), frozenset({A, C, P})),
+    Permission.WEBHOOKS_MANAGE: (None, frozenset({A}), frozenset({A})),
 }
 # Added by the experts part; checked when present.
 OPTIONAL: dict[str, tuple[str | None, frozenset[Role], frozenset[Role]]] = {
