@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from crrt import parts
 from crrt.api import create_app
 from crrt.auth import service as auth_service
 from crrt.auth.enums import Role
@@ -25,7 +26,6 @@ from crrt.auth.schemas import TokenIn, UserIn
 from crrt.core import migrations
 from crrt.core.config import Settings
 from crrt.core.db import Base, Database
-from crrt.models import load_all
 from crrt.organisations import service as org_service
 from crrt.organisations.enums import Membership, OrgKind
 from crrt.organisations.schemas import OrganisationIn
@@ -34,7 +34,7 @@ PG_URL = os.environ.get("CRRT_TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SYSTEM = Principal.system("tests")
 
-load_all()
+parts.load()  # every table, and every job in the registry
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +93,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 @pytest.fixture
 def settings(database: Database, tmp_path: Path) -> Settings:
     return Settings(database_url=database.url, data_dir=tmp_path / "data",
-                    secret_key="test-secret-key-not-for-production", login_max_failures=5)
+                    secret_key="test-secret-key-not-for-production", login_max_failures=5,
+                    embedded_worker=False)  # test clients start no worker thread
 
 
 @pytest.fixture
@@ -158,6 +159,17 @@ def seed_world(database: Database) -> World:
 @pytest.fixture
 def world(database: Database) -> World:
     return seed_world(database)
+
+
+@pytest.fixture
+def job_registry() -> Iterator[None]:
+    """Tests register jobs named ``test.…``; this forgets them afterwards."""
+    from crrt.jobs import registry
+
+    yield
+    for name in [*registry.PERIODIC, *registry.TASKS]:
+        if name.startswith("test."):
+            registry.unregister(name)
 
 
 @pytest.fixture

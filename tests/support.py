@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -101,10 +102,15 @@ class Cli:
 
 
 class MailServer:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives."""
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives.
 
-    def __init__(self) -> None:
+    ``options`` go to aiosmtpd's ``Controller``: ``ssl_context=`` for SMTPS, ``tls_context=``
+    and ``require_starttls=True`` for STARTTLS, ``accounts=`` to offer a login.
+    """
+
+    def __init__(self, *, accounts: dict[str, str] | None = None, **options: Any) -> None:
         import socket
+        import threading
 
         from aiosmtpd.controller import Controller
 
@@ -113,18 +119,39 @@ class MailServer:
             self.port = probe.getsockname()[1]
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.logins: list[str] = []
+        self.accounts = accounts
+        self._arrived = threading.Condition()
+        if accounts is not None:
+            options["authenticator"] = self._authenticate
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
 
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
 
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        from aiosmtpd.smtp import AuthResult
+
+        login = auth_data.login.decode()
+        if (self.accounts or {}).get(login) == auth_data.password.decode():
+            self.logins.append(login)
+            return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
     async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
         from email import message_from_bytes, policy
 
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        with self._arrived:
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            self._arrived.notify_all()
         return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> bool:
+        """Block until ``count`` messages arrived (another thread sends them) or time is up."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: len(self.messages) >= count, timeout)
 
     def start(self) -> MailServer:
         self._controller.start()

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from crrt.core import clock
+from crrt.core.config import Settings
 from crrt.notify import service as notify
 from crrt.notify.models import OutboxMessage
 from tests.support import unreachable_smtp_url
@@ -23,8 +24,13 @@ def _enqueue(database, to="ana@ee.example", subject="Call-out: on duty",  # type
         return notify.enqueue_email(db=db, to=to, subject=subject, body=body).id
 
 
+def _settings(smtp_url: str | None) -> Settings:
+    return Settings(smtp_url=smtp_url, mail_from=SENDER, secret_key="test-secret-key",
+                    embedded_worker=False)
+
+
 def _deliver(database, smtp_url) -> int:  # type: ignore[no-untyped-def]
-    return notify.deliver_due(database, smtp_url=smtp_url, sender=SENDER)
+    return notify.deliver_due(database, settings=_settings(smtp_url))
 
 
 def _message(database, message_id) -> OutboxMessage:  # type: ignore[no-untyped-def]
@@ -130,7 +136,7 @@ def test_without_an_smtp_url_mail_waits_with_the_reason(database):
 def test_due_messages_go_oldest_first_in_batches(database, smtp_server):
     for n in range(5):
         _enqueue(database, to=f"expert{n}@ee.example")
-    assert notify.deliver_due(database, smtp_url=smtp_server.url, sender=SENDER, batch=3) == 3
+    assert notify.deliver_due(database, settings=_settings(smtp_server.url), batch=3) == 3
     assert [m["To"] for m in smtp_server.messages] == [f"expert{n}@ee.example"
                                                        for n in range(3)]
     assert _deliver(database, smtp_server.url) == 2
