@@ -328,6 +328,29 @@ def test_a_job_whose_worker_died_runs_again_after_its_lease(database, settings):
     assert runs.seen["job"] == 2
 
 
+def test_a_job_that_outlives_its_lease_does_not_overwrite_the_next_runs_outcome(
+        database, settings, caplog):
+    """Worker A's run takes longer than its lease; B runs the job meanwhile and succeeds."""
+    runs = Runs()
+
+    def slow(ctx: JobContext) -> None:
+        runs.add("slow", ctx)
+        if runs.seen["slow"] == 1:
+            clock.advance(timedelta(minutes=2))  # past its 1-minute lease
+            assert service.run_due(database, settings, worker_id="worker-b").ran == [
+                "test.slow"]
+            raise RuntimeError("A finally fails")
+
+    registry.periodic("test.slow", every=timedelta(hours=1), lease=timedelta(minutes=1))(slow)
+    with clock.frozen(T0), caplog.at_level(logging.WARNING, logger="crrt.jobs"):
+        report = _pass(database, settings, worker="worker-a")
+    assert report.failed == ["test.slow"] and report.database_error is None
+    row = _row(database, JobSchedule, "test.slow")
+    assert (row.leased_by, row.failures, row.last_error) == ("worker-b", 0, "")
+    assert row.next_run_at == T0 + timedelta(minutes=2, hours=1)
+    assert any("outlived its lease" in r.getMessage() for r in caplog.records)
+
+
 def test_a_task_whose_worker_died_on_its_last_attempt_is_given_up(database, settings):
     def dies(ctx: JobContext) -> None:
         raise WorkerKilled

@@ -133,6 +133,28 @@ def test_without_an_smtp_url_mail_waits_with_the_reason(database):
     assert "CRRT_SMTP_URL" in _message(database, message_id).last_error
 
 
+def test_mail_waiting_with_its_note_costs_no_write_lock(database):
+    """The note is written once; later passes only read, so SQLite's writers never wait."""
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("the write lock is SQLite's")
+    import sqlite3
+    import time
+
+    message_id = _enqueue(database)
+    _deliver(database, None)  # writes the note
+    holder = sqlite3.connect(str(database.engine.url.database), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        assert _deliver(database, None) == 0
+        took = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert took < 2, f"waited {took:.1f} s for the write lock"
+    assert _message(database, message_id).last_error == "waiting: CRRT_SMTP_URL is not set"
+
+
 def test_due_messages_go_oldest_first_in_batches(database, smtp_server):
     for n in range(5):
         _enqueue(database, to=f"expert{n}@ee.example")
