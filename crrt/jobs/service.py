@@ -191,14 +191,15 @@ def _claim(database: Database, due: _Due, *, worker_id: str, now: datetime) -> l
                 .where(JobSchedule.name.in_(due.periodic), JobSchedule.next_run_at <= now,
                        _is_free(JobSchedule.lease_until, now))
                 .order_by(JobSchedule.name).with_for_update(skip_locked=True))
-            for row in rows:
-                job = registry.PERIODIC.get(row.name)
+            for schedule_row in rows:
+                job = registry.PERIODIC.get(schedule_row.name)
                 if job is None:
                     continue
-                row.lease_until, row.leased_by = now + job.lease, worker_id
-                row.last_started_at = now
-                claims.append(_Claim(name=row.name, run=job.run, task_id=None, payload={},
-                                     attempts=row.failures + 1, lease_until=row.lease_until))
+                schedule_row.lease_until = now + job.lease
+                schedule_row.leased_by, schedule_row.last_started_at = worker_id, now
+                claims.append(_Claim(name=job.name, run=job.run, task_id=None, payload={},
+                                     attempts=schedule_row.failures + 1,
+                                     lease_until=schedule_row.lease_until))
         if due.tasks:
             queued = db.scalars(
                 select(JobTask)
@@ -327,12 +328,12 @@ def status(*, db: Session) -> list[JobStatus]:
                func.min(JobTask.due_at).filter(open_).label("next_due"))
         .group_by(JobTask.name))}
     for name in sorted(set(registry.TASKS) | set(counts)):
-        row = counts.get(name)
+        count = counts.get(name)
         last_error = db.scalar(select(JobTask.last_error)
                                .where(JobTask.name == name, JobTask.last_error != "")
-                               .order_by(JobTask.id.desc()).limit(1)) if row else None
+                               .order_by(JobTask.id.desc()).limit(1)) if count else None
         found.append(JobStatus(
             name=name, kind="task", registered=name in registry.TASKS,
-            next_run_at=row.next_due if row else None, queued=row.queued if row else 0,
-            failed=row.failed if row else 0, last_error=last_error or ""))
+            next_run_at=count.next_due if count else None, queued=count.queued if count else 0,
+            failed=count.failed if count else 0, last_error=last_error or ""))
     return found
