@@ -213,8 +213,8 @@ def _claim(database: Database, due: _Due, *, worker_id: str, now: datetime) -> l
                     continue
                 if row.attempts >= spec.max_attempts:  # its last lease ran out mid-run
                     row.failed_at, row.lease_until = now, None
-                    row.last_error = (row.last_error or "the worker running it stopped "
-                                      "before it finished")[:MAX_ERROR]
+                    row.last_error = ("the worker running its last attempt stopped before "
+                                      "it finished (was the lease shorter than the run?)")
                     continue
                 row.attempts += 1
                 row.lease_until, row.leased_by = now + spec.lease, worker_id
