@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 
 from crrt.auth.enums import Role
-from crrt.cli_support import SYSTEM, database, fail, ready_database, refused, unit_of_work
+from crrt.cli_support import (
+    SYSTEM,
+    database,
+    fail,
+    ready_database,
+    refused,
+    settings_checked,
+    unit_of_work,
+)
 from crrt.core import clock, migrations
 from crrt.core.config import get_settings
 from crrt.experts.cli import app as experts_app
@@ -29,6 +37,11 @@ for sub, name in ((db_app, "db"), (org_app, "org"), (user_app, "user"), (token_a
                   (audit_app, "audit"), (demo_app, "demo"), (experts_app, "experts"),
                   (jobs_app, "jobs"), (webhook_app, "webhook")):
     app.add_typer(sub, name=name)
+
+
+@app.callback()
+def _configuration() -> None:
+    settings_checked()
 
 
 @db_app.command("upgrade")

@@ -148,3 +148,21 @@ def test_user_password_sets_it_from_stdin(cli, database, world):
 def test_no_arguments_shows_help(fresh_cli):
     result = fresh_cli()
     assert "Usage" in result.stdout + result.stderr
+
+
+def test_a_bad_setting_stops_every_command_with_a_clear_message(cli, monkeypatch):
+    monkeypatch.setenv("CRRT_SMTP_URL", "smtp://crrt:hunter2-secret@mail.example:25")
+    result = cli("org", "list")
+    assert result.exit_code == 1
+    assert "invalid configuration" in result.stderr
+    assert "CRRT_SMTP_ALLOW_PLAIN_LOGIN" in result.stderr
+    assert "hunter2-secret" not in result.stderr + result.stdout
+    monkeypatch.setenv("CRRT_SMTP_ALLOW_PLAIN_LOGIN", "true")
+    assert cli("org", "list").exit_code == 0
+
+
+def test_a_setting_of_the_wrong_type_is_named(cli, monkeypatch):
+    monkeypatch.setenv("CRRT_SESSION_HOURS", "twelve")
+    result = cli("org", "list")
+    assert result.exit_code == 1
+    assert "CRRT_SESSION_HOURS" in result.stderr and "twelve" not in result.stderr
