@@ -13,7 +13,6 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from crrt import parts
 from crrt.auth.principal import Principal
 from crrt.core import migrations
 from crrt.core.config import get_settings
@@ -33,8 +32,7 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def ready_database() -> Database:
-    """The database, or a clear exit if its schema is behind the code; every part loaded."""
-    parts.load()
+    """The database, or a clear exit if its schema is behind the code."""
     db = database()
     try:
         migrations.check_current(db.engine)

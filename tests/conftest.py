@@ -182,6 +182,16 @@ def smtp_server():  # type: ignore[no-untyped-def]
     server.stop()
 
 
+@pytest.fixture
+def receiver():  # type: ignore[no-untyped-def]
+    """A real webhook receiver on 127.0.0.1 that verifies signatures; see tests/support.py."""
+    from tests.support import WebhookReceiver
+
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say plainly how many PostgreSQL and browser tests ran, so a CI log shows they did."""
     tally: dict[tuple[str, str], int] = {}
