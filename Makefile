@@ -15,6 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# On SQLite `crrt serve` runs the jobs too (its embedded worker): mail goes, timers fire.
 run: install
 	$(BIN)/crrt db upgrade
 	$(BIN)/crrt demo load --if-empty
@@ -23,7 +24,7 @@ run: install
 
 test: install
 	$(BIN)/mypy
-	$(BIN)/python -m pytest --cov=crrt --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --cov=crrt --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check crrt tests bench

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -17,7 +19,7 @@ from crrt.auth.api import router as auth_router
 from crrt.auth.identify import identify
 from crrt.core import migrations
 from crrt.core.config import Settings, get_settings
-from crrt.core.db import Database
+from crrt.core.db import Database, is_sqlite
 from crrt.core.errors import DomainError
 from crrt.core.http import (
     BodyLimit,
@@ -35,6 +37,7 @@ from crrt.organisations.api import router as organisations_router
 from crrt.web import errors as web_errors
 from crrt.web.pages import router as web_router
 from crrt.web.static import mount_static
+from crrt.worker import EmbeddedWorker
 
 API_PREFIX = "/api/v1"
 MACHINE_PREFIXES = (API_PREFIX, "/taxii2")
@@ -112,20 +115,37 @@ SECURITY_HEADERS = {
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None,
                check_schema: bool = True) -> FastAPI:
-    """Build the application; refuse (SchemaBehind) if the database needs ``crrt db upgrade``."""
+    """Build the application; refuse (SchemaBehind) if the database needs ``crrt db upgrade``.
+
+    While it runs, it runs an embedded worker too when ``settings`` say so (by default on
+    SQLite), so one ``crrt serve`` delivers mail and fires timers.
+    """
     parts.load()
     settings = settings or get_settings()
     database = database or Database(settings.database_url)
     if check_schema:
         migrations.check_current(database.engine)
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.runs_embedded_worker(sqlite=is_sqlite(database.engine)):
+            app.state.worker = EmbeddedWorker(database, settings)
+            app.state.worker.start()
+        try:
+            yield
+        finally:
+            if app.state.worker is not None:
+                await asyncio.to_thread(app.state.worker.stop)
+                app.state.worker = None
+
     app = FastAPI(title="crrt", version=__version__,
                   summary="Coordination platform for the EU Cyber Rapid Response Teams",
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=None,
-                  redoc_url=None)
+                  redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.database = database
     app.state.identify = identify
+    app.state.worker = None
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
 
 from crrt import parts
 from crrt.access.enums import Role
-from crrt.cli_support import SYSTEM, database, fail, ready_database, refused, unit_of_work
+from crrt.cli_support import (
+    SYSTEM,
+    database,
+    fail,
+    ready_database,
+    refused,
+    settings_checked,
+    unit_of_work,
+)
 from crrt.core import clock, migrations
 from crrt.core.config import get_settings
 from crrt.experts.cli import app as experts_app
@@ -24,17 +33,20 @@ org_app = typer.Typer(help="Organisations and their project membership.", no_arg
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+jobs_app = typer.Typer(help="The workers' jobs.", no_args_is_help=True)
+webhook_app = typer.Typer(help="Signed webhook endpoints (Standard Webhooks).",
+                          no_args_is_help=True)
+for sub, name in ((db_app, "db"), (org_app, "org"), (user_app, "user"), (token_app, "token"),
+                  (audit_app, "audit"), (demo_app, "demo"), (experts_app, "experts"),
+                  (jobs_app, "jobs"), (webhook_app, "webhook")):
+    app.add_typer(sub, name=name)
 
 
 @app.callback()
 def main() -> None:
-    """Every command sees every part (its tables and what it registers)."""
+    """Every command sees valid settings and every part (its tables and what it registers)."""
+    settings_checked()
     parts.load()
-
-
-for sub, name in ((db_app, "db"), (org_app, "org"), (user_app, "user"), (token_app, "token"),
-                  (audit_app, "audit"), (demo_app, "demo"), (experts_app, "experts")):
-    app.add_typer(sub, name=name)
 
 
 @db_app.command("upgrade")
@@ -55,7 +67,7 @@ def db_current() -> None:
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
           workers: Annotated[int, typer.Option(min=1)] = 1) -> None:
-    """Serve the web pages and the API (stateless: run several behind a proxy)."""
+    """Serve the web pages and the API; on SQLite, run the jobs too (CRRT_EMBEDDED_WORKER)."""
     import uvicorn
 
     ready_database().dispose()
@@ -64,9 +76,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
 
 @app.command()
-def worker(once: Annotated[bool, typer.Option(help="Deliver what is due, then stop.")] = False,
+def worker(once: Annotated[bool, typer.Option(help="Run what is due, then stop.")] = False,
            interval: Annotated[float, typer.Option(min=0.1)] = 5.0) -> None:
-    """Deliver the outbox (mail) and run timed jobs; several workers may share the queue."""
+    """Run the jobs (outbox delivery, timers) as they fall due; several workers may run."""
     from crrt.worker import run
 
     run(ready_database(), get_settings(), once=once, interval=interval)
@@ -201,3 +213,94 @@ def demo_load(if_empty: Annotated[bool, typer.Option(
         else:
             typer.echo(load(db))
     typer.echo(logins())
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment is not None else "-"
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """One line per job: name, period (or task), next run, lease or failures, last error."""
+    from crrt.jobs import registry, service
+
+    with ready_database().session(read_only=True) as db:
+        jobs = service.status(db=db)
+    for job in jobs:
+        if job.kind == "periodic":
+            spec = registry.PERIODIC.get(job.name)
+            kind = f"every {spec.every}" if spec else "periodic (not registered)"
+            state = (f"running on {job.leased_by} until {_when(job.leased_until)}"
+                     if job.leased_until else f"{job.failures} failure(s) in a row")
+        else:
+            kind = "task" if job.registered else "task (not registered)"
+            state = f"{job.queued} queued, {job.failed} failed"
+        error = job.last_error.splitlines()[0][:200] if job.last_error else "-"
+        typer.echo(f"{job.name}\t{kind}\tnext {_when(job.next_run_at)}\t{state}\t{error}")
+
+
+def _endpoint_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise fail(f"{value!r} is not an endpoint id (see `crrt webhook list`)") from exc
+
+
+@webhook_app.command("add")
+def webhook_add(
+        org: Annotated[str, typer.Argument(help="The organisation's code (EE, cert-eu).")],
+        url: Annotated[str, typer.Argument(help="https://… (http:// only to this machine).")],
+        name: Annotated[str, typer.Option(help="What the endpoint is (SOC ticketing).")],
+) -> None:
+    """Add an endpoint for ORG; its signing secret is the last line printed, shown only once."""
+    from crrt.notify import webhooks
+    from crrt.organisations import service as organisations
+
+    with unit_of_work() as db:
+        organisation = organisations.get(db=db, actor=SYSTEM, code=org)
+        endpoint, secret = webhooks.add_endpoint(
+            db=db, actor=SYSTEM, organisation_id=organisation.id, name=name, url=url,
+            secret_key=get_settings().resolved_secret_key())
+        typer.echo(f"webhook endpoint {endpoint.public_id} ({endpoint.name}) for "
+                   f"{organisation.code}: {endpoint.url}", err=True)
+    typer.echo(secret)
+
+
+@webhook_app.command("list")
+def webhook_list() -> None:
+    """List the endpoints: id, organisation, name, state, secret version, URL (no secrets)."""
+    from crrt.notify import webhooks
+    from crrt.organisations import service as organisations
+
+    with ready_database().session(read_only=True) as db:
+        codes = {o.id: o.code for o in organisations.all_organisations(db=db, actor=SYSTEM)}
+        for e in webhooks.list_endpoints(db=db, actor=SYSTEM):
+            state = "active" if e.active else "inactive"
+            typer.echo(f"{e.public_id}\t{codes.get(e.organisation_id, '?')}\t{e.name}\t"
+                       f"{state}\tv{e.secret_version}\t{e.url}")
+
+
+@webhook_app.command("rotate")
+def webhook_rotate(endpoint_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Give endpoint ID a new secret (the last line printed); the old one stops verifying."""
+    from crrt.notify import webhooks
+
+    public_id = _endpoint_id(endpoint_id)
+    with unit_of_work() as db:
+        endpoint, secret = webhooks.rotate_secret(
+            db=db, actor=SYSTEM, public_id=public_id,
+            secret_key=get_settings().resolved_secret_key())
+        typer.echo(f"webhook endpoint {public_id}: secret version {endpoint.secret_version}",
+                   err=True)
+    typer.echo(secret)
+
+
+@webhook_app.command("remove")
+def webhook_remove(endpoint_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Deactivate endpoint ID: nothing more is sent to it, what is queued is given up."""
+    from crrt.notify import webhooks
+
+    public_id = _endpoint_id(endpoint_id)
+    with unit_of_work() as db:
+        webhooks.deactivate(db=db, actor=SYSTEM, public_id=public_id)
+    typer.echo(f"webhook endpoint {public_id} deactivated")

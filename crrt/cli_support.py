@@ -49,6 +49,21 @@ def invalid(exc: ValidationError) -> typer.Exit:
     return fail(f"invalid: {problems}")
 
 
+def settings_checked() -> None:
+    """Read the settings once, so a bad ``CRRT_*`` value is a clear exit before any command.
+
+    The message names the variable and the problem, never the value (a password in a URL).
+    """
+    try:
+        get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            (f"CRRT_{'_'.join(str(p) for p in err['loc']).upper()}: " if err["loc"] else "")
+            + err["msg"].removeprefix("Value error, ")
+            for err in exc.errors(include_input=False))
+        raise fail(f"invalid configuration: {problems}") from exc
+
+
 @contextmanager
 def refused() -> Iterator[None]:
     """Turn what a schema or a service refuses into a clear exit, never a traceback."""

@@ -9,5 +9,6 @@ def load_all() -> None:
     import crrt.audit.models
     import crrt.auth.models
     import crrt.experts.models
+    import crrt.jobs.models
     import crrt.notify.models
     import crrt.organisations.models  # noqa: F401

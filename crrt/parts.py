@@ -1,6 +1,9 @@
-"""Every part of crrt, loaded once: its tables, and what it registers with the shared layer
-(the personal data it holds), so that nothing is missed by a process that did not happen to
-import that part."""
+"""Every part of crrt, loaded at once: its tables, and what it registers with the shared layer
+(its jobs, the personal data it holds).
+
+The worker, ``crrt serve`` (through ``create_app``), the other commands and the tests call
+:func:`load`, so no registry misses a part because a process did not happen to import it.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,13 @@ import importlib
 
 from crrt.models import load_all
 
-# Each part's modules that register themselves with the shared layer.
+# Each part's modules that register themselves on import; a new part adds its own here.
 REGISTERING = (
+    "crrt.auth.jobs",
     "crrt.auth.personal_data",
     "crrt.experts.personal_data",
+    "crrt.notify.jobs",
+    "crrt.workflow.jobs",
 )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from crrt import parts
 from crrt.access.enums import Role
@@ -25,7 +26,7 @@ from crrt.auth import service as auth_service
 from crrt.auth.schemas import TokenIn, UserIn
 from crrt.core import migrations
 from crrt.core.config import Settings
-from crrt.core.db import Base, Database
+from crrt.core.db import Base, Database, normalise_url
 from crrt.organisations import service as org_service
 from crrt.organisations.enums import Membership, OrgKind
 from crrt.organisations.schemas import OrganisationIn
@@ -34,7 +35,7 @@ PG_URL = os.environ.get("CRRT_TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SYSTEM = Principal.system("tests")
 
-parts.load()
+parts.load()  # every table, and every job in the registry
 
 
 @pytest.fixture(scope="session")
@@ -46,26 +47,52 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _worker_url(base: str, worker: str) -> str:
+    """The database of one xdist worker: the configured one's name with the worker's suffix,
+    on the same server, so parallel workers never truncate each other's tables."""
+    url = make_url(normalise_url(base))
+    return url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)
+
+
+def _maintain(base: str, statement: str) -> None:
+    server = Database(make_url(normalise_url(base)).set(database="postgres")
+                      .render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    try:
+        with server.engine.connect() as connection:
+            connection.exec_driver_sql(statement)
+    finally:
+        server.dispose()
+
+
 @pytest.fixture(scope="session")
-def pg_migrated() -> str:
-    """The PostgreSQL test database, emptied and migrated once per run."""
+def pg_migrated(worker_id: str) -> Iterator[str]:
+    """The PostgreSQL test database (one per xdist worker), emptied and migrated once per run
+    and, for a worker's own database, dropped at the end."""
     if not PG_URL:
         if IN_CI:
             pytest.fail("CI=true but CRRT_TEST_DATABASE_URL is not set: PostgreSQL must run")
         pytest.skip("PostgreSQL tests need CRRT_TEST_DATABASE_URL (CI sets it)")
-    database = Database(PG_URL)
+    url = PG_URL if worker_id == "master" else _worker_url(PG_URL, worker_id)
+    name = make_url(normalise_url(url)).database
     try:
-        with database.engine.begin() as connection:
-            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
-            connection.exec_driver_sql("CREATE SCHEMA public")
+        if url != PG_URL:
+            _maintain(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _maintain(PG_URL, f'CREATE DATABASE "{name}"')
+        database = Database(url)
+        try:
+            with database.engine.begin() as connection:
+                connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+                connection.exec_driver_sql("CREATE SCHEMA public")
+        finally:
+            database.dispose()
     except Exception as exc:  # a server that is down is a skip outside CI, a failure inside
         if IN_CI:
             raise
         pytest.skip(f"PostgreSQL at CRRT_TEST_DATABASE_URL is unreachable: {exc}")
-    finally:
-        database.dispose()
-    migrations.upgrade(PG_URL)
-    return PG_URL
+    migrations.upgrade(url)
+    yield url
+    if url != PG_URL:
+        _maintain(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _empty_postgres(database: Database) -> None:
@@ -93,7 +120,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 @pytest.fixture
 def settings(database: Database, tmp_path: Path) -> Settings:
     return Settings(database_url=database.url, data_dir=tmp_path / "data",
-                    secret_key="test-secret-key-not-for-production", login_max_failures=5)
+                    secret_key="test-secret-key-not-for-production", login_max_failures=5,
+                    embedded_worker=False)  # test clients start no worker thread
 
 
 @pytest.fixture
@@ -161,11 +189,32 @@ def world(database: Database) -> World:
 
 
 @pytest.fixture
+def job_registry() -> Iterator[None]:
+    """Tests register jobs named ``test.…``; this forgets them afterwards."""
+    from crrt.jobs import registry
+
+    yield
+    for name in [*registry.PERIODIC, *registry.TASKS]:
+        if name.startswith("test."):
+            registry.unregister(name)
+
+
+@pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port; see tests/support.py."""
     from tests.support import MailServer
 
     server = MailServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver():
+    """A real webhook receiver on 127.0.0.1 that verifies signatures; see tests/support.py."""
+    from tests.support import WebhookReceiver
+
+    server = WebhookReceiver().start()
     yield server
     server.stop()
 

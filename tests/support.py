@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -103,10 +104,15 @@ class Cli:
 
 
 class MailServer:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives."""
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives.
 
-    def __init__(self) -> None:
+    ``options`` go to aiosmtpd's ``Controller``: ``ssl_context=`` for SMTPS, ``tls_context=``
+    and ``require_starttls=True`` for STARTTLS, ``accounts=`` to offer a login.
+    """
+
+    def __init__(self, *, accounts: dict[str, str] | None = None, **options: Any) -> None:
         import socket
+        import threading
 
         from aiosmtpd.controller import Controller
 
@@ -115,18 +121,39 @@ class MailServer:
             self.port = probe.getsockname()[1]
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.logins: list[str] = []
+        self.accounts = accounts
+        self._arrived = threading.Condition()
+        if accounts is not None:
+            options["authenticator"] = self._authenticate
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **options)
 
     @property
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
 
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        login = auth_data.login.decode()
+        if (self.accounts or {}).get(login) == auth_data.password.decode():
+            self.logins.append(login)
+            return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
     async def handle_DATA(self, server, session, envelope) -> str:
         from email import message_from_bytes, policy
 
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        with self._arrived:
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            self._arrived.notify_all()
         return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> bool:
+        """Block until ``count`` messages arrived (another thread sends them) or time is up."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: len(self.messages) >= count, timeout)
 
     def start(self) -> MailServer:
         self._controller.start()
@@ -134,6 +161,67 @@ class MailServer:
 
     def stop(self) -> None:
         self._controller.stop()
+
+
+@dataclass
+class Delivery:
+    headers: dict[str, str]
+    body: bytes
+    payload: Any  # what the verifier returned, or None when it refused
+    refusal: str  # why the verifier refused, or ""
+
+
+class WebhookReceiver:
+    """A real HTTP server on 127.0.0.1 that checks every delivery's signature with the
+    reference verifier of the Standard Webhooks specification (``standardwebhooks``).
+
+    It answers 204 to a delivery that verifies with ``secret``, 401 to one that does not;
+    ``answers`` (status codes, used in turn) override that.
+    """
+
+    def __init__(self) -> None:
+        self.secret = ""
+        self.answers: list[int] = []
+        self.deliveries: list[Delivery] = []
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                from standardwebhooks import Webhook
+                from standardwebhooks.webhooks import WebhookVerificationError
+
+                try:
+                    payload, refusal = Webhook(receiver.secret).verify(body, headers), ""
+                except WebhookVerificationError as exc:
+                    payload, refusal = None, str(exc)
+                receiver.deliveries.append(Delivery(headers, body, payload, refusal))
+                status = receiver.answers.pop(0) if receiver.answers else (
+                    204 if refusal == "" else 401)
+                self.send_response(status)
+                if status in (301, 302, 307, 308):
+                    self.send_header("Location", f"{receiver.url}/moved")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/crrt"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> WebhookReceiver:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def unreachable_smtp_url() -> str:

@@ -1,13 +1,21 @@
-"""The ``crrt`` command as an operator uses it: schema, accounts, tokens, and its errors."""
+"""The ``crrt`` command as an operator uses it: schema, accounts, tokens, jobs, webhooks, and
+its errors."""
 
 from __future__ import annotations
+
+import uuid
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from crrt.api import create_app
 from crrt.auth import service as auth_service
-from crrt.core import migrations
+from crrt.core import clock, migrations
+from crrt.core.config import Settings
+from crrt.jobs import registry
+from crrt.jobs import service as jobs
+from crrt.notify import service as notify
 from tests.conftest import SYSTEM
 from tests.support import Cli
 
@@ -149,3 +157,92 @@ def test_user_password_sets_it_from_stdin(cli, database, world):
 def test_no_arguments_shows_help(fresh_cli):
     result = fresh_cli()
     assert "Usage" in result.stdout + result.stderr
+
+
+def test_a_bad_setting_stops_every_command_with_a_clear_message(cli, monkeypatch):
+    monkeypatch.setenv("CRRT_SMTP_URL", "smtp://crrt:hunter2-secret@mail.example:25")
+    result = cli("org", "list")
+    assert result.exit_code == 1
+    assert "invalid configuration" in result.stderr
+    assert "CRRT_SMTP_ALLOW_PLAIN_LOGIN" in result.stderr
+    assert "hunter2-secret" not in result.stderr + result.stdout
+    monkeypatch.setenv("CRRT_SMTP_ALLOW_PLAIN_LOGIN", "true")
+    assert cli("org", "list").exit_code == 0
+
+
+def test_a_setting_of_the_wrong_type_is_named(cli, monkeypatch):
+    monkeypatch.setenv("CRRT_SESSION_HOURS", "twelve")
+    result = cli("org", "list")
+    assert result.exit_code == 1
+    assert "CRRT_SESSION_HOURS" in result.stderr and "twelve" not in result.stderr
+
+
+def test_jobs_list_shows_each_job_its_next_run_and_last_error(cli, database, settings,
+                                                             job_registry):
+    def broken(ctx: registry.JobContext) -> None:
+        raise RuntimeError("the TAXII server said 503\nand more")
+
+    registry.periodic("test.pull", every=timedelta(minutes=10))(broken)
+    registry.task("test.remind")(lambda ctx: None)
+    now = clock.now().replace(microsecond=0)
+    with clock.frozen(now):
+        jobs.run_due(database, settings, worker_id="w")
+    with database.session() as db:
+        jobs.schedule(db=db, name="test.remind", at=now + timedelta(days=1))
+    result = cli("jobs", "list")
+    assert result.exit_code == 0, result.stderr
+    lines = {line.split("\t")[0]: line.split("\t") for line in result.stdout.splitlines()}
+    assert lines["test.pull"] == [
+        "test.pull", "every 0:10:00",
+        f"next {now + timedelta(minutes=20):%Y-%m-%d %H:%M:%S} UTC",
+        "1 failure(s) in a row", "RuntimeError: the TAXII server said 503"]
+    assert lines["test.remind"][1:4] == [
+        "task", f"next {now + timedelta(days=1):%Y-%m-%d %H:%M:%S} UTC", "1 queued, 0 failed"]
+    assert lines["outbox.deliver"][1:3] == ["every 0:00:05", "next -"]
+    assert "auth.prune_login_attempts" in lines
+
+
+def test_an_endpoint_added_on_the_command_line_receives_verified_webhooks(
+        cli, database, world, receiver, tmp_path):
+    added = cli("webhook", "add", "EE", receiver.url, "--name", "EE SOC")
+    assert added.exit_code == 0, added.stderr
+    secret = added.stdout.strip().splitlines()[-1]
+    assert secret.startswith("whsec_") and secret not in added.stderr
+    public_id = added.stderr.split()[2]
+    listing = cli("webhook", "list")
+    assert listing.exit_code == 0
+    assert f"{public_id}\tEE\tEE SOC\tactive\tv1\t{receiver.url}" in listing.stdout
+    assert secret not in listing.stdout
+
+    receiver.secret = secret
+    with database.session() as db:
+        notify.enqueue_webhook(db=db, endpoint_public_id=uuid.UUID(public_id),
+                               event="deployment.dispatched", data={"deployment": 3})
+    server = Settings(data_dir=tmp_path / "data", embedded_worker=False)  # the CLI's key
+    assert notify.deliver_due(database, settings=server) == 1
+    assert receiver.deliveries[0].payload["data"] == {"deployment": 3}
+
+
+def test_webhook_rotate_prints_a_new_secret_and_remove_deactivates(cli, world, receiver):
+    added = cli("webhook", "add", "EE", receiver.url, "--name", "SOC")
+    public_id, first = added.stderr.split()[2], added.stdout.strip().splitlines()[-1]
+    rotated = cli("webhook", "rotate", public_id)
+    assert rotated.exit_code == 0, rotated.stderr
+    second = rotated.stdout.strip().splitlines()[-1]
+    assert second.startswith("whsec_") and second != first
+    assert "\tv2\t" in cli("webhook", "list").stdout
+    removed = cli("webhook", "remove", public_id)
+    assert removed.exit_code == 0 and "deactivated" in removed.stdout
+    assert "\tinactive\t" in cli("webhook", "list").stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["add", "XX", "https://soc.example/h", "--name", "SOC"], "No organisation"),
+    (["add", "EE", "http://soc.example/h", "--name", "SOC"], "https://"),
+    (["rotate", "not-an-id"], "not an endpoint id"),
+    (["remove", "00000000-0000-0000-0000-000000000000"], "No webhook endpoint"),
+])
+def test_webhook_refusals_are_clear_exits(cli, world, args, message):
+    result = cli("webhook", *args)
+    assert result.exit_code == 1
+    assert message in result.stderr

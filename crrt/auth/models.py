@@ -69,7 +69,8 @@ class LoginAttempt(Base):
 
     __tablename__ = "login_attempts"
     __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"),
-                      Index("ix_login_attempts_address_at", "address", "at"))
+                      Index("ix_login_attempts_address_at", "address", "at"),
+                      Index("ix_login_attempts_at", "at"))  # pruning, and the worker's check
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320))

@@ -5,24 +5,70 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
+
+
+def smtp_url_problem(url: str, *, allow_plain_login: bool) -> str | None:
+    """What is wrong with ``url`` as ``CRRT_SMTP_URL``, or None; never echoes the password.
+
+    Checked when the settings are read (a clear error at start) and again before sending, as
+    settings can be built without validation.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return "CRRT_SMTP_URL is not a valid URL"
+    if parts.scheme not in SMTP_SCHEMES:
+        return f"CRRT_SMTP_URL must start with {', '.join(s + '://' for s in SMTP_SCHEMES)}"
+    if not parts.hostname:
+        return "CRRT_SMTP_URL names no host"
+    if parts.scheme == "smtp" and parts.username and not allow_plain_login:
+        return ("CRRT_SMTP_URL logs in over plain smtp://, which would send the password in "
+                "clear: use smtp+starttls:// or smtps://, or set "
+                "CRRT_SMTP_ALLOW_PLAIN_LOGIN=true")
+    return None
 
 
 class Settings(BaseSettings):
     """Everything an operator may set; defaults make ``make run`` work with no set-up."""
 
-    model_config = SettingsConfigDict(env_prefix="CRRT_", extra="ignore")
+    # hide_input_in_errors: a refused setting is reported without its value (a password).
+    model_config = SettingsConfigDict(env_prefix="CRRT_", extra="ignore",
+                                      hide_input_in_errors=True)
 
     database_url: str = "sqlite:///./var/crrt.db"
     data_dir: Path = Path("./var")
     smtp_url: str | None = None
+    smtp_ca_file: Path | None = None
+    smtp_allow_plain_login: bool = False
     secret_key: str | None = None
     mail_from: str = "crrt@localhost"
     session_hours: int = 12
     secure_cookies: bool = False
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    embedded_worker: bool | None = None
+
+    @model_validator(mode="after")
+    def _check_smtp(self) -> Settings:
+        if self.smtp_url:
+            problem = smtp_url_problem(self.smtp_url,
+                                       allow_plain_login=self.smtp_allow_plain_login)
+            if problem:
+                raise ValueError(problem)
+        if self.smtp_ca_file is not None and not self.smtp_ca_file.is_file():
+            raise ValueError("CRRT_SMTP_CA_FILE names no readable file")
+        return self
+
+    def runs_embedded_worker(self, *, sqlite: bool) -> bool:
+        """Whether ``crrt serve`` runs a worker in its process: by default on SQLite only."""
+        return sqlite if self.embedded_worker is None else self.embedded_worker
 
     def resolved_secret_key(self) -> str:
         """The signing key: the configured one, else one generated once into the data dir."""

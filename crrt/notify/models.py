@@ -1,11 +1,22 @@
-"""The outbox table: one row per message to deliver, claimed by one worker at a time."""
+"""The outbox (one row per message to deliver) and the webhook endpoints messages go to."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crrt.core import clock
@@ -13,7 +24,12 @@ from crrt.core.db import Base, UTCDateTime
 
 
 class OutboxMessage(Base):
-    """A message to send; written in the same transaction as the change that caused it."""
+    """A message to send; written in the same transaction as the change that caused it.
+
+    An email has its address in ``recipient``; a webhook has its endpoint's ``public_id``
+    there, its event type in ``subject``, its JSON body (kept byte for byte, so every retry
+    sends the same bytes) in ``body`` and its ``webhook-id`` in ``payload``.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "delivered_at", "available_at"),)
@@ -30,3 +46,25 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class WebhookEndpoint(Base):
+    """An organisation's receiver of signed webhooks.
+
+    Its signing secret is not stored: it is derived from the server's secret key, the
+    ``public_id`` and the ``secret_version`` (see ``crrt.notify.webhooks.endpoint_secret``),
+    so a copy of the database alone cannot forge a delivery.
+    """
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(2000))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    secret_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

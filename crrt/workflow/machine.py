@@ -4,14 +4,16 @@ each needs (asked of :mod:`crrt.access.policy`), and optional deadlines.
 Requests for assistance, deployments, cases, exercises and a nation's membership all move this
 way, so a move that is not in the table is refused the same way everywhere (409), a move the
 caller may not make is refused by the policy (403), and each move leaves one audit event named
-``<machine>.<transition>``.
+``<machine>.<transition>``. A deadline is a task queued with the move (``workflow.deadline``,
+run by the workers); when it comes due and the record still sits in that state, the machine
+tells its expiry handlers and, if the deadline says so, makes a move itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,7 +22,13 @@ from crrt.access import policy
 from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.audit import service as audit
+from crrt.core import clock
 from crrt.core.errors import Conflict
+from crrt.jobs import service as jobs
+from crrt.workflow.models import Stateful
+
+DEADLINE_TASK = "workflow.deadline"
+PLATFORM = Principal.system("workflow")
 
 
 @dataclass(frozen=True)
@@ -40,31 +48,55 @@ def transition(name: str, *, sources: Iterable[str], targets: Iterable[str],
 
 @dataclass(frozen=True)
 class Deadline:
-    """How long a record may stay in ``state``; when it passes, ``then`` is made (by the
-    platform), or, without one, the machine's expiry handlers are told."""
+    """How long a record may sit in ``state`` before ``name`` passes: ``after`` a fixed time
+    or as the record says (a request's severity sets its clock). When it passes, the expiry
+    handlers are told, and the platform moves the record to ``then`` if one is given."""
 
     state: str
-    after: timedelta
+    after: timedelta | Callable[[Any], timedelta]
+    name: str = "deadline"
     then: str | None = None
+
+    def due(self, record: Stateful) -> datetime:
+        after = self.after(record) if callable(self.after) else self.after
+        return record.state_since + after
+
+
+Loader = Callable[[Session, str], Stateful | None]
+ExpiryHandler = Callable[[Session, Stateful, Deadline], None]
+
+MACHINES: dict[str, Machine] = {}
 
 
 class Machine:
-    """One kind of record's states and moves."""
+    """One kind of record's states and moves; machines with deadlines are found by name."""
 
     def __init__(self, name: str, *, states: Iterable[str], transitions: Iterable[Transition],
-                 deadlines: Iterable[Deadline] = ()) -> None:
+                 deadlines: Iterable[Deadline] = (), loader: Loader | None = None) -> None:
         self.name = name
         self.states = tuple(states)
         self.transitions = {t.name: t for t in transitions}
-        self.deadlines = {d.state: d for d in deadlines}
+        self.deadlines = tuple(deadlines)
+        self.loader = loader
+        self.handlers: list[ExpiryHandler] = []
         known = set(self.states)
         for t in self.transitions.values():
             unknown = (t.sources | t.targets) - known
             if unknown:
                 raise ValueError(f"{name}.{t.name} names unknown states {sorted(unknown)}")
-        for d in self.deadlines.values():
-            if d.state not in known or (d.then is not None and d.then not in self.transitions):
-                raise ValueError(f"{name}: the deadline of {d.state} names what does not exist")
+        for d in self.deadlines:
+            if d.state not in known or (d.then is not None and d.then not in known):
+                raise ValueError(f"{name}: the deadline {d.name} names a state that does not "
+                                 "exist")
+        if self.deadlines:
+            if loader is None:
+                raise ValueError(f"{name}: a machine with deadlines needs a loader")
+            MACHINES[name] = self
+
+    def on_expiry(self, handler: ExpiryHandler) -> ExpiryHandler:
+        """Register ``handler(db, record, deadline)``, told when a deadline passes."""
+        self.handlers.append(handler)
+        return handler
 
     def moves_from(self, state: str) -> list[Transition]:
         """The transitions that may leave ``state``, in the table's order."""
@@ -98,3 +130,42 @@ class Machine:
         audit.record(db=db, actor=actor, action=f"{self.name}.{move.name}",
                      object_type=object_type, object_id=object_id,
                      changes={"state": [current, target], **(changes or {})})
+
+    def move(self, *, db: Session, actor: Principal, record: Stateful, target: str,
+             object_type: str, object_id: object, what: object | None = None,
+             changes: Mapping[str, Any] | None = None, automatic: bool = False) -> Transition:
+        """Move a :class:`Stateful` record: checked (``automatic`` moves are the platform's
+        own, made when a deadline passes, and skip the policy), written, audited, and the new
+        state's deadlines queued, all in the caller's transaction."""
+        current = record.state
+        move = self.find(current, target) if automatic else self.check(
+            actor=actor, current=current, target=target, what=record if what is None else what)
+        record.state, record.state_since = target, clock.now()
+        db.flush()
+        self.record(db=db, actor=actor, move=move, current=current, target=target,
+                    object_type=object_type, object_id=object_id, changes=changes)
+        for deadline in self.deadlines:
+            if deadline.state == target:
+                jobs.schedule(db=db, name=DEADLINE_TASK, at=deadline.due(record), payload={
+                    "machine": self.name, "object_type": object_type,
+                    "object_id": str(object_id), "state": target, "deadline": deadline.name,
+                    "since": record.state_since.isoformat()})
+        return move
+
+    def expire(self, db: Session, payload: Mapping[str, Any]) -> str:
+        """Act on a deadline that came due: nothing if the record has moved on since."""
+        assert self.loader is not None
+        record = self.loader(db, str(payload["object_id"]))
+        if record is None or record.state != payload["state"] \
+                or record.state_since.isoformat() != payload["since"]:
+            return "moved on"
+        deadline = next(d for d in self.deadlines
+                        if d.state == record.state and d.name == payload["deadline"])
+        for handler in self.handlers:
+            handler(db, record, deadline)
+        if deadline.then is None:
+            return "reported"
+        self.move(db=db, actor=PLATFORM, record=record, target=deadline.then,
+                  object_type=str(payload["object_type"]), object_id=payload["object_id"],
+                  changes={"deadline": deadline.name}, automatic=True)
+        return f"moved to {deadline.then}"

@@ -80,8 +80,8 @@ def test_no_input_makes_a_server_error(seeded, tmp_path, label):
     path = tmp_path / "crrt.db"
     shutil.copyfile(template, path)
     database = Database(f"sqlite:///{path}")
-    app = create_app(Settings(database_url=database.url, data_dir=tmp_path, secret_key=SECRET),
-                     database=database)
+    app = create_app(Settings(database_url=database.url, data_dir=tmp_path, secret_key=SECRET,
+                              embedded_worker=False), database=database)
     try:
         with TestClient(app) as client:  # the tokens work before the fuzzing starts
             assert client.get("/api/v1/me", headers=world.headers(Role.ADMIN)).status_code == 200

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from crrt.core import clock
+from crrt.core.config import Settings
 from crrt.notify import service as notify
 from crrt.notify.models import OutboxMessage
 from tests.support import unreachable_smtp_url
@@ -23,8 +24,13 @@ def _enqueue(database, to="ana@ee.example", subject="Call-out: on duty",
         return notify.enqueue_email(db=db, to=to, subject=subject, body=body).id
 
 
+def _settings(smtp_url: str | None) -> Settings:
+    return Settings(smtp_url=smtp_url, mail_from=SENDER, secret_key="test-secret-key",
+                    embedded_worker=False)
+
+
 def _deliver(database, smtp_url) -> int:
-    return notify.deliver_due(database, smtp_url=smtp_url, sender=SENDER)
+    return notify.deliver_due(database, settings=_settings(smtp_url))
 
 
 def _message(database, message_id) -> OutboxMessage:
@@ -127,10 +133,32 @@ def test_without_an_smtp_url_mail_waits_with_the_reason(database):
     assert "CRRT_SMTP_URL" in _message(database, message_id).last_error
 
 
+def test_mail_waiting_with_its_note_costs_no_write_lock(database):
+    """The note is written once; later passes only read, so SQLite's writers never wait."""
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("the write lock is SQLite's")
+    import sqlite3
+    import time
+
+    message_id = _enqueue(database)
+    _deliver(database, None)  # writes the note
+    holder = sqlite3.connect(str(database.engine.url.database), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        assert _deliver(database, None) == 0
+        took = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert took < 2, f"waited {took:.1f} s for the write lock"
+    assert _message(database, message_id).last_error == "waiting: CRRT_SMTP_URL is not set"
+
+
 def test_due_messages_go_oldest_first_in_batches(database, smtp_server):
     for n in range(5):
         _enqueue(database, to=f"expert{n}@ee.example")
-    assert notify.deliver_due(database, smtp_url=smtp_server.url, sender=SENDER, batch=3) == 3
+    assert notify.deliver_due(database, settings=_settings(smtp_server.url), batch=3) == 3
     assert [m["To"] for m in smtp_server.messages] == [f"expert{n}@ee.example"
                                                        for n in range(3)]
     assert _deliver(database, smtp_server.url) == 2

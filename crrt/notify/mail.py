@@ -1,0 +1,59 @@
+"""Mail by SMTP: TLS that checks the server's certificate and name, no password in clear."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from crrt.core.config import Settings, smtp_url_problem
+
+DEFAULT_PORTS = {"smtp": 25, "smtps": 465, "smtp+starttls": 587}
+
+
+class SmtpRefused(ValueError):
+    """The SMTP configuration is refused, so nothing is sent (and no attempt is spent)."""
+
+
+def smtp_problem(settings: Settings) -> str | None:
+    """Why mail cannot be sent with these settings, or None when it can."""
+    if not settings.smtp_url:
+        return "CRRT_SMTP_URL is not set"
+    return smtp_url_problem(settings.smtp_url,
+                            allow_plain_login=settings.smtp_allow_plain_login)
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """A client context that verifies the server's certificate chain and host name.
+
+    ``ca_file`` (``CRRT_SMTP_CA_FILE``) adds a private CA to the system's.
+    """
+    return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+
+
+def send(mail: EmailMessage, *, settings: Settings) -> None:
+    """Hand ``mail`` to the server of ``CRRT_SMTP_URL``, checked again here before use.
+
+    ``smtps://`` speaks TLS from the start, ``smtp+starttls://`` upgrades with STARTTLS (and
+    fails if the server does not offer it); both verify the server. A login over plain
+    ``smtp://`` needs ``CRRT_SMTP_ALLOW_PLAIN_LOGIN=true``.
+    """
+    problem = smtp_problem(settings)
+    if problem or not settings.smtp_url:
+        raise SmtpRefused(problem)
+    parts = urlsplit(settings.smtp_url)
+    host, port = parts.hostname or "localhost", parts.port or DEFAULT_PORTS[parts.scheme]
+    smtp: smtplib.SMTP
+    if parts.scheme == "smtps":
+        smtp = smtplib.SMTP_SSL(host, port, timeout=30,
+                                context=tls_context(settings.smtp_ca_file))
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=30)
+    with smtp:
+        if parts.scheme == "smtp+starttls":
+            smtp.starttls(context=tls_context(settings.smtp_ca_file))
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+        smtp.send_message(mail)
