@@ -5,31 +5,47 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install run test lint bench clean
+.PHONY: install install-dev run test lint bench clean
 
+# What running needs (make run), and what testing adds (make test), each installed once.
 install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
 
-$(VENV)/.installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+$(VENV)/bin/python:
+	@echo "== creating the virtual environment in $(VENV)"
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	@echo "== installing crrt and what it needs to run (about a minute the first time)"
+	$(PIP) -e .
 	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
+	@echo "== installing crrt with its test tools (a few minutes the first time)"
+	$(PIP) -e '.[dev]'
+	touch $@ $(VENV)/.installed
 
 # On SQLite `crrt serve` runs the jobs too (its embedded worker): mail goes, timers fire.
 run: install
+	@echo "== bringing the database up to date"
 	$(BIN)/crrt db upgrade
+	@echo "== loading the demo data (only into an empty database)"
 	$(BIN)/crrt demo load --if-empty
-	@echo "crrt serves on http://$(HOST):$(PORT)"
+	@echo "== crrt serves on http://$(HOST):$(PORT) (Ctrl-C stops it)"
 	$(BIN)/crrt serve --host $(HOST) --port $(PORT)
 
-test: install
+test: install-dev
+	@echo "== type-checking crrt (mypy --strict)"
 	$(BIN)/mypy
+	@echo "== running the tests (the layer contracts among them)"
 	$(BIN)/python -m pytest -n auto --cov=crrt --cov-report=term:skip-covered $(PYTEST_ARGS)
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check crrt tests bench
 
-bench: install
+bench: install-dev
 	$(BIN)/python bench/api_reads.py
 
 clean:
