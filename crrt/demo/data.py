@@ -97,6 +97,13 @@ MEMBERSHIP_HISTORY: list[dict[str, Any]] = [
     # PL participant 2019-11-12, FI participant 2019-10-15, FR participant 2021-05-18.
 ]
 
+# Steps recorded ahead of their day, after the current state of ORGANISATIONS: the demo shows
+# a planned change (it takes effect on its date, and stays in the history after it).
+PLANNED_MEMBERSHIP: list[dict[str, Any]] = [
+    {"code": "SI", "membership": "participant", "effective_on": "2027-07-01",
+     "note": "Notified the Council of its participation from the next duty period."},
+]
+
 # ---------------------------------------------------------------------------------------------
 # National bodies of the lead and participant nations
 # ---------------------------------------------------------------------------------------------
@@ -461,6 +468,12 @@ def check() -> None:
     assert [o["code"] for o in ORGANISATIONS if o["membership"] == "lead"] == ["LT"]
     members = {c for c, o in orgs.items() if o["membership"] in ("lead", "participant")}
     assert members == {"LT", "EE", "ES", "HR", "PL", "NL", "FR", "RO", "FI"}, members
+
+    for p in PLANNED_MEMBERSHIP:
+        assert p["code"] in orgs and p["membership"] in _MEMBERSHIPS | {None}, p
+        assert p["membership"] != orgs[p["code"]]["membership"], p
+        assert date.fromisoformat(p["effective_on"]) > date.fromisoformat(
+            orgs[p["code"]]["effective_on"] or "1990-01-01"), p
 
     # History: earlier steps only, chronological, starting with a join, each a real change.
     steps: dict[str, list[dict[str, Any]]] = {}

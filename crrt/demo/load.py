@@ -66,6 +66,10 @@ def _organisations(db: Session, summary: Summary) -> None:
                 membership=Membership(step["membership"]) if step["membership"] else None,
                 effective_on=date.fromisoformat(step["effective_on"]),
                 note=step.get("note", "")))
+        for step in (p for p in data.PLANNED_MEMBERSHIP if p["code"] == row["code"]):
+            organisations.update(db=db, actor=DEMO, code=row["code"], data=OrganisationPatch(
+                membership=Membership(step["membership"]) if step["membership"] else None,
+                effective_on=date.fromisoformat(step["effective_on"]), note=step["note"]))
         summary.organisations += 1
 
 
