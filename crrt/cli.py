@@ -103,12 +103,15 @@ def org_add(code: str,
 
 @org_app.command("list")
 def org_list() -> None:
-    """List the organisations and their membership."""
+    """List the organisations, their membership today and any change planned for later."""
     from crrt.organisations import service
 
-    with ready_database().session() as db:
+    with ready_database().session(read_only=True) as db:
         for org in service.all_organisations(db=db, actor=SYSTEM):
-            typer.echo(f"{org.code}\t{org.kind.value}\t{org.membership or '-'}\t{org.name}")
+            planned = "; ".join(f"{c.membership or 'none'} from {c.effective_on.isoformat()}"
+                                for c in org.planned)
+            typer.echo(f"{org.code}\t{org.kind.value}\t{org.membership or '-'}\t{org.name}"
+                       + (f"\t(planned: {planned})" if planned else ""))
 
 
 @user_app.command("add")

@@ -246,3 +246,18 @@ def test_webhook_refusals_are_clear_exits(cli, world, args, message):
     result = cli("webhook", *args)
     assert result.exit_code == 1
     assert message in result.stderr
+
+
+def test_org_list_shows_todays_membership_and_what_is_planned(cli, database, world):
+    from crrt.organisations import service as org_service
+    from crrt.organisations.enums import Membership
+    from crrt.organisations.schemas import OrganisationPatch
+
+    later = clock.today() + timedelta(days=30)
+    with database.session() as db:
+        org_service.update(db=db, actor=SYSTEM, code="DE", data=OrganisationPatch(
+            membership=Membership.PARTICIPANT, effective_on=later))
+    lines = {line.split("\t")[0]: line for line in cli("org", "list").stdout.splitlines()}
+    assert lines["DE"].split("\t")[1:4] == ["nation", "observer", "Germany"]
+    assert lines["DE"].endswith(f"(planned: participant from {later.isoformat()})")
+    assert "planned" not in lines["EE"]
