@@ -38,7 +38,7 @@ def _signals_restored() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _sent(report) -> list[object]:  # type: ignore[no-untyped-def]
+def _sent(report) -> list[object]:
     return [o.result for o in report.outcomes if o.name == "outbox.deliver"]
 
 
@@ -141,7 +141,7 @@ def test_run_stops_after_the_pass_in_progress_on_sigterm(database, settings):
         timer.cancel()
 
 
-def _logged(caplog, text: str) -> int:  # type: ignore[no-untyped-def]
+def _logged(caplog, text: str) -> int:
     return sum(text in r.getMessage() for r in caplog.records)
 
 

@@ -63,9 +63,9 @@ RULES: dict[Permission, Rule] = {
     # on an expert or the nominating nation
     Permission.EXPERTS_WRITE: Rule(grant(*CENTRAL), grant(POC, when=OWN_ORGANISATION)),
     Permission.EXPERTS_PERSONAL_DATA: Rule(grant(*CENTRAL), grant(POC, when=OWN_ORGANISATION)),
-    # on an expert: whoever may edit it, and the expert themself
+    # on an expert: whoever may edit it, and the responder whose own record it is
     Permission.EXPERTS_AVAILABILITY: Rule(grant(*CENTRAL), grant(POC, when=OWN_ORGANISATION),
-                                          grant(*EVERY_ROLE, when=OWN_RECORD)),
+                                          grant(Role.RESPONDER, when=OWN_RECORD)),
     Permission.EXPERTS_LINK_USER: Rule(grant(*CENTRAL)),
     Permission.AUDIT_READ: Rule(grant(*CENTRAL)),
     Permission.USERS_MANAGE: Rule(grant(ADMIN)),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from crrt.access.principal import Principal
 from crrt.auth.models import ApiToken, LoginAttempt, User, WebSession
+from crrt.core import clock
 from crrt.core.db import removed
 from crrt.privacy import service as privacy
 
@@ -23,7 +24,7 @@ def export(db: Session, person: privacy.Person) -> dict[str, Any] | None:
     if not accounts and not attempts:
         return None
     out: dict[str, Any] = {"accounts": [], "sign_in_attempts": [
-        {"email": a.email, "address": a.address, "at": a.at.isoformat(),
+        {"email": a.email, "address": a.address, "at": clock.iso(a.at),
          "succeeded": a.succeeded} for a in attempts]}
     for user in accounts:
         tokens = db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
@@ -32,13 +33,13 @@ def export(db: Session, person: privacy.Person) -> dict[str, Any] | None:
                               .order_by(WebSession.id))
         out["accounts"].append({
             "email": user.email, "name": user.name, "role": user.role.value,
-            "active": user.is_active, "created_at": user.created_at.isoformat(),
-            "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
-            "api_tokens": [{"name": t.name, "created_at": t.created_at.isoformat(),
-                            "last_used_at": t.last_used_at.isoformat() if t.last_used_at
+            "active": user.is_active, "created_at": clock.iso(user.created_at),
+            "last_login_at": clock.iso(user.last_login_at) if user.last_login_at else None,
+            "api_tokens": [{"name": t.name, "created_at": clock.iso(t.created_at),
+                            "last_used_at": clock.iso(t.last_used_at) if t.last_used_at
                             else None, "revoked": t.revoked_at is not None} for t in tokens],
-            "sessions": [{"created_at": s.created_at.isoformat(),
-                          "ended_at": s.ended_at.isoformat() if s.ended_at else None}
+            "sessions": [{"created_at": clock.iso(s.created_at),
+                          "ended_at": clock.iso(s.ended_at) if s.ended_at else None}
                          for s in sessions]})
     return out
 

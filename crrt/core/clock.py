@@ -42,3 +42,8 @@ def advance(by: timedelta) -> None:
 def as_utc(moment: datetime) -> datetime:
     """``moment`` in UTC; a naive time (as a query string may give) is taken to be UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """An instant as the API writes it: ISO 8601 in UTC with a ``Z``."""
+    return as_utc(moment).isoformat().replace("+00:00", "Z")

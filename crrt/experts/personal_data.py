@@ -48,15 +48,15 @@ def _one(db: Session, expert: Expert) -> dict[str, Any]:
         "clearance": expert.clearance.value,
         "deployability": [d.value for d in service.deployability_of(expert)],
         "time_zone": expert.time_zone, "notes": expert.notes,
-        "created_at": expert.created_at.isoformat(),
-        "updated_at": expert.updated_at.isoformat(),
-        "erased_at": expert.erased_at.isoformat() if expert.erased_at else None,
+        "created_at": clock.iso(expert.created_at),
+        "updated_at": clock.iso(expert.updated_at),
+        "erased_at": clock.iso(expert.erased_at) if expert.erased_at else None,
         "skills": [{"skill": s.skill.value, "level": s.level} for s in expert.skills],
         "languages": [lang.code for lang in expert.languages],
         "unavailability": [{"starts_on": u.starts_on.isoformat(),
                             "ends_on": u.ends_on.isoformat(), "reason": u.reason}
                            for u in expert.unavailability],
-        "audit": [{"action": e.action, "at": e.at.isoformat(), "actor": e.actor,
+        "audit": [{"action": e.action, "at": clock.iso(e.at), "actor": e.actor,
                    "fields": _changed_fields(e.changes)}
                   for e in sorted(events, key=lambda e: e.seq)],
     }

@@ -89,7 +89,11 @@ def expert_out(db: Session, actor: Principal, expert: Expert) -> ExpertOut:
 
 def audit_fields(db: Session, actor: Principal, expert: Expert) -> dict[str, Any]:
     """The expert as the audit log compares it; personal keys are masked by :data:`PERSONAL`."""
-    return {"org": _nation_of(db, actor, expert).code, "institution_id": expert.institution_id,
+    inst = organisations.institution_by_id(db=db, actor=actor,
+                                           institution_id=expert.institution_id) \
+        if expert.institution_id is not None else None
+    return {"org": _nation_of(db, actor, expert).code,
+            "institution_id": str(inst.public_id) if inst else None,
             "name": expert.name, "email": expert.email, "phone": expert.phone,
             "notes": expert.notes, "user": expert.user_id,
             "skills": {s.skill.value: s.level for s in expert.skills},

@@ -189,12 +189,17 @@ def _check_one_lead(db: Session, org: Organisation, effective_on: date) -> None:
 
 def _record_membership(*, db: Session, actor: Principal, org: Organisation,
                        new: Membership | None, effective_on: date | None, note: str) -> None:
+    last = org.history[-1] if org.history else None
     if new == org.latest:
+        if last is not None and last.is_planned and effective_on is not None \
+                and effective_on != last.effective_on:
+            raise Conflict(f"{org.name} is to be {_state(new)} from "
+                           f"{last.effective_on.isoformat()} already; cancel that planned "
+                           "change to record another date.")
         return
     if org.kind is not OrgKind.NATION:
         raise Invalid.field("membership", "Only a nation holds a membership in the project.")
     effective_on = effective_on or clock.today()
-    last = org.history[-1] if org.history else None
     if last is not None and effective_on < last.effective_on:
         raise Invalid.field("effective_on", "A membership change cannot predate the last one "
                             f"({last.effective_on.isoformat()}); cancel a planned one first.")
@@ -223,6 +228,8 @@ def cancel_planned(*, db: Session, actor: Principal, code: str, change_id: uuid.
     if change is not org.history[-1]:
         raise Conflict("Only the last planned change can be cancelled; cancel the later ones "
                        "first.")
+    if change.previous is Membership.LEAD:  # cancelled, the nation goes on leading
+        _check_one_lead(db, org, change.effective_on)
     org.history.remove(change)
     db.delete(change)
     db.flush()

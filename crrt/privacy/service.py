@@ -70,7 +70,7 @@ def export_person(*, db: Session, actor: Principal, person: Person, object_type:
             parts[one.name] = held
     audit.record(db=db, actor=actor, action=f"{object_type}.export", object_type=object_type,
                  object_id=object_id, changes={})
-    return {"format": FORMAT, "exported_at": clock.now().isoformat(), "parts": parts}
+    return {"format": FORMAT, "exported_at": clock.iso(clock.now()), "parts": parts}
 
 
 def erase_person(*, db: Session, actor: Principal, person: Person, object_type: str,
@@ -90,7 +90,7 @@ def _audit_trail(db: Session, person: Person) -> list[dict[str, Any]] | None:
     """The changes the person's accounts made; the log holds no personal values, so there is
     nothing of it to erase."""
     events = audit.events_by(db=db, actors=(f"user:{user_id}" for user_id in person.user_ids))
-    return [{"action": e.action, "at": e.at.isoformat(), "object_type": e.object_type,
+    return [{"action": e.action, "at": clock.iso(e.at), "object_type": e.object_type,
              "object_id": e.object_id} for e in events] or None
 
 

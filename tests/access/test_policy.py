@@ -64,7 +64,7 @@ EXPECTED: dict[Permission, Row] = {
     Permission.EXPERTS_WRITE: Row("ACP", "AC", "AC", "AC", some="ACP", needs_record="P"),
     Permission.EXPERTS_PERSONAL_DATA: Row("ACP", "AC", "AC", "AC", some="ACP",
                                           needs_record="P"),
-    Permission.EXPERTS_AVAILABILITY: Row("ACP", "AC", ALL, "AC", some=ALL, needs_record="PRQO"),
+    Permission.EXPERTS_AVAILABILITY: Row("ACP", "AC", "ACR", "AC", some="ACPR", needs_record="PR"),
     Permission.EXPERTS_LINK_USER: Row("AC", "AC", "AC", "AC", some="AC"),
     Permission.AUDIT_READ: Row("AC", "AC", "AC", "AC", some="AC"),
     Permission.USERS_MANAGE: Row("A", "A", "A", "A", some="A"),

@@ -227,7 +227,7 @@ def test_a_record_with_no_marking_is_read_as_amber_in_sql_and_one_by_one(
             staged = stage(who, world.principals[who.role], orgs, users)
             note = LooseNote(owner_org_id=staged.owner_org_id, team_key=TEAM, tlp=None)
             db.add(note)
-            name_recipients(db, note,  # type: ignore[arg-type]
+            name_recipients(db, note,
                             organisations=staged.recipient_org_ids,
                             users=staged.recipient_user_ids)
             listed = set(db.scalars(select(LooseNote.id).where(

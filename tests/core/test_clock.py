@@ -69,3 +69,9 @@ def test_frozen_takes_a_naive_time_as_utc_whatever_the_host_zone(monkeypatch):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_iso_writes_utc_with_a_z_whatever_the_zone_given():
+    moment = datetime(2027, 1, 1, 12, 30, tzinfo=timezone(timedelta(hours=2)))
+    assert clock.iso(moment) == "2027-01-01T10:30:00Z"
+    assert clock.iso(datetime(2027, 1, 1, 9, 0)) == "2027-01-01T09:00:00Z"

@@ -250,7 +250,7 @@ def test_store_for_uses_the_data_dir(tmp_path):
 @pytest.fixture
 def upload_client(store) -> Iterator[TestClient]:
     app = FastAPI()
-    app.add_exception_handler(DomainError, domain_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(DomainError, domain_problem)
     app.add_middleware(BodyLimit, default=64)
 
     @app.post("/api/upload")

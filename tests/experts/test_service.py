@@ -80,6 +80,8 @@ def test_the_institution_must_be_one_of_the_nation(database, world, nominate):
     assert exc.value.errors[0].loc == ["institution_id"]
     expert_id = nominate(institution_id=estonian)
     with database.session() as db:
+        [nominated] = _events(db, "expert.nominate")
+        assert nominated.changes["institution_id"] == [None, str(estonian)]  # its public id
         coordinator = world.principals[COORDINATOR]
         out = service.expert_out(db, coordinator, service.get(db=db, actor=coordinator,
                                                               expert_id=expert_id))

@@ -12,7 +12,7 @@ from crrt.jobs.registry import JobContext
 
 
 def test_periodic_registers_the_function_unchanged_with_its_timing():
-    def check(_db, _settings) -> bool:  # type: ignore[no-untyped-def]
+    def check(_db, _settings) -> bool:
         return True
 
     @registry.periodic("test.hourly", every=timedelta(hours=1), lease=timedelta(minutes=2),
@@ -23,7 +23,7 @@ def test_periodic_registers_the_function_unchanged_with_its_timing():
     job = registry.PERIODIC["test.hourly"]
     assert (job.run, job.every, job.lease, job.pending) == (hourly, timedelta(hours=1),
                                                             timedelta(minutes=2), check)
-    assert hourly(None) == "done"  # type: ignore[arg-type]
+    assert hourly(None) == "done"
     assert "test.hourly" not in registry.TASKS
 
 

@@ -39,7 +39,7 @@ class Runs:
             self.contexts.append(ctx)
 
 
-def _pass(database: Database, settings, worker: str = WORKER) -> service.RunReport:  # type: ignore[no-untyped-def]
+def _pass(database: Database, settings, worker: str = WORKER) -> service.RunReport:
     return service.run_due(database, settings, worker_id=worker)
 
 
@@ -48,7 +48,7 @@ def _schedule(database: Database, name: str, **payload: object) -> int:
         return service.schedule(db=db, name=name, payload=payload).id
 
 
-def _row(database: Database, model, key):  # type: ignore[no-untyped-def]
+def _row(database: Database, model, key):
     with database.session(read_only=True) as db:
         return db.get(model, key)
 
@@ -371,7 +371,7 @@ def test_a_schedule_row_created_meanwhile_by_another_worker_is_no_error(database
     """Both workers see the row missing; the second one's insert clashes and is let go."""
     runs = Runs()
 
-    def other_worker_creates_it(db, _settings) -> bool:  # type: ignore[no-untyped-def]
+    def other_worker_creates_it(db, _settings) -> bool:
         with database.session() as other:
             other.add(JobSchedule(name="test.raced", next_run_at=clock.now()))
         return True

@@ -40,12 +40,12 @@ def _server_context(ca: trustme.CA, *names: str) -> ssl.SSLContext:
 
 
 @pytest.fixture
-def serve() -> Iterator:  # type: ignore[type-arg]
+def serve() -> Iterator:
     """Start a MailServer with the given options; stopped after the test."""
     started: list[MailServer] = []
 
     def start(**options: object) -> MailServer:
-        server = MailServer(**options).start()  # type: ignore[arg-type]
+        server = MailServer(**options).start()
         started.append(server)
         return server
 
@@ -59,7 +59,7 @@ def _settings(url: str, **more: object) -> Settings:
                     **more)
 
 
-def _send_one(database, settings: Settings) -> OutboxMessage:  # type: ignore[no-untyped-def]
+def _send_one(database, settings: Settings) -> OutboxMessage:
     with database.session() as db:
         message_id = notify.enqueue_email(db=db, to="ana@ee.example", subject="Call-out",
                                           body="On duty.").id

@@ -410,3 +410,36 @@ def test_each_membership_move_is_audited_as_its_transition(database, world):
         event = db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
     assert (event.action, event.object_id, event.changes) == (
         "membership.left", "DE", {"state": ["observer", "none"], "effective_on": "2027-01-01"})
+
+
+def test_cancelling_a_leads_planned_step_down_is_refused_while_another_is_to_lead(database,
+                                                                                  world):
+    with clock.frozen(NOW):
+        _update(database, "LT", membership="participant", effective_on=NEXT_MONTH)
+        _update(database, "ES", membership="lead", effective_on=NEXT_MONTH)
+        step_down = _history(database, "LT")[-1]
+        with database.session() as db, pytest.raises(Conflict) as caught:
+            service.cancel_planned(db=db, actor=SYSTEM, code="LT", change_id=step_down.id)
+        assert caught.value.extra["lead"] == "ES"
+        # once Spain's plan is withdrawn, Lithuania may stay on
+        with database.session() as db:
+            service.cancel_planned(db=db, actor=SYSTEM, code="ES",
+                                   change_id=_history(database, "ES")[-1].id)
+        with database.session() as db:
+            service.cancel_planned(db=db, actor=SYSTEM, code="LT", change_id=step_down.id)
+        with database.session() as db:
+            leads = [o.code for o in service.members_on(db=db, actor=SYSTEM, day=NEXT_MONTH,
+                                                        memberships=(Membership.LEAD,))]
+    assert leads == ["LT"]
+
+
+def test_planning_the_same_membership_on_another_day_is_a_409_not_a_silent_no_op(database,
+                                                                                 world):
+    with clock.frozen(NOW):
+        _update(database, "DE", membership="participant", effective_on=NEXT_MONTH)
+        with pytest.raises(Conflict, match="2027-01-01 already"):
+            _update(database, "DE", membership="participant", effective_on=date(2027, 2, 1))
+        # the same step on the same day again changes nothing
+        _update(database, "DE", membership="participant", effective_on=NEXT_MONTH)
+    assert [c.effective_on for c in _history(database, "DE")][-1] == NEXT_MONTH
+    assert len([c for c in _history(database, "DE") if c.planned]) == 1
