@@ -7,7 +7,7 @@ PORT   ?= 8000
 PYTEST_ARGS ?=
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install install-dev run test lint bench clean
+.PHONY: install install-dev run test coverage lint bench clean
 
 # What running needs (make run), and what testing adds (make test), each installed once.
 install: $(VENV)/.installed
@@ -39,7 +39,11 @@ run: install
 test: install-dev
 	@echo "== type-checking crrt (mypy --strict)"
 	$(BIN)/mypy
-	@echo "== running the tests (the layer contracts among them)"
+	@echo "== running the tests in parallel (the layer contracts among them)"
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# The same suite under coverage: about twice as slow, so on demand rather than in every run.
+coverage: install-dev
 	$(BIN)/python -m pytest -n auto --cov=crrt --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 lint: install-dev
