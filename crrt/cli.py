@@ -262,7 +262,8 @@ def webhook_add(
     with unit_of_work() as db:
         organisation = organisations.get(db=db, actor=SYSTEM, code=org)
         endpoint, secret = webhooks.add_endpoint(
-            db=db, actor=SYSTEM, organisation_id=organisation.id, name=name, url=url,
+            db=db, actor=SYSTEM, organisation_id=organisation.id,
+            organisation_code=organisation.code, name=name, url=url,
             secret_key=get_settings().resolved_secret_key())
         typer.echo(f"webhook endpoint {endpoint.public_id} ({endpoint.name}) for "
                    f"{organisation.code}: {endpoint.url}", err=True)

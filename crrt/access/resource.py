@@ -36,7 +36,11 @@ class AccessMap:
 
 @dataclass(frozen=True)
 class Resource:
-    """One record as rules see it; an empty one stands for "no particular record"."""
+    """One record as rules see it; an empty one stands for "no particular record".
+
+    A marking that is not a TLP label (a typo, a foreign spelling) is read as RED: a record
+    whose marking cannot be understood is shared with no one by mistake.
+    """
 
     kind: str = ""
     key: uuid.UUID | None = None
@@ -46,6 +50,20 @@ class Resource:
     recipient_org_ids: frozenset[int] = field(default_factory=frozenset)
     recipient_user_ids: frozenset[int] = field(default_factory=frozenset)
     teams: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if self.marking is not None and not isinstance(self.marking, Tlp):
+            object.__setattr__(self, "marking", as_tlp(self.marking))
+
+
+def as_tlp(value: object) -> Tlp:
+    """A marking as a :class:`Tlp`: ``"amber"``, ``"AMBER"``, ``"TLP:AMBER"`` alike; RED when
+    it is none of them."""
+    text = str(value).strip().lower().removeprefix("tlp:")
+    try:
+        return Tlp(text)
+    except ValueError:
+        return Tlp.RED
 
 
 NOTHING_IN_PARTICULAR = Resource()
@@ -107,6 +125,6 @@ def resource_of(record: object) -> Resource:
         orgs, users = recipients(db, spec.kind, key)
     return Resource(kind=spec.kind, key=key, owner_org_id=value(spec.owner_org),
                     subject_user_id=value(spec.subject_user),
-                    marking=Tlp(marking) if marking is not None else None,
+                    marking=as_tlp(marking) if marking is not None else None,
                     recipient_org_ids=orgs, recipient_user_ids=users,
                     teams=frozenset([team]) if team else frozenset())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from crrt.access import policy, teams
@@ -16,7 +16,7 @@ from crrt.auth import passwords, tokens
 from crrt.auth.models import ApiToken, LoginAttempt, User, WebSession
 from crrt.auth.schemas import TokenIn, UserIn, UserOut, UserPatch
 from crrt.core import clock
-from crrt.core.db import removed
+from crrt.core.db import removed, serialise
 from crrt.core.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
 from crrt.core.pagination import paginate
 from crrt.organisations import service as organisations
@@ -230,9 +230,8 @@ def authenticate_token(db: Session, secret: str) -> Principal:
 
 def _throttle(*, db: Session, email: str, address: str, max_failures: int,
               window: timedelta) -> None:
-    if db.get_bind().dialect.name == "postgresql":
-        # Attempts on one account queue here, so parallel guesses cannot all pass the count.
-        db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"login:{email}"})
+    # Attempts on one account queue here, so parallel guesses cannot all pass the count.
+    serialise(db, f"login:{email}")
     since = clock.now() - window
     for column, value in ((LoginAttempt.email, email), (LoginAttempt.address, address)):
         failures = db.scalar(select(func.count()).select_from(LoginAttempt).where(

@@ -12,7 +12,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, DateTime, Engine, Enum, MetaData, Result, create_engine, event
+from sqlalchemy import (
+    CursorResult,
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    Result,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -105,6 +115,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def removed(result: Result[Any]) -> int:
     """How many rows a bulk UPDATE or DELETE touched (its cursor's row count)."""
     return result.rowcount if isinstance(result, CursorResult) else 0
+
+
+def serialise(db: Session, key: str) -> None:
+    """Make the writers that name ``key`` run one at a time, until this transaction ends:
+    a check-then-write (one lead at a time, a count of sign-in failures) then holds.
+
+    PostgreSQL takes a transaction-level advisory lock on the key; SQLite needs nothing, as
+    its writing transactions run one at a time already (``BEGIN IMMEDIATE``).
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -223,12 +223,12 @@ class _Upload:
         self.file.close()
         digest = self.hash.hexdigest()
         target = self.store.path_of(digest)
-        if target.is_file():
+        if target.is_file() and self.store.verify(digest):
             self.path.unlink()
             return Stored(digest, self.size, created=False)
         self.path.chmod(OBJECT_MODE)
         _make_dirs(target.parent)
-        os.replace(self.path, target)
+        os.replace(self.path, target)  # a corrupted object of these bytes is repaired here
         _fsync_dir(target.parent)
         return Stored(digest, self.size, created=True)
 

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crrt.access import policy
+from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.audit import service as audit
 from crrt.core import clock
@@ -39,8 +41,7 @@ def _one(db: Session, expert: Expert) -> dict[str, Any]:
     inst = organisations.institution_by_id(db=db, actor=PLATFORM,
                                            institution_id=expert.institution_id) \
         if expert.institution_id is not None else None
-    events = [e for key in (expert.public_id, expert.id)
-              for e in audit.events_about(db=db, object_type="expert", object_id=key)]
+    events = audit.events_about(db=db, object_type="expert", object_id=expert.public_id)
     return {
         "id": str(expert.public_id), "org": org.code, "org_name": org.name,
         "institution": inst.name if inst else None,
@@ -58,13 +59,16 @@ def _one(db: Session, expert: Expert) -> dict[str, Any]:
                            for u in expert.unavailability],
         "audit": [{"action": e.action, "at": clock.iso(e.at), "actor": e.actor,
                    "fields": _changed_fields(e.changes)}
-                  for e in sorted(events, key=lambda e: e.seq)],
+                  for e in events],
     }
 
 
-def export(db: Session, person: privacy.Person) -> list[dict[str, Any]] | None:
-    """Every nomination of the person, with its audit trail (who changed which field, when)."""
-    found = [_one(db, expert) for expert in _experts(db, person)]
+def export(db: Session, actor: Principal,
+           person: privacy.Person) -> list[dict[str, Any]] | None:
+    """Every nomination of the person the actor may export, with its audit trail (who
+    changed which field, when)."""
+    found = [_one(db, expert) for expert in _experts(db, person)
+             if policy.allows(actor, Permission.EXPERTS_PERSONAL_DATA, expert)]
     return found or None
 
 
@@ -78,10 +82,12 @@ def erase(db: Session, actor: Principal, person: privacy.Person) -> list[str]:
         erased |= {field for field, held in (
             ("name", True), ("email", expert.email), ("phone", expert.phone),
             ("notes", expert.notes), ("languages", expert.languages),
+            ("time_zone", expert.time_zone != "UTC"),
             ("unavailability", expert.unavailability), ("user", expert.user_id)) if held}
         expert.name = f"Erased expert {str(expert.public_id)[:8]}"
         expert.email = expert.phone = expert.user_id = None
         expert.notes = ""
+        expert.time_zone = "UTC"
         expert.languages.clear()
         expert.unavailability.clear()
         expert.erased_at = expert.updated_at = clock.now()

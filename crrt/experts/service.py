@@ -439,8 +439,7 @@ def remove_unavailability(*, db: Session, actor: Principal, expert_id: uuid.UUID
 def _person(expert: Expert, *, with_account: bool) -> privacy.Person:
     return privacy.Person(
         expert_ids=frozenset([expert.id]),
-        user_ids=frozenset([expert.user_id]) if with_account and expert.user_id else frozenset(),
-        emails=frozenset([expert.email]) if expert.email else frozenset())
+        user_ids=frozenset([expert.user_id]) if with_account and expert.user_id else frozenset())
 
 
 def export_personal_data(*, db: Session, actor: Principal,

@@ -14,17 +14,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crrt.core import clock
 from crrt.core.config import Settings
-from crrt.core.db import Database
+from crrt.core.db import Database, removed
 from crrt.jobs import registry
 from crrt.jobs.models import WORKER_LENGTH, JobSchedule, JobTask
 from crrt.jobs.registry import JobContext, JobFunction
@@ -120,7 +120,13 @@ def run_due(database: Database, settings: Settings, *, worker_id: str,
         claims = _claim(database, due, worker_id=worker_id, now=now)
     except SQLAlchemyError as exc:
         return _ended(report, "finding and leasing due jobs", exc)
-    for index, claim in enumerate(claims):
+    for index, claimed in enumerate(claims):
+        try:
+            claim = _renew(database, claimed, worker_id=worker_id)
+        except SQLAlchemyError as exc:
+            return _ended(report, f"renewing the lease of {claimed.name}", exc)
+        if claim is None:
+            continue
         outcome = _run(claim, database, settings)
         report.outcomes.append(outcome)
         try:
@@ -222,6 +228,34 @@ def _claim(database: Database, due: _Due, *, worker_id: str, now: datetime) -> l
                                      payload=dict(row.payload), attempts=row.attempts,
                                      lease_until=row.lease_until))
     return claims
+
+
+def _renew(database: Database, claim: _Claim, *, worker_id: str) -> _Claim | None:
+    """Lease one claimed job afresh just before it runs, so a job later in a long pass starts
+    with its whole lease; None if its first lease ran out meanwhile (another worker may hold
+    it now, or the next pass will take it)."""
+    now = clock.now()
+    if claim.task_id is None:
+        table: type[JobSchedule] | type[JobTask] = JobSchedule
+        job: registry.Periodic | registry.Task | None = registry.PERIODIC.get(claim.name)
+        key = JobSchedule.name == claim.name
+    else:
+        table, job = JobTask, registry.TASKS.get(claim.name)
+        key = JobTask.id == claim.task_id
+    if job is None:
+        return None
+    lease_until = now + job.lease
+    with database.session() as db:
+        renewed = removed(db.execute(
+            update(table).where(key, table.leased_by == worker_id,
+                                table.lease_until == claim.lease_until,
+                                table.lease_until > now)
+            .values(lease_until=lease_until)))
+    if not renewed:
+        log.warning("job %s was not run: its lease ran out before its turn in this pass",
+                    claim.name)
+        return None
+    return replace(claim, lease_until=lease_until)
 
 
 def _create_schedule(db: Session, name: str, now: datetime) -> None:

@@ -28,7 +28,8 @@ def smtp_problem(settings: Settings) -> str | None:
 def tls_context(ca_file: Path | None) -> ssl.SSLContext:
     """A client context that verifies the server's certificate chain and host name.
 
-    ``ca_file`` (``CRRT_SMTP_CA_FILE``) adds a private CA to the system's.
+    ``ca_file`` (``CRRT_SMTP_CA_FILE``) is then the only CA trusted, in place of the
+    system's: the mail server of a private network, pinned to its own CA.
     """
     return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
 

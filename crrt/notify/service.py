@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from crrt.access.principal import Principal
 from crrt.core import clock
 from crrt.core.config import Settings
-from crrt.core.db import Database
+from crrt.core.db import Database, removed
 from crrt.core.errors import Conflict, Invalid
 from crrt.notify import mail, webhooks
 from crrt.notify.models import OutboxMessage, WebhookEndpoint
@@ -143,9 +143,10 @@ def _targets(db: Session, recipients: list[str]) -> dict[str, webhooks.Target]:
 
 def settle(*, db: Session, outgoing: Outgoing, error: str | None,
            give_up: bool = False) -> None:
-    """Record how sending went: delivered, retried later with backoff, or given up."""
-    message = db.get(OutboxMessage, outgoing.id)
-    if message is None:
+    """Record how sending went: delivered, retried later with backoff, or given up; nothing
+    if another worker claimed the message since (its attempt count moved on)."""
+    message = db.get(OutboxMessage, outgoing.id, with_for_update=True)
+    if message is None or message.attempts != outgoing.attempts:
         return
     if error is None:
         message.delivered_at, message.last_error = clock.now(), ""
@@ -200,38 +201,48 @@ def deliver_due(database: Database, *, settings: Settings, batch: int = 20) -> i
     with database.session() as db:
         claimed = claim(db=db, batch=batch, channels=channels)
     sent = 0
-    http: httpx.Client | None = None
-    try:
-        for outgoing in claimed:
-            if outgoing.channel == WEBHOOK and http is None:
-                http = webhooks.client()
-            error, give_up, gone = _send(outgoing, settings=settings, http=http)
-            if error:
-                log.warning("outbox message %d (%s) not delivered: %s", outgoing.id,
-                            outgoing.channel, error)
-            with database.session() as db:
-                settle(db=db, outgoing=outgoing, error=error, give_up=give_up)
-                if gone and outgoing.target is not None:
-                    webhooks.deactivate(db=db, actor=WORKER,
-                                        public_id=outgoing.target.public_id,
-                                        reason="the endpoint answered 410 Gone")
-            sent += error is None
-    finally:
-        if http is not None:
-            http.close()
+    for outgoing in claimed:
+        with database.session() as db:
+            if not still_claimed(db, outgoing):
+                log.warning("outbox message %d was not sent: its claim ran out before its "
+                            "turn", outgoing.id)
+                continue
+        error, give_up, gone = _send(outgoing, settings=settings)
+        if error:
+            log.warning("outbox message %d (%s) not delivered: %s", outgoing.id,
+                        outgoing.channel, error)
+        with database.session() as db:
+            settle(db=db, outgoing=outgoing, error=error, give_up=give_up)
+            if gone and outgoing.target is not None:
+                webhooks.deactivate(db=db, actor=WORKER,
+                                    public_id=outgoing.target.public_id,
+                                    reason="the endpoint answered 410 Gone")
+        sent += error is None
     return sent
 
 
-def _send(outgoing: Outgoing, *, settings: Settings,
-          http: httpx.Client | None) -> tuple[str | None, bool, bool]:
+def still_claimed(db: Session, outgoing: Outgoing,
+                  lease: timedelta = timedelta(minutes=10)) -> bool:
+    """Lease one claimed message afresh just before it is sent, unless its claim ran out and
+    another worker claimed it since (its attempt count moved on): then it is not sent twice."""
+    now = clock.now()
+    return bool(removed(db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outgoing.id, OutboxMessage.attempts == outgoing.attempts,
+               OutboxMessage.delivered_at.is_(None), OutboxMessage.failed_at.is_(None),
+               OutboxMessage.available_at > now)
+        .values(available_at=now + lease))))
+
+
+def _send(outgoing: Outgoing, *, settings: Settings) -> tuple[str | None, bool, bool]:
     """Send one message: (error or None, give up now, the endpoint is gone)."""
     try:
         if outgoing.channel == EMAIL:
             mail.send(_email(outgoing, sender=settings.mail_from), settings=settings)
-        elif outgoing.channel == WEBHOOK and http is not None:
+        elif outgoing.channel == WEBHOOK:
             if outgoing.target is None:
                 return "the webhook endpoint is deactivated or removed", True, False
-            webhooks.post(http, outgoing.target, webhook_id=outgoing.payload["webhook_id"],
+            webhooks.post(outgoing.target, webhook_id=outgoing.payload["webhook_id"],
                           body=outgoing.body, secret_key=settings.resolved_secret_key())
         else:  # claim() takes known channels only
             return f"unknown channel {outgoing.channel!r}", False, False

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +29,8 @@ from crrt.core.errors import Conflict, Invalid, NotFound
 from crrt.notify.models import WebhookEndpoint
 
 SECRET_PREFIX = "whsec_"
-TIMEOUT_SECONDS = 10.0
+TIMEOUT_SECONDS = 10.0  # each step: connecting, each read, each write
+DEADLINE_SECONDS = 30.0  # the whole delivery, however slowly the endpoint drips its answer
 OBJECT_TYPE = "webhook_endpoint"
 
 
@@ -79,9 +81,10 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def add_endpoint(*, db: Session, actor: Principal, organisation_id: int, name: str, url: str,
-                 secret_key: str) -> tuple[WebhookEndpoint, str]:
-    """Add an organisation's endpoint; returns it with its secret, shown this once."""
+def add_endpoint(*, db: Session, actor: Principal, organisation_id: int, organisation_code: str,
+                 name: str, url: str, secret_key: str) -> tuple[WebhookEndpoint, str]:
+    """Add an organisation's endpoint; returns it with its secret, shown this once. The
+    organisation is named by its code in the audit log, as everywhere outside the database."""
     policy.require(actor, Permission.WEBHOOKS_MANAGE)
     name = name.strip()
     if not 1 <= len(name) <= 200:
@@ -96,7 +99,7 @@ def add_endpoint(*, db: Session, actor: Principal, organisation_id: int, name: s
     db.add(endpoint)
     audit.record(db=db, actor=actor, action="webhook.add", object_type=OBJECT_TYPE,
                  object_id=endpoint.public_id,
-                 changes={"organisation_id": organisation_id, "name": name,
+                 changes={"org": organisation_code, "name": name,
                           "url": _origin(url)})
     return endpoint, endpoint_secret(secret_key, endpoint.public_id, endpoint.secret_version)
 
@@ -160,23 +163,31 @@ class WebhookGone(WebhookRefused):
     """The endpoint answered 410 Gone: it is deactivated and the message given up."""
 
 
-def client() -> httpx.Client:
-    """One HTTP client for a batch: 10 s timeout, TLS verified, redirects not followed."""
-    return httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False, verify=True)
+def post(target: Target, *, webhook_id: str, body: str, secret_key: str,
+         deadline: float = DEADLINE_SECONDS) -> None:
+    """Send one signed delivery; the timestamp (and so the signature) is new on each attempt.
 
-
-def post(http: httpx.Client, target: Target, *, webhook_id: str, body: str,
-         secret_key: str) -> None:
-    """Send one signed delivery; the timestamp (and so the signature) is new on each attempt."""
+    TLS is verified and redirects are not followed. Each step times out after 10 s, and the
+    whole delivery after ``deadline`` (a ``TimeoutError``), so an endpoint that answers one
+    byte at a time cannot hold the outbox.
+    """
     timestamp = int(clock.now().timestamp())
     secret = endpoint_secret(secret_key, target.public_id, target.secret_version)
-    response = http.post(target.url, content=body.encode(), headers={
+    headers = {
         "content-type": "application/json",
         "webhook-id": webhook_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(secret, webhook_id=webhook_id, timestamp=timestamp,
                                   body=body),
-    })
+    }
+
+    async def deliver() -> httpx.Response:
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False,
+                                     verify=True) as http:
+            with anyio.fail_after(deadline):
+                return await http.post(target.url, content=body.encode(), headers=headers)
+
+    response = anyio.run(deliver)
     if response.status_code == 410:
         raise WebhookGone("HTTP 410 Gone: the endpoint asked to receive nothing more")
     if not 200 <= response.status_code < 300:

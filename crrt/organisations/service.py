@@ -20,6 +20,7 @@ from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.audit import service as audit
 from crrt.core import clock
+from crrt.core.db import serialise
 from crrt.core.errors import Conflict, Invalid, NotFound
 from crrt.core.pagination import paginate
 from crrt.organisations.enums import Membership, MembershipEvent, OrgKind
@@ -187,12 +188,19 @@ def _check_one_lead(db: Session, org: Organisation, effective_on: date) -> None:
                            "later; record its change of role first.", lead=other.code)
 
 
+def _serialise_membership(db: Session) -> None:
+    """Membership changes run one at a time across the project: each checks the whole chain
+    and the one lead against what the others wrote, so two at once could fork a history or
+    seat two leads. Taken before any history is read."""
+    serialise(db, "organisations:membership")
+
+
 def _record_membership(*, db: Session, actor: Principal, org: Organisation,
                        new: Membership | None, effective_on: date | None, note: str) -> None:
     last = org.history[-1] if org.history else None
     if new == org.latest:
-        if last is not None and last.is_planned and effective_on is not None \
-                and effective_on != last.effective_on:
+        if last is not None and last.is_planned \
+                and (effective_on or clock.today()) != last.effective_on:
             raise Conflict(f"{org.name} is to be {_state(new)} from "
                            f"{last.effective_on.isoformat()} already; cancel that planned "
                            "change to record another date.")
@@ -218,6 +226,7 @@ def _record_membership(*, db: Session, actor: Principal, org: Organisation,
 
 def cancel_planned(*, db: Session, actor: Principal, code: str, change_id: uuid.UUID) -> None:
     """Withdraw the last membership change while it is still planned."""
+    _serialise_membership(db)
     org = get(db=db, actor=actor, code=code)
     policy.require(actor, Permission.MEMBERSHIP_WRITE, org)
     change = next((c for c in org.history if c.public_id == change_id), None)
@@ -242,6 +251,8 @@ def cancel_planned(*, db: Session, actor: Principal, code: str, change_id: uuid.
 def create(*, db: Session, actor: Principal, data: OrganisationIn) -> Organisation:
     """Add an organisation; a nation may join the project in the same step."""
     policy.require(actor, Permission.ORGANISATIONS_WRITE)
+    if data.membership is not None:
+        _serialise_membership(db)
     if db.scalar(select(Organisation).where(func.lower(Organisation.code) == data.code.lower())):
         raise Conflict(f"An organisation with the code '{data.code}' exists already.")
     org = Organisation(code=data.code, name=data.name.strip(), kind=data.kind)
@@ -258,6 +269,8 @@ def create(*, db: Session, actor: Principal, data: OrganisationIn) -> Organisati
 def update(*, db: Session, actor: Principal, code: str, data: OrganisationPatch) -> Organisation:
     """Rename, or change the membership with a dated history entry (planned if dated later)."""
     policy.require(actor, Permission.ORGANISATIONS_WRITE)
+    if "membership" in data.model_fields_set:
+        _serialise_membership(db)
     org = get(db=db, actor=actor, code=code)
     if data.name is not None and data.name.strip() != org.name:
         previous, org.name = org.name, data.name.strip()

@@ -3,8 +3,10 @@
 
 A later part (rotations, deployments, cases) that keeps something about a person registers its
 holder in its ``personal_data`` module, and the pool's export and erasure cover it at once. The
-caller decides who may ask (the policy, on the record the request is about); the holders only
-collect and erase.
+caller decides who may ask (the policy, on the record the request is about); each holder gives
+only what the actor may see of its part (an account's history goes to those who manage
+accounts, the audit trail to those who read the audit log), so an export never hands over more
+than the actor could read anyway.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from crrt.access import policy
+from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.audit import service as audit
 from crrt.core import clock
@@ -24,21 +28,22 @@ FORMAT = "crrt.personal-data/2"
 
 @dataclass(frozen=True)
 class Person:
-    """Whom a request is about, as the parts know people: expert records, accounts, emails."""
+    """Whom a request is about, as the parts know people: expert records and the accounts
+    linked to them (never an address typed into a record, which the typist chose)."""
 
     expert_ids: frozenset[int] = field(default_factory=frozenset)
     user_ids: frozenset[int] = field(default_factory=frozenset)
-    emails: frozenset[str] = field(default_factory=frozenset)
 
 
-Export = Callable[[Session, Person], Any]
+Export = Callable[[Session, Principal, Person], Any]
 Erase = Callable[[Session, Principal, Person], list[str]]
 
 
 @dataclass(frozen=True)
 class Holder:
-    """A part that holds personal data: ``export`` gives a JSON-ready copy (``None`` when it
-    holds nothing about the person); ``erase`` removes or anonymises it and names what went."""
+    """A part that holds personal data: ``export`` gives a JSON-ready copy of what the actor
+    may see (``None`` when it holds nothing about the person, or nothing the actor may see);
+    ``erase`` removes or anonymises it and names what went."""
 
     name: str
     export: Export
@@ -65,7 +70,7 @@ def export_person(*, db: Session, actor: Principal, person: Person, object_type:
     """Everything every part holds about ``person``, audited as ``<object_type>.export``."""
     parts = {}
     for one in holders():
-        held = one.export(db, person)
+        held = one.export(db, actor, person)
         if held is not None:
             parts[one.name] = held
     audit.record(db=db, actor=actor, action=f"{object_type}.export", object_type=object_type,
@@ -86,9 +91,11 @@ def erase_person(*, db: Session, actor: Principal, person: Person, object_type: 
 
 # --- what the shared layer itself holds -------------------------------------------------------
 
-def _audit_trail(db: Session, person: Person) -> list[dict[str, Any]] | None:
-    """The changes the person's accounts made; the log holds no personal values, so there is
-    nothing of it to erase."""
+def _audit_trail(db: Session, actor: Principal, person: Person) -> list[dict[str, Any]] | None:
+    """The changes the person's accounts made, for those who may read the audit log; the log
+    holds no personal values, so there is nothing of it to erase."""
+    if not policy.may(actor, Permission.AUDIT_READ):
+        return None
     events = audit.events_by(db=db, actors=(f"user:{user_id}" for user_id in person.user_ids))
     return [{"action": e.action, "at": clock.iso(e.at), "object_type": e.object_type,
              "object_id": e.object_id} for e in events] or None

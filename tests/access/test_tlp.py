@@ -356,3 +356,15 @@ def test_a_marking_within_a_ceiling(marking: Tlp, ceiling: Tlp, expected: bool):
     (Tlp.AMBER_STRICT, "TLP:AMBER+STRICT"), (Tlp.RED, "TLP:RED")], ids=str)
 def test_a_marking_is_written_as_tlp_2_spells_it(marking: Tlp, label: str):
     assert marking.label == label
+
+
+@pytest.mark.parametrize(("given", "read_as"), [
+    ("red", Tlp.RED), ("RED", Tlp.RED), ("TLP:AMBER+STRICT", Tlp.AMBER_STRICT),
+    (" Green ", Tlp.GREEN), ("purple", Tlp.RED), ("", Tlp.RED)])
+def test_a_marking_spelt_otherwise_is_understood_and_an_unknown_one_is_red(given, read_as):
+    record = Resource(kind="note", owner_org_id=1, marking=given)  # as an import might build
+    assert record.marking is read_as
+    coordinator = Principal(user_id=5, email="c@x", name="c", role=Role.COORDINATOR,
+                            org_id=2, org_code="LT")
+    assert tlp.may_read(coordinator, record) is (read_as not in (Tlp.RED,))
+    assert tlp.may_leave(record, Audience.ORGANISATION, 1) is (read_as is not Tlp.RED)

@@ -291,3 +291,12 @@ def test_an_upload_over_the_route_limit_is_refused_at_the_door(upload_client, st
     assert response.json()["type"] == "/problems/too-large"
     assert "1 KiB" in response.json()["detail"]  # the route's limit, not the default's
     assert files_under(store.root) == []
+
+
+def test_uploading_the_same_bytes_again_repairs_a_corrupted_object(store):
+    stored = store.save_bytes(b"evidence of the incident", limit=100)
+    flip_byte(store.path_of(stored.sha256), at=3)
+    assert not store.verify(stored.sha256)
+    again = store.save_bytes(b"evidence of the incident", limit=100)
+    assert again.created and store.verify(stored.sha256)
+    assert store.verify_all() == []

@@ -33,7 +33,7 @@ def test_the_export_holds_everything_about_the_expert(database, world, nominate)
     json.dumps(document)  # JSON-ready as it is
     assert document["format"] == "crrt.personal-data/2"
     assert document["exported_at"]
-    assert set(document["parts"]) == {"experts", "accounts"}  # the account changed nothing
+    assert set(document["parts"]) == {"experts"}  # a POC does not manage accounts
     [expert] = document["parts"]["experts"]
     assert (expert["id"], expert["org"], expert["name"], expert["email"], expert["phone"]) == \
         (str(expert_id), "EE", "Kadri Saar", "kadri.saar@ria.ee.example", "+372 1234567")
@@ -44,7 +44,11 @@ def test_the_export_holds_everything_about_the_expert(database, world, nominate)
     assert sorted(expert["languages"]) == ["en", "et"]
     assert expert["unavailability"] == [{"starts_on": "2027-08-02", "ends_on": "2027-08-06",
                                          "reason": "Family leave"}]
-    [account] = document["parts"]["accounts"]["accounts"]
+    with database.session() as db:
+        by_admin = service.export_personal_data(db=db, actor=world.principals[Role.ADMIN],
+                                                expert_id=expert_id)
+    assert set(by_admin["parts"]) == {"experts", "accounts"}  # the account changed nothing
+    [account] = by_admin["parts"]["accounts"]
     assert (account["email"], account["role"]) == ("responder@test.example", "responder")
     assert [t["name"] for t in account["api_tokens"]] == ["tests"]
     assert "token" not in str(account["api_tokens"]).replace("api_tokens", "")
@@ -56,7 +60,7 @@ def test_the_export_holds_everything_about_the_expert(database, world, nominate)
                           ["period", "reason", "unavailability_id"])]
     with database.session() as db:
         exports = db.scalars(select(AuditEvent).where(AuditEvent.action == "expert.export"))
-        assert [e.object_id for e in exports] == [str(expert_id)]
+        assert [e.object_id for e in exports] == [str(expert_id)] * 2  # the POC, the admin
 
 
 def test_only_the_nation_and_central_roles_export_personal_data(database, world, nominate):
@@ -93,7 +97,8 @@ def test_erasure_anonymises_and_the_audit_chain_stays_valid(database, world, nom
             assert personal not in stored
         erase_event = next(e for e in events if e.action == "expert.erase")
         assert erase_event.changes == {"erased": ["email", "languages", "name", "notes",
-                                                  "phone", "unavailability", "user"]}
+                                                  "phone", "time_zone", "unavailability",
+                                                  "user"]}
 
 
 def test_an_erased_expert_cannot_change_or_be_erased_again(database, world, nominate):
@@ -185,3 +190,47 @@ def test_no_audit_event_holds_an_erased_experts_personal_values(client, database
             stored = audit.canonical(event).lower()
             leaked = [what for what, value in personal.items() if value.lower() in stored]
             assert not leaked, f"{source} event {event['seq']} holds {leaked}: {stored}"
+
+
+def test_an_expert_given_someone_elses_email_reveals_and_erases_nothing_of_their_account(
+        database, world, nominate):
+    """A POC may type any address into a nomination: the admin's, say. The export and the
+    erasure of that expert must not reach the admin's account or sign-in records."""
+    from crrt.auth import service as auth
+    from crrt.auth.models import LoginAttempt
+
+    for address in ("198.51.100.7", "203.0.113.9"):
+        with database.session() as db:
+            auth.login(db=db, email="admin@test.example", password="wrong password",
+                       address=address, session_hours=1)
+    decoy = nominate(POC, email="admin@test.example", name="Decoy")
+    with database.session() as db:
+        document = service.export_personal_data(db=db, actor=world.principals[POC],
+                                                expert_id=decoy)
+        service.erase(db=db, actor=world.principals[POC], expert_id=decoy)
+    assert "198.51.100.7" not in json.dumps(document)
+    assert set(document["parts"]) == {"experts"}
+    with database.session() as db:
+        left = db.scalars(select(LoginAttempt).where(
+            LoginAttempt.email == "admin@test.example")).all()
+    assert len(left) == 2
+
+
+def test_a_coordinator_gets_the_audit_trail_of_the_linked_account_an_admin_the_account(
+        database, world, nominate):
+    expert_id = nominate(user_email="responder@test.example")
+    with database.session() as db:
+        service.add_unavailability(db=db, actor=world.principals[Role.RESPONDER],
+                                   expert_id=expert_id, data=UnavailabilityIn(
+                                       starts_on=date(2027, 1, 4), ends_on=date(2027, 1, 8)))
+    with database.session() as db:
+        by_coordinator = service.export_personal_data(
+            db=db, actor=world.principals[COORDINATOR], expert_id=expert_id)
+        by_admin = service.export_personal_data(db=db, actor=world.principals[Role.ADMIN],
+                                                expert_id=expert_id)
+    assert set(by_coordinator["parts"]) == {"experts", "audit"}
+    assert [e["action"] for e in by_coordinator["parts"]["audit"]] == [
+        "expert.unavailability.add"]
+    assert set(by_admin["parts"]) == {"experts", "accounts", "audit"}
+    failed = [a for a in by_admin["parts"]["accounts"][0]["sign_ins"] if not a["succeeded"]]
+    assert all("address" not in a for a in failed)

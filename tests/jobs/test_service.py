@@ -438,3 +438,30 @@ def test_status_shows_each_job_its_next_run_and_last_error(database, settings):
     assert (queued.kind, queued.queued, queued.next_run_at) == ("task", 1, T0 + timedelta(days=1))
     assert {"outbox.deliver", "auth.prune_login_attempts"} <= set(found)
     assert found["outbox.deliver"].next_run_at is None  # never needed yet
+
+
+def test_a_job_later_in_a_long_pass_whose_first_lease_ran_out_is_not_run_twice(database,
+                                                                               settings):
+    """Worker A leases two tasks at once; the first runs longer than the second's lease, and
+    worker B, passing meanwhile, takes the second. A must then skip it, not run it again."""
+    runs = Runs()
+
+    def slow(ctx: JobContext) -> None:
+        runs.add("slow", ctx)
+        clock.advance(timedelta(seconds=3))
+        _pass(database, settings, worker="worker-b")  # another worker's pass, meanwhile
+
+    def quick(ctx: JobContext) -> None:
+        runs.add("quick", ctx)
+
+    registry.task("test.slow", lease=timedelta(seconds=60))(slow)
+    registry.task("test.quick", lease=timedelta(seconds=2))(quick)
+    with clock.frozen(T0):
+        _schedule(database, "test.slow")
+        clock.advance(timedelta(microseconds=1))
+        quick_id = _schedule(database, "test.quick")
+        clock.advance(timedelta(seconds=1))
+        report = _pass(database, settings, worker="worker-a")
+    assert runs.seen == {"slow": 1, "quick": 1}
+    assert report.ran == ["test.slow"]  # A skipped the task B had taken
+    assert _row(database, JobTask, quick_id).done_at is not None

@@ -38,7 +38,8 @@ def _endpoint(database: Database, url: str, *, name: str = "SOC") -> tuple[uuid.
         org = organisations.create(db=db, actor=ADMIN, data=OrganisationIn(
             code="EE", name="Estonia", kind=OrgKind.NATION, membership=Membership.PARTICIPANT))
         endpoint, secret = webhooks.add_endpoint(db=db, actor=ADMIN, organisation_id=org.id,
-                                                 name=name, url=url, secret_key=KEY)
+                                                 organisation_code=org.code, name=name,
+                                                 url=url, secret_key=KEY)
         return endpoint.public_id, secret
 
 
@@ -63,6 +64,9 @@ def _endpoint_row(database: Database, public_id: uuid.UUID) -> WebhookEndpoint:
 
 def test_a_webhook_arrives_signed_and_the_reference_verifier_accepts_it(database, receiver):
     public_id, secret = _endpoint(database, receiver.url)
+    with database.session(read_only=True) as db:
+        added = db.scalars(select(AuditEvent).where(AuditEvent.action == "webhook.add")).one()
+    assert added.changes["org"] == "EE" and "organisation_id" not in added.changes
     receiver.secret = secret
     message = _enqueue(database, public_id, name="Žydrūnė Kairė", skills=["forensics"])
     assert notify.deliver_due(database, settings=SETTINGS) == 1
@@ -254,5 +258,71 @@ def test_an_organisation_names_each_endpoint_once(database, receiver):
     public_id, _secret = _endpoint(database, receiver.url)
     org_id = _endpoint_row(database, public_id).organisation_id
     with database.session() as db, pytest.raises(Conflict):
-        webhooks.add_endpoint(db=db, actor=ADMIN, organisation_id=org_id, name="SOC",
+        webhooks.add_endpoint(db=db, actor=ADMIN, organisation_id=org_id,
+                              organisation_code="EE", name="SOC",
                               url=receiver.url, secret_key=KEY)
+
+
+@pytest.fixture
+def dripping_server():
+    """A real HTTP server that answers one byte of its status line at a time, slowly: each
+    read is quick enough for a per-read timeout, the whole answer never comes."""
+    import socket
+    import threading
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                for byte in b"HTTP/1.1 200 OK\r\n" * 100:
+                    if stop.is_set():
+                        break
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+                    time.sleep(0.2)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    stop.set()
+    thread.join(timeout=5)
+    listener.close()
+
+
+def test_an_endpoint_that_drips_its_answer_is_cut_off_at_the_deadline(dripping_server):
+    import time
+
+    target = webhooks.Target(public_id=uuid.uuid4(), url=dripping_server, secret_version=1)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        webhooks.post(target, webhook_id="msg_1", body="{}", secret_key=KEY, deadline=1.0)
+    assert time.monotonic() - started < 3  # the per-read timeout alone would wait for ever
+
+
+def test_a_message_claimed_again_by_another_worker_is_neither_sent_nor_settled_twice(
+        database, receiver):
+    public_id, secret = _endpoint(database, receiver.url)
+    receiver.secret = secret
+    message = _enqueue(database, public_id)
+    with database.session() as db:
+        [first] = notify.claim(db=db)
+    with clock.frozen(clock.now() + timedelta(minutes=11)), database.session() as db:
+        [second] = notify.claim(db=db)  # the first claim ran out; another worker takes it
+    assert (first.attempts, second.attempts) == (1, 2)
+    with database.session() as db:
+        assert not notify.still_claimed(db, first)  # worker one does not send it
+        notify.settle(db=db, outgoing=first, error="late answer")  # nor records its outcome
+    stored = _message(database, message.id)
+    assert (stored.attempts, stored.last_error, stored.failed_at) == (2, "", None)

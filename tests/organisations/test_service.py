@@ -443,3 +443,40 @@ def test_planning_the_same_membership_on_another_day_is_a_409_not_a_silent_no_op
         _update(database, "DE", membership="participant", effective_on=NEXT_MONTH)
     assert [c.effective_on for c in _history(database, "DE")][-1] == NEXT_MONTH
     assert len([c for c in _history(database, "DE") if c.planned]) == 1
+
+
+def test_two_nations_made_lead_at_the_same_moment_end_with_one_lead(database, world):
+    """The second change waits for the first to commit, then sees its lead (409)."""
+    import threading
+    import time
+
+    _update(database, "LT", membership="participant")
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        try:
+            _update(database, "ES", membership="lead")
+            outcome["es"] = "lead"
+        except Conflict as exc:
+            outcome["es"] = exc.extra.get("lead")
+
+    with database.session() as db:
+        service.update(db=db, actor=SYSTEM, code="EE",
+                       data=OrganisationPatch(membership="lead"))
+        racer = threading.Thread(target=second)
+        racer.start()
+        time.sleep(0.5)  # the second request is waiting now, not done
+        assert "es" not in outcome
+    racer.join(timeout=20)
+    assert outcome == {"es": "EE"}
+    with database.session() as db:
+        leads = [o.code for o in service.members_on(db=db, actor=SYSTEM, day=clock.today(),
+                                                    memberships=(Membership.LEAD,))]
+    assert leads == ["EE"]
+
+
+def test_a_leave_without_a_date_while_a_change_is_planned_is_a_409(database, world):
+    with clock.frozen(NOW):
+        _update(database, "DE", membership=None, effective_on=NEXT_MONTH)
+        with pytest.raises(Conflict, match="already"):
+            _update(database, "DE", membership=None)
