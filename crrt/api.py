@@ -128,8 +128,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.runs_embedded_worker(sqlite=is_sqlite(database.engine)):
-            app.state.worker = EmbeddedWorker(database, settings)
+        running: Settings = app.state.settings
+        db: Database = app.state.database
+        if running.runs_embedded_worker(sqlite=is_sqlite(db.engine)):
+            app.state.worker = EmbeddedWorker(db, running)
             app.state.worker.start()
         try:
             yield

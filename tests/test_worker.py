@@ -127,18 +127,28 @@ def test_run_once_makes_one_pass_and_returns(database, settings, smtp_server):
     assert len(smtp_server.messages) == 1
 
 
-def test_run_stops_after_the_pass_in_progress_on_sigterm(database, settings):
+@pytest.mark.timeout(30)  # a loop that ignored the signal fails here instead of hanging
+def test_run_stops_after_the_pass_in_progress_on_sigterm(database, settings, job_registry):
     """A SIGTERM (systemd, Kubernetes) lets the current pass finish, then the loop ends."""
     import os
     import threading
+    import time
 
-    timer = threading.Timer(0.3, os.kill, args=(os.getpid(), signal.SIGTERM))
+    from crrt.jobs import registry
+
+    passes: list[float] = []
+    registry.periodic("test.beat", every=timedelta(milliseconds=1))(
+        lambda ctx: passes.append(1.0))
+    timer = threading.Timer(0.5, os.kill, args=(os.getpid(), signal.SIGTERM))
     timer.start()
+    started = time.monotonic()
     try:
         with _signals_restored():
             worker.run(database, settings, once=False, interval=0.1)  # returns once signalled
     finally:
         timer.cancel()
+    assert timer.finished.is_set() and passes  # it ran passes, and stopped for the signal
+    assert time.monotonic() - started < 10
 
 
 def _logged(caplog, text: str) -> int:

@@ -60,7 +60,8 @@ class LooseNote(LocalBase, PublicId):
 
 
 @pytest.fixture
-def tables(database: Database) -> Iterator[None]:
+def tables(database: Database, world: World) -> Iterator[None]:
+    """After the world is in place (it replaces the database wholesale)."""
     LocalBase.metadata.create_all(database.engine)
     yield
     LocalBase.metadata.drop_all(database.engine)

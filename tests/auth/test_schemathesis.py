@@ -74,18 +74,28 @@ def fuzz(operation, mode: GenerationMode, headers: dict[str, str]) -> None:
             raise  # an operation without inputs (health) has no invalid ones to try
 
 
+@pytest.fixture(scope="module")
+def fuzzed_app(seeded: tuple[Path, World], tmp_path_factory: pytest.TempPathFactory):
+    """The application and its schema, built once; each operation swaps in its own database."""
+    app = create_app(Settings(secret_key=SECRET, data_dir=tmp_path_factory.mktemp("data"),
+                              embedded_worker=False),
+                     database=Database("sqlite://"), check_schema=False)
+    return app, schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
+
+
 @pytest.mark.parametrize("label", OPERATIONS)
-def test_no_input_makes_a_server_error(seeded, tmp_path, label):
+def test_no_input_makes_a_server_error(seeded, fuzzed_app, tmp_path, label):
     template, world = seeded
+    app, schema = fuzzed_app
     path = tmp_path / "crrt.db"
     shutil.copyfile(template, path)
     database = Database(f"sqlite:///{path}")
-    app = create_app(Settings(database_url=database.url, data_dir=tmp_path, secret_key=SECRET,
-                              embedded_worker=False), database=database)
+    app.state.database = database
+    app.state.settings = Settings(database_url=database.url, data_dir=tmp_path,
+                                  secret_key=SECRET, embedded_worker=False)
     try:
         with TestClient(app) as client:  # the tokens work before the fuzzing starts
             assert client.get("/api/v1/me", headers=world.headers(Role.ADMIN)).status_code == 200
-        schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
         method, route = label.split(" ", 1)
         operation = schema[route][method]
         runs = [(Role.ADMIN, GenerationMode.POSITIVE), (Role.NATIONAL_POC,

@@ -104,19 +104,18 @@ def test_a_read_only_session_refuses_to_write(database):
 
 
 def test_reads_go_on_while_a_writer_holds_its_transaction(database, client, world):
-    """On SQLite a GET takes no write lock, so it is not queued behind a long write."""
-    import time
+    """On SQLite a GET takes no write lock, so it is not queued behind a long write.
 
+    The writer is held by this very thread, so a read that needed its lock could never get
+    it: it would give up after the busy timeout with a 503, never answer 200."""
     from crrt.access.enums import Role
 
     client.get("/api/v1/organisations", headers=world.headers(Role.OBSERVER))  # token use noted
     with database.session() as writer:
         writer.execute(text("UPDATE organisations SET name = name WHERE code = 'LT'"))
-        started = time.perf_counter()
         response = client.get("/api/v1/organisations", headers=world.headers(Role.OBSERVER))
-        waited = time.perf_counter() - started
+        assert writer.in_transaction()  # the write is still open while the read answered
     assert response.status_code == 200
-    assert waited < 2, f"a read waited {waited:.1f} s behind a writer"
 
 
 def test_a_read_only_session_refuses_core_statements_too(database):

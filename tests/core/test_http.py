@@ -109,7 +109,8 @@ def test_api_answers_carry_security_and_no_store_headers(client):
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
-def test_an_unhandled_error_is_a_500_problem_without_internals(app, caplog):
+def test_an_unhandled_error_is_a_500_problem_without_internals(fresh_app, caplog):
+    app = fresh_app
     def explode() -> None:
         raise RuntimeError("password=hunter2 at /srv/crrt/secret.py line 42")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from crrt.audit import service as audit
 from crrt.auth import service as auth
 from crrt.demo import data
@@ -11,8 +13,14 @@ from crrt.experts.schemas import ExpertFilter
 from crrt.organisations import service as organisations
 
 
-def test_the_demo_data_keeps_its_own_invariants():
+def test_the_demo_data_keeps_its_own_invariants(monkeypatch):
     data.check()
+    # and check() is a real guard: a picture with a second lead is refused
+    second_lead = [dict(o, membership="lead") if o["code"] == "EE" else o
+                   for o in data.ORGANISATIONS]
+    monkeypatch.setattr(data, "ORGANISATIONS", second_lead)
+    with pytest.raises(AssertionError):
+        data.check()
 
 
 def test_loading_the_demo_builds_the_project_picture(database):

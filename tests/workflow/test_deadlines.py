@@ -21,6 +21,7 @@ from crrt.jobs import service as jobs
 from crrt.jobs.models import JobTask
 from crrt.workflow.machine import DEADLINE_TASK, MACHINES, Deadline, Machine, transition
 from crrt.workflow.models import Stateful
+from tests.conftest import World
 
 T0 = datetime(2030, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -72,7 +73,8 @@ def _told(db: Session, record: Stateful, deadline: Deadline) -> None:
 
 
 @pytest.fixture
-def tickets(database: Database) -> Iterator[Database]:
+def tickets(database: Database, world: World) -> Iterator[Database]:
+    """After the world is in place (it replaces the database wholesale)."""
     LocalBase.metadata.create_all(database.engine)
     WARNINGS.clear()
     yield database
