@@ -5,26 +5,35 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
-PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+UV_VERSION := 0.13.9
+UV     := $(BIN)/uv
+# Installs take the exact versions of the lock files (hashes checked), never newer ones.
+INSTALL := $(UV) pip install --quiet --python $(BIN)/python
 
-.PHONY: install install-dev run test coverage lint bench clean
+.PHONY: install install-dev run test coverage lint lock bench clean
 
 # What running needs (make run), and what testing adds (make test), each installed once.
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-$(VENV)/bin/python:
+$(BIN)/python:
 	@echo "== creating the virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	@echo "== installing crrt and what it needs to run (about a minute the first time)"
-	$(PIP) -e .
+$(UV): | $(BIN)/python
+	@echo "== installing the installer (uv $(UV_VERSION))"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml requirements/run.lock | $(UV)
+	@echo "== installing crrt and what it needs to run (requirements/run.lock)"
+	$(INSTALL) --require-hashes -r requirements/run.lock
+	$(INSTALL) --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
-	@echo "== installing crrt with its test tools (a few minutes the first time)"
-	$(PIP) -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml requirements/dev.lock | $(UV)
+	@echo "== installing crrt with its test tools (requirements/dev.lock)"
+	$(INSTALL) --require-hashes -r requirements/dev.lock
+	$(INSTALL) --no-deps -e .
 	touch $@ $(VENV)/.installed
 
 # On SQLite `crrt serve` runs the jobs too (its embedded worker): mail goes, timers fire.
@@ -48,6 +57,13 @@ coverage: install-dev
 
 lint: install-dev
 	$(BIN)/ruff check crrt tests bench
+
+# After changing the dependencies in pyproject.toml: new lock files, then commit them.
+lock: | $(UV)
+	$(UV) pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+		--quiet -o requirements/run.lock
+	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --quiet -o requirements/dev.lock
 
 bench: install-dev
 	$(BIN)/python bench/api_reads.py
