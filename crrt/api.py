@@ -113,6 +113,34 @@ SECURITY_HEADERS = {
 }
 
 
+class SecurityHeaders:
+    """Add the security headers to every answer (and ``Cache-Control: no-store`` under
+    ``no_store``) unless the answer set them itself: a plain ASGI middleware, which costs
+    nothing per request, where Starlette's ``BaseHTTPMiddleware`` wraps each in a task."""
+
+    def __init__(self, app: Any, *, headers: dict[str, str], no_store: str) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        self.no_store = no_store
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = list(self.headers)
+        if scope["path"].startswith(self.no_store):
+            extra.append((b"cache-control", b"no-store"))
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *(h for h in extra if h[0] not in present)]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None,
                check_schema: bool = True) -> FastAPI:
     """Build the application; refuse (SchemaBehind) if the database needs ``crrt db upgrade``.
@@ -149,15 +177,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.identify = identify
     app.state.worker = None
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        for header, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(header, value)
-        if request.url.path.startswith(API_PREFIX):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS, no_store=API_PREFIX)
     app.add_middleware(BodyLimit, default=MAX_BODY, headers=SECURITY_HEADERS)
 
     api = APIRouter(prefix=API_PREFIX)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from crrt.access import policy, teams
@@ -201,17 +203,36 @@ def revoke_token(*, db: Session, actor: Principal, token_id: int,
     return token
 
 
+@cache
+def _caller_statement(credential: type[ApiToken] | type[WebSession]) -> Select[Any]:
+    """A caller's credential, account and organisation code in one row: the statement every
+    request runs, built once (a request binds only the digest)."""
+    orgs = organisations.names()
+    digest = ApiToken.token_hash if credential is ApiToken else WebSession.session_hash
+    return (select(credential, User.id, User.email, User.name, User.role, User.is_active,
+                   User.organisation_id, orgs.c.code)
+            .join(User, User.id == credential.user_id)
+            .join(orgs, orgs.c.id == User.organisation_id)
+            .where(digest == bindparam("digest")))
+
+
+def _principal(db: Session, row: Any) -> Principal:
+    _credential, user_id, email, name, role, _active, org_id, org_code = row
+    return Principal(user_id=user_id, email=email, name=name, role=role, org_id=org_id,
+                     org_code=org_code, teams=teams.of(db, user_id))
+
+
 def check_token(db: Session, secret: str) -> tuple[Principal, int | None]:
     """The principal behind a bearer token (401 if unknown, revoked or expired), and the
     token's id when its use is due to be remembered (at most every five minutes)."""
-    token = db.scalar(select(ApiToken).where(ApiToken.token_hash == tokens.digest(secret)))
+    row = db.execute(_caller_statement(ApiToken), {"digest": tokens.digest(secret)}).first()
     now = clock.now()
-    if token is None or token.revoked_at is not None or \
-            (token.expires_at is not None and token.expires_at <= now) or \
-            not token.user.is_active:
+    token: ApiToken | None = row[0] if row is not None else None
+    if row is None or token is None or token.revoked_at is not None or \
+            (token.expires_at is not None and token.expires_at <= now) or not row.is_active:
         raise Unauthenticated("The bearer token is unknown, revoked or expired.")
     due = token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5)
-    return principal_of(db, token.user), token.id if due else None
+    return _principal(db, row), token.id if due else None
 
 
 def remember_token_use(db: Session, token_id: int) -> None:
@@ -272,11 +293,12 @@ def login(*, db: Session, email: str, password: str, address: str, session_hours
 
 def session_principal(db: Session, secret: str) -> Principal | None:
     """The principal behind a session cookie, or None if it is unknown, ended or expired."""
-    session = db.scalar(select(WebSession).where(WebSession.session_hash == tokens.digest(secret)))
-    if session is None or session.ended_at is not None or session.expires_at <= clock.now() \
-            or not session.user.is_active:
+    row = db.execute(_caller_statement(WebSession), {"digest": tokens.digest(secret)}).first()
+    session: WebSession | None = row[0] if row is not None else None
+    if row is None or session is None or session.ended_at is not None \
+            or session.expires_at <= clock.now() or not row.is_active:
         return None
-    return principal_of(db, session.user)
+    return _principal(db, row)
 
 
 def logout(*, db: Session, secret: str) -> None:

@@ -40,6 +40,15 @@ def decode_cursor(cursor: str) -> Any:
         raise Invalid.field(["query", "cursor"], "The cursor is not one this server gave.") from exc
 
 
+def decode_after(cursor: str) -> int:
+    """The integer key a cursor points after; anything else (a bool, a huge number) is not
+    one of our cursors (422)."""
+    after = decode_cursor(cursor)
+    if not isinstance(after, int) or isinstance(after, bool) or not -2**63 <= after < 2**63:
+        raise Invalid.field(["query", "cursor"], "The cursor is not one this server gave.")
+    return after
+
+
 def paginate(db: Session, stmt: Select[Any], key: InstrumentedAttribute[Any], *,
              limit: int | None, cursor: str | None,
              convert: Callable[[Any], Any] = lambda row: row) -> tuple[Sequence[Any], str | None]:
@@ -48,11 +57,7 @@ def paginate(db: Session, stmt: Select[Any], key: InstrumentedAttribute[Any], *,
     if not 1 <= size <= MAX_LIMIT:
         raise Invalid.field(["query", "limit"], f"limit must be between 1 and {MAX_LIMIT}.")
     if cursor:
-        after = decode_cursor(cursor)
-        # keys are 64-bit integers; anything else (a bool, a huge number) is not our cursor
-        if not isinstance(after, int) or isinstance(after, bool) or not -2**63 <= after < 2**63:
-            raise Invalid.field(["query", "cursor"], "The cursor is not one this server gave.")
-        stmt = stmt.where(key > after)
+        stmt = stmt.where(key > decode_after(cursor))
     rows = list(db.scalars(stmt.order_by(key).limit(size + 1)))
     more = len(rows) > size
     rows = rows[:size]

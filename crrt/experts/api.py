@@ -11,7 +11,7 @@ from crrt.access.caller import Me
 from crrt.core.errors import FieldError, Invalid
 from crrt.core.http import Cursor, Db, Limit, PublicIdParam, WriteDb, body_limit
 from crrt.core.pagination import Page
-from crrt.experts import importer, service
+from crrt.experts import importer, reads, service
 from crrt.experts.importer import MAX_BYTES
 from crrt.experts.schemas import (
     ExpertFilter,
@@ -26,13 +26,12 @@ from crrt.experts.schemas import (
 router = APIRouter(prefix="/experts", tags=["experts"])
 
 
-@router.get("")
+@router.get("", response_model=Page[ExpertOut])
 def list_experts(db: Db, me: Me, filters: Annotated[ExpertFilter, Query()],
-                 limit: Limit = None, cursor: Cursor = None) -> Page[ExpertOut]:
+                 limit: Limit = None, cursor: Cursor = None) -> Response:
     """The experts the caller may see, filtered; erased ones only with ``include_erased``."""
-    experts, next_cursor = service.list_experts(db=db, actor=me, filters=filters, limit=limit,
-                                                cursor=cursor)
-    return Page(items=[service.expert_out(db, me, e) for e in experts], next_cursor=next_cursor)
+    return Response(reads.page(db=db, actor=me, filters=filters, limit=limit, cursor=cursor),
+                    media_type="application/json")
 
 
 @router.post("", status_code=201)

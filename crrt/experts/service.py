@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session
@@ -122,8 +122,12 @@ def _org_filter(db: Session, actor: Principal, code: str) -> int:
     return organisations.get(db=db, actor=actor, code=code, field="org").id
 
 
-def _filtered(db: Session, actor: Principal, stmt: Select[Expert],
-              filters: ExpertFilter) -> Select[Expert]:
+Query = TypeVar("Query", bound=Select[Any])
+
+
+def filtered(db: Session, actor: Principal, stmt: Query, filters: ExpertFilter) -> Query:
+    """``stmt`` (on the experts table) narrowed by ``filters``; the list and its hot read
+    share it."""
     if not filters.include_erased:
         stmt = stmt.where(Expert.erased_at.is_(None))
     if filters.org is not None:
@@ -164,7 +168,7 @@ def list_experts(*, db: Session, actor: Principal, filters: ExpertFilter, limit:
     """The experts the actor may see that match ``filters``, by id, one page at a time."""
     policy.require_some(actor, Permission.EXPERTS_READ)
     stmt = select(Expert).where(policy.scope(actor, Permission.EXPERTS_READ, Expert))
-    items, next_cursor = paginate(db, _filtered(db, actor, stmt, filters), Expert.id,
+    items, next_cursor = paginate(db, filtered(db, actor, stmt, filters), Expert.id,
                                   limit=limit, cursor=cursor)
     return list(items), next_cursor
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from crrt.access import policy
@@ -110,6 +110,17 @@ def by_id(*, db: Session, actor: Principal, org_id: int) -> Organisation:
     if org is None:
         raise NotFound("No such organisation.")
     return org
+
+
+def names() -> Subquery:
+    """The organisations as a selectable (``id``, ``code``, ``name``) another part's hot read
+    may join, so a list of its records names their organisation in the same query."""
+    return select(Organisation.id, Organisation.code, Organisation.name).subquery("orgs")
+
+
+def institution_names() -> Subquery:
+    """The institutions as a selectable (``id``, ``public_id``, ``name``), likewise."""
+    return select(Institution.id, Institution.public_id, Institution.name).subquery("insts")
 
 
 def membership_on_column(day: date) -> ColumnElement[Membership | None]:

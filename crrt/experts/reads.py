@@ -1,0 +1,106 @@
+"""Hot reads of the pool: column selects and lists aggregated by the database, no ORM graph.
+
+The pool's list is read far more often than it is written. Loading it through the ORM built a
+few hundred objects per page, then Pydantic models from them, then validated those again; here
+one statement per page selects the columns the answer shows, with each expert's skills,
+languages and periods as JSON arrays and its nation and institution joined through the
+organisations part's selectables, and rows become JSON-ready dicts serialised once. The
+statement's columns are built once per engine; a request adds only its filters. A test keeps
+the answer identical, byte for byte, to :func:`crrt.experts.service.expert_out`'s.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from functools import cache
+from typing import Any
+
+import orjson
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from crrt.access import policy
+from crrt.access.policy import Permission
+from crrt.access.principal import Principal
+from crrt.core import clock
+from crrt.core.aggregates import decoded, json_objects, json_values
+from crrt.core.errors import Invalid
+from crrt.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_after, encode_cursor
+from crrt.experts import service
+from crrt.experts.models import Expert, ExpertLanguage, ExpertSkill, Unavailability
+from crrt.experts.schemas import ExpertFilter
+from crrt.organisations import service as organisations
+
+JSON_OPTIONS = orjson.OPT_UTC_Z
+
+
+@cache
+def _statement(dialect: str) -> Select[Any]:
+    """The page's columns on one engine, built once."""
+    orgs, insts = organisations.names(), organisations.institution_names()
+    skills = (select(json_objects(dialect, ("skill", ExpertSkill.skill),
+                                  ("level", ExpertSkill.level)))
+              .where(ExpertSkill.expert_id == Expert.id).scalar_subquery())
+    languages = (select(json_values(dialect, ExpertLanguage.code))
+                 .where(ExpertLanguage.expert_id == Expert.id).scalar_subquery())
+    periods = (select(json_objects(dialect, ("id", Unavailability.public_id),
+                                   ("starts_on", Unavailability.starts_on),
+                                   ("ends_on", Unavailability.ends_on),
+                                   ("reason", Unavailability.reason)))
+               .where(Unavailability.expert_id == Expert.id).scalar_subquery())
+    return (
+        select(Expert.id, Expert.public_id, orgs.c.code, orgs.c.name, insts.c.public_id,
+               insts.c.name, Expert.name, Expert.email, Expert.phone, skills, languages,
+               Expert.clearance, Expert.remote, Expert.on_site, Expert.time_zone, Expert.notes,
+               periods, Expert.created_at, Expert.updated_at, Expert.erased_at)
+        .join(orgs, orgs.c.id == Expert.organisation_id)
+        .outerjoin(insts, insts.c.id == Expert.institution_id))
+
+
+def _uuid(value: Any) -> str:
+    """A UUID as the API writes it (SQLite's JSON holds its 32 hex digits, PostgreSQL's the
+    dashed form)."""
+    return str(value) if isinstance(value, uuid.UUID) else str(uuid.UUID(str(value)))
+
+
+def _item(row: Any, today: date) -> dict[str, Any]:
+    (_id, public_id, org, org_name, inst_id, inst_name, name, email, phone, skills, languages,
+     clearance, remote, on_site, time_zone, notes, periods, created_at, updated_at,
+     erased_at) = row
+    periods = sorted(({"id": _uuid(p["id"]), "starts_on": p["starts_on"],
+                       "ends_on": p["ends_on"], "reason": p["reason"]}
+                      for p in decoded(periods)), key=lambda p: p["starts_on"])
+    today_text = today.isoformat()
+    return {
+        "id": str(public_id), "org": org, "org_name": org_name,
+        "institution_id": str(inst_id) if inst_id is not None else None,
+        "institution": inst_name, "name": name, "email": email, "phone": phone,
+        "skills": sorted(decoded(skills), key=lambda s: s["skill"]),
+        "languages": sorted(decoded(languages)), "clearance": clearance.value,
+        "deployability": [d for d, on in (("remote", remote), ("on_site", on_site)) if on],
+        "time_zone": time_zone, "notes": notes, "unavailability": periods,
+        "available_today": not any(p["starts_on"] <= today_text <= p["ends_on"]
+                                   for p in periods),
+        "created_at": created_at, "updated_at": updated_at, "erased": erased_at is not None,
+    }
+
+
+def page(*, db: Session, actor: Principal, filters: ExpertFilter, limit: int | None,
+         cursor: str | None) -> bytes:
+    """One page of the experts the actor may see, as the JSON of ``Page[ExpertOut]``."""
+    policy.require_some(actor, Permission.EXPERTS_READ)
+    size = DEFAULT_LIMIT if limit is None else limit
+    if not 1 <= size <= MAX_LIMIT:
+        raise Invalid.field(["query", "limit"], f"limit must be between 1 and {MAX_LIMIT}.")
+    stmt = service.filtered(db, actor, _statement(db.get_bind().dialect.name).where(
+        policy.scope(actor, Permission.EXPERTS_READ, Expert)), filters)
+    if cursor:
+        stmt = stmt.where(Expert.id > decode_after(cursor))
+    rows = db.execute(stmt.order_by(Expert.id).limit(size + 1)).all()
+    more = len(rows) > size
+    rows = rows[:size]
+    today = clock.today()
+    return orjson.dumps({"items": [_item(row, today) for row in rows],
+                         "next_cursor": encode_cursor(rows[-1][0]) if more and rows else None},
+                        option=JSON_OPTIONS)
