@@ -3,6 +3,10 @@
 Prints figures; asserts nothing. Run with ``make bench`` or
 ``.venv/bin/python bench/api_reads.py [--experts 5000] [--requests 2000] [--database URL]``.
 Without ``--database`` it builds a fresh SQLite file in a temporary folder.
+
+The expert list is measured against a baseline in the same run: a bare Starlette route that
+serves the byte-identical page from one SQL query with orjson (``bench/baseline.py``). Both
+run under uvicorn alike, and the figure is the server's CPU per request, one request at a time.
 """
 
 from __future__ import annotations
@@ -68,7 +72,35 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def hammer(base: str, token: str, paths: list[str], requests: int, threads: int) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its children so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for one in pids:
+        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def per_request(base: str, headers: dict[str, str], path: str, pid: int,
+                requests: int) -> tuple[float, float]:
+    """Server CPU milliseconds per request, and requests per second, one request at a time
+    (so the server's CPU is all its own work for these requests)."""
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        for _ in range(20):  # warm up: statements compiled, pools filled
+            client.get(path).raise_for_status()
+        before, started = cpu_seconds(pid), time.perf_counter()
+        for _ in range(requests):
+            client.get(path).raise_for_status()
+        elapsed, used = time.perf_counter() - started, cpu_seconds(pid) - before
+    return used / requests * 1000, requests / elapsed
+
+
+def hammer(base: str, token: str, paths: list[str], requests: int, threads: int) -> str:
     headers = {"Authorization": f"Bearer {token}"}
     local = threading.local()
 
@@ -84,10 +116,32 @@ def hammer(base: str, token: str, paths: list[str], requests: int, threads: int)
     with ThreadPoolExecutor(threads) as pool:
         latencies = list(pool.map(one, range(requests)))
     elapsed = time.perf_counter() - started
-    print(f"  {requests} GETs, {threads} client threads: {requests / elapsed:,.0f} req/s, "
-          f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
-          f"p95 {percentile(latencies, 0.95) * 1000:.1f} ms, "
-          f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms")
+    return (f"{requests / elapsed:,.0f} req/s with {threads} client threads, "
+            f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
+            f"p95 {percentile(latencies, 0.95) * 1000:.1f} ms, "
+            f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms")
+
+
+def start(command: list[str], env: dict[str, str], ready: str) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,  # noqa: S603
+                               stderr=subprocess.DEVNULL)
+    for _ in range(150):
+        try:
+            if httpx.get(ready, timeout=1).status_code < 500:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.terminate()
+    raise SystemExit(f"the server behind {ready} did not start")
+
+
+def analyse(url: str) -> None:
+    """Fresh planner statistics (autovacuum may be off, and SQLite keeps none until asked)."""
+    database = Database(url)
+    with database.engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
+    database.dispose()
 
 
 def main() -> None:
@@ -134,37 +188,55 @@ def main() -> None:
         assert user is not None
         _token, token = auth.create_token(db=db, actor=BENCH, user=user, data=TokenIn(name="bench"))
     database.dispose()
+    analyse(url)
 
-    port = free_port()
-    env = {**os.environ, "CRRT_DATABASE_URL": url, "CRRT_DATA_DIR": str(folder)}
-    server = subprocess.Popen(  # noqa: S603 - our own command line
-        [sys.executable, "-m", "crrt", "serve", "--port", str(port),
-         "--workers", str(args.workers)], env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "CRRT_DATABASE_URL": url, "CRRT_DATA_DIR": str(folder),
+           "CRRT_EMBEDDED_WORKER": "false"}
+    port, bare_port = free_port(), free_port()
+    base, bare = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
+    # Both servers run under uvicorn alike: one process, no access log.
+    server = start([sys.executable, "-m", "uvicorn", "crrt.api:create_app", "--factory",
+                    "--port", str(port), "--workers", str(args.workers), "--no-access-log",
+                    "--log-level", "warning"], env, f"{base}/api/v1/health")
+    baseline = start([sys.executable, str(Path(__file__).with_name("baseline.py")),
+                      "--database", url, "--port", str(bare_port)], env, f"{bare}/experts")
+    headers = {"Authorization": f"Bearer {token}"}
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        print(f"server: crrt serve --workers {args.workers}")
+        ours = httpx.get(f"{base}/api/v1/experts?limit=50", headers=headers).content
+        theirs = httpx.get(f"{bare}/experts").content
+        print(f"the expert list, crrt and the bare baseline: "
+              f"{'byte-identical' if ours == theirs else 'DIFFERENT'} ({len(ours):,} bytes)")
+        items = httpx.get(f"{base}/api/v1/experts?limit=60", headers=headers).json()["items"]
+        measured = args.requests // 4
+        print(f"\nserver CPU per request ({measured} requests, one at a time, after 20 to "
+              "warm up):")
+        crrt_ms, crrt_rate = per_request(base, headers, "/api/v1/experts?limit=50", server.pid,
+                                         measured)
+        bare_ms, bare_rate = per_request(bare, {}, "/experts", baseline.pid, measured)
+        print(f"  expert list, 50 a page: crrt {crrt_ms:.2f} ms ({crrt_rate:,.0f} req/s); "
+              f"bare baseline {bare_ms:.2f} ms ({bare_rate:,.0f} req/s); "
+              f"ratio {crrt_ms / bare_ms:.2f}")
+        for name, path in (("health", "/api/v1/health"),
+                           ("one expert", f"/api/v1/experts/{items[0]['id']}"),
+                           ("organisations", "/api/v1/organisations")):
+            ms, rate = per_request(base, headers, path, server.pid, measured)
+            print(f"  {name}: crrt {ms:.2f} ms ({rate:,.0f} req/s)")
+        print(f"\nunder load (crrt --workers {args.workers}):")
         scenarios = {
             "health": ["/api/v1/health"],
             "expert list, 50 a page": ["/api/v1/experts?limit=50"],
             "expert search (skill, level, language, availability)": [
                 f"/api/v1/experts?skill={s.value}&min_level=2&language=en"
                 f"&available_on=2027-01-15&limit=50" for s in Skill],
-            "one expert": [f"/api/v1/experts/{n}" for n in range(1, 60)],
+            "one expert": [f"/api/v1/experts/{e['id']}" for e in items],
             "organisations": ["/api/v1/organisations"],
         }
         for name, paths in scenarios.items():
-            print(f"{name}:")
-            hammer(base, token, paths, args.requests, args.threads)
+            print(f"  {name}: {hammer(base, token, paths, args.requests, args.threads)}")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, baseline):
+            process.terminate()
+            process.wait(timeout=30)
 
 
 if __name__ == "__main__":

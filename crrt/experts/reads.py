@@ -12,6 +12,7 @@ the answer identical, byte for byte, to :func:`crrt.experts.service.expert_out`'
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from functools import cache
 from typing import Any
@@ -86,6 +87,21 @@ def _item(row: Any, today: date) -> dict[str, Any]:
     }
 
 
+def filtered_statement(db: Session, actor: Principal, filters: ExpertFilter) -> Select[Any]:
+    """The page's statement for ``actor`` and ``filters``, before the cursor and the limit."""
+    return service.filtered(db, actor, _statement(db.get_bind().dialect.name).where(
+        policy.scope(actor, Permission.EXPERTS_READ, Expert)), filters)
+
+
+def encode_page(rows: Sequence[Any], *, size: int, today: date) -> bytes:
+    """Up to ``size`` rows (one more says another page follows) as the JSON of a page."""
+    more = len(rows) > size
+    rows = rows[:size]
+    return orjson.dumps({"items": [_item(row, today) for row in rows],
+                         "next_cursor": encode_cursor(rows[-1][0]) if more and rows else None},
+                        option=JSON_OPTIONS)
+
+
 def page(*, db: Session, actor: Principal, filters: ExpertFilter, limit: int | None,
          cursor: str | None) -> bytes:
     """One page of the experts the actor may see, as the JSON of ``Page[ExpertOut]``."""
@@ -93,14 +109,9 @@ def page(*, db: Session, actor: Principal, filters: ExpertFilter, limit: int | N
     size = DEFAULT_LIMIT if limit is None else limit
     if not 1 <= size <= MAX_LIMIT:
         raise Invalid.field(["query", "limit"], f"limit must be between 1 and {MAX_LIMIT}.")
-    stmt = service.filtered(db, actor, _statement(db.get_bind().dialect.name).where(
-        policy.scope(actor, Permission.EXPERTS_READ, Expert)), filters)
+    stmt = filtered_statement(db, actor, filters)
     if cursor:
         stmt = stmt.where(Expert.id > decode_after(cursor))
-    rows = db.execute(stmt.order_by(Expert.id).limit(size + 1)).all()
-    more = len(rows) > size
-    rows = rows[:size]
-    today = clock.today()
-    return orjson.dumps({"items": [_item(row, today) for row in rows],
-                         "next_cursor": encode_cursor(rows[-1][0]) if more and rows else None},
-                        option=JSON_OPTIONS)
+    # Core, not the ORM's execute: plain rows of columns, no ORM loading step.
+    rows = db.connection().execute(stmt.order_by(Expert.id).limit(size + 1)).all()
+    return encode_page(rows, size=size, today=clock.today())
