@@ -26,10 +26,21 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def by_session(request: Request) -> bool:
+    """Whether the caller is (or claims to be) a browser session rather than a bearer token:
+    :func:`identify` reads the cookie only when no ``Authorization`` header is sent."""
+    return not request.headers.get("authorization")
+
+
+def client_address(request: Request) -> str:
+    """The network address that sign-in throttling counts (as uvicorn reports it)."""
+    return request.client.host if request.client else "unknown"
+
+
 def identify(request: Request, db: Session,
              credentials: HTTPAuthorizationCredentials | None) -> Principal | None:
     """The caller if it identified itself; a bad token is a 401, not anonymity."""
-    if request.headers.get("authorization"):
+    if not by_session(request):
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
         principal, due = service.check_token(db, credentials.credentials)

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from crrt.access import policy
 from crrt.access.policy import Permission
 from crrt.auth import service as auth_service
-from crrt.auth.identify import SESSION_COOKIE
+from crrt.auth.identify import SESSION_COOKIE, client_address
 from crrt.core.errors import Invalid, TooManyRequests
 from crrt.core.http import Db
 from crrt.experts import service as expert_service
@@ -43,8 +43,12 @@ def login_page(request: Request, me: Viewer, next: str | None = None) -> Respons
 
 
 @router.post("/login")
-def login(request: Request, db: Db, form: CheckedForm) -> Response:
-    """Sign in; a failure is recorded (committed with this request) so throttling can count it."""
+def login(request: Request, form: CheckedForm) -> Response:
+    """Sign in; a failure is recorded (committed by the service) so throttling can count it.
+
+    No request session is opened: the service checks the password with no transaction open
+    and writes the attempt and the session in a short one of its own.
+    """
     settings = session.settings_of(request)
     email, password = forms.text(form, "email"), form.get("password")
     target = session.safe_next(forms.text(form, "next"))
@@ -54,10 +58,12 @@ def login(request: Request, db: Db, form: CheckedForm) -> Response:
                                               "and your password."}, status=401)
     try:
         result = auth_service.login(
-            db=db, email=email, password=password,
-            address=request.client.host if request.client else "unknown",
-            session_hours=settings.session_hours, max_failures=settings.login_max_failures,
-            window=timedelta(minutes=settings.login_window_minutes))
+            database=request.app.state.database, email=email, password=password,
+            address=client_address(request), session_hours=settings.session_hours,
+            max_failures=settings.login_max_failures,
+            window=timedelta(minutes=settings.login_window_minutes),
+            # signing in again replaces the browser's old session, never adds to it
+            replaces=request.cookies.get(SESSION_COOKIE))
     except TooManyRequests as exc:
         return render(request, "login.html", {**context, "error": exc.detail}, status=429,
                       headers={"Retry-After": str(exc.extra.get("retry_after", 60))})
@@ -65,9 +71,6 @@ def login(request: Request, db: Db, form: CheckedForm) -> Response:
         return render(request, "login.html", {**context, "error": "The email address or the "
                                               "password is not right."}, status=401)
     _user, secret = result
-    previous = request.cookies.get(SESSION_COOKIE)
-    if previous:  # signing in again replaces the browser's old session, never adds to it
-        auth_service.logout(db=db, secret=previous)
     response = RedirectResponse(target, status_code=303)
     session.set_session_cookie(request, response, secret)
     return response

@@ -63,6 +63,10 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/api/v1/users"):                           (_,    OK,   _,    _,    _,    _,    _),
     ("GET", "/api/v1/users/{user_id}"):                  (_,    OK,   _,    _,    _,    _,    _),
     ("PATCH", "/api/v1/users/{user_id}"):                (_,    OK,   _,    _,    _,    _,    _),
+    # another user's tokens (the spare user's): only an admin reaches them
+    ("GET", "/api/v1/users/{user_id}/tokens"):           (_,    OK,   _,    _,    _,    _,    _),
+    ("DELETE", "/api/v1/users/{user_id}/tokens/{token_id}"):
+                                                         (_,    OK,   _,    _,    _,    _,    _),
     ("GET", ORGS):                                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
     ("POST", ORGS):                                      (_,    OK,   OK,   _,    _,    _,    _),
     ("GET", f"{ORGS}/{{code}}"):                         (_,    OK,   OK,   OK,   OK,   OK,   OK),
@@ -194,9 +198,9 @@ class Scene:
         return add_unavailability(self.database, self.ee_expert,
                                   starts_on=date(2040, 1, 1) + timedelta(days=10 * self.n()))
 
-    def fresh_token(self, role: Role | None) -> int:
+    def fresh_token(self, user_id: int) -> int:
         with self.database.session() as db:
-            user = db.get(User, self.world.users[role or Role.OBSERVER])
+            user = db.get(User, user_id)
             token, _secret = auth_service.create_token(
                 db=db, actor=auth_service.principal_of(db, user), user=user,
                 data=TokenIn(name="x"))
@@ -250,8 +254,9 @@ def path_params(scene: Scene, method: str, path: str, role: Role | None) -> dict
                                     else scene.ee_institution)
     if "{unavailability_id}" in path:
         params["unavailability_id"] = scene.fresh_unavailability()
-    if "{token_id}" in path:
-        params["token_id"] = scene.fresh_token(role)
+    if "{token_id}" in path:  # the caller's own token, or the spare user's under its path
+        params["token_id"] = scene.fresh_token(
+            scene.spare_user if "{user_id}" in path else scene.world.users[role or Role.OBSERVER])
     if "{change_id}" in path:
         params["change_id"] = scene.fresh_planned_change()
     return params
