@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
+
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from crrt.access.enums import Role
 from crrt.api import create_app
 from crrt.auth import service as auth_service
 from crrt.auth.identify import CSRF_COOKIE, SESSION_COOKIE
+from crrt.auth.models import User
 from crrt.auth.tokens import csrf_token
 from crrt.web.session import safe_next
 from tests.web.conftest import PASSWORD, csrf_of, make_user, sign_in
@@ -204,3 +212,58 @@ def test_signing_in_again_ends_the_browsers_previous_session(client, database, w
     assert client.cookies.get(SESSION_COOKIE) != first
     with database.session() as db:
         assert auth_service.session_principal(db, first) is None
+
+
+def _lock_is_free(database, email: str) -> bool:
+    """Whether another writer gets what a sign-in must not hold while Argon2 runs, within
+    250 ms: SQLite's write lock, or PostgreSQL's advisory lock on the account's attempts."""
+    if database.engine.dialect.name == "sqlite":
+        connection = sqlite3.connect(database.engine.url.database, timeout=0.25,
+                                     isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            connection.close()
+    with database.engine.connect() as connection, connection.begin():
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '250ms'")
+        try:
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                               {"key": f"login:{email}"})
+            return True
+        except OperationalError:
+            return False
+
+
+def test_sign_in_holds_no_lock_while_it_checks_the_password(app, client, database, world):
+    """Argon2 takes a good part of a second; a writing transaction held meanwhile would make
+    every SQLite writer (and every attempt on the account) wait for it."""
+    email = make_user(database, Role.COORDINATOR)
+    slow = PasswordHasher(time_cost=10).hash(PASSWORD)  # a second or more to verify
+    with database.session() as db:
+        db.scalars(select(User).where(User.email == email)).one().password_hash = slow
+    token = csrf_of(client.get("/login").text)
+    nonce = client.cookies.get(CSRF_COOKIE)
+    answers: list[int] = []
+
+    def sign_in_slowly() -> None:
+        with TestClient(app, cookies={CSRF_COOKIE: nonce}) as other:
+            answers.append(other.post("/login", follow_redirects=False, data={
+                "csrf_token": token, "email": email, "password": PASSWORD}).status_code)
+
+    thread = threading.Thread(target=sign_in_slowly)
+    thread.start()
+    checks, held = 0, 0
+    while thread.is_alive():
+        time.sleep(0.05)
+        free = _lock_is_free(database, email)
+        if thread.is_alive():
+            checks += 1
+            held += not free
+    thread.join()
+    assert answers == [303]
+    assert checks >= 3, "the sign-in ended before it could be watched"
+    assert held == 0, f"{held} of {checks} writers waited over 250 ms for the sign-in"
