@@ -313,15 +313,19 @@ def call(client: TestClient, scene: Scene, method: str, path: str,
     headers: dict[str, str] = {}
     client.cookies.clear()
     if is_page(path):
-        nonce = f"nonce-{scene.n()}"
+        nonce, session = f"nonce-{scene.n()}", None
         client.cookies.set(CSRF_COOKIE, nonce)
         if role is not None:
             # a separate session for signing out, so the run's own session stays valid
-            client.cookies.set(SESSION_COOKIE, open_web_session(scene.database,
-                                                                scene.world.users[role]))
+            session = open_web_session(scene.database, scene.world.users[role])
+            client.cookies.set(SESSION_COOKIE, session)
         if method == "POST":
+            # a signed-in browser's forms carry its session's token; the sign-in form, and an
+            # anonymous browser's, the token of its nonce
+            binding = tokens.session_binding(session) if session and path != "/login" \
+                else tokens.nonce_binding(nonce)
             kwargs.setdefault("data", {})["csrf_token"] = tokens.csrf_token(scene.secret_key,
-                                                                            nonce)
+                                                                            binding)
     elif role is not None:
         headers = scene.world.headers(role)
     response = client.request(method, url, headers=headers, follow_redirects=False, **kwargs)
