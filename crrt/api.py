@@ -111,7 +111,7 @@ SECURITY_HEADERS = {
                                "style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
                                "form-action 'self'; base-uri 'none'",
 }
-# Two years, as HSTS preload lists ask; sent only when cookies are secure (served over HTTPS).
+# Two years (what hstspreload.org recommends); sent only when cookies are secure (over HTTPS).
 HSTS = "max-age=63072000; includeSubDomains"
 
 

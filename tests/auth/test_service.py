@@ -499,3 +499,27 @@ def test_logout_writes_a_user_logout_audit_event(database, ana):
     assert [(e.actor, e.object_type, e.object_id, e.changes) for e in events] == [
         (f"user:{ana}", "user", str(ana), {})]
     assert _session(database, secret) is None
+
+
+def test_a_password_reset_while_a_sign_in_checks_the_old_one_fails_that_sign_in(database, ana):
+    """The password is checked outside any transaction; a reset that lands meanwhile must win,
+    or the old password would open a session after the reset ended them all."""
+    import threading
+
+    from argon2 import PasswordHasher
+
+    with database.session() as db:  # a hash that takes a second or more to verify
+        db.get(User, ana).password_hash = PasswordHasher(time_cost=12).hash(PASSWORD)
+    outcome: list[object] = []
+    signing_in = threading.Thread(target=lambda: outcome.append(
+        _login(database, "ana@test.example", PASSWORD)))
+    signing_in.start()
+    with database.session() as db:
+        service.set_password(db=db, actor=SYSTEM, email="ana@test.example",
+                             password="the administrator's new one")
+    assert signing_in.is_alive(), "the sign-in ended before the reset: nothing was tested"
+    signing_in.join()
+    assert outcome == [None]
+    with database.session() as db:
+        attempts = db.scalars(select(LoginAttempt.succeeded)).all()
+    assert attempts == [False]
