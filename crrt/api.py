@@ -70,7 +70,7 @@ PAGES: list[tuple[type[Exception], Callable[..., Response], PageOf]] = [
 ]
 
 
-def _install_error_handlers(app: FastAPI) -> None:
+def _install_error_handlers(app: FastAPI, headers: dict[str, str]) -> None:
     """Problem JSON for the API; the same errors as pages (or a sign-in redirect) for people."""
 
     def handler(problem_of: Callable[..., Response], page_of: PageOf) -> Callable[..., Any]:
@@ -91,7 +91,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                                            title="Busy" if busy else "Internal error",
                                            detail="Something went wrong on our side."
                                            if busy is None else "Try again in a moment.")
-        response.headers.update(SECURITY_HEADERS)
+        response.headers.update(headers)
         return response
 
     for exc_class, problem_of, page_of in PAGES:
@@ -111,6 +111,16 @@ SECURITY_HEADERS = {
                                "style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
                                "form-action 'self'; base-uri 'none'",
 }
+# Two years (what hstspreload.org recommends); sent only when cookies are secure (over HTTPS).
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    """The headers of every answer; HSTS too behind HTTPS (``secure_cookies``), so a browser
+    that has seen crrt never again sends its session cookie's request over plain HTTP."""
+    if settings.secure_cookies:
+        return {**SECURITY_HEADERS, "Strict-Transport-Security": HSTS}
+    return dict(SECURITY_HEADERS)
 
 
 class SecurityHeaders:
@@ -168,17 +178,20 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 await asyncio.to_thread(app.state.worker.stop)
                 app.state.worker = None
 
+    # No slash redirects: Starlette builds their absolute URL from the Host header, which the
+    # client chooses; an address with a stray slash is simply not found.
     app = FastAPI(title="crrt", version=__version__,
                   summary="Coordination platform for the EU Cyber Rapid Response Teams",
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=None,
-                  redoc_url=None, lifespan=lifespan)
+                  redoc_url=None, lifespan=lifespan, redirect_slashes=False)
     app.state.settings = settings
     app.state.database = database
     app.state.identify = identify
     app.state.worker = None
 
-    app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS, no_store=API_PREFIX)
-    app.add_middleware(BodyLimit, default=MAX_BODY, headers=SECURITY_HEADERS)
+    headers = security_headers(settings)
+    app.add_middleware(SecurityHeaders, headers=headers, no_store=API_PREFIX)
+    app.add_middleware(BodyLimit, default=MAX_BODY, headers=headers)
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (health_router, auth_router, organisations_router, experts_router,
@@ -187,7 +200,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(api)
     app.include_router(web_router)
     mount_static(app)
-    _install_error_handlers(app)
+    _install_error_handlers(app, headers)
     return app
 
 

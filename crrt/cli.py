@@ -136,14 +136,21 @@ def user_add(email: str,
 
 
 @user_app.command("password")
-def user_password(email: str) -> None:
-    """Set a user's password, read from standard input."""
+def user_password(email: str,
+                  keep_tokens: Annotated[bool, typer.Option(
+                      "--keep-tokens", help="Keep the user's API tokens (a reset revokes "
+                                            "them).")] = False) -> None:
+    """Set a user's password, read from standard input; its sessions end and its API tokens
+    are revoked, unless --keep-tokens."""
     from crrt.auth import service
 
     password = sys.stdin.readline().rstrip("\n")
     with unit_of_work() as db:
-        service.set_password(db=db, actor=SYSTEM, email=email, password=password)
-    typer.echo(f"password of {email} set; its sessions were ended")
+        _user, revoked = service.set_password(db=db, actor=SYSTEM, email=email,
+                                              password=password, keep_tokens=keep_tokens)
+    tokens = "its tokens kept" if keep_tokens else \
+        f"{revoked} token{'' if revoked == 1 else 's'} revoked"
+    typer.echo(f"password of {email} set; its sessions were ended, {tokens}")
 
 
 @token_app.command("create")

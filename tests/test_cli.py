@@ -9,10 +9,12 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from crrt.access.enums import Role
 from crrt.api import create_app
 from crrt.auth import service as auth_service
 from crrt.core import clock, migrations
 from crrt.core.config import Settings
+from crrt.core.errors import Unauthenticated
 from crrt.jobs import registry
 from crrt.jobs import service as jobs
 from crrt.notify import service as notify
@@ -61,9 +63,9 @@ def test_user_add_with_a_password_from_stdin(cli, database, world):
         user = auth_service.find_by_email(db=db, actor=SYSTEM, email="ana.tamm@ee.example")
         assert user.name == "Ana Tamm"
         assert user.password_hash.startswith("$argon2id$")
-        assert auth_service.login(db=db, email="ana.tamm@ee.example",
-                                  password="a long enough password", address="cli-test",
-                                  session_hours=1) is not None
+    assert auth_service.login(database=database, email="ana.tamm@ee.example",
+                              password="a long enough password", address="cli-test",
+                              session_hours=1) is not None
 
 
 def test_user_add_without_a_password_makes_a_token_only_account(cli, database, world):
@@ -147,11 +149,25 @@ def test_user_password_sets_it_from_stdin(cli, database, world):
     result = cli("user", "password", "observer@test.example", stdin="a fresh long password\n")
     assert result.exit_code == 0, result.stderr
     assert "sessions were ended" in result.stdout
+    assert "1 token revoked" in result.stdout
     short = cli("user", "password", "observer@test.example", stdin="short\n")
     assert short.exit_code != 0
     assert "12 characters" in short.stderr
     unknown = cli("user", "password", "nobody@test.example", stdin="a fresh long password\n")
     assert unknown.exit_code != 0
+
+
+def test_user_password_revokes_the_users_tokens_unless_told_to_keep_them(cli, database, world):
+    kept = cli("user", "password", "requester@test.example", "--keep-tokens",
+               stdin="a fresh long password\n")
+    assert kept.exit_code == 0, kept.stderr
+    assert "tokens kept" in kept.stdout
+    cli("user", "password", "observer@test.example", stdin="a fresh long password\n")
+    with database.session() as db:
+        assert auth_service.authenticate_token(db, world.tokens[Role.REQUESTER]).role \
+            is Role.REQUESTER
+        with pytest.raises(Unauthenticated):
+            auth_service.authenticate_token(db, world.tokens[Role.OBSERVER])
 
 
 def test_no_arguments_shows_help(fresh_cli):

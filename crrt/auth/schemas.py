@@ -28,6 +28,9 @@ class UserPatch(BaseModel):
     org: str | None = Field(default=None, min_length=2, max_length=64)
     is_active: bool | None = None
     password: str | None = Field(default=None, min_length=12, max_length=1024)
+    keep_tokens: bool = Field(
+        default=False, description="Keep the user's API tokens through a new password or a "
+                                   "deactivation (otherwise both revoke them).")
 
 
 class UserOut(BaseModel):
@@ -47,6 +50,9 @@ class TokenIn(BaseModel):
     name: Label = ""
     expires_at: datetime | None = Field(
         default=None, description="When the token stops working (UTC); none means never.")
+    password: str | None = Field(
+        default=None, max_length=1024,
+        description="Your password, asked again when a browser session creates the token.")
 
     @field_validator("expires_at")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -18,7 +19,7 @@ from crrt.auth import passwords, tokens
 from crrt.auth.models import ApiToken, LoginAttempt, User, WebSession
 from crrt.auth.schemas import TokenIn, UserIn, UserOut, UserPatch
 from crrt.core import clock
-from crrt.core.db import removed, serialise
+from crrt.core.db import Database, removed, serialise
 from crrt.core.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
 from crrt.core.pagination import paginate
 from crrt.organisations import service as organisations
@@ -106,9 +107,11 @@ def get_user(*, db: Session, actor: Principal, user_id: int) -> User:
 
 
 def update_user(*, db: Session, actor: Principal, user_id: int, data: UserPatch) -> User:
+    """Change an account; a new password or a deactivation ends its sessions and revokes its
+    tokens (unless ``keep_tokens``), so a reactivation brings none of them back."""
     user = get_user(db=db, actor=actor, user_id=user_id)
     before = _user_fields(db, user)
-    changes = data.model_dump(exclude_unset=True)
+    changes = data.model_dump(exclude_unset=True, exclude={"keep_tokens"})
     org = organisations.by_id(db=db, actor=actor, org_id=user.organisation_id)
     if "org" in changes and changes["org"] is not None:
         org = organisations.get(db=db, actor=actor, code=changes["org"], field="org")
@@ -123,14 +126,20 @@ def update_user(*, db: Session, actor: Principal, user_id: int, data: UserPatch)
     password_changed = bool(changes.get("password"))
     if password_changed:
         user.password_hash = passwords.hash_password(changes["password"])
-    if user.is_active is False or password_changed:
+    deactivated = changes.get("is_active") is False
+    if deactivated or password_changed:
         _end_sessions(db, user.id)
     db.flush()
     diff = audit.diff(before, _user_fields(db, user), personal=("email", "name"))
     if password_changed:
         diff["password"] = "changed"
+    if (deactivated or password_changed) and data.keep_tokens:
+        diff["tokens"] = "kept"
     audit.record(db=db, actor=actor, action="user.update", object_type="user", object_id=user.id,
                  changes=diff)
+    if (deactivated or password_changed) and not data.keep_tokens:
+        _revoke_all_tokens(db, actor, user.id, reason="password" if password_changed
+                           else "deactivated")
     return user
 
 
@@ -142,8 +151,11 @@ def _keep_an_admin(db: Session, leaving_id: int) -> None:
         raise Conflict("This is the last active admin: make another user admin first.")
 
 
-def set_password(*, db: Session, actor: Principal, email: str, password: str) -> User:
-    """Set a user's password (CLI and admins)."""
+def set_password(*, db: Session, actor: Principal, email: str, password: str,
+                 keep_tokens: bool = False) -> tuple[User, int]:
+    """Set a user's password (CLI and admins): a reset locks out whoever held the old one, so
+    the user's sessions end and its tokens are revoked unless ``keep_tokens``. Returns the
+    user and how many tokens were revoked."""
     policy.require(actor, Permission.USERS_MANAGE)
     if len(password) < passwords.MIN_LENGTH:
         raise Invalid.field("password", f"At least {passwords.MIN_LENGTH} characters.")
@@ -152,9 +164,11 @@ def set_password(*, db: Session, actor: Principal, email: str, password: str) ->
         raise NotFound(f"No user with the email {email}.")
     user.password_hash = passwords.hash_password(password)
     _end_sessions(db, user.id)
+    changes = {"password": "changed"} | ({"tokens": "kept"} if keep_tokens else {})
     audit.record(db=db, actor=actor, action="user.password", object_type="user", object_id=user.id,
-                 changes={"password": "changed"})
-    return user
+                 changes=changes)
+    revoked = 0 if keep_tokens else _revoke_all_tokens(db, actor, user.id, reason="password")
+    return user, revoked
 
 
 # --- API tokens -------------------------------------------------------------------------------
@@ -179,10 +193,58 @@ def create_token(*, db: Session, actor: Principal, user: User,
     return token, secret
 
 
+def create_token_with_password(*, database: Database, actor: Principal, data: TokenIn,
+                               address: str, max_failures: int = 5,
+                               window: timedelta = timedelta(minutes=15),
+                               ) -> tuple[ApiToken, str]:
+    """Issue a token for the caller of a browser session, once it gives its password again.
+
+    A session cookie alone must not mint a credential that outlives the session. The attempt
+    is throttled and recorded like a sign-in, and Argon2 runs with no transaction open, so
+    this takes the :class:`Database`, not a session. A wrong password is a 401.
+    """
+    if not data.password:
+        raise Invalid.field("password", "Give your password again to create a token from a "
+                                        "browser session.")
+    with database.session(read_only=True) as db:
+        email = own_account(db=db, actor=actor).email
+    checked = _check_password(database, email=email, password=data.password, address=address,
+                              max_failures=max_failures, window=window)
+    with database.session() as db:
+        user = _settle_attempt(db, checked, max_failures=max_failures, window=window)
+        if user is not None and user.id == actor.user_id:
+            return create_token(db=db, actor=actor, user=user, data=data)
+    raise Unauthenticated("The password is not right.")
+
+
 def list_tokens(*, db: Session, actor: Principal, user: User) -> list[ApiToken]:
     policy.require(actor, Permission.TOKENS_MANAGE, user)
     return list(db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
                            .order_by(ApiToken.id)))
+
+
+def _tokens_owner(db: Session, actor: Principal, user_id: int) -> User:
+    """The account whose tokens ``actor`` manages; 404 when it is out of reach."""
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    policy.require_visible(actor, Permission.TOKENS_MANAGE, user, missing="No such user.")
+    return user
+
+
+def list_user_tokens(*, db: Session, actor: Principal, user_id: int) -> list[ApiToken]:
+    """A user's tokens (never the secrets), for whoever manages that user's tokens."""
+    return list_tokens(db=db, actor=actor, user=_tokens_owner(db, actor, user_id))
+
+
+def revoke_user_token(*, db: Session, actor: Principal, user_id: int,
+                      token_id: int) -> ApiToken:
+    """Revoke one of ``user_id``'s tokens; a token of anyone else is a 404 here."""
+    user = _tokens_owner(db, actor, user_id)
+    token = db.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound("No such token.")
+    return revoke_token(db=db, actor=actor, token_id=token_id)
 
 
 def revoke_token(*, db: Session, actor: Principal, token_id: int,
@@ -197,9 +259,7 @@ def revoke_token(*, db: Session, actor: Principal, token_id: int,
     policy.require_visible(actor, Permission.TOKENS_OWN if own_only else Permission.TOKENS_MANAGE,
                            token, missing="No such token.")
     if token.revoked_at is None:
-        token.revoked_at = clock.now()
-        audit.record(db=db, actor=actor, action="token.revoke", object_type="api_token",
-                     object_id=token.id, changes={"user_id": token.user_id})
+        _revoke(db, actor, token)
     return token
 
 
@@ -220,6 +280,23 @@ def _principal(db: Session, row: Any) -> Principal:
     _credential, user_id, email, name, role, _active, org_id, org_code = row
     return Principal(user_id=user_id, email=email, name=name, role=role, org_id=org_id,
                      org_code=org_code, teams=teams.of(db, user_id))
+
+
+def _revoke(db: Session, actor: Principal, token: ApiToken, reason: str | None = None) -> None:
+    token.revoked_at = clock.now()
+    audit.record(db=db, actor=actor, action="token.revoke", object_type="api_token",
+                 object_id=token.id, changes={"user_id": token.user_id}
+                 | ({"reason": reason} if reason else {}))
+
+
+def _revoke_all_tokens(db: Session, actor: Principal, user_id: int, *, reason: str) -> int:
+    """Revoke every token of the user still standing, each audited; returns how many."""
+    standing = db.scalars(select(ApiToken).where(ApiToken.user_id == user_id,
+                                                 ApiToken.revoked_at.is_(None))
+                          .order_by(ApiToken.id)).all()
+    for token in standing:
+        _revoke(db, actor, token, reason)
+    return len(standing)
 
 
 def check_token(db: Session, secret: str) -> tuple[Principal, int | None]:
@@ -249,10 +326,9 @@ def authenticate_token(db: Session, secret: str) -> Principal:
 
 # --- web sessions and login -------------------------------------------------------------------
 
-def _throttle(*, db: Session, email: str, address: str, max_failures: int,
+def _throttle(db: Session, *, email: str, address: str, max_failures: int,
               window: timedelta) -> None:
-    # Attempts on one account queue here, so parallel guesses cannot all pass the count.
-    serialise(db, f"login:{email}")
+    """429 once the account or the address has failed too often within the window."""
     since = clock.now() - window
     for column, value in ((LoginAttempt.email, email), (LoginAttempt.address, address)):
         failures = db.scalar(select(func.count()).select_from(LoginAttempt).where(
@@ -263,32 +339,82 @@ def _throttle(*, db: Session, email: str, address: str, max_failures: int,
                                   retry_after=int(window.total_seconds()))
 
 
-def login(*, db: Session, email: str, password: str, address: str, session_hours: int,
-          max_failures: int = 5,
-          window: timedelta = timedelta(minutes=15)) -> tuple[User, str] | None:
+@dataclass(frozen=True)
+class _Checked:
+    """A password checked against the hash read before: what the writing step settles."""
+
+    email: str
+    address: str
+    user_id: int | None
+    password_hash: str | None
+    ok: bool
+    rehashed: str | None
+
+
+def _check_password(database: Database, *, email: str, password: str, address: str,
+                    max_failures: int, window: timedelta) -> _Checked:
+    """Count the failures and read the hash in a reading session, then run Argon2 with no
+    session open: on SQLite a writing transaction would make every writer wait for it."""
+    with database.session(read_only=True) as db:
+        _throttle(db, email=email, address=address, max_failures=max_failures, window=window)
+        user = _by_email(db, email)
+        user_id, stored = (user.id, user.password_hash) if user else (None, None)
+    ok = passwords.verify_password(stored, password)
+    rehashed = passwords.hash_password(password) \
+        if ok and stored and passwords.needs_rehash(stored) else None
+    return _Checked(email, address, user_id, stored, ok, rehashed)
+
+
+def _settle_attempt(db: Session, checked: _Checked, *, max_failures: int,
+                    window: timedelta) -> User | None:
+    """Record the attempt in the (short) writing transaction; the user if it succeeded.
+
+    Attempts on one account queue on the advisory lock and count again here, so parallel
+    guesses that all passed the first count cannot all be answered. The account must still
+    be active and hold the hash the password was checked against (not reset meanwhile).
+    """
+    serialise(db, f"login:{checked.email}")
+    _throttle(db, email=checked.email, address=checked.address, max_failures=max_failures,
+              window=window)
+    user = db.get(User, checked.user_id) if checked.user_id is not None else None
+    succeeded = checked.ok and user is not None and user.is_active \
+        and user.password_hash == checked.password_hash
+    db.add(LoginAttempt(email=checked.email, address=checked.address, succeeded=succeeded))
+    if not succeeded or user is None:
+        return None
+    if checked.rehashed:
+        user.password_hash = checked.rehashed
+    return user
+
+
+def login(*, database: Database, email: str, password: str, address: str,
+          session_hours: int, max_failures: int = 5,
+          window: timedelta = timedelta(minutes=15),
+          replaces: str | None = None) -> tuple[User, str] | None:
     """Check a password and open a web session; return the user and the cookie's secret.
 
-    A failure returns None rather than raising, so the caller commits the recorded attempt:
+    Takes the :class:`Database`: the password is checked with no transaction open, and the
+    attempt, the session and the end of the browser's earlier session (``replaces``) are
+    written in one short transaction. A failure is recorded (committed) and returns None:
     failures throttle both the account and the address, whichever one an attacker varies.
     """
     email = email.strip().lower()
-    _throttle(db=db, email=email, address=address, max_failures=max_failures, window=window)
-    user = _by_email(db, email)
-    ok = passwords.verify_password(user.password_hash if user else None, password)
-    succeeded = ok and user is not None and user.is_active
-    db.add(LoginAttempt(email=email, address=address, succeeded=succeeded))
-    if not succeeded or user is None:
-        return None
-    if passwords.needs_rehash(user.password_hash or ""):
-        user.password_hash = passwords.hash_password(password)
-    secret = tokens.new_session_id()
-    now = clock.now()
-    db.add(WebSession(user_id=user.id, session_hash=tokens.digest(secret),
-                      expires_at=now + timedelta(hours=session_hours)))
-    user.last_login_at = now
-    audit.record(db=db, actor=principal_of(db, user), action="user.login", object_type="user",
-                 object_id=user.id, changes={})
-    return user, secret
+    checked = _check_password(database, email=email, password=password, address=address,
+                              max_failures=max_failures, window=window)
+    with database.session() as db:
+        user = _settle_attempt(db, checked, max_failures=max_failures, window=window)
+        if user is None:
+            return None
+        if replaces:
+            logout(db=db, secret=replaces)
+        secret = tokens.new_session_id()
+        now = clock.now()
+        db.add(WebSession(user_id=user.id, session_hash=tokens.digest(secret),
+                          expires_at=now + timedelta(hours=session_hours)))
+        user.last_login_at = now
+        audit.record(db=db, actor=principal_of(db, user), action="user.login",
+                     object_type="user", object_id=user.id, changes={})
+        return user, secret
 
 
 def session_principal(db: Session, secret: str) -> Principal | None:

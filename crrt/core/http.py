@@ -168,7 +168,8 @@ def body_limit(size: int) -> Callable[[Endpoint], Endpoint]:
 
 
 class BodyLimit:
-    """Refuse request bodies past a size before anything reads them (413 problem).
+    """Refuse request bodies past a size before anything reads them (413 problem, never cached,
+    with the security ``headers`` the application's own answers carry).
 
     The declared Content-Length is checked first; a body sent without one is counted as it
     streams, and once past the limit the 413 is sent and whatever the app does next is
@@ -216,6 +217,7 @@ class BodyLimit:
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", media_type.encode()),
                                 (b"content-length", str(len(body)).encode()),
+                                (b"cache-control", b"no-store"),
                                 (b"connection", b"close"), *self.headers]})
         await send({"type": "http.response.body", "body": body})
 

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from crrt.auth import service as auth_service
-from crrt.auth.identify import SESSION_COOKIE
+from crrt.auth.identify import session_secret
 from crrt.web import session
 from crrt.web.templating import render
 
@@ -31,7 +31,7 @@ def _remember_viewer(request: Request, status: int) -> None:
     if hasattr(request.state, "principal"):
         return
     request.state.principal = None
-    secret = request.cookies.get(SESSION_COOKIE)
+    secret = session_secret(request)
     if not secret or status >= 500:
         return
     try:

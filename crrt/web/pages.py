@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from crrt.access import policy
 from crrt.access.policy import Permission
 from crrt.auth import service as auth_service
-from crrt.auth.identify import SESSION_COOKIE
+from crrt.auth.identify import client_address, session_secret
 from crrt.core.errors import Invalid, TooManyRequests
 from crrt.core.http import Db
 from crrt.experts import service as expert_service
@@ -24,7 +24,7 @@ from crrt.organisations.enums import Membership, OrgKind
 from crrt.web import forms, session
 from crrt.web.charts import bar_chart
 from crrt.web.expert_pages import router as expert_router
-from crrt.web.session import CheckedForm, SignedIn, Viewer
+from crrt.web.session import CheckedForm, SignedIn, SignInForm, Viewer
 from crrt.web.templating import label, render
 
 router = APIRouter(include_in_schema=False)
@@ -43,8 +43,12 @@ def login_page(request: Request, me: Viewer, next: str | None = None) -> Respons
 
 
 @router.post("/login")
-def login(request: Request, db: Db, form: CheckedForm) -> Response:
-    """Sign in; a failure is recorded (committed with this request) so throttling can count it."""
+def login(request: Request, form: SignInForm) -> Response:
+    """Sign in; a failure is recorded (committed by the service) so throttling can count it.
+
+    No request session is opened: the service checks the password with no transaction open
+    and writes the attempt and the session in a short one of its own.
+    """
     settings = session.settings_of(request)
     email, password = forms.text(form, "email"), form.get("password")
     target = session.safe_next(forms.text(form, "next"))
@@ -54,10 +58,12 @@ def login(request: Request, db: Db, form: CheckedForm) -> Response:
                                               "and your password."}, status=401)
     try:
         result = auth_service.login(
-            db=db, email=email, password=password,
-            address=request.client.host if request.client else "unknown",
-            session_hours=settings.session_hours, max_failures=settings.login_max_failures,
-            window=timedelta(minutes=settings.login_window_minutes))
+            database=request.app.state.database, email=email, password=password,
+            address=client_address(request), session_hours=settings.session_hours,
+            max_failures=settings.login_max_failures,
+            window=timedelta(minutes=settings.login_window_minutes),
+            # signing in again replaces the browser's old session, never adds to it
+            replaces=session_secret(request))
     except TooManyRequests as exc:
         return render(request, "login.html", {**context, "error": exc.detail}, status=429,
                       headers={"Retry-After": str(exc.extra.get("retry_after", 60))})
@@ -65,17 +71,15 @@ def login(request: Request, db: Db, form: CheckedForm) -> Response:
         return render(request, "login.html", {**context, "error": "The email address or the "
                                               "password is not right."}, status=401)
     _user, secret = result
-    previous = request.cookies.get(SESSION_COOKIE)
-    if previous:  # signing in again replaces the browser's old session, never adds to it
-        auth_service.logout(db=db, secret=previous)
     response = RedirectResponse(target, status_code=303)
     session.set_session_cookie(request, response, secret)
+    session.renew_csrf(request, response)  # the token of the sign-in page stops working
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, db: Db, form: CheckedForm) -> Response:
-    secret = request.cookies.get(SESSION_COOKIE)
+    secret = session_secret(request)
     if secret:
         auth_service.logout(db=db, secret=secret)
     response = RedirectResponse("/login", status_code=303)

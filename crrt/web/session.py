@@ -1,8 +1,10 @@
 """Who is looking at a page, and the cookies that carry it: the session and the CSRF nonce.
 
 Pages read only the session cookie (never a bearer token), and every form POST carries a hidden
-``csrf_token`` that is an HMAC of the browser's CSRF nonce, so another site cannot post a form
-in the user's name: it can neither read the nonce cookie nor compute the token without our key.
+``csrf_token``, an HMAC bound to the browser's session once it is signed in (to its anonymous
+nonce on the sign-in form), so another site cannot post a form in the user's name: it can
+neither read the cookies nor compute the token without our key, and a token taken before
+signing in, or from another browser, does not work with this session.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from starlette.datastructures import FormData
 from crrt.access.principal import Principal
 from crrt.auth import service as auth_service
 from crrt.auth import tokens
-from crrt.auth.identify import CSRF_COOKIE, SESSION_COOKIE
+from crrt.auth.identify import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    cookie_name,
+    csrf_nonce_cookie,
+    csrf_ok,
+    session_secret,
+)
 from crrt.core.config import Settings
 from crrt.core.errors import Forbidden, Unauthenticated
 from crrt.core.http import Db
@@ -33,7 +42,7 @@ def settings_of(request: Request) -> Settings:
 
 def csrf_nonce(request: Request) -> str:
     """The browser's CSRF nonce; a new one (set on the response by :func:`keep_csrf`) if none."""
-    nonce = getattr(request.state, "csrf_nonce", None) or request.cookies.get(CSRF_COOKIE)
+    nonce = getattr(request.state, "csrf_nonce", None) or csrf_nonce_cookie(request)
     if not nonce:
         nonce = secrets.token_urlsafe(32)
     request.state.csrf_nonce = nonce
@@ -41,28 +50,39 @@ def csrf_nonce(request: Request) -> str:
 
 
 def csrf_token_for(request: Request) -> str:
-    """The hidden form field (and ``<meta name="csrf-token">``) value for this browser."""
-    return tokens.csrf_token(settings_of(request).resolved_secret_key(), csrf_nonce(request))
+    """The hidden form field (and ``<meta name="csrf-token">``) value for this browser: bound
+    to its session when someone is signed in, to its anonymous nonce otherwise."""
+    key = settings_of(request).resolved_secret_key()
+    secret = session_secret(request)
+    if getattr(request.state, "principal", None) is not None and secret:
+        return tokens.csrf_token(key, tokens.session_binding(secret))
+    return tokens.csrf_token(key, tokens.nonce_binding(csrf_nonce(request)))
 
 
 def keep_csrf(request: Request, response: Response) -> None:
-    """Hand the browser its nonce cookie if it came without one."""
+    """Hand the browser its nonce cookie if it came without one (or with another)."""
     nonce = getattr(request.state, "csrf_nonce", None)
-    if nonce and request.cookies.get(CSRF_COOKIE) != nonce:
-        response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", path="/",
-                            secure=settings_of(request).secure_cookies)
+    if nonce and csrf_nonce_cookie(request) != nonce:
+        response.set_cookie(cookie_name(request, CSRF_COOKIE), nonce, httponly=True,
+                            samesite="strict", path="/", secure=settings_of(request).secure_cookies)
+
+
+def renew_csrf(request: Request, response: Response) -> None:
+    """A new nonce at sign-in: whatever token the browser held before stops working."""
+    request.state.csrf_nonce = secrets.token_urlsafe(32)
+    keep_csrf(request, response)
 
 
 def set_session_cookie(request: Request, response: Response, secret: str) -> None:
     settings = settings_of(request)
-    response.set_cookie(SESSION_COOKIE, secret, max_age=settings.session_hours * 3600,
-                        httponly=True, samesite="lax", path="/",
-                        secure=settings.secure_cookies)
+    response.set_cookie(cookie_name(request, SESSION_COOKIE), secret,
+                        max_age=settings.session_hours * 3600, httponly=True, samesite="lax",
+                        path="/", secure=settings.secure_cookies)
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=settings_of(request).secure_cookies)
+    response.delete_cookie(cookie_name(request, SESSION_COOKIE), path="/", httponly=True,
+                           samesite="lax", secure=settings_of(request).secure_cookies)
 
 
 def safe_next(target: str | None) -> str:
@@ -89,7 +109,7 @@ def login_url(request: Request) -> str:
 
 def viewer(request: Request, db: Db) -> Principal | None:
     """The signed-in user behind the session cookie, or None; remembered for error pages."""
-    secret = request.cookies.get(SESSION_COOKIE)
+    secret = session_secret(request)
     principal = auth_service.session_principal(db, secret) if secret else None
     request.state.principal = principal
     return principal
@@ -102,18 +122,27 @@ def signed_in(principal: Annotated[Principal | None, Depends(viewer)]) -> Princi
     return principal
 
 
-async def checked_form(request: Request) -> FormData:
-    """The posted form, once its CSRF token matches this browser's nonce (else 403)."""
+async def _form(request: Request, *, sign_in: bool) -> FormData:
     form = await request.form()
     token = form.get(CSRF_FIELD)
-    key = settings_of(request).resolved_secret_key()
-    if not tokens.csrf_valid(key, request.cookies.get(CSRF_COOKIE),
-                             token if isinstance(token, str) else None):
+    if not csrf_ok(request, token if isinstance(token, str) else None, sign_in=sign_in):
         raise Forbidden("This form has expired or did not come from this site. "
                         "Go back, reload the page and try again.")
     return form
 
 
+async def checked_form(request: Request) -> FormData:
+    """The posted form, once its CSRF token matches this browser's session (else 403): the
+    token of its anonymous nonce only while it holds no session cookie."""
+    return await _form(request, sign_in=False)
+
+
+async def sign_in_form(request: Request) -> FormData:
+    """The posted sign-in form, once its CSRF token matches the browser's anonymous nonce."""
+    return await _form(request, sign_in=True)
+
+
 Viewer = Annotated[Principal | None, Depends(viewer)]
 SignedIn = Annotated[Principal, Depends(signed_in)]
 CheckedForm = Annotated[FormData, Depends(checked_form)]
+SignInForm = Annotated[FormData, Depends(sign_in_form)]

@@ -63,6 +63,10 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/api/v1/users"):                           (_,    OK,   _,    _,    _,    _,    _),
     ("GET", "/api/v1/users/{user_id}"):                  (_,    OK,   _,    _,    _,    _,    _),
     ("PATCH", "/api/v1/users/{user_id}"):                (_,    OK,   _,    _,    _,    _,    _),
+    # another user's tokens (the spare user's): only an admin reaches them
+    ("GET", "/api/v1/users/{user_id}/tokens"):           (_,    OK,   _,    _,    _,    _,    _),
+    ("DELETE", "/api/v1/users/{user_id}/tokens/{token_id}"):
+                                                         (_,    OK,   _,    _,    _,    _,    _),
     ("GET", ORGS):                                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
     ("POST", ORGS):                                      (_,    OK,   OK,   _,    _,    _,    _),
     ("GET", f"{ORGS}/{{code}}"):                         (_,    OK,   OK,   OK,   OK,   OK,   OK),
@@ -194,9 +198,9 @@ class Scene:
         return add_unavailability(self.database, self.ee_expert,
                                   starts_on=date(2040, 1, 1) + timedelta(days=10 * self.n()))
 
-    def fresh_token(self, role: Role | None) -> int:
+    def fresh_token(self, user_id: int) -> int:
         with self.database.session() as db:
-            user = db.get(User, self.world.users[role or Role.OBSERVER])
+            user = db.get(User, user_id)
             token, _secret = auth_service.create_token(
                 db=db, actor=auth_service.principal_of(db, user), user=user,
                 data=TokenIn(name="x"))
@@ -250,8 +254,9 @@ def path_params(scene: Scene, method: str, path: str, role: Role | None) -> dict
                                     else scene.ee_institution)
     if "{unavailability_id}" in path:
         params["unavailability_id"] = scene.fresh_unavailability()
-    if "{token_id}" in path:
-        params["token_id"] = scene.fresh_token(role)
+    if "{token_id}" in path:  # the caller's own token, or the spare user's under its path
+        params["token_id"] = scene.fresh_token(
+            scene.spare_user if "{user_id}" in path else scene.world.users[role or Role.OBSERVER])
     if "{change_id}" in path:
         params["change_id"] = scene.fresh_planned_change()
     return params
@@ -308,15 +313,19 @@ def call(client: TestClient, scene: Scene, method: str, path: str,
     headers: dict[str, str] = {}
     client.cookies.clear()
     if is_page(path):
-        nonce = f"nonce-{scene.n()}"
+        nonce, session = f"nonce-{scene.n()}", None
         client.cookies.set(CSRF_COOKIE, nonce)
         if role is not None:
             # a separate session for signing out, so the run's own session stays valid
-            client.cookies.set(SESSION_COOKIE, open_web_session(scene.database,
-                                                                scene.world.users[role]))
+            session = open_web_session(scene.database, scene.world.users[role])
+            client.cookies.set(SESSION_COOKIE, session)
         if method == "POST":
+            # a signed-in browser's forms carry its session's token; the sign-in form, and an
+            # anonymous browser's, the token of its nonce
+            binding = tokens.session_binding(session) if session and path != "/login" \
+                else tokens.nonce_binding(nonce)
             kwargs.setdefault("data", {})["csrf_token"] = tokens.csrf_token(scene.secret_key,
-                                                                            nonce)
+                                                                            binding)
     elif role is not None:
         headers = scene.world.headers(role)
     response = client.request(method, url, headers=headers, follow_redirects=False, **kwargs)

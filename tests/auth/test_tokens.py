@@ -38,3 +38,15 @@ def test_a_non_ascii_csrf_token_is_refused_not_an_error():
     assert not tokens.csrf_valid("key", "nonce", "é")
     assert not tokens.csrf_valid("key", "nonce", "é" * 64)
     assert not tokens.csrf_valid("key", "nonce", tokens.csrf_token("key", "nonce")[:-1] + "é")
+
+
+def test_a_session_token_and_a_nonce_token_never_match_each_other():
+    secret = tokens.new_session_id()
+    session = tokens.csrf_token("key", tokens.session_binding(secret))
+    assert tokens.session_binding(secret) == f"session:{tokens.digest(secret)}"
+    # not even a nonce made to look like the session's binding
+    for nonce in (secret, tokens.digest(secret), tokens.session_binding(secret)):
+        assert not tokens.csrf_valid("key", tokens.nonce_binding(nonce), session)
+    assert tokens.csrf_valid("key", tokens.session_binding(secret), session)
+    assert not tokens.csrf_valid("key", tokens.session_binding(tokens.new_session_id()),
+                                 session)

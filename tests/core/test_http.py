@@ -303,3 +303,46 @@ def test_any_other_operational_error_is_a_500_with_the_security_headers(settings
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
         assert answer.headers["x-content-type-options"] == "nosniff"
     assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+
+
+# --- redirects, HSTS, the 413's caching ---------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/api/v1/organisations/", "/api/v1/me/tokens/", "/experts/",
+                                  "/organisations/"])
+def test_a_trailing_slash_never_redirects_to_the_host_a_request_names(client, world, path):
+    """Starlette's slash redirect is built from the Host header, which a client (or a cache
+    keyed without it) controls; crrt answers the address as it is: not found."""
+    response = client.get(path, headers={"Host": "evil.example", **world.headers(Role.ADMIN)},
+                          follow_redirects=False)
+    assert "evil.example" not in response.headers.get("location", "")
+    assert response.status_code == 404, response.headers.get("location")
+
+
+def test_hsts_is_sent_when_cookies_are_secure(settings, database, world):
+    from crrt.api import create_app
+
+    hsts = "max-age=63072000; includeSubDomains"
+    secure = create_app(settings.model_copy(update={"secure_cookies": True}), database=database)
+    with TestClient(secure, base_url="https://testserver",
+                    raise_server_exceptions=False) as client:
+        answers = [client.get("/api/v1/health"), client.get("/login"),
+                   client.get("/api/v1/nothing-here"), client.get("/static/crrt.css"),
+                   client.post("/api/v1/organisations", content=b"x" * (2 * MiB),
+                               headers={"Content-Type": "application/json"})]
+    for answer in answers:
+        assert answer.headers.get("strict-transport-security") == hsts, answer.request.url
+    assert answers[-1].status_code == 413
+
+
+def test_no_hsts_without_secure_cookies(client):
+    assert "strict-transport-security" not in client.get("/api/v1/health").headers
+    assert "strict-transport-security" not in client.get("/login").headers
+
+
+@pytest.mark.parametrize("path", ["/api/v1/organisations", "/login"])
+def test_the_413_answer_is_not_cached(client, path):
+    response = client.post(path, content=b"x" * (2 * MiB),
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"

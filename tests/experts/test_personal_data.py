@@ -200,9 +200,8 @@ def test_an_expert_given_someone_elses_email_reveals_and_erases_nothing_of_their
     from crrt.auth.models import LoginAttempt
 
     for address in ("198.51.100.7", "203.0.113.9"):
-        with database.session() as db:
-            auth.login(db=db, email="admin@test.example", password="wrong password",
-                       address=address, session_hours=1)
+        auth.login(database=database, email="admin@test.example", password="wrong password",
+                   address=address, session_hours=1)
     decoy = nominate(POC, email="admin@test.example", name="Decoy")
     with database.session() as db:
         document = service.export_personal_data(db=db, actor=world.principals[POC],

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
+
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from crrt.access.enums import Role
 from crrt.api import create_app
 from crrt.auth import service as auth_service
 from crrt.auth.identify import CSRF_COOKIE, SESSION_COOKIE
-from crrt.auth.tokens import csrf_token
+from crrt.auth.models import User
+from crrt.auth.tokens import csrf_token, nonce_binding
 from crrt.web.session import safe_next
-from tests.web.conftest import PASSWORD, csrf_of, make_user, sign_in
+from tests.web.conftest import PASSWORD, csrf_of, make_user, open_session, sign_in
 
 
 @pytest.mark.parametrize("target", [
@@ -93,13 +101,44 @@ def test_empty_sign_in_form_asks_for_both_fields(client, world):
     assert "Enter your email address and your password." in response.text
 
 
-def test_secure_cookies_setting_marks_both_cookies_secure(settings, database, world):
+def _cookie_named(response, name: str) -> str:
+    """The Set-Cookie header that sets ``name``, lower-cased."""
+    found = [c for c in response.headers.get_list("set-cookie") if c.startswith(f"{name}=")]
+    assert found, f"no cookie {name} in {response.headers.get_list('set-cookie')}"
+    return found[0].lower()
+
+
+def test_secure_cookies_are_host_only_secure_cookies_with_the_host_prefix(settings, database,
+                                                                          world):
+    """``__Host-``: the browser keeps them only if Secure, for Path=/ and without Domain, so a
+    sibling subdomain or a plain-HTTP page can neither plant nor shadow them."""
     app = create_app(settings.model_copy(update={"secure_cookies": True}), database=database)
     email = make_user(database, Role.COORDINATOR)
     with TestClient(app, base_url="https://testserver") as client:
-        assert "secure" in client.get("/login").headers["set-cookie"].lower()
+        nonce = _cookie_named(client.get("/login"), f"__Host-{CSRF_COOKIE}")
         response = sign_in(client, email)
-        assert "secure" in response.headers["set-cookie"].lower()
+        assert response.status_code == 303
+        cookie = _cookie_named(response, f"__Host-{SESSION_COOKIE}")
+        for attributes in (nonce, cookie):
+            assert "secure" in attributes and "path=/" in attributes
+            assert "domain=" not in attributes
+        assert client.get("/").status_code == 200
+        token = csrf_of(client.get("/").text)
+        out = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+        assert out.status_code == 303
+        assert f"__host-{SESSION_COOKIE}=" in out.headers["set-cookie"].lower()
+        assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_with_secure_cookies_a_cookie_without_the_host_prefix_is_ignored(settings, database,
+                                                                         world):
+    app = create_app(settings.model_copy(update={"secure_cookies": True}), database=database)
+    email = make_user(database, Role.COORDINATOR)
+    with TestClient(app, base_url="https://testserver") as client:
+        client.cookies.set(SESSION_COOKIE, open_session(database, email))
+        response = client.get("/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
 
 
 def test_signed_out_visitor_is_sent_to_sign_in_and_back_to_the_page(client, database, world):
@@ -197,10 +236,100 @@ def test_signing_in_again_ends_the_browsers_previous_session(client, database, w
     email = make_user(database, Role.OBSERVER)
     sign_in(client, email)
     first = client.cookies.get(SESSION_COOKIE)
-    token = csrf_token(settings.resolved_secret_key(), client.cookies.get(CSRF_COOKIE))
+    # the sign-in form takes the token of the browser's (renewed) nonce, even signed in
+    token = csrf_token(settings.resolved_secret_key(),
+                       nonce_binding(client.cookies.get(CSRF_COOKIE)))
     again = client.post("/login", data={"csrf_token": token, "email": email,
                                         "password": PASSWORD}, follow_redirects=False)
     assert again.status_code == 303
     assert client.cookies.get(SESSION_COOKIE) != first
     with database.session() as db:
         assert auth_service.session_principal(db, first) is None
+
+
+def _lock_is_free(database, email: str) -> bool:
+    """Whether another writer gets what a sign-in must not hold while Argon2 runs, within
+    250 ms: SQLite's write lock, or PostgreSQL's advisory lock on the account's attempts."""
+    if database.engine.dialect.name == "sqlite":
+        connection = sqlite3.connect(database.engine.url.database, timeout=0.25,
+                                     isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            connection.close()
+    with database.engine.connect() as connection, connection.begin():
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '250ms'")
+        try:
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                               {"key": f"login:{email}"})
+            return True
+        except OperationalError:
+            return False
+
+
+def test_sign_in_holds_no_lock_while_it_checks_the_password(app, client, database, world):
+    """Argon2 takes a good part of a second; a writing transaction held meanwhile would make
+    every SQLite writer (and every attempt on the account) wait for it."""
+    email = make_user(database, Role.COORDINATOR)
+    slow = PasswordHasher(time_cost=10).hash(PASSWORD)  # a second or more to verify
+    with database.session() as db:
+        db.scalars(select(User).where(User.email == email)).one().password_hash = slow
+    token = csrf_of(client.get("/login").text)
+    nonce = client.cookies.get(CSRF_COOKIE)
+    answers: list[int] = []
+
+    def sign_in_slowly() -> None:
+        with TestClient(app, cookies={CSRF_COOKIE: nonce}) as other:
+            answers.append(other.post("/login", follow_redirects=False, data={
+                "csrf_token": token, "email": email, "password": PASSWORD}).status_code)
+
+    thread = threading.Thread(target=sign_in_slowly)
+    thread.start()
+    checks, held = 0, 0
+    while thread.is_alive():
+        time.sleep(0.05)
+        free = _lock_is_free(database, email)
+        if thread.is_alive():
+            checks += 1
+            held += not free
+    thread.join()
+    assert answers == [303]
+    assert checks >= 3, "the sign-in ended before it could be watched"
+    assert held == 0, f"{held} of {checks} writers waited over 250 ms for the sign-in"
+
+
+def test_the_sign_in_pages_token_does_not_work_once_signed_in(client, database, world):
+    email = make_user(database, Role.COORDINATOR)
+    anonymous = csrf_of(client.get("/login").text)
+    assert sign_in(client, email).status_code == 303
+    response = client.post("/logout", data={"csrf_token": anonymous}, follow_redirects=False)
+    assert response.status_code == 403
+    assert client.get("/").status_code == 200  # still signed in
+
+
+def test_signing_in_renews_the_csrf_token(client, database, world):
+    email = make_user(database, Role.COORDINATOR)
+    anonymous = csrf_of(client.get("/login").text)
+    sign_in(client, email)
+    renewed = csrf_of(client.get("/").text)
+    assert renewed != anonymous
+    response = client.post("/logout", data={"csrf_token": renewed}, follow_redirects=False)
+    assert response.status_code == 303
+
+
+def test_an_anonymous_token_with_a_signed_in_cookie_cannot_post_a_form(client, database,
+                                                                      world):
+    """The review's finding on the pages: the sign-in page's nonce and token, kept by a
+    browser that then holds a coordinator's session cookie, must not post its forms."""
+    anonymous = csrf_of(client.get("/login").text)
+    email = make_user(database, Role.COORDINATOR)
+    client.cookies.set(SESSION_COOKIE, open_session(database, email))
+    response = client.post("/experts/new", follow_redirects=False, data={
+        "csrf_token": anonymous, "org": "EE", "name": "Forged", "email": "forged@ee.example",
+        "skill.cloud": "1", "deployability": "remote"})
+    assert response.status_code == 403
+    assert client.get("/").status_code == 200  # the session itself is untouched
