@@ -302,3 +302,28 @@ def test_any_other_operational_error_is_a_500_with_the_security_headers(settings
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
         assert answer.headers["x-content-type-options"] == "nosniff"
     assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+
+
+def test_a_422_lists_at_most_twenty_errors_each_cut_short(client, world):
+    """Unknown keys are the client's text, any length: the answer stays small whatever the
+    body holds, and says how many errors there were."""
+    body = {"email": "x", "name": "", "role": "pilot", "org": "D", "password": "short",
+            **{f"{n:02d}" + "k" * 20_000: 1 for n in range(20)}}
+    response = client.post("/api/v1/users", headers=world.headers(Role.ADMIN), json=body)
+    problem = assert_problem(response, 422)
+    assert len(problem["errors"]) == 20
+    assert "25 invalid field(s) (the first 20 listed)" in problem["detail"]
+    assert len(problem["detail"]) < 2000
+    for error in problem["errors"]:
+        assert len(error["loc"]) == 1 and len(error["loc"][0]) <= 64
+        assert len(error["msg"]) <= 200
+    assert len(response.content) < 8 * 1024
+
+
+def test_a_body_of_thousands_of_unknown_fields_is_one_error(client, world):
+    body = {f"field{n}": 0 for n in range(70_000)}  # under the 1 MiB body limit
+    response = client.patch(f"/api/v1/users/{world.users[Role.OBSERVER]}",
+                            headers=world.headers(Role.ADMIN), json=body)
+    problem = assert_problem(response, 422)
+    assert [error["loc"] for error in problem["errors"]] == [["body"]]
+    assert "70000 fields were sent" in problem["errors"][0]["msg"]
