@@ -16,6 +16,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
+from crrt.core.db import refusal
 from crrt.core.errors import DomainError, Invalid
 from crrt.core.pagination import MAX_LIMIT
 
@@ -137,7 +138,7 @@ def data_problem(request: Request, exc: DataError) -> JSONResponse:
     """422 for a value the database refuses (a number out of range, a NUL character): input
     that slipped past validation is still the client's mistake, not a 500."""
     log.warning("database refused a value on %s %s: %s", request.method, request.url.path,
-                exc.orig)
+                refusal(exc))
     return problem(request, status=422, title="Invalid input", slug="validation",
                    detail="A value cannot be stored: a number out of range or a character "
                           "(such as NUL) the database refuses.", errors=[])
@@ -157,7 +158,7 @@ def integrity_problem(request: Request, exc: IntegrityError) -> JSONResponse:
     """409 when the database's own constraint catches what a check before it could not: two
     requests creating the same thing at the same moment."""
     log.warning("constraint refused a change on %s %s: %s", request.method, request.url.path,
-                exc.orig)
+                refusal(exc))
     return problem(request, status=409, title="Conflict", slug="conflict",
                    detail="The change clashes with another one (a duplicate, most likely "
                           "made at the same moment). Reload and try again.")

@@ -8,6 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crrt.access.enums import Role
+from crrt.auth.models import User
+from crrt.core.http import WriteDb
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}
 
@@ -327,3 +329,31 @@ def test_a_body_of_thousands_of_unknown_fields_is_one_error(client, world):
     problem = assert_problem(response, 422)
     assert [error["loc"] for error in problem["errors"]] == [["body"]]
     assert "70000 fields were sent" in problem["errors"][0]["msg"]
+
+
+def test_a_constraint_refusal_is_logged_by_its_name_never_its_values(app, database, world,
+                                                                     caplog):
+    """PostgreSQL's DETAIL quotes the duplicate key ("Key (email)=(…) already exists"): the
+    log names the constraint and the SQLSTATE, never the address, and neither does the 409."""
+    def duplicate(db: WriteDb) -> None:
+        taken = db.get(User, world.users[Role.OBSERVER])
+        db.add(User(email=taken.email, name="Someone Else", role=Role.OBSERVER,
+                    organisation_id=taken.organisation_id))
+        db.flush()
+
+    app.add_api_route("/api/v1/test-duplicate", duplicate, methods=["POST"])
+    with caplog.at_level(logging.WARNING, logger="crrt"), \
+            TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/api/v1/test-duplicate")
+    assert_problem(response, 409)
+    logged = [r for r in caplog.records if "constraint refused a change" in r.getMessage()]
+    assert len(logged) == 1
+    message = logged[0].getMessage()
+    if database.engine.dialect.name == "postgresql":
+        assert "SQLSTATE 23505" in message and "uq_users_email" in message
+    else:
+        assert "UNIQUE constraint failed: users.email" in message
+    for record in caplog.records:
+        assert "observer@test.example" not in record.getMessage()
+        assert "observer@test.example" not in (record.exc_text or "")
+    assert "observer@test.example" not in response.text
