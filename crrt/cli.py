@@ -20,7 +20,7 @@ from crrt.cli_support import (
     settings_checked,
     unit_of_work,
 )
-from crrt.core import clock, migrations
+from crrt.core import clock, logs, migrations
 from crrt.core.config import get_settings
 from crrt.experts.cli import app as experts_app
 from crrt.organisations.enums import Membership, OrgKind
@@ -67,12 +67,16 @@ def db_current() -> None:
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
           workers: Annotated[int, typer.Option(min=1)] = 1) -> None:
-    """Serve the web pages and the API; on SQLite, run the jobs too (CRRT_EMBEDDED_WORKER)."""
+    """Serve the web pages and the API; on SQLite, run the jobs too (CRRT_EMBEDDED_WORKER).
+
+    The access log keeps the method, path, status and time of each request, never its query
+    string (a search names people) nor the client's address.
+    """
     import uvicorn
 
     ready_database().dispose()
     uvicorn.run("crrt.api:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, log_level="info")
+                proxy_headers=True, log_level="info", log_config=logs.uvicorn_config())
 
 
 @app.command()

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from types import FrameType
 
 from crrt import parts
+from crrt.core import logs
 from crrt.core.config import Settings
 from crrt.core.db import Database
 from crrt.jobs.service import RunReport, run_due
@@ -65,7 +66,7 @@ def run(database: Database, settings: Settings, *, once: bool, interval: float) 
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logs.configure()
     loop(database, settings, interval=interval, once=once, stopping=lambda: stopping,
          who=worker_id())
 

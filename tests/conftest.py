@@ -279,6 +279,16 @@ def world(request: pytest.FixtureRequest, database: Database) -> World:
 
 
 @pytest.fixture
+def permissive_umask() -> Iterator[None]:
+    """A umask of 0 (new files world-writable unless made otherwise) for the test's length."""
+    previous = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+@pytest.fixture
 def job_registry() -> Iterator[None]:
     """Tests register jobs named ``test.…``; this forgets them afterwards."""
     from crrt.jobs import registry

@@ -277,3 +277,51 @@ def test_org_list_shows_todays_membership_and_what_is_planned(cli, database, wor
     assert lines["DE"].split("\t")[1:4] == ["nation", "observer", "Germany"]
     assert lines["DE"].endswith(f"(planned: participant from {later.isoformat()})")
     assert "planned" not in lines["EE"]
+
+
+def test_serve_logs_each_request_without_its_query_or_the_callers_address(sqlite_template,
+                                                                          tmp_path):
+    """A search's query string names people (?q=Kadri+Saar): the real server's access log
+    keeps method, path, status and time, and nothing of the query or the caller."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    shutil.copyfile(sqlite_template, tmp_path / "crrt.db")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "CRRT_DATABASE_URL": f"sqlite:///{tmp_path}/crrt.db",
+           "CRRT_DATA_DIR": str(tmp_path / "data"), "CRRT_EMBEDDED_WORKER": "false"}
+    server = subprocess.Popen(  # noqa: S603 - our own command line
+        [sys.executable, "-m", "crrt", "serve", "--port", str(port)], env=env,
+        cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        searched = httpx.get(f"{base}/api/v1/experts?q=Kadri+Saar&language=et", timeout=5)
+        assert searched.status_code == 401
+        assert httpx.get(f"{base}/experts?q=Saar", timeout=5).status_code == 303
+    finally:
+        server.terminate()
+        stdout, stderr = server.communicate(timeout=30)
+    access = [line for line in stdout.splitlines() if " /api/v1/experts" in line
+              or " /experts" in line]
+    assert [line.split(" ", 2)[2] for line in access] == ["GET /api/v1/experts 401",
+                                                          "GET /experts 303"]
+    assert all(line[:4].isdigit() for line in access)  # each line starts with its time
+    for text in (stdout, stderr):
+        assert "Kadri" not in text and "Saar" not in text and "q=" not in text
+    assert "127.0.0.1:" not in stdout

@@ -4,25 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from crrt.access.enums import Role
-from crrt.core.text import Label, Name
+from crrt.core.inputs import Input
+from crrt.core.text import Email, Label, Name
 
 
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: EmailStr
+class UserIn(Input):
+    email: Email
     name: Name
     role: Role
     org: str = Field(min_length=2, max_length=64, description="The organisation's code.")
     password: str | None = Field(default=None, min_length=12, max_length=1024)
 
 
-class UserPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserPatch(Input):
     name: Name | None = None
     role: Role | None = None
     org: str | None = Field(default=None, min_length=2, max_length=64)
@@ -44,9 +41,7 @@ class UserOut(BaseModel):
     last_login_at: datetime | None
 
 
-class TokenIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TokenIn(Input):
     name: Label = ""
     expires_at: datetime | None = Field(
         default=None, description="When the token stops working (UTC); none means never.")

@@ -11,6 +11,24 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` and its missing parents for this account alone (0700), whatever the
+    umask: the data directory holds the database, the secret key and stored files. A
+    directory that exists already keeps the mode its operator gave it."""
+    missing: list[Path] = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            continue
+        created.chmod(PRIVATE_DIR)  # mkdir's mode is narrowed by the umask, never widened
 
 
 def smtp_url_problem(url: str, *, allow_plain_login: bool) -> str | None:
@@ -77,9 +95,9 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret_key"
         key = path.read_text().strip() if path.exists() else ""
         if not key:  # missing, or left empty by a crash between creating and writing it
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.chmod(0o600)
+            make_private_dir(self.data_dir)
+            path.touch(mode=PRIVATE_FILE)
+            path.chmod(PRIVATE_FILE)
             path.write_text(secrets.token_urlsafe(48))
             key = path.read_text().strip()
         return key

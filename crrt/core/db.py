@@ -7,9 +7,12 @@ PostgreSQL through psycopg 3 serves several processes at once.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -23,9 +26,12 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from crrt.core.config import PRIVATE_FILE, make_private_dir
 
 READ_ONLY = "crrt_read_only"
 
@@ -68,12 +74,79 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def withheld(orig: BaseException) -> str | None:
+    """A PostgreSQL error's message without what may quote the data: its DETAIL ("Key
+    (email)=(…) already exists", "Failing row contains (…)"), its CONTEXT and HINT, and the
+    whole message of a data exception (class 22: "invalid input syntax …: "<the value>"").
+    What is left names the constraint, table and column and the SQLSTATE. None for an error
+    that is not PostgreSQL's own (SQLite's messages name columns, never values)."""
+    sqlstate = getattr(orig, "sqlstate", None)
+    diag = getattr(orig, "diag", None)
+    if not sqlstate or diag is None:
+        return None
+    primary = None if sqlstate.startswith("22") else diag.message_primary
+    named = [f"{what} {name}" for what, name in (("constraint", diag.constraint_name),
+                                                  ("table", diag.table_name),
+                                                  ("column", diag.column_name)) if name]
+    return (f"{primary or type(orig).__name__} (SQLSTATE {sqlstate}"
+            f"{''.join('; ' + n for n in named)}; detail withheld)")
+
+
+def refusal(exc: DBAPIError) -> str:
+    """What a log may say of a database's refusal: the SQLSTATE and the constraint's name on
+    PostgreSQL, SQLite's own message (which names the columns, never the values) on SQLite."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    diag = getattr(orig, "diag", None)
+    if sqlstate and diag is not None:
+        return f"SQLSTATE {sqlstate}, constraint {diag.constraint_name or '-'}, " \
+               f"table {diag.table_name or '-'}"
+    if isinstance(orig, sqlite3.Error):
+        return f"{type(orig).__name__}: {orig}"
+    return type(orig).__name__
+
+
+def _withhold_details(context: ExceptionContext) -> None:
+    """Rewrite a PostgreSQL error's message where it is raised (see :func:`withheld`), so no
+    log, traceback or stored job error can carry the values it quotes. ``diag`` keeps the
+    structured fields for code that needs them."""
+    orig = context.original_exception
+    safe = withheld(orig)
+    if safe is None:
+        return
+    orig.args = (safe,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:  # its message was copied from the driver's when it was made
+        wrapped.args = (f"({type(orig).__module__}.{type(orig).__name__}) {safe}",)
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty SQLite database file readable by this account alone (0600), in a
+    private folder, whatever the umask. SQLite gives its -wal and -shm files the mode of the
+    database file, so they are private too. An existing file keeps its mode."""
+    make_private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, PRIVATE_FILE)  # the umask may have narrowed it; never left wider
+    finally:
+        os.close(fd)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` with the per-backend settings crrt relies on."""
+    """An engine for ``url`` with the per-backend settings crrt relies on.
+
+    Statement parameters never appear in an error's message (``hide_parameters``): they are
+    the data, names and e-mail addresses among them, and messages reach the logs.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() != "sqlite":
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        event.listen(engine, "handle_error", _withhold_details)
 
         @event.listens_for(engine, "begin")
         def _read_only(connection: Any) -> None:
@@ -83,9 +156,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
 
     if parsed.database and parsed.database != ":memory:":
-        from pathlib import Path
-
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(parsed.database))
     engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
 
     @event.listens_for(engine, "connect")

@@ -22,7 +22,7 @@ from typing import BinaryIO
 from anyio import to_thread
 
 from crrt.core import clock
-from crrt.core.config import Settings
+from crrt.core.config import PRIVATE_DIR, Settings
 from crrt.core.errors import DomainError, FieldError, Invalid, NotFound
 
 CHUNK = 1024 * 1024
@@ -250,9 +250,10 @@ def _make_dirs(directory: Path) -> None:
         directory = directory.parent
     for created in reversed(missing):
         try:
-            created.mkdir()
+            created.mkdir(mode=PRIVATE_DIR)
         except FileExistsError:
             continue
+        created.chmod(PRIVATE_DIR)  # for this account alone, whatever the umask
         _fsync_dir(created.parent)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
+from crrt.core.db import refusal
 from crrt.core.errors import DomainError, Invalid
 from crrt.core.pagination import MAX_LIMIT
 
@@ -83,17 +84,42 @@ def domain_problem(request: Request, exc: DomainError) -> JSONResponse:
                    slug=exc.slug, headers=headers or None, **extra)
 
 
+# A 422 names at most this many errors, each cut short: its size never grows with the input.
+MAX_ERRORS = 20
+MAX_MESSAGE = 200
+MAX_LOC_PARTS = 6
+MAX_LOC_PART = 64
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
+def _bounded_loc(loc: tuple[Any, ...] | list[Any]) -> list[Any]:
+    """A location cut short: an unknown key sent in a body is the client's text, any length."""
+    parts = [part if isinstance(part, int) else _clip(str(part), MAX_LOC_PART)
+             for part in _loc(loc)]
+    return parts if len(parts) <= MAX_LOC_PARTS else [*parts[:MAX_LOC_PARTS - 1], "\u2026"]
+
+
 def validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """422 naming every invalid field; 400 when the body is not JSON at all."""
+    """422 naming the invalid fields; 400 when the body is not JSON at all.
+
+    At most :data:`MAX_ERRORS` errors are listed, each message and location cut short and the
+    input never echoed, so a hostile body of a megabyte gets an answer of a few kilobytes.
+    """
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
         return problem(request, status=400, title="Malformed request",
                        detail="The request body is not valid JSON.", slug="malformed")
-    listed = [{"loc": _loc(err.get("loc", ())), "msg": err.get("msg", ""),
-               "type": err.get("type", "value_error")} for err in errors]
+    listed = [{"loc": _bounded_loc(err.get("loc", ())),
+               "msg": _clip(str(err.get("msg", "")), MAX_MESSAGE),
+               "type": _clip(str(err.get("type", "value_error")), MAX_LOC_PART)}
+              for err in errors[:MAX_ERRORS]]
     fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in listed)
+    more = f" (the first {MAX_ERRORS} listed)" if len(errors) > MAX_ERRORS else ""
     return problem(request, status=422, title="Invalid input",
-                   detail=f"{len(listed)} invalid field(s): {fields}.", slug="validation",
+                   detail=f"{len(errors)} invalid field(s){more}: {fields}.", slug="validation",
                    errors=listed)
 
 
@@ -112,7 +138,7 @@ def data_problem(request: Request, exc: DataError) -> JSONResponse:
     """422 for a value the database refuses (a number out of range, a NUL character): input
     that slipped past validation is still the client's mistake, not a 500."""
     log.warning("database refused a value on %s %s: %s", request.method, request.url.path,
-                exc.orig)
+                refusal(exc))
     return problem(request, status=422, title="Invalid input", slug="validation",
                    detail="A value cannot be stored: a number out of range or a character "
                           "(such as NUL) the database refuses.", errors=[])
@@ -132,7 +158,7 @@ def integrity_problem(request: Request, exc: IntegrityError) -> JSONResponse:
     """409 when the database's own constraint catches what a check before it could not: two
     requests creating the same thing at the same moment."""
     log.warning("constraint refused a change on %s %s: %s", request.method, request.url.path,
-                exc.orig)
+                refusal(exc))
     return problem(request, status=409, title="Conflict", slug="conflict",
                    detail="The change clashes with another one (a duplicate, most likely "
                           "made at the same moment). Reload and try again.")

@@ -13,25 +13,23 @@ import pycountry
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
-    EmailStr,
     Field,
     field_validator,
     model_validator,
 )
 
-from crrt.core.text import Note, no_nul
+from crrt.core.inputs import Input
+from crrt.core.text import NAME_LENGTH, Email, Note, Search, ShortNote, visible_name
 from crrt.experts.enums import Clearance, Deployability, Skill
 
 PHONE = re.compile(r"^[0-9 +\-()]{6,40}$")
 ORG_CODE = r"^[A-Za-z0-9-]{2,64}$"
+# An expert speaks a handful of languages; the bound keeps a hostile list from costing time.
+MAX_LANGUAGES = 20
 
 
 def _name(value: str) -> str:
-    value = no_nul(value).strip()
-    if not value:
-        raise ValueError("must not be blank")
-    return value
+    return visible_name(value).strip()
 
 
 def _phone(value: str | None) -> str | None:
@@ -95,21 +93,22 @@ def _deployability(values: list[Deployability]) -> list[Deployability]:
     return values
 
 
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_name)]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH), AfterValidator(_name)]
 Phone = Annotated[str | None, Field(default=None, max_length=40), AfterValidator(_phone)]
 Language = Annotated[str, Field(max_length=8), AfterValidator(_language)]
-Languages = Annotated[list[Language], AfterValidator(_languages)]
-Deployabilities = Annotated[list[Deployability], Field(min_length=1),
+Languages = Annotated[list[Language], Field(max_length=MAX_LANGUAGES),
+                      AfterValidator(_languages)]
+Deployabilities = Annotated[list[Deployability],
+                            Field(min_length=1, max_length=len(Deployability)),
                             AfterValidator(_deployability)]
 TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_time_zone)]
-OrgCode = Annotated[str, Field(pattern=ORG_CODE, description="The organisation's code (EE).")]
+OrgCode = Annotated[str, Field(max_length=64, pattern=ORG_CODE,
+                               description="The organisation's code (EE).")]
 InstitutionId = Annotated[uuid.UUID, Field(description="The institution's public id.")]
 
 
-class SkillLevel(BaseModel):
+class SkillLevel(Input):
     """A skill of the taxonomy at level 1 (working), 2 (advanced) or 3 (expert)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     skill: Skill
     level: int = Field(ge=1, le=3)
@@ -122,18 +121,17 @@ def _skills(values: list[SkillLevel]) -> list[SkillLevel]:
     return values
 
 
-Skills = Annotated[list[SkillLevel], Field(min_length=1), AfterValidator(_skills)]
+Skills = Annotated[list[SkillLevel], Field(min_length=1, max_length=len(Skill)),
+                   AfterValidator(_skills)]
 
 
-class ExpertIn(BaseModel):
+class ExpertIn(Input):
     """A nomination; ``user_email`` links an existing account (admins and coordinators only)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     org: OrgCode
     institution_id: InstitutionId | None = None
     name: Name
-    email: EmailStr
+    email: Email
     phone: Phone = None
     skills: Skills
     languages: Languages = Field(default_factory=list,
@@ -143,19 +141,17 @@ class ExpertIn(BaseModel):
         default_factory=lambda: [Deployability.REMOTE])
     time_zone: TimeZone = "UTC"
     notes: Note = ""
-    user_email: EmailStr | None = Field(
+    user_email: Email | None = Field(
         default=None, description="Links the expert to this user's account.")
 
 
-class ExpertPatch(BaseModel):
+class ExpertPatch(Input):
     """A change: only the fields sent; ``null`` clears phone, institution and the user link."""
-
-    model_config = ConfigDict(extra="forbid")
 
     org: OrgCode | None = None
     institution_id: InstitutionId | None = None
     name: Name | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
     phone: Phone = None
     skills: Skills | None = None
     languages: Languages | None = None
@@ -163,7 +159,7 @@ class ExpertPatch(BaseModel):
     deployability: Deployabilities | None = None
     time_zone: TimeZone | None = None
     notes: Note | None = None
-    user_email: EmailStr | None = None
+    user_email: Email | None = None
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> ExpertPatch:
@@ -175,14 +171,12 @@ class ExpertPatch(BaseModel):
         return self
 
 
-class UnavailabilityIn(BaseModel):
+class UnavailabilityIn(Input):
     """A period, inclusive of both dates, when the expert cannot be called out."""
-
-    model_config = ConfigDict(extra="forbid")
 
     starts_on: date
     ends_on: date
-    reason: Annotated[str, Field(max_length=200), AfterValidator(no_nul)] = ""
+    reason: ShortNote = ""
 
     @model_validator(mode="after")
     def _ordered(self) -> UnavailabilityIn:
@@ -234,19 +228,13 @@ class ExpertFilter(BaseModel):
     deployability: Deployability | None = None
     available_on: date | None = Field(default=None,
                                       description="Not inside any unavailability period.")
-    q: str | None = Field(default=None, max_length=200,
-                          description="Part of the name, any case.")
+    q: Search | None = Field(default=None, description="Part of the name, any case.")
     include_erased: bool = False
 
     @field_validator("language")
     @classmethod
     def _language(cls, value: str | None) -> str | None:
         return None if value is None else _language(value)
-
-    @field_validator("q")
-    @classmethod
-    def _q(cls, value: str | None) -> str | None:
-        return None if value is None else no_nul(value)
 
 
 class RowRejection(BaseModel):

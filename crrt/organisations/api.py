@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from crrt.access.caller import Me
 from crrt.core.http import Cursor, Db, Limit, PublicIdParam
@@ -23,6 +23,9 @@ from crrt.organisations.schemas import (
 )
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
+
+# Bounded like the column, so a megabyte of address is refused before any lookup.
+Code = Annotated[str, Path(max_length=64, description="The organisation's code (LT, cert-eu).")]
 
 
 @router.get("")
@@ -46,7 +49,7 @@ def create_organisation(body: OrganisationIn, db: Db, me: Me) -> OrganisationOut
 
 
 @router.get("/{code}")
-def get_organisation(code: str, db: Db, me: Me,
+def get_organisation(code: Code, db: Db, me: Me,
                      on: Annotated[date | None, Query(
                          description="The membership in force on this day (default: today)."
                      )] = None) -> OrganisationOut:
@@ -54,7 +57,7 @@ def get_organisation(code: str, db: Db, me: Me,
 
 
 @router.patch("/{code}")
-def update_organisation(code: str, body: OrganisationPatch, db: Db, me: Me) -> OrganisationOut:
+def update_organisation(code: Code, body: OrganisationPatch, db: Db, me: Me) -> OrganisationOut:
     """Rename, or change the membership; ``"membership": null`` records the nation leaving.
 
     A change with a later ``effective_on`` is planned: it takes effect on that day."""
@@ -62,44 +65,44 @@ def update_organisation(code: str, body: OrganisationPatch, db: Db, me: Me) -> O
 
 
 @router.get("/{code}/history")
-def membership_history(code: str, db: Db, me: Me) -> list[MembershipChangeOut]:
+def membership_history(code: Code, db: Db, me: Me) -> list[MembershipChangeOut]:
     """Every join, role change and departure, oldest first."""
     return [service.history_out(c) for c in service.history(db=db, actor=me, code=code)]
 
 
 @router.delete("/{code}/history/{change_id}", status_code=204)
-def cancel_planned_change(code: str, change_id: PublicIdParam, db: Db, me: Me) -> Response:
+def cancel_planned_change(code: Code, change_id: PublicIdParam, db: Db, me: Me) -> Response:
     """Cancel the last membership change while it is still planned."""
     service.cancel_planned(db=db, actor=me, code=code, change_id=change_id)
     return Response(status_code=204)
 
 
 @router.get("/{code}/institutions")
-def list_institutions(code: str, db: Db, me: Me) -> list[InstitutionOut]:
+def list_institutions(code: Code, db: Db, me: Me) -> list[InstitutionOut]:
     institutions = service.list_institutions(db=db, actor=me, code=code)
     return [service.institution_out(i) for i in institutions]
 
 
 @router.post("/{code}/institutions", status_code=201)
-def create_institution(code: str, body: InstitutionIn, db: Db, me: Me) -> InstitutionOut:
+def create_institution(code: Code, body: InstitutionIn, db: Db, me: Me) -> InstitutionOut:
     return service.institution_out(
         service.create_institution(db=db, actor=me, code=code, data=body))
 
 
 @router.get("/{code}/institutions/{institution_id}")
-def get_institution(code: str, institution_id: PublicIdParam, db: Db, me: Me) -> InstitutionOut:
+def get_institution(code: Code, institution_id: PublicIdParam, db: Db, me: Me) -> InstitutionOut:
     return service.institution_out(
         service.get_institution(db=db, actor=me, code=code, institution_id=institution_id))
 
 
 @router.patch("/{code}/institutions/{institution_id}")
-def update_institution(code: str, institution_id: PublicIdParam, body: InstitutionPatch, db: Db,
+def update_institution(code: Code, institution_id: PublicIdParam, body: InstitutionPatch, db: Db,
                        me: Me) -> InstitutionOut:
     return service.institution_out(service.update_institution(
         db=db, actor=me, code=code, institution_id=institution_id, data=body))
 
 
 @router.delete("/{code}/institutions/{institution_id}", status_code=204)
-def delete_institution(code: str, institution_id: PublicIdParam, db: Db, me: Me) -> Response:
+def delete_institution(code: Code, institution_id: PublicIdParam, db: Db, me: Me) -> Response:
     service.delete_institution(db=db, actor=me, code=code, institution_id=institution_id)
     return Response(status_code=204)

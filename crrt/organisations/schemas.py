@@ -8,9 +8,10 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from crrt.core import clock
+from crrt.core.inputs import Input
 from crrt.core.text import Name, Note
 from crrt.organisations.enums import InstitutionKind, Membership, MembershipEvent, OrgKind
 
@@ -36,9 +37,7 @@ def nation_code_problem(code: str) -> str | None:
     return None
 
 
-class OrganisationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrganisationIn(Input):
     code: str = Field(min_length=2, max_length=64,
                       description="ISO 3166-1 alpha-2 for a nation (LT), a slug otherwise.")
     name: Name
@@ -61,10 +60,8 @@ class OrganisationIn(BaseModel):
         return self
 
 
-class OrganisationPatch(BaseModel):
+class OrganisationPatch(Input):
     """Change the name, or the membership (null means the nation leaves the project)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
     membership: Membership | None = None
@@ -95,16 +92,12 @@ class OrganisationOut(BaseModel):
         description="Changes recorded for a later day, in the order they take effect.")
 
 
-class InstitutionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class InstitutionIn(Input):
     name: Name
     kind: InstitutionKind
 
 
-class InstitutionPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class InstitutionPatch(Input):
     name: Name | None = None
     kind: InstitutionKind | None = None
 

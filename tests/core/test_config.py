@@ -19,6 +19,14 @@ def test_secret_key_is_generated_once_with_owner_only_permissions(tmp_path):
     assert key_file.read_text().strip() == first
 
 
+def test_the_data_dir_is_created_for_its_owner_alone_whatever_the_umask(tmp_path,
+                                                                       permissive_umask):
+    data_dir = tmp_path / "srv" / "crrt"
+    Settings(data_dir=data_dir).resolved_secret_key()
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data_dir / "secret_key").stat().st_mode) == 0o600
+
+
 def test_each_data_dir_gets_its_own_key(tmp_path):
     one = Settings(data_dir=tmp_path / "a").resolved_secret_key()
     two = Settings(data_dir=tmp_path / "b").resolved_secret_key()

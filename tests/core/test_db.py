@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import stat
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
-from crrt.core.db import Database, is_sqlite, normalise_url
+from crrt.core.db import Database, is_sqlite, normalise_url, refusal
 from crrt.organisations.enums import OrgKind
 from crrt.organisations.models import Institution, Organisation
 
@@ -145,3 +146,74 @@ def test_a_read_only_session_refuses_core_statements_too(database):
     with database.session(read_only=True) as db:
         assert db.scalar(select(Organisation.name).where(Organisation.code == "xx-kept")) == \
             "Renamed"
+
+
+SECRET = "kadri.saar@ria.ee.example"
+
+
+def _told(exc: BaseException) -> str:
+    """Everything a log could say of ``exc``: its traceback, chained driver errors included."""
+    import traceback
+
+    return "".join(traceback.format_exception(exc))
+
+
+@pytest.mark.parametrize("case", ["duplicate", "null", "cast"])
+def test_a_refused_statement_never_carries_the_data_in_its_message(database, case):
+    """PostgreSQL quotes the data in an error's DETAIL (the duplicate key, the whole failing
+    row) and a data exception's message quotes the input; SQLAlchemy adds the parameters.
+    Logs, tracebacks and stored job errors all take the message: none of it may hold data."""
+    statements = {
+        "duplicate": ("INSERT INTO organisations (code, name, kind, created_at) VALUES "
+                      "(:v, 'x', 'partner', '2030-01-01'), (:v, 'y', 'partner', '2030-01-01')"),
+        "null": ("INSERT INTO organisations (code, name, kind, created_at) VALUES "
+                 "(:v, NULL, 'partner', '2030-01-01')"),
+        "cast": "SELECT CAST(:v AS INTEGER) + 1 WHERE CAST(:v AS INTEGER) > 0",
+    }
+    try:
+        with database.session() as db:
+            value = db.execute(text(statements[case]), {"v": SECRET}).scalar()
+    except DBAPIError as exc:
+        told = _told(exc)
+        assert SECRET not in told
+        if database.engine.dialect.name == "postgresql":
+            assert "SQLSTATE" in told and "detail withheld" in told
+            assert exc.orig.diag.message_detail or case == "cast"  # kept for code to read
+        if case == "duplicate":
+            assert "uq_organisations_code" in refusal(exc) or "organisations.code" in \
+                refusal(exc)
+    else:  # SQLite casts any text to a number (0)
+        assert case == "cast" and is_sqlite(database.engine) and value is None
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_new_sqlite_database_is_private_whatever_the_umask(tmp_path, permissive_umask):
+    """The database holds every expert's personal data: its folder is 0700, the file and its
+    -wal and -shm companions 0600, even under a umask of 0."""
+    folder = tmp_path / "data" / "var"
+    database = Database(f"sqlite:///{folder}/crrt.db")
+    try:
+        with database.session() as db:
+            db.execute(text("CREATE TABLE people (email TEXT)"))
+            db.execute(text("INSERT INTO people VALUES (:e)"), {"e": SECRET})
+        with database.session(read_only=True) as db:  # -wal and -shm exist while it is open
+            assert db.execute(text("SELECT count(*) FROM people")).scalar() == 1
+            modes = {name: _mode(folder / name) for name in ("crrt.db", "crrt.db-wal",
+                                                               "crrt.db-shm")}
+    finally:
+        database.dispose()
+    assert modes == {"crrt.db": 0o600, "crrt.db-wal": 0o600, "crrt.db-shm": 0o600}
+    assert _mode(folder) == 0o700 and _mode(folder.parent) == 0o700
+
+
+def test_an_existing_database_and_folder_keep_the_mode_they_were_given(tmp_path):
+    (tmp_path / "shared").mkdir(mode=0o750)
+    (tmp_path / "shared").chmod(0o750)
+    path = tmp_path / "shared" / "crrt.db"
+    path.touch()
+    path.chmod(0o640)  # say, read by a backup group
+    Database(f"sqlite:///{path}").dispose()
+    assert (_mode(tmp_path / "shared"), _mode(path)) == (0o750, 0o640)

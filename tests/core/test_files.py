@@ -244,6 +244,16 @@ def test_store_for_uses_the_data_dir(tmp_path):
     assert store_for(Settings(data_dir=tmp_path)).root == tmp_path / "files"
 
 
+def test_the_folders_a_store_creates_are_its_owners_alone(tmp_path, permissive_umask):
+    data_dir = tmp_path / "var"
+    store = store_for(Settings(data_dir=data_dir))
+    stored = store.save_bytes(b"evidence", limit=100)
+    folders = [data_dir, *(path for path in data_dir.rglob("*") if path.is_dir())]
+    assert store.tmp in folders and store.path_of(stored.sha256).parent in folders
+    assert {folder: stat.S_IMODE(folder.stat().st_mode) for folder in folders} == \
+        dict.fromkeys(folders, 0o700)
+
+
 # Through a real FastAPI app as crrt builds its routes: the route's own body limit
 # (``@body_limit``, enforced by crrt's BodyLimit middleware) and the store's limit are two fences.
 

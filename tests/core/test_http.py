@@ -8,6 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crrt.access.enums import Role
+from crrt.auth.models import User
+from crrt.core.http import WriteDb
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}
 
@@ -346,3 +348,56 @@ def test_the_413_answer_is_not_cached(client, path):
     assert response.status_code == 413
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_422_lists_at_most_twenty_errors_each_cut_short(client, world):
+    """Unknown keys are the client's text, any length: the answer stays small whatever the
+    body holds, and says how many errors there were."""
+    body = {"email": "x", "name": "", "role": "pilot", "org": "D", "password": "short",
+            **{f"{n:02d}" + "k" * 20_000: 1 for n in range(20)}}
+    response = client.post("/api/v1/users", headers=world.headers(Role.ADMIN), json=body)
+    problem = assert_problem(response, 422)
+    assert len(problem["errors"]) == 20
+    assert "25 invalid field(s) (the first 20 listed)" in problem["detail"]
+    assert len(problem["detail"]) < 2000
+    for error in problem["errors"]:
+        assert len(error["loc"]) == 1 and len(error["loc"][0]) <= 64
+        assert len(error["msg"]) <= 200
+    assert len(response.content) < 8 * 1024
+
+
+def test_a_body_of_thousands_of_unknown_fields_is_one_error(client, world):
+    body = {f"field{n}": 0 for n in range(70_000)}  # under the 1 MiB body limit
+    response = client.patch(f"/api/v1/users/{world.users[Role.OBSERVER]}",
+                            headers=world.headers(Role.ADMIN), json=body)
+    problem = assert_problem(response, 422)
+    assert [error["loc"] for error in problem["errors"]] == [["body"]]
+    assert "70000 fields were sent" in problem["errors"][0]["msg"]
+
+
+def test_a_constraint_refusal_is_logged_by_its_name_never_its_values(app, database, world,
+                                                                     caplog):
+    """PostgreSQL's DETAIL quotes the duplicate key ("Key (email)=(…) already exists"): the
+    log names the constraint and the SQLSTATE, never the address, and neither does the 409."""
+    def duplicate(db: WriteDb) -> None:
+        taken = db.get(User, world.users[Role.OBSERVER])
+        db.add(User(email=taken.email, name="Someone Else", role=Role.OBSERVER,
+                    organisation_id=taken.organisation_id))
+        db.flush()
+
+    app.add_api_route("/api/v1/test-duplicate", duplicate, methods=["POST"])
+    with caplog.at_level(logging.WARNING, logger="crrt"), \
+            TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/api/v1/test-duplicate")
+    assert_problem(response, 409)
+    logged = [r for r in caplog.records if "constraint refused a change" in r.getMessage()]
+    assert len(logged) == 1
+    message = logged[0].getMessage()
+    if database.engine.dialect.name == "postgresql":
+        assert "SQLSTATE 23505" in message and "uq_users_email" in message
+    else:
+        assert "UNIQUE constraint failed: users.email" in message
+    for record in caplog.records:
+        assert "observer@test.example" not in record.getMessage()
+        assert "observer@test.example" not in (record.exc_text or "")
+    assert "observer@test.example" not in response.text

@@ -465,3 +465,26 @@ def test_a_job_later_in_a_long_pass_whose_first_lease_ran_out_is_not_run_twice(d
     assert runs.seen == {"slow": 1, "quick": 1}
     assert report.ran == ["test.slow"]  # A skipped the task B had taken
     assert _row(database, JobTask, quick_id).done_at is not None
+
+
+def test_a_job_refused_by_a_constraint_logs_and_keeps_no_personal_data(database, settings,
+                                                                       caplog):
+    """The worker logs a failed job's traceback and keeps its error for `crrt jobs list`;
+    PostgreSQL quotes a duplicate key (an e-mail address) in its DETAIL: neither keeps it."""
+    email = "kadri.saar@ria.ee.example"
+
+    def duplicate(ctx: JobContext) -> None:
+        with ctx.database.session() as db:
+            db.execute(text("INSERT INTO organisations (code, name, kind, created_at) VALUES "
+                            "(:v, 'x', 'partner', '2030-01-01'), "
+                            "(:v, 'y', 'partner', '2030-01-01')"), {"v": email})
+
+    registry.task("test.duplicate")(duplicate)
+    task_id = _schedule(database, "test.duplicate")
+    with caplog.at_level(logging.ERROR, logger="crrt.jobs"):
+        assert _pass(database, settings).failed == ["test.duplicate"]
+    [logged] = [r for r in caplog.records if "test.duplicate" in r.getMessage()]
+    written = logging.Formatter().format(logged)  # the message and traceback, as logged
+    assert "IntegrityError" in written and email not in written
+    stored = _row(database, JobTask, task_id).last_error
+    assert stored.startswith("IntegrityError") and email not in stored

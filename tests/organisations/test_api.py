@@ -153,6 +153,25 @@ def test_blank_names_are_refused_not_stored_empty(client, world):
     assert client.get("/api/v1/organisations/EE", headers=headers).json()["name"] == "Estonia"
 
 
+def test_invisible_and_reversed_names_are_refused(client, world):
+    """A name of zero-width characters lists as nothing; a right-to-left override shows
+    "ENISA" for a name stored reversed. Neither reaches the database."""
+    headers = world.headers(Role.ADMIN)
+    created = client.post("/api/v1/organisations", headers=headers,
+                          json={"code": "enisa", "name": "\u200b\u200d\ufeff",
+                                "kind": "eu_institution"})
+    assert created.status_code == 422
+    assert created.json()["errors"][0]["loc"] == ["name"]
+    renamed = client.patch("/api/v1/organisations/EE", headers=headers,
+                           json={"name": "\u202eainotsE"})
+    assert renamed.status_code == 422
+    institution = client.post("/api/v1/organisations/EE/institutions", headers=headers,
+                              json={"name": "CERT\u2066-EE", "kind": "csirt"})
+    assert institution.status_code == 422
+    assert client.get("/api/v1/organisations/EE", headers=headers).json()["name"] == "Estonia"
+    assert client.get("/api/v1/organisations/EE/institutions", headers=headers).json() == []
+
+
 def test_a_membership_date_far_ahead_or_before_1990_is_a_422_naming_effective_on(client,
                                                                                 world):
     from datetime import UTC, datetime
