@@ -22,6 +22,8 @@ from crrt import parts
 from crrt.access.enums import Role
 from crrt.access.principal import Principal
 from crrt.api import create_app
+from crrt.audit import service as audit
+from crrt.audit.models import GENESIS
 from crrt.auth import service as auth_service
 from crrt.auth.schemas import TokenIn, UserIn
 from crrt.core import migrations
@@ -34,6 +36,10 @@ from crrt.organisations.schemas import OrganisationIn
 PG_URL = os.environ.get("CRRT_TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SYSTEM = Principal.system("tests")
+# One audit key for the whole run, set before any settings are read: the migrations seal the
+# template's head with it, and every Settings, every CLI run and the fixtures use the same.
+AUDIT_KEY = "test-audit-key-" + "0123456789" * 4
+os.environ["CRRT_AUDIT_KEY"] = AUDIT_KEY
 
 parts.load()  # every table, and every job in the registry
 
@@ -99,8 +105,9 @@ def _empty_postgres(database: Database) -> None:
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with database.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        connection.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"),
-                           {"h": "0" * 64})
+        connection.execute(text("INSERT INTO audit_head (id, seq, hash, mac) "
+                                "VALUES (1, 0, :h, :mac)"),
+                           {"h": GENESIS, "mac": audit.Seal(AUDIT_KEY).head(0, GENESIS)})
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -113,7 +120,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     else:
         db = Database(request.getfixturevalue("pg_migrated"))
         _empty_postgres(db)
-    yield db
+    yield audit.bind_key(db, AUDIT_KEY)
     db.dispose()
 
 
