@@ -442,3 +442,61 @@ def _record_in_one(database, n: int) -> None:
         for i in range(n):
             audit.record(db=db, actor=SYSTEM, action="test.event", object_type="thing",
                          object_id=i, changes={"n": [None, i]})
+
+
+def test_an_unkeyed_database_refuses_to_append(database):
+    """A database opened without the key cannot write an unsealed event by mistake."""
+    from crrt.core.db import Database
+
+    bare = Database(database.url)
+    try:
+        with pytest.raises(RuntimeError, match="no audit key"), bare.session() as db:
+            audit.record(db=db, actor=SYSTEM, action="test.event", object_type="thing",
+                         object_id=1)
+    finally:
+        bare.dispose()
+    assert _events(database) == []
+
+
+def _new_nation(client, world, code: str):
+    return client.post("/api/v1/organisations", headers=world.headers(Role.ADMIN),
+                       json={"code": code, "name": "Finland", "kind": "nation"})
+
+
+def test_the_app_seals_with_the_key_of_its_settings(database, settings, world):
+    from fastapi.testclient import TestClient
+
+    from crrt.api import create_app
+    from crrt.core.db import Database
+
+    bare = Database(database.url)  # as `crrt serve` opens it: no key until create_app binds it
+    try:
+        with TestClient(create_app(settings, database=bare)) as client:
+            assert _new_nation(client, world, "FI").status_code == 201
+    finally:
+        bare.dispose()
+    with database.session(read_only=True) as db:
+        assert audit.verify(db=db).ok
+    assert _events(database)[-1].object_id == "FI"
+
+
+def test_a_server_with_another_key_refuses_audited_writes(database, settings, world):
+    """A server whose CRRT_AUDIT_KEY differs from the one that sealed the chain would fork it;
+    its audited writes fail instead, and nothing is written."""
+    from fastapi.testclient import TestClient
+    from pydantic import SecretStr
+
+    from crrt.api import create_app
+    from crrt.core.db import Database
+
+    before = len(_events(database))
+    other = settings.model_copy(update={"audit_key": SecretStr("another-server-" + "s" * 32)})
+    bare = Database(database.url)
+    try:
+        with TestClient(create_app(other, database=bare), raise_server_exceptions=False) as client:
+            assert _new_nation(client, world, "FI").status_code == 500
+    finally:
+        bare.dispose()
+    assert len(_events(database)) == before
+    with database.session(read_only=True) as db:
+        assert audit.verify(db=db).ok
