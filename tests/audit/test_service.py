@@ -500,3 +500,32 @@ def test_a_server_with_another_key_refuses_audited_writes(database, settings, wo
     assert len(_events(database)) == before
     with database.session(read_only=True) as db:
         assert audit.verify(db=db).ok
+
+
+def test_verify_reads_one_moment_while_events_are_appended(database):
+    """Appends that commit while a verification runs belong to a later moment: the head,
+    read last, must not run ahead of the events walked, or a busy server would report its
+    own appends as events deleted."""
+    from sqlalchemy import event
+
+    from crrt.core.db import Database
+
+    _record(database, 6)
+    other = audit.bind_key(Database(database.url), AUDIT_KEY)
+    appended = []
+
+    def append_once(conn, cursor, statement, *args) -> None:
+        if not appended and "FROM audit_head" in statement:
+            appended.append(True)
+            _record(other, 2)  # another process commits after the walk, before the head
+
+    event.listen(database.engine, "before_cursor_execute", append_once)
+    try:
+        with database.session(read_only=True) as db:
+            result = audit.verify(db=db, batch=2)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", append_once)
+        other.dispose()
+    assert appended and (result.ok, result.events) == (True, 6), result.reason
+    with database.session(read_only=True) as db:
+        assert audit.verify(db=db).events == 8
