@@ -310,8 +310,8 @@ def _check_head(db: Session, seal: Seal, count: int, last_hash: str) -> Verifica
         return Verification(head.seq, head.seq + 1,
                             "the chain runs past its head (events added by hand?)", last_hash)
     if head.hash != last_hash:
-        return Verification(count - 1, count, "the head does not hold the last event's hash",
-                            last_hash)
+        return Verification(max(count - 1, 0), max(count, 1),
+                            "the head does not hold the last event's hash", last_hash)
     if not _same(head.mac, seal.head(head.seq, head.hash)):
         return Verification(count, count + 1, "the audit head does not match its MAC (moved "
                             "back by hand over deleted events?)", last_hash)

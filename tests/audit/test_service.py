@@ -529,3 +529,33 @@ def test_verify_reads_one_moment_while_events_are_appended(database):
     assert appended and (result.ok, result.events) == (True, 6), result.reason
     with database.session(read_only=True) as db:
         assert audit.verify(db=db).events == 8
+
+
+@pytest.mark.parametrize(("head_at", "message"), [
+    (2, "BROKEN at event 3: the chain runs past its head"),
+    (0, "BROKEN at event 1: the chain runs past its head"),
+])
+def test_verify_notices_a_head_moved_back_over_events_left_in_place(cli, database, head_at,
+                                                                    message):
+    """Even a correctly sealed head must name the last event: one moved back by a key
+    holder, over events left in place, is reported."""
+    _record(database, 3)
+    seal = audit.Seal(AUDIT_KEY)
+    digest = _events(database)[head_at - 1].hash if head_at else GENESIS
+    with database.engine.begin() as connection:
+        connection.execute(update(AuditHead.__table__).values(
+            seq=head_at, hash=digest, mac=seal.head(head_at, digest)))
+    result = cli("audit", "verify")
+    assert result.exit_code == 1
+    assert message in result.stderr
+
+
+def test_verify_notices_a_head_that_names_another_hash(cli, database):
+    _record(database, 3)
+    seal = audit.Seal(AUDIT_KEY)
+    with database.engine.begin() as connection:
+        connection.execute(update(AuditHead.__table__).values(
+            hash="f" * 64, mac=seal.head(3, "f" * 64)))
+    result = cli("audit", "verify")
+    assert result.exit_code == 1
+    assert "BROKEN at event 3: the head does not hold the last event's hash" in result.stderr

@@ -8,7 +8,7 @@ revision keeps doing what it did when the service changes.
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-12-02 09:00:00.000000
+Create Date: 2026-11-27 10:00:00.000000
 
 """
 import hashlib
