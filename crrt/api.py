@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from crrt import __version__, parts
+from crrt.audit import service as audit
 from crrt.audit.api import router as audit_router
 from crrt.auth.api import router as auth_router
 from crrt.auth.identify import identify
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     database = database or Database(settings.database_url)
     if check_schema:
         migrations.check_current(database.engine)
+    audit.bind_key(database, settings.resolved_audit_key())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 import uuid
 from datetime import datetime, timedelta
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,13 +26,18 @@ from crrt.core.config import get_settings
 from crrt.experts.cli import app as experts_app
 from crrt.organisations.enums import Membership, OrgKind
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from crrt.audit.service import Checkpoint, Verification
+
 app = typer.Typer(help="crrt: coordination platform for the EU Cyber Rapid Response Teams.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 org_app = typer.Typer(help="Organisations and their project membership.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+audit_app = typer.Typer(help="The keyed, hash-chained audit log.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 jobs_app = typer.Typer(help="The workers' jobs.", no_args_is_help=True)
 webhook_app = typer.Typer(help="Signed webhook endpoints (Standard Webhooks).",
@@ -53,7 +59,8 @@ def main() -> None:
 def db_upgrade(revision: str = "head") -> None:
     """Migrate the database to the code's schema (or to REVISION)."""
     url = get_settings().database_url
-    migrations.upgrade(url, revision)
+    with refused():  # a migration that refuses (a broken audit chain) says why
+        migrations.upgrade(url, revision)
     typer.echo(f"database at {migrations.current_revision(database().engine)}")
 
 
@@ -202,16 +209,62 @@ def token_revoke(token_id: int) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the hash chain; exit 1 naming the first event that does not match."""
+def audit_verify(checkpoint: Annotated[list[Path] | None, typer.Option(
+        metavar="FILE", help="A checkpoint from `crrt audit checkpoint` that the chain must "
+                             "still hold; may be given more than once.")] = None) -> None:
+    """Recompute the keyed hash chain and its head; exit 1 naming the first event that does
+    not match, or the checkpoint the chain no longer holds."""
     from crrt.audit import service
 
-    with ready_database().session() as db:
-        result = service.verify(db=db)
+    database = ready_database()
+    try:
+        with database.session(read_only=True) as db:
+            kept = [_checkpoint_in(db, path) for path in checkpoint or []]
+            result = service.verify(db=db, checkpoints=kept)
+    finally:
+        database.dispose()
     if not result.ok:
-        raise fail(f"audit chain BROKEN at event {result.first_bad_seq}: {result.reason} "
-                   f"({result.events} events before it verified)")
+        raise _broken(result)
     typer.echo(f"audit chain intact: {result.events} events verified")
+    for one in sorted(kept, key=lambda c: c.seq):
+        typer.echo(f"checkpoint of {one.time}: event {one.seq} is in the chain, unchanged")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Verify the chain, then print its head signed with the audit key (JSON: seq, hash,
+    time, hmac); keep it away from this server, to give `crrt audit verify --checkpoint`."""
+    from crrt.audit import service
+
+    database = ready_database()
+    try:
+        with database.session(read_only=True) as db:
+            result, made = service.checkpoint(db=db)
+    finally:
+        database.dispose()
+    if made is None:
+        raise _broken(result)
+    typer.echo(made.as_json())
+
+
+def _broken(result: Verification) -> typer.Exit:
+    return fail(f"audit chain BROKEN at event {result.first_bad_seq}: {result.reason} "
+                f"({result.events} events before it verified)")
+
+
+def _checkpoint_in(db: Session, path: Path) -> Checkpoint:
+    """The checkpoint in ``path``, or a clear exit naming the file and what is wrong."""
+    from crrt.audit import service
+    from crrt.core.errors import Invalid
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"checkpoint {path}: cannot be read ({exc.__class__.__name__})") from exc
+    try:
+        return service.read_checkpoint(db=db, text=text)
+    except Invalid as exc:
+        raise fail(f"checkpoint {path}: {exc.detail}") from exc
 
 
 @demo_app.command("load")

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from crrt.access.principal import Principal
+from crrt.audit import service as audit
 from crrt.core import migrations
 from crrt.core.config import get_settings
 from crrt.core.db import Database
@@ -32,14 +33,19 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def ready_database() -> Database:
-    """The database, or a clear exit if its schema is behind the code."""
+    """The database with its audit key bound, or a clear exit if its schema is behind."""
     db = database()
     try:
         migrations.check_current(db.engine)
     except migrations.SchemaBehind as exc:
         db.dispose()
         raise fail(str(exc)) from exc
-    return db
+    try:
+        key = get_settings().resolved_audit_key()
+    except (OSError, RuntimeError) as exc:  # an unreadable or emptied key file
+        db.dispose()
+        raise fail(f"the audit key (CRRT_AUDIT_KEY): {exc}") from exc
+    return audit.bind_key(db, key)
 
 
 def invalid(exc: ValidationError) -> typer.Exit:

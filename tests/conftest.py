@@ -24,6 +24,8 @@ from crrt import parts
 from crrt.access.enums import Role
 from crrt.access.principal import Principal
 from crrt.api import create_app
+from crrt.audit import service as audit
+from crrt.audit.models import GENESIS
 from crrt.auth import passwords
 from crrt.auth import service as auth_service
 from crrt.auth.schemas import TokenIn, UserIn
@@ -40,6 +42,10 @@ TEST_ARGON2 = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 passwords.configure(**TEST_ARGON2)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 SYSTEM = Principal.system("tests")
+# One audit key for the whole run, set before any settings are read: the migrations seal the
+# template's head with it, and every Settings, every CLI run and the fixtures use the same.
+AUDIT_KEY = "test-audit-key-" + "0123456789" * 4
+os.environ["CRRT_AUDIT_KEY"] = AUDIT_KEY
 
 parts.load()  # every table, and every job in the registry
 
@@ -116,8 +122,9 @@ def _empty_postgres(database: Database) -> None:
         for table in reversed(Base.metadata.sorted_tables):
             connection.exec_driver_sql(f'DELETE FROM public."{table.name}"')  # noqa: S608
         _reset_sequences(connection)
-        connection.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"),
-                           {"h": "0" * 64})
+        connection.execute(text("INSERT INTO audit_head (id, seq, hash, mac) "
+                                "VALUES (1, 0, :h, :mac)"),
+                           {"h": GENESIS, "mac": audit.Seal(AUDIT_KEY).head(0, GENESIS)})
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -130,7 +137,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     else:
         db = Database(request.getfixturevalue("pg_migrated"))
         _empty_postgres(db)
-    yield db
+    yield audit.bind_key(db, AUDIT_KEY)
     db.dispose()
 
 
@@ -223,7 +230,7 @@ def sqlite_world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
     """A migrated SQLite file holding the world, seeded once per test process."""
     path = tmp_path_factory.mktemp("world") / "crrt.db"
     shutil.copyfile(sqlite_template, path)
-    database = Database(f"sqlite:///{path}")
+    database = audit.bind_key(Database(f"sqlite:///{path}"), AUDIT_KEY)
     world = seed_world(database)
     database.dispose()  # SQLite folds the WAL into the file
     return path, world
@@ -233,7 +240,7 @@ def sqlite_world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
 def pg_world(pg_migrated: str) -> World:
     """The world seeded once per test process into PostgreSQL, kept as a copy of every table in
     the schema ``seed``, from which each test's database is restored in one transaction."""
-    database = Database(pg_migrated)
+    database = audit.bind_key(Database(pg_migrated), AUDIT_KEY)
     try:
         _empty_postgres(database)
         world = seed_world(database)

@@ -325,3 +325,141 @@ def test_serve_logs_each_request_without_its_query_or_the_callers_address(sqlite
     for text in (stdout, stderr):
         assert "Kadri" not in text and "Saar" not in text and "q=" not in text
     assert "127.0.0.1:" not in stdout
+
+
+def _audited(database, n: int) -> None:
+    from crrt.audit import service as audit
+
+    with database.session() as db:
+        for i in range(n):
+            audit.record(db=db, actor=SYSTEM, action="test.event", object_type="thing",
+                         object_id=i)
+
+
+def test_audit_checkpoint_prints_the_head_signed_with_the_time(cli, database, tmp_path):
+    import json
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from crrt.audit.models import AuditEvent
+
+    _audited(database, 4)
+    with clock.frozen(datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)):
+        made = cli("audit", "checkpoint")
+    assert made.exit_code == 0, made.stderr
+    checkpoint = json.loads(made.stdout)
+    with database.session() as db:
+        last = db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    assert set(checkpoint) == {"seq", "hash", "time", "hmac"}
+    assert (checkpoint["seq"], checkpoint["hash"]) == (4, last.hash)
+    assert checkpoint["time"] == "2030-05-06T07:08:09Z"
+    assert len(checkpoint["hmac"]) == 64
+    path = tmp_path / "kept.json"
+    path.write_text(made.stdout)
+    _audited(database, 2)  # the chain grows past a checkpoint: that is fine
+    verified = cli("audit", "verify", "--checkpoint", str(path))
+    assert verified.exit_code == 0, verified.stderr
+    assert verified.stdout.splitlines() == [
+        "audit chain intact: 6 events verified",
+        "checkpoint of 2030-05-06T07:08:09Z: event 4 is in the chain, unchanged"]
+
+
+def test_verify_takes_several_checkpoints_and_names_the_one_a_cut_passes(cli, database,
+                                                                         tmp_path):
+    from sqlalchemy import delete
+
+    from crrt.audit.models import AuditEvent
+
+    paths = []
+    for name in ("early", "late"):
+        _audited(database, 5)
+        path = tmp_path / f"{name}.json"
+        path.write_text(cli("audit", "checkpoint").stdout)
+        paths.append(str(path))
+    with database.engine.begin() as connection:
+        connection.execute(delete(AuditEvent.__table__).where(AuditEvent.seq > 7))
+    result = cli("audit", "verify", "--checkpoint", paths[0], "--checkpoint", paths[1])
+    assert result.exit_code == 1
+    assert "BROKEN at event 8: the chain ends at event 7, before the checkpoint" in result.stderr
+    assert "at event 10 (events deleted)" in result.stderr
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda c: {**c, "seq": c["seq"] - 1}, "hmac does not match this node's audit key"),
+    (lambda c: {**c, "time": "2020-01-01T00:00:00Z"}, "hmac does not match"),
+    (lambda c: {k: v for k, v in c.items() if k != "hmac"}, "exactly seq, hash, time and hmac"),
+    (lambda c: {**c, "seq": str(c["seq"])}, "seq must be a number"),
+])
+def test_verify_refuses_a_checkpoint_that_is_not_this_nodes(cli, database, tmp_path, edit,
+                                                            message):
+    import json
+
+    _audited(database, 3)
+    checkpoint = json.loads(cli("audit", "checkpoint").stdout)
+    path = tmp_path / "kept.json"
+    path.write_text(json.dumps(edit(checkpoint)))
+    result = cli("audit", "verify", "--checkpoint", str(path))
+    assert result.exit_code == 1
+    assert f"checkpoint {path}: " in result.stderr and message in result.stderr
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "cannot be read (FileNotFoundError)"),
+    (b"\xff\xfe", "cannot be read (UnicodeDecodeError)"),
+    (b"seq=4", "is not valid JSON"),
+    (b'{"seq": 1, "seq": 2, "hash": "", "time": "", "hmac": ""}', "holds the key 'seq' twice"),
+    (b"[4]", "is not a JSON object"),
+])
+def test_verify_names_what_is_wrong_with_a_checkpoint_file(cli, database, tmp_path, content,
+                                                           message):
+    path = tmp_path / "kept.json"
+    if content is not None:
+        path.write_bytes(content)
+    result = cli("audit", "verify", "--checkpoint", str(path))
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_checkpoint_made_under_another_key_is_refused(cli, database, tmp_path, monkeypatch):
+    _audited(database, 2)
+    path = tmp_path / "kept.json"
+    path.write_text(cli("audit", "checkpoint").stdout)
+    monkeypatch.setenv("CRRT_AUDIT_KEY", "another-node-" + "n" * 32)
+    result = cli("audit", "verify", "--checkpoint", str(path))
+    assert result.exit_code == 1 and "hmac does not match" in result.stderr
+
+
+def test_no_checkpoint_is_made_of_a_broken_chain(cli, database):
+    from sqlalchemy import update
+
+    from crrt.audit.models import AuditEvent
+
+    _audited(database, 3)
+    with database.engine.begin() as connection:
+        connection.execute(update(AuditEvent.__table__).where(AuditEvent.seq == 2)
+                           .values(action="test.forged"))
+    result = cli("audit", "checkpoint")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "audit chain BROKEN at event 2" in result.stderr
+
+
+def test_a_short_audit_key_stops_every_command_without_showing_it(cli, monkeypatch):
+    monkeypatch.setenv("CRRT_AUDIT_KEY", "short-secret-key")
+    result = cli("audit", "verify")
+    assert result.exit_code == 1
+    assert "invalid configuration: CRRT_AUDIT_KEY must be at least 32 characters" \
+        in result.stderr
+    assert "short-secret-key" not in result.stderr + result.stdout
+
+
+def test_an_emptied_audit_key_file_stops_commands_with_a_clear_message(cli, monkeypatch,
+                                                                       tmp_path):
+    monkeypatch.delenv("CRRT_AUDIT_KEY")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "audit_key").write_text("")
+    result = cli("audit", "verify")
+    assert result.exit_code == 1
+    assert "audit_key is empty: restore it from its backup" in result.stderr

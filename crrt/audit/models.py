@@ -14,7 +14,8 @@ GENESIS = "0" * 64
 
 
 class AuditEvent(Base):
-    """One change: who did what to which object; ``hash`` chains it to the one before."""
+    """One change: who did what to which object; ``hash`` (an HMAC under the audit key) chains
+    it to the one before."""
 
     __tablename__ = "audit_events"
 
@@ -31,10 +32,15 @@ class AuditEvent(Base):
 
 
 class AuditHead(Base):
-    """The chain's tip; locking this row orders concurrent appends."""
+    """The chain's tip; locking this row orders concurrent appends.
+
+    ``mac`` seals (``seq``, ``hash``) with the audit key, so moving the head back over a cut
+    tail takes the key, which the database does not hold.
+    """
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
+    mac: Mapped[str] = mapped_column(String(64))

@@ -1,45 +1,102 @@
-"""Append to and verify the hash-chained audit log.
+"""Append to and verify the keyed, hash-chained audit log.
 
-Each event's hash is SHA-256 over its canonical JSON (sorted keys, no spaces) including the
-previous event's hash, so editing, deleting or reordering any row breaks every hash after it.
+Each event's hash is HMAC-SHA256 under the audit key (``CRRT_AUDIT_KEY``, kept outside the
+database) over its canonical JSON (sorted keys, no spaces) including the previous event's
+hash, so editing, deleting or reordering any row breaks every hash after it, and only the key
+can seal a rewritten chain again. The head carries a MAC of its sequence and hash, so moving
+it back over a cut tail takes the key too. Checkpoints, signed copies of the head that
+operators keep elsewhere, catch what a key holder or a replayed head could still hide.
+
 Personal data never enters the log (only the names of the fields that changed), which is what
 lets an expert be erased while the chain stays valid.
 """
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from crrt.access import policy
 from crrt.access.principal import Principal
 from crrt.audit.models import GENESIS, AuditEvent, AuditHead
 from crrt.core import clock
+from crrt.core.db import Database
 from crrt.core.errors import Invalid
 from crrt.core.pagination import paginate
 
 PERSONAL = "(personal data)"
+KEY_INFO = "crrt.audit.seal"  # where a session (``Session.info``) carries the audit key
+HEAD_DOMAIN = b"crrt audit head\n"  # an event's message is a JSON object: it starts with "{"
+CHECKPOINT_DOMAIN = b"crrt audit checkpoint\n"
 
 
 def canonical(value: Any) -> str:
-    """The one byte-exact JSON form hashed and stored."""
+    """The one byte-exact JSON form hashed and stored (no NaN: it is not JSON)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str)
+                      allow_nan=False, default=str)
 
 
-def event_hash(*, seq: int, at: datetime, actor: str, action: str, object_type: str,
-               object_id: str, changes: Mapping[str, Any], prev_hash: str) -> str:
-    body = {"seq": seq, "at": at.isoformat(), "actor": actor, "action": action,
-            "object_type": object_type, "object_id": object_id, "changes": changes,
-            "prev_hash": prev_hash}
-    return hashlib.sha256(canonical(body).encode()).hexdigest()
+class Seal:
+    """The audit key at work: seals events, the head and checkpoints, and never shows itself
+    (no repr, no attribute that prints it), so it cannot reach a log by accident."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: str) -> None:
+        if not key:
+            raise ValueError("the audit key is empty")
+        self._key = key.encode()
+
+    def __repr__(self) -> str:
+        return "Seal(<audit key>)"
+
+    def _mac(self, message: bytes) -> str:
+        return hmac.digest(self._key, message, "sha256").hex()
+
+    def event(self, *, seq: int, at: datetime, actor: str, action: str, object_type: str,
+              object_id: str, changes: Mapping[str, Any], prev_hash: str) -> str:
+        """An event's hash: its content and the hash before it, under the key."""
+        body = {"seq": seq, "at": at.isoformat(), "actor": actor, "action": action,
+                "object_type": object_type, "object_id": object_id, "changes": changes,
+                "prev_hash": prev_hash}
+        return self._mac(canonical(body).encode())
+
+    def head(self, seq: int, digest: str) -> str:
+        """The head's MAC: without the key, the head cannot be moved to another event."""
+        return self._mac(HEAD_DOMAIN + canonical({"hash": digest, "seq": seq}).encode())
+
+    def checkpoint(self, seq: int, digest: str, time: str) -> str:
+        return self._mac(CHECKPOINT_DOMAIN
+                         + canonical({"hash": digest, "seq": seq, "time": time}).encode())
+
+
+def bind_key(database: Database, key: str) -> Database:
+    """Give every session of ``database`` the audit key, so services keep passing only the
+    session: the app, the CLI (and so the worker) and the test fixtures call this where they
+    open the database."""
+    database.info[KEY_INFO] = Seal(key)
+    return database
+
+
+def seal_of(db: Session) -> Seal:
+    """The audit key of the session's database; none bound is a programming error."""
+    seal = db.info.get(KEY_INFO)
+    if not isinstance(seal, Seal):
+        raise RuntimeError("this database has no audit key: call audit.service.bind_key() "
+                           "where it is opened (create_app and the CLI do)")
+    return seal
+
+
+def _same(one: str, other: str) -> bool:
+    """Constant-time comparison that also survives a non-ASCII value planted in a row."""
+    return hmac.compare_digest(str(one).encode(), str(other).encode())
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any], *,
@@ -59,23 +116,28 @@ def record(*, db: Session, actor: Principal, action: str, object_type: str,
     """Append one event in the caller's transaction; it commits or rolls back with the change.
 
     The change is flushed first, so every writer takes its row locks before the head's lock
-    (one order everywhere: no deadlock on PostgreSQL).
+    (one order everywhere: no deadlock on PostgreSQL). The head's MAC is checked before the
+    chain grows: sealing a new event onto a head moved back by hand would hide the cut.
     """
+    seal = seal_of(db)
     db.flush()
     head = db.get(AuditHead, 1, with_for_update=True)
     if head is None:  # the migration writes it; a missing head means the log was tampered with
         raise RuntimeError("the audit head row is missing: run `crrt audit verify`")
+    if not _same(head.mac, seal.head(head.seq, head.hash)):
+        raise RuntimeError("the audit head does not match its MAC (moved by hand, or "
+                           "CRRT_AUDIT_KEY is not this database's key): run `crrt audit verify`")
     stored_changes = json.loads(canonical(dict(changes or {})))
     at = clock.now()
     seq = head.seq + 1
-    digest = event_hash(seq=seq, at=at, actor=actor.actor, action=action,
+    digest = seal.event(seq=seq, at=at, actor=actor.actor, action=action,
                         object_type=object_type, object_id=str(object_id),
                         changes=stored_changes, prev_hash=head.hash)
     event = AuditEvent(seq=seq, at=at, actor=actor.actor, action=action,
                        object_type=object_type, object_id=str(object_id),
                        changes=stored_changes, prev_hash=head.hash, hash=digest)
     db.add(event)
-    head.seq, head.hash = seq, digest
+    head.seq, head.hash, head.mac = seq, digest, seal.head(seq, digest)
     db.flush()
     return event
 
@@ -97,6 +159,20 @@ def events_by(*, db: Session, actors: Iterable[str]) -> list[AuditEvent]:
                            .order_by(AuditEvent.seq)))
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed copy of the head at a moment, for operators to keep away from this node."""
+
+    seq: int
+    hash: str
+    time: str
+    hmac: str
+
+    def as_json(self) -> str:
+        return canonical({"seq": self.seq, "hash": self.hash, "time": self.time,
+                          "hmac": self.hmac})
+
+
 @dataclass
 class Verification:
     """What ``crrt audit verify`` found."""
@@ -104,42 +180,174 @@ class Verification:
     events: int
     first_bad_seq: int | None = None
     reason: str = ""
+    last_hash: str = GENESIS
 
     @property
     def ok(self) -> bool:
         return self.first_bad_seq is None
 
 
-def verify(*, db: Session, batch: int = 5000) -> Verification:
-    """Recompute the whole chain in order; stop at the first event that does not match."""
+class _Unreadable(ValueError):
+    """A stored ``changes`` value that no reader could agree on."""
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _Unreadable(f"holds the key {key[:40]!r} twice")
+        found[key] = value
+    return found
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Unreadable(f"holds {name}, which is not JSON")
+
+
+def strict_changes(text: str) -> dict[str, Any]:
+    """A stored ``changes`` as one JSON object; raises ``ValueError`` saying what is wrong.
+
+    Duplicate keys are refused: readers differ on which value counts (the first, the last),
+    so a hash over one reading would vouch for a value another reader shows.
+    """
+    try:
+        value = json.loads(text, object_pairs_hook=_refuse_duplicates,
+                           parse_constant=_refuse_constant)
+    except _Unreadable:
+        raise
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    except (TypeError, RecursionError):
+        raise ValueError("is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ValueError("is not a JSON object")
+    return value
+
+
+def _one_snapshot(db: Session) -> None:
+    """Read the whole chain as of one moment, so appends made meanwhile are not taken for
+    tampering: PostgreSQL at REPEATABLE READ (read-only, it never conflicts); a SQLite
+    transaction reads one snapshot already. Only a session that has not begun can choose."""
+    if not db.in_transaction() and db.get_bind().dialect.name == "postgresql":
+        db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+# The columns verify reads: no ORM objects (the house pattern for long reads), and
+# ``changes`` as its stored text, so a value that is not JSON, or holds a key twice, is
+# reported instead of failing (or being silently resolved) in the JSON type.
+_CHAIN = (AuditEvent.id, AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.action,
+          AuditEvent.object_type, AuditEvent.object_id, cast(AuditEvent.changes, Text),
+          AuditEvent.prev_hash, AuditEvent.hash)
+
+
+def verify(*, db: Session, checkpoints: Sequence[Checkpoint] = (),
+           batch: int = 5000) -> Verification:
+    """Recompute the whole chain in order and check the head's MAC and every checkpoint;
+    stop at the first event that does not match. Reads only: give it a read-only session."""
+    seal = seal_of(db)
+    _one_snapshot(db)
+    expected = {c.seq: c for c in checkpoints}
     prev_hash, expected_seq, count = GENESIS, 1, 0
     last_id = 0
     while True:
-        rows = list(db.scalars(select(AuditEvent).where(AuditEvent.id > last_id)
-                               .order_by(AuditEvent.id).limit(batch)))
-        if not rows:
+        # Core, not the ORM: its rows are converted one at a time, so an unreadable value
+        # is pinned to its place in the chain.
+        rows = db.connection().execute(select(*_CHAIN).where(AuditEvent.id > last_id)
+                                       .order_by(AuditEvent.id).limit(batch))
+        seen = 0
+        while True:
+            try:
+                row = next(rows, None)
+            except (ValueError, TypeError, OverflowError) as exc:  # SQLite keeps any value
+                return Verification(count, expected_seq, "a stored value cannot be read "
+                                    f"({type(exc).__name__})", prev_hash)
+            if row is None:
+                break
+            seen += 1
+            (last_id, seq, at, actor, action, object_type, object_id, changes_text,
+             stored_prev, stored_hash) = row
+            if seq != expected_seq:
+                return Verification(count, seq, f"sequence gap: expected {expected_seq}, "
+                                    f"found {seq}", prev_hash)
+            if stored_prev != prev_hash:
+                return Verification(count, seq, "prev_hash does not match the event before",
+                                    prev_hash)
+            try:
+                changes = strict_changes(changes_text)
+            except ValueError as exc:
+                return Verification(count, seq, f"changes {exc}", prev_hash)
+            recomputed = seal.event(seq=seq, at=at, actor=actor, action=action,
+                                    object_type=object_type, object_id=object_id,
+                                    changes=changes, prev_hash=stored_prev)
+            if not _same(recomputed, stored_hash):
+                return Verification(count, seq, "content does not match its hash (edited, or "
+                                    "not sealed with this CRRT_AUDIT_KEY)", prev_hash)
+            kept = expected.get(seq)
+            if kept is not None and not _same(kept.hash, stored_hash):
+                return Verification(count, seq, f"it does not match the checkpoint of "
+                                    f"{kept.time} (the chain was rewritten)", prev_hash)
+            prev_hash, expected_seq, count = stored_hash, expected_seq + 1, count + 1
+        if seen < batch:
             break
-        for event in rows:
-            last_id = event.id
-            if event.seq != expected_seq:
-                return Verification(count, event.seq,
-                                    f"sequence gap: expected {expected_seq}, found {event.seq}")
-            if event.prev_hash != prev_hash:
-                return Verification(count, event.seq, "prev_hash does not match the event before")
-            recomputed = event_hash(seq=event.seq, at=event.at, actor=event.actor,
-                                    action=event.action, object_type=event.object_type,
-                                    object_id=event.object_id, changes=event.changes,
-                                    prev_hash=event.prev_hash)
-            if recomputed != event.hash:
-                return Verification(count, event.seq, "content does not match its hash")
-            prev_hash, expected_seq, count = event.hash, expected_seq + 1, count + 1
+    for kept in sorted(checkpoints, key=lambda c: c.seq):
+        if kept.seq > count:
+            return Verification(count, count + 1, f"the chain ends at event {count}, before "
+                                f"the checkpoint of {kept.time} at event {kept.seq} "
+                                "(events deleted)", prev_hash)
+    return _check_head(db, seal, count, prev_hash)
+
+
+def _check_head(db: Session, seal: Seal, count: int, last_hash: str) -> Verification:
     head = db.get(AuditHead, 1)
     if head is None:  # the migration writes it; only a hand in the database removes it
-        return Verification(count, count + 1, "the audit head row is missing (tail deleted?)")
-    if head.seq != count or head.hash != prev_hash:
-        return Verification(count, count + 1 if head.seq > count else head.seq,
-                            "the chain is shorter than its head records (events deleted)")
-    return Verification(count)
+        return Verification(count, count + 1, "the audit head row is missing (tail deleted?)",
+                            last_hash)
+    if head.seq > count:
+        return Verification(count, count + 1,
+                            "the chain is shorter than its head records (events deleted)",
+                            last_hash)
+    if head.seq < count:
+        return Verification(head.seq, head.seq + 1,
+                            "the chain runs past its head (events added by hand?)", last_hash)
+    if head.hash != last_hash:
+        return Verification(max(count - 1, 0), max(count, 1),
+                            "the head does not hold the last event's hash", last_hash)
+    if not _same(head.mac, seal.head(head.seq, head.hash)):
+        return Verification(count, count + 1, "the audit head does not match its MAC (moved "
+                            "back by hand over deleted events?)", last_hash)
+    return Verification(count, last_hash=last_hash)
+
+
+def checkpoint(*, db: Session) -> tuple[Verification, Checkpoint | None]:
+    """Verify the chain and, if it is intact, sign its head with the time: a checkpoint for
+    operators to keep away from this node. A broken chain gets none, as it would vouch for
+    the tampering."""
+    verified = verify(db=db)
+    if not verified.ok:
+        return verified, None
+    time = clock.iso(clock.now())
+    return verified, Checkpoint(seq=verified.events, hash=verified.last_hash, time=time,
+                                hmac=seal_of(db).checkpoint(verified.events,
+                                                            verified.last_hash, time))
+
+
+def read_checkpoint(*, db: Session, text: str) -> Checkpoint:
+    """A checkpoint that ``crrt audit checkpoint`` printed with this node's key; Invalid
+    naming what is wrong otherwise (not JSON, a field missing, the HMAC not matching)."""
+    try:
+        data = strict_changes(text)
+    except ValueError as exc:
+        raise Invalid(f"the checkpoint {exc}") from None
+    if set(data) != {"seq", "hash", "time", "hmac"}:
+        raise Invalid("the checkpoint must hold exactly seq, hash, time and hmac")
+    seq, digest, time, mac = data["seq"], data["hash"], data["time"], data["hmac"]
+    if (type(seq) is not int or seq < 0 or not all(isinstance(v, str)
+                                                   for v in (digest, time, mac))):
+        raise Invalid("the checkpoint's seq must be a number, its hash, time and hmac text")
+    if not _same(mac, seal_of(db).checkpoint(seq, digest, time)):
+        raise Invalid("the checkpoint's hmac does not match this node's audit key (altered, "
+                      "or made on another node)")
+    return Checkpoint(seq=seq, hash=digest, time=time, hmac=mac)
 
 
 def _instant(name: str, moment: datetime) -> datetime:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import model_validator
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
+MIN_AUDIT_KEY = 32  # characters: a guessable key would let anyone re-seal a rewritten chain
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 
@@ -66,6 +69,8 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = None
     smtp_allow_plain_login: bool = False
     secret_key: str | None = None
+    # SecretStr: the key that seals the audit chain never shows in a repr, an error or a log.
+    audit_key: SecretStr | None = None
     mail_from: str = "crrt@localhost"
     session_hours: int = 12
     secure_cookies: bool = False
@@ -82,6 +87,8 @@ class Settings(BaseSettings):
                 raise ValueError(problem)
         if self.smtp_ca_file is not None and not self.smtp_ca_file.is_file():
             raise ValueError("CRRT_SMTP_CA_FILE names no readable file")
+        if self.audit_key is not None and len(self.audit_key.get_secret_value()) < MIN_AUDIT_KEY:
+            raise ValueError(f"CRRT_AUDIT_KEY must be at least {MIN_AUDIT_KEY} characters")
         return self
 
     def runs_embedded_worker(self, *, sqlite: bool) -> bool:
@@ -101,6 +108,42 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             key = path.read_text().strip()
         return key
+
+    def resolved_audit_key(self) -> str:
+        """The key that seals the audit chain: the configured one, else one generated once
+        into the data dir. It lives outside the database, so a copy of the database alone can
+        neither re-seal a rewritten chain nor forge its head."""
+        if self.audit_key is not None:
+            return self.audit_key.get_secret_value()
+        return _key_file(self.data_dir / "audit_key")
+
+
+def _key_file(path: Path) -> str:
+    """The key kept in ``path``, made on first use (mode 0600, in a 0700 directory if new).
+
+    A new key is written to a temporary file and linked into place, which fails if another
+    process got there first: two first uses at once end with one key, never an empty file. An
+    empty file was emptied by something else, and is not silently replaced: a new key would
+    leave everything sealed with the old one unverifiable.
+    """
+    if path.exists():
+        key = path.read_text().strip()
+        if not key:
+            raise RuntimeError(f"{path} is empty: restore it from its backup")
+        return key
+    make_private_dir(path.parent)
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):  # another process made one first: use it
+            os.link(draft, path)
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
 
 
 @lru_cache

@@ -216,10 +216,13 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # What every session of this database carries in ``Session.info`` (the audit chain's
+        # key, bound by the app, the CLI and the tests): read when a session opens.
+        self.info: dict[str, Any] = {}
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
         # Reads take no write lock on SQLite, so they run side by side with each other.
         self.read_sessions = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
-                                          expire_on_commit=False)
+                                          expire_on_commit=False, info=self.info)
         event.listen(self.read_sessions, "before_flush", _refuse_writes)
 
     @contextmanager

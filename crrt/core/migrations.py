@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, String, column, select, table
 from sqlalchemy.orm import Session
 
-from crrt.core.db import normalise_url
+from crrt.core.db import READ_ONLY, normalise_url
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -32,7 +32,9 @@ def head_revision() -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    """The database's revision, read without a write lock (a command that only reads, such
+    as ``crrt audit verify``, must not wait for SQLite's writers)."""
+    with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

@@ -25,10 +25,11 @@ from schemathesis.checks import not_a_server_error
 
 from crrt.access.enums import Role
 from crrt.api import create_app
+from crrt.audit import service as audit
 from crrt.core.config import Settings
 from crrt.core.db import Database
 from tests.auth.test_matrix import build_scene
-from tests.conftest import World, seed_world
+from tests.conftest import AUDIT_KEY, World, seed_world
 
 MAX_EXAMPLES = 25
 SECRET = "schemathesis-secret-key"
@@ -52,7 +53,7 @@ def seeded(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
     """A migrated SQLite file holding the world and the matrix's scene (experts, etc.)."""
     path = tmp_path_factory.mktemp("fuzz") / "seeded.db"
     shutil.copyfile(sqlite_template, path)
-    database = Database(f"sqlite:///{path}")
+    database = audit.bind_key(Database(f"sqlite:///{path}"), AUDIT_KEY)
     world = seed_world(database)
     build_scene(database, world, SECRET)
     database.dispose()
@@ -89,7 +90,7 @@ def test_no_input_makes_a_server_error(seeded, fuzzed_app, tmp_path, label):
     app, schema = fuzzed_app
     path = tmp_path / "crrt.db"
     shutil.copyfile(template, path)
-    database = Database(f"sqlite:///{path}")
+    database = audit.bind_key(Database(f"sqlite:///{path}"), AUDIT_KEY)
     app.state.database = database
     app.state.settings = Settings(database_url=database.url, data_dir=tmp_path,
                                   secret_key=SECRET, embedded_worker=False)

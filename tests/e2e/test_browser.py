@@ -21,12 +21,13 @@ import pytest
 
 from crrt.access.enums import Role
 from crrt.api import create_app
+from crrt.audit import service as audit
 from crrt.auth import service as auth_service
 from crrt.auth.schemas import UserIn
 from crrt.core.config import Settings
 from crrt.core.db import Database
 from crrt.demo import load as demo
-from tests.conftest import SYSTEM
+from tests.conftest import AUDIT_KEY, SYSTEM
 
 pytestmark = pytest.mark.browser
 
@@ -58,7 +59,7 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     folder = tmp_path_factory.mktemp("browser")
     path = folder / "crrt.db"
     shutil.copyfile(sqlite_template, path)
-    database = Database(f"sqlite:///{path}")
+    database = audit.bind_key(Database(f"sqlite:///{path}"), AUDIT_KEY)
     with database.session() as db:
         demo.load(db)
         for email, role, org in ((POC_EMAIL, Role.NATIONAL_POC, "EE"),
