@@ -20,19 +20,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Text, cast, event, insert, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from crrt.access import policy
 from crrt.access.principal import Principal
 from crrt.audit.models import GENESIS, AuditEvent, AuditHead
 from crrt.core import clock
-from crrt.core.db import Database
+from crrt.core.db import Base, Database
 from crrt.core.errors import Invalid
 from crrt.core.pagination import paginate
 
 PERSONAL = "(personal data)"
 KEY_INFO = "crrt.audit.seal"  # where a session (``Session.info``) carries the audit key
+PENDING_INFO = "crrt.audit.pending"  # the events it recorded and has not sealed yet
 HEAD_DOMAIN = b"crrt audit head\n"  # an event's message is a JSON object: it starts with "{"
 CHECKPOINT_DOMAIN = b"crrt audit checkpoint\n"
 
@@ -111,39 +112,118 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any], *,
     return changed
 
 
-def record(*, db: Session, actor: Principal, action: str, object_type: str,
-           object_id: object, changes: Mapping[str, Any] | None = None) -> AuditEvent:
-    """Append one event in the caller's transaction; it commits or rolls back with the change.
+@dataclass(frozen=True)
+class _Pending:
+    """An event recorded in a transaction and not yet sealed into the chain."""
 
-    The change is flushed first, so every writer takes its row locks before the head's lock
-    (one order everywhere: no deadlock on PostgreSQL). The head's MAC is checked before the
-    chain grows: sealing a new event onto a head moved back by hand would hide the cut.
+    savepoint: SessionTransaction | None  # the innermost savepoint open when it was recorded
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    changes: dict[str, Any]
+
+
+def _pending(db: Session) -> list[_Pending]:
+    found: list[_Pending] = db.info.setdefault(PENDING_INFO, [])
+    return found
+
+
+def record(*, db: Session, actor: Principal, action: str, object_type: str,
+           object_id: object, changes: Mapping[str, Any] | None = None) -> None:
+    """Record one event in the caller's transaction: it joins the chain when the transaction
+    commits, and is forgotten if it rolls back.
+
+    Nothing is locked here: a transaction that records a thousand events (an import, an
+    intel feed) takes the head's lock once, at its commit, and seals them all in one pass
+    (``seal``). Its time is the moment of the call; its place in the chain is its commit's.
     """
-    seal = seal_of(db)
+    seal_of(db)  # a database without its key fails here, at the write, not at the commit
+    if not db.in_transaction():
+        db.begin()  # no statement yet: its end, commit or rollback, is what the events follow
+    _pending(db).append(_Pending(
+        savepoint=db.get_nested_transaction(), at=clock.now(), actor=actor.actor, action=action,
+        object_type=object_type, object_id=str(object_id),
+        changes=json.loads(canonical(dict(changes or {})))))
+
+
+_HEAD = Base.metadata.tables[AuditHead.__tablename__]
+_EVENTS = Base.metadata.tables[AuditEvent.__tablename__]
+
+
+def seal(db: Session) -> int:
+    """Append the session's recorded events to the chain; how many. Runs at every commit
+    (a listener below); readers of the log in a writing session call it first to see their
+    own events.
+
+    The session's changes are flushed first, so every writer takes its row locks before the
+    head's lock (one order everywhere: no deadlock on PostgreSQL), and holds the head only
+    from here to its commit. The head's MAC is checked before the chain grows: sealing new
+    events onto a head moved back by hand would hide the cut.
+    """
+    pending = db.info.get(PENDING_INFO)
+    if not pending:
+        return 0
+    key = seal_of(db)
     db.flush()
-    head = db.get(AuditHead, 1, with_for_update=True)
+    head = db.execute(select(_HEAD.c.seq, _HEAD.c.hash, _HEAD.c.mac)
+                      .where(_HEAD.c.id == 1).with_for_update()).one_or_none()
     if head is None:  # the migration writes it; a missing head means the log was tampered with
         raise RuntimeError("the audit head row is missing: run `crrt audit verify`")
-    if not _same(head.mac, seal.head(head.seq, head.hash)):
+    seq, digest, mac = head
+    if not _same(mac, key.head(seq, digest)):
         raise RuntimeError("the audit head does not match its MAC (moved by hand, or "
                            "CRRT_AUDIT_KEY is not this database's key): run `crrt audit verify`")
-    stored_changes = json.loads(canonical(dict(changes or {})))
-    at = clock.now()
-    seq = head.seq + 1
-    digest = seal.event(seq=seq, at=at, actor=actor.actor, action=action,
-                        object_type=object_type, object_id=str(object_id),
-                        changes=stored_changes, prev_hash=head.hash)
-    event = AuditEvent(seq=seq, at=at, actor=actor.actor, action=action,
-                       object_type=object_type, object_id=str(object_id),
-                       changes=stored_changes, prev_hash=head.hash, hash=digest)
-    db.add(event)
-    head.seq, head.hash, head.mac = seq, digest, seal.head(seq, digest)
-    db.flush()
-    return event
+    rows = []
+    for event in pending:
+        seq, prev_hash = seq + 1, digest
+        digest = key.event(seq=seq, at=event.at, actor=event.actor, action=event.action,
+                           object_type=event.object_type, object_id=event.object_id,
+                           changes=event.changes, prev_hash=prev_hash)
+        rows.append({"seq": seq, "at": event.at, "actor": event.actor, "action": event.action,
+                     "object_type": event.object_type, "object_id": event.object_id,
+                     "changes": event.changes, "prev_hash": prev_hash, "hash": digest})
+    db.execute(insert(_EVENTS), rows)  # one executemany: no ORM objects for the log
+    db.execute(update(_HEAD).where(_HEAD.c.id == 1)
+               .values(seq=seq, hash=digest, mac=key.head(seq, digest)))
+    pending.clear()
+    return len(rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _seal_at_commit(db: Session) -> None:
+    seal(db)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(db: Session, previous: SessionTransaction) -> None:
+    """A savepoint rolled back takes the events recorded inside it along."""
+    pending = db.info.get(PENDING_INFO)
+    if not pending or not previous.nested:
+        return
+
+    def inside(savepoint: SessionTransaction | None) -> bool:
+        while savepoint is not None:
+            if savepoint is previous:
+                return True
+            savepoint = savepoint.parent
+        return False
+
+    pending[:] = [event for event in pending if not inside(event.savepoint)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_end(db: Session, transaction: SessionTransaction) -> None:
+    """A transaction that ended without sealing its events (rolled back, closed) loses them,
+    so a session used again never seals a former transaction's events."""
+    if transaction.parent is None and PENDING_INFO in db.info:
+        db.info[PENDING_INFO].clear()
 
 
 def events_about(*, db: Session, object_type: str, object_id: object) -> list[AuditEvent]:
     """Every event about one object, oldest first; the caller has checked access to it."""
+    seal(db)
     return list(db.scalars(select(AuditEvent).where(AuditEvent.object_type == object_type,
                                                     AuditEvent.object_id == str(object_id))
                            .order_by(AuditEvent.seq)))
@@ -153,6 +233,7 @@ def events_by(*, db: Session, actors: Iterable[str]) -> list[AuditEvent]:
     """Every event made by these actors (``user:<id>``), oldest first; for a person's copy
     of their data, which the caller has checked they may have."""
     names = sorted(set(actors))
+    seal(db)
     if not names:
         return []
     return list(db.scalars(select(AuditEvent).where(AuditEvent.actor.in_(names))
@@ -365,6 +446,7 @@ def list_events(*, db: Session, actor: Principal, limit: int | None, cursor: str
                 ) -> tuple[list[AuditEvent], str | None]:
     """Audit events, oldest first, filtered; only those the policy lets read it."""
     policy.require(actor, policy.Permission.AUDIT_READ)
+    seal(db)
     stmt = select(AuditEvent)
     for column, value in ((AuditEvent.actor, who), (AuditEvent.action, action),
                           (AuditEvent.object_type, object_type),

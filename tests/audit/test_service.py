@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, event, func, select, text, update
 
 from crrt.access.enums import Role
 from crrt.audit import service as audit
@@ -56,6 +56,7 @@ def test_a_rolled_back_change_leaves_no_event(database, world):
     with pytest.raises(RuntimeError), database.session() as db:
         org_service.create(db=db, actor=SYSTEM, data=OrganisationIn(
             code="FI", name="Finland", kind="nation", membership="participant"))
+        assert audit.seal(db) == 2  # in the chain, in this transaction
         assert db.scalar(select(func.count()).select_from(AuditEvent)) == len(before) + 2
         raise RuntimeError("the request failed after the change")
     assert [e.hash for e in _events(database)] == [e.hash for e in before]
@@ -212,6 +213,76 @@ def test_concurrent_appends_keep_one_contiguous_valid_chain(database):
     assert [e.seq for e in events] == list(range(1, 101))
     assert {e.action for e in events} == {"test.a", "test.b"}
     with database.session() as db:
+        assert audit.verify(db=db).ok
+
+
+def test_a_transaction_seals_all_its_events_at_commit_under_one_lock_of_the_head(database):
+    """An ingest of many records takes the head once, at its commit, however many it made."""
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        with database.session() as db:
+            for i in range(200):
+                audit.record(db=db, actor=SYSTEM, action="test.bulk", object_type="thing",
+                             object_id=i, changes={"n": [None, i]})
+            assert not any("audit" in s for s in statements)  # nothing locked until commit
+    finally:
+        event.remove(database.engine, "before_cursor_execute", seen)
+    assert len([s for s in statements if "audit_head" in s]) == 2  # locked, then moved
+    assert len([s for s in statements if s.startswith("INSERT INTO audit_events")]) == 1
+    events = _events(database)
+    assert [e.object_id for e in events] == [str(i) for i in range(200)]
+    assert [e.seq for e in events] == list(range(1, 201))
+    with database.session(read_only=True) as db:
+        assert audit.verify(db=db).ok
+
+
+def test_a_rolled_back_savepoint_takes_its_events_and_keeps_the_rest(database):
+    with database.session() as db:
+        audit.record(db=db, actor=SYSTEM, action="test.kept", object_type="thing", object_id=1)
+        with pytest.raises(RuntimeError), db.begin_nested():
+            audit.record(db=db, actor=SYSTEM, action="test.undone", object_type="thing",
+                         object_id=2)
+            raise RuntimeError("the savepoint is rolled back")
+        with db.begin_nested():
+            audit.record(db=db, actor=SYSTEM, action="test.released", object_type="thing",
+                         object_id=3)
+    assert [e.action for e in _events(database)] == ["test.kept", "test.released"]
+
+
+def test_a_session_used_again_never_seals_a_former_transactions_events(database):
+    with database.sessions() as db:
+        audit.record(db=db, actor=SYSTEM, action="test.rolled_back", object_type="thing",
+                     object_id=1)
+        db.rollback()
+        audit.record(db=db, actor=SYSTEM, action="test.closed", object_type="thing",
+                     object_id=2)
+        db.close()
+        audit.record(db=db, actor=SYSTEM, action="test.committed", object_type="thing",
+                     object_id=3)
+        db.commit()
+    assert [e.action for e in _events(database)] == ["test.committed"]
+
+
+def test_a_writer_still_working_does_not_hold_back_another_writers_audited_commit(database):
+    """On PostgreSQL, writers run side by side: the head is held from a commit's sealing to
+    its end, not from a transaction's first event (SQLite runs one writer at a time)."""
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writing transaction at a time")
+    with database.session() as slow:
+        audit.record(db=slow, actor=SYSTEM, action="test.slow", object_type="thing",
+                     object_id=1)
+        slow.execute(text("SELECT 1"))  # its transaction is open
+        with database.session() as quick:
+            quick.execute(text("SET LOCAL lock_timeout = '2s'"))
+            audit.record(db=quick, actor=SYSTEM, action="test.quick", object_type="thing",
+                         object_id=2)
+    assert [e.action for e in _events(database)] == ["test.quick", "test.slow"]
+    with database.session(read_only=True) as db:
         assert audit.verify(db=db).ok
 
 

@@ -18,6 +18,7 @@ COORDINATOR, POC, RESPONDER = Role.COORDINATOR, Role.NATIONAL_POC, Role.RESPONDE
 
 
 def _events(db, action):
+    audit.seal(db)  # the events recorded in this transaction so far join the chain
     return list(db.scalars(select(AuditEvent).where(AuditEvent.action == action)
                            .order_by(AuditEvent.seq)))
 
