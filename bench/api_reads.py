@@ -171,12 +171,11 @@ def main() -> None:
     per_nation = max(1, args.experts // len(NATIONS))
     started = time.perf_counter()
     for i, nation in enumerate(NATIONS):
-        with database.session() as db:
-            report = importer.import_experts(db=db, actor=BENCH, org=nation,
-                                             filename="pool.csv",
-                                             content=pool_csv(per_nation, i * per_nation, rng),
-                                             dry_run=False)
-            assert report.applied, report.rejected[:3]
+        report = importer.import_experts(database=database, actor=BENCH, org=nation,
+                                         filename="pool.csv",
+                                         content=pool_csv(per_nation, i * per_nation, rng),
+                                         dry_run=False)
+        assert report.applied, report.rejected[:3]
     elapsed = time.perf_counter() - started
     total = per_nation * len(NATIONS)
     print(f"import: {total} experts in {len(NATIONS)} spreadsheets, {elapsed:.1f} s "

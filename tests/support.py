@@ -7,6 +7,8 @@ signed-in browser), so the tests stay fast and do not depend on parts still bein
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from email.message import EmailMessage
@@ -232,3 +234,47 @@ def unreachable_smtp_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"smtp://127.0.0.1:{port}"
+
+
+def impatient(database: Database) -> Database:
+    """Another ``Database`` on the same data whose lock waits end within 0.2 s (not 10 s),
+    so a test sees "database is locked" at once where crrt would wait out its timeout."""
+    from sqlalchemy import event
+
+    from crrt.core.db import is_sqlite
+
+    if not is_sqlite(database.engine):
+        return Database(database.url, connect_args={"options": "-c lock_timeout=200"})
+    other = Database(database.url)
+
+    @event.listens_for(other.engine, "connect")
+    def _short_wait(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=100")  # after crrt's 10 s
+
+    return other
+
+
+@contextmanager
+def write_lock(database: Database, tables: str) -> Iterator[None]:
+    """Another connection holds what a writer of ``tables`` needs until the block ends.
+
+    SQLite: the database's write lock (``BEGIN IMMEDIATE``), which every writer needs.
+    PostgreSQL: ``tables`` in EXCLUSIVE mode, which lets plain reads through, not writes.
+    """
+    import sqlite3
+
+    from crrt.core.db import is_sqlite
+
+    if is_sqlite(database.engine):
+        connection = sqlite3.connect(str(database.engine.url.database), isolation_level=None,
+                                     timeout=0)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.execute("ROLLBACK")
+            connection.close()
+        return
+    with database.engine.connect() as connection, connection.begin():
+        connection.exec_driver_sql(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+        yield

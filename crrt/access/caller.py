@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from crrt.access.principal import Principal
 from crrt.core.errors import Unauthenticated
-from crrt.core.http import Db
+from crrt.core.http import READING_METHODS, Db
 
 Identify = Callable[[Request, Session, HTTPAuthorizationCredentials | None], Principal | None]
 
@@ -26,9 +26,18 @@ bearer = HTTPBearer(auto_error=False, description="An API token from `crrt token
 def optional_principal(request: Request, db: Db,
                        credentials: Annotated[HTTPAuthorizationCredentials | None,
                                               Depends(bearer)] = None) -> Principal | None:
-    """The caller if it identified itself; a bad credential is a 401, not anonymity."""
+    """The caller if it identified itself; a bad credential is a 401, not anonymity.
+
+    A read identifies its caller in its own (reading) session. A write does it in a short
+    reading session of its own, so that the request's writing session begins at the route's
+    first statement: on SQLite that is when the write lock is taken (``BEGIN IMMEDIATE``),
+    and a route that first reads and checks its input (an uploaded sheet) holds no lock.
+    """
     identify: Identify = request.app.state.identify
-    return identify(request, db, credentials)
+    if request.method in READING_METHODS:
+        return identify(request, db, credentials)
+    with request.app.state.database.session(read_only=True) as reading:
+        return identify(request, reading, credentials)
 
 
 def current_principal(principal: Annotated[Principal | None,

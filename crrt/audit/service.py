@@ -176,14 +176,14 @@ def seal(db: Session) -> int:
         raise RuntimeError("the audit head does not match its MAC (moved by hand, or "
                            "CRRT_AUDIT_KEY is not this database's key): run `crrt audit verify`")
     rows = []
-    for event in pending:
+    for waiting in pending:
         seq, prev_hash = seq + 1, digest
-        digest = key.event(seq=seq, at=event.at, actor=event.actor, action=event.action,
-                           object_type=event.object_type, object_id=event.object_id,
-                           changes=event.changes, prev_hash=prev_hash)
-        rows.append({"seq": seq, "at": event.at, "actor": event.actor, "action": event.action,
-                     "object_type": event.object_type, "object_id": event.object_id,
-                     "changes": event.changes, "prev_hash": prev_hash, "hash": digest})
+        digest = key.event(seq=seq, at=waiting.at, actor=waiting.actor, action=waiting.action,
+                           object_type=waiting.object_type, object_id=waiting.object_id,
+                           changes=waiting.changes, prev_hash=prev_hash)
+        rows.append({"seq": seq, "at": waiting.at, "actor": waiting.actor, "action": waiting.action,
+                     "object_type": waiting.object_type, "object_id": waiting.object_id,
+                     "changes": waiting.changes, "prev_hash": prev_hash, "hash": digest})
     db.execute(insert(_EVENTS), rows)  # one executemany: no ORM objects for the log
     db.execute(update(_HEAD).where(_HEAD.c.id == 1)
                .values(seq=seq, hash=digest, mac=key.head(seq, digest)))
@@ -210,7 +210,7 @@ def _forget_rolled_back(db: Session, previous: SessionTransaction) -> None:
             savepoint = savepoint.parent
         return False
 
-    pending[:] = [event for event in pending if not inside(event.savepoint)]
+    pending[:] = [waiting for waiting in pending if not inside(waiting.savepoint)]
 
 
 @event.listens_for(Session, "after_transaction_end")

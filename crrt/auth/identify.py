@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from crrt.access.principal import Principal
 from crrt.auth import service, tokens
 from crrt.core.errors import Forbidden, Unauthenticated
-from crrt.core.http import READING_METHODS
 
 log = logging.getLogger("crrt.auth")
 
@@ -74,14 +73,16 @@ def client_address(request: Request) -> str:
 
 def identify(request: Request, db: Session,
              credentials: HTTPAuthorizationCredentials | None) -> Principal | None:
-    """The caller if it identified itself; a bad token is a 401, not anonymity."""
+    """The caller if it identified itself; a bad token is a 401, not anonymity.
+
+    ``db`` only reads (see :func:`crrt.access.caller.optional_principal`), so a token's use is
+    remembered on the side, in a short writing transaction of its own.
+    """
     if not by_session(request):
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
         principal, due = service.check_token(db, credentials.credentials)
-        if due is not None and request.method not in READING_METHODS:
-            service.remember_token_use(db, due)
-        elif due is not None:  # a read's session writes nothing: remember the use on the side
+        if due is not None:
             try:
                 with request.app.state.database.session() as writing:
                     service.remember_token_use(writing, due)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
-from crrt.core.db import refusal
+from crrt.core.db import Database, refusal
 from crrt.core.errors import DomainError, Invalid
 from crrt.core.pagination import MAX_LIMIT
 
@@ -47,6 +47,15 @@ def get_write_db(request: Request) -> Iterator[Session]:
 # scope="function": commit before the answer is sent, so a failed commit is never a 2xx.
 Db = Annotated[Session, Depends(get_db, scope="function")]
 WriteDb = Annotated[Session, Depends(get_write_db, scope="function")]
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+# For a route whose service opens its own sessions: reading first, writing only if it must.
+AppDatabase = Annotated[Database, Depends(get_database)]
 
 MAX_ID = 2**31 - 1
 # Ids are 32-bit on PostgreSQL (and SQLite overflows past 64 bits): a larger one is a 422, not a

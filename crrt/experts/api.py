@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Response, UploadFile
 
 from crrt.access.caller import Me
 from crrt.core.errors import FieldError, Invalid
-from crrt.core.http import Cursor, Db, Limit, PublicIdParam, WriteDb, body_limit
+from crrt.core.http import AppDatabase, Cursor, Db, Limit, PublicIdParam, WriteDb, body_limit
 from crrt.core.pagination import Page
 from crrt.experts import importer, reads, service
 from crrt.experts.importer import MAX_BYTES
@@ -51,14 +51,20 @@ def import_template(me: Me) -> Response:
 @router.post("/import", responses={422: {"description": "Rejected rows; nothing was written. "
                                                         "The problem carries the `report`."}})
 @body_limit(importer.MAX_UPLOAD)
-def import_experts(file: UploadFile, org: Annotated[str, Form(max_length=64)], db: Db, me: Me,
+def import_experts(file: UploadFile, org: Annotated[str, Form(max_length=64)],
+                   database: AppDatabase, me: Me,
                    dry_run: Annotated[bool, Form()] = False) -> ImportReport:
-    """Import a CSV or XLSX sheet into a nation's pool: every row, or none."""
+    """Import a CSV or XLSX sheet into a nation's pool: every row, or none.
+
+    The importer opens its own sessions, so reading and checking the sheet hold no write lock.
+    """
     content = file.file.read(MAX_BYTES + 1)
-    report = importer.import_experts(db=db, actor=me, org=org, filename=file.filename or "",
-                                     content=content, dry_run=dry_run)
+    report = importer.import_experts(database=database, actor=me, org=org,
+                                     filename=file.filename or "", content=content,
+                                     dry_run=dry_run)
     if report.rejected and not dry_run:
-        raise Invalid(f"{len(report.rejected)} row(s) rejected; nothing was imported.",
+        stopped = "" if report.complete else " (checking stopped there)"
+        raise Invalid(f"{len(report.rejected)} row(s) rejected{stopped}; nothing was imported.",
                       [FieldError(["file", r.row], "; ".join(r.errors))
                        for r in report.rejected],
                       report=report.model_dump(mode="json"))

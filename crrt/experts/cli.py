@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from crrt.cli_support import SYSTEM, fail, unit_of_work
+from crrt.cli_support import SYSTEM, fail, ready_database, refused, unit_of_work
 from crrt.experts import importer, service
 from crrt.experts.schemas import ImportReport
 
@@ -23,6 +23,8 @@ def _print_report(report: ImportReport) -> None:
     for rejection in report.rejected:
         typer.echo(f"row {rejection.row} ({rejection.email or 'no email'}): "
                    + "; ".join(rejection.errors), err=True)
+    if not report.complete:
+        typer.echo(f"checking stopped after {len(report.rejected)} rejected rows", err=True)
 
 
 @app.command("import")
@@ -34,9 +36,16 @@ def import_file(
             "--dry-run", help="Validate and report; write nothing.")] = False,
 ) -> None:
     """Import experts from a sheet: every row or none; exit 1 if any row is rejected."""
-    with unit_of_work() as db:
-        report = importer.import_experts(db=db, actor=SYSTEM, org=org, filename=file.name,
-                                         content=file.read_bytes(), dry_run=dry_run)
+    with file.open("rb") as sheet:  # one byte past the limit says it is too large
+        content = sheet.read(importer.MAX_BYTES + 1)
+    database = ready_database()
+    try:
+        with refused():
+            report = importer.import_experts(database=database, actor=SYSTEM, org=org,
+                                             filename=file.name, content=content,
+                                             dry_run=dry_run)
+    finally:
+        database.dispose()
     _print_report(report)
     if report.rejected:
         raise fail(f"{len(report.rejected)} row(s) rejected: nothing was imported.")

@@ -249,5 +249,7 @@ class ImportReport(BaseModel):
     created: int = Field(description="Rows that create an expert (would, if not applied).")
     updated: int = Field(description="Rows that update an expert (would, if not applied).")
     rejected: list[RowRejection]
+    complete: bool = Field(description="False when checking stopped at the 100th rejected "
+                           "row: the counts cover the rows up to it.")
     dry_run: bool
     applied: bool

@@ -233,8 +233,8 @@ def test_an_upload_to_the_import_has_its_own_larger_limit(client, world):
     rows = content.count(b"\n") - 1
     response = upload(content)
     assert response.status_code == 200, response.text[:500]
-    assert response.json() == {"created": rows, "updated": 0, "rejected": [], "dry_run": True,
-                               "applied": False}
+    assert response.json() == {"created": rows, "updated": 0, "rejected": [], "complete": True,
+                               "dry_run": True, "applied": False}
     # between the importer's 5 MiB and the upload limit's 6 MiB: the importer's own answer
     body = assert_problem(upload(b"x" * (5 * MiB + MiB // 2)), 413)
     assert "over 5 MiB" in body["detail"]

@@ -1,10 +1,17 @@
+import csv
+import io
 import json
 import uuid
 from datetime import date
 
 import pytest
+from fastapi.testclient import TestClient
 
 from crrt.access.enums import Role
+from crrt.api import create_app
+from crrt.core.db import is_sqlite
+from crrt.experts import importer
+from tests import support
 from tests.support import add_expert
 
 URL = "/api/v1/experts"
@@ -220,8 +227,8 @@ def _import(client, world, content, *, name="experts.csv", org="EE", dry_run=Non
 def test_an_import_answers_with_its_report(client, world):
     response = _import(client, world, CSV.encode())
     assert response.status_code == 200
-    assert response.json() == {"created": 2, "updated": 0, "rejected": [], "dry_run": False,
-                               "applied": True}
+    assert response.json() == {"created": 2, "updated": 0, "rejected": [], "complete": True,
+                               "dry_run": False, "applied": True}
     names = [e["name"] for e in client.get(URL, headers=world.headers(Role.NATIONAL_POC))
              .json()["items"]]
     assert names == ["Kadri Saar", "Mart Kask"]
@@ -229,8 +236,8 @@ def test_an_import_answers_with_its_report(client, world):
 
 def test_a_dry_run_import_reports_and_writes_nothing(client, world):
     response = _import(client, world, CSV.encode(), dry_run="true")
-    assert response.json() == {"created": 2, "updated": 0, "rejected": [], "dry_run": True,
-                               "applied": False}
+    assert response.json() == {"created": 2, "updated": 0, "rejected": [], "complete": True,
+                               "dry_run": True, "applied": False}
     assert client.get(URL, headers=world.headers(Role.NATIONAL_POC)).json()["items"] == []
 
 
@@ -256,13 +263,18 @@ def test_an_import_refuses_files_it_cannot_read(client, world):
                          data={"org": "EE"}), 422)
 
 
-def test_the_import_template_is_a_csv_download(client, world):
+def test_the_import_template_is_a_csv_download_written_as_every_export(client, world):
     response = client.get(f"{URL}/import/template.csv", headers=world.headers(Role.NATIONAL_POC))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
-    assert response.text.splitlines()[0] == \
-        "name,email,phone,institution,skills,languages,clearance,deployability,time_zone,notes"
+    header, example = csv.reader(io.StringIO(response.text))
+    assert header == ["name", "email", "phone", "institution", "skills", "languages",
+                      "clearance", "deployability", "time_zone", "notes"]
+    assert example[2] == "'+370 600 00000"  # neutralised, as a formula would be
+    assert response.text.startswith('"name","email",')  # every cell quoted
     assert _import(client, world, response.content).json()["created"] == 1
+    [expert] = client.get(URL, headers=world.headers(Role.NATIONAL_POC)).json()["items"]
+    assert expert["phone"] == "+370 600 00000"
 
 
 def test_an_observers_megabyte_of_languages_is_one_small_422(client, database, world):
@@ -296,3 +308,41 @@ def test_an_expert_named_by_invisible_characters_is_refused(client, world, exper
         assert [e["loc"] for e in problem["errors"]] == [["name"]]
     problem = _problem(_post(client, world, expert_body(notes="call\u2067 me")), 422)
     assert [e["loc"] for e in problem["errors"]] == [["notes"]]
+
+
+def _wide_header() -> bytes:
+    """The review's hostile header: 40,000 known names over and over (344 KB)."""
+    return (",".join(importer.COLUMNS[n % len(importer.COLUMNS)]
+                     for n in range(40_000)) + "\n").encode()
+
+
+def _long_rows() -> bytes:
+    """5,000 rows of about 920 characters each (4.6 MB), every one with too long a name."""
+    return ("name,email,skills,notes\n" + "".join(
+        f"{'N' * 450},e{n}@ee.example,cloud:1,{'x' * 450}\n" for n in range(5000))).encode()
+
+
+def test_hostile_sheets_are_refused_with_a_problem_naming_the_limit(client, world):
+    problem = _problem(_import(client, world, _wide_header()), 413)
+    assert problem["detail"] == "Line 1 is longer than 10,000 characters."
+    problem = _problem(_import(client, world, _long_rows()), 422)
+    assert problem["detail"] == "100 row(s) rejected (checking stopped there); nothing was " \
+                                "imported."
+    assert len(problem["errors"]) == 100 and problem["report"]["complete"] is False
+
+
+def test_checking_an_import_waits_for_no_writer(settings, database, world):
+    """A writer holds SQLite's one write lock: a refused sheet, a rejected one and a dry run
+    are answered without it, and only a clean import waits for it (503 when it stays held)."""
+    impatient = support.impatient(database)
+    try:
+        with TestClient(create_app(settings, database=impatient),
+                        raise_server_exceptions=False) as client, \
+                support.write_lock(database, "experts, audit_head"):
+            _problem(_import(client, world, _wide_header()), 413)
+            _problem(_import(client, world, _long_rows()), 422)
+            assert _import(client, world, CSV.encode(), dry_run="true").json()["created"] == 2
+            held = _import(client, world, CSV.encode())  # PostgreSQL: this test's lock timeout
+            assert held.status_code == (503 if is_sqlite(database.engine) else 500), held.text
+    finally:
+        impatient.dispose()

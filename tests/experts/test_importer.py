@@ -1,22 +1,29 @@
 import io
+import struct
 import time
+import tracemalloc
+import zipfile
 
 import openpyxl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from crrt.access.enums import Role
 from crrt.access.principal import Principal
 from crrt.audit import service as audit
 from crrt.audit.models import AuditEvent
+from crrt.core import spreadsheets
 from crrt.core.errors import Forbidden, Invalid
 from crrt.experts import importer, service
 from crrt.experts.enums import Skill
 from crrt.experts.importer import TooLarge, UnsupportedFile, format_skills, parse_skills
 from crrt.experts.models import Expert
 from crrt.experts.schemas import ExpertFilter, SkillLevel
+from tests import support
 from tests.support import add_institution
 
 HEADER = "name,email,phone,institution,skills,languages,clearance,deployability,time_zone,notes"
@@ -29,9 +36,8 @@ MART = "Mart Kask,mart.kask@mil.ee.example,,,ot_ics:2,et,,,,"
 
 def _run(database, world, content, *, filename="experts.csv", org="EE", dry_run=False,
          role=Role.NATIONAL_POC):
-    with database.session() as db:
-        return importer.import_experts(db=db, actor=world.principals[role], org=org,
-                                       filename=filename, content=content, dry_run=dry_run)
+    return importer.import_experts(database=database, actor=world.principals[role], org=org,
+                                   filename=filename, content=content, dry_run=dry_run)
 
 
 def _pool(database):
@@ -240,28 +246,32 @@ def test_a_cell_far_out_in_column_xfd_is_ignored_and_costs_no_time(database, wor
     assert (report.created, report.updated, report.rejected) == (300, 0, [])
 
 
-MART_NOTES = "Mart Kask,mart@mil.ee.example,ot_ics:2,"
+def test_cells_that_look_like_formulas_are_imported_as_given(database, world):
+    content = _csv("=1+2,kadri@ee.example,+372 5550 1101,cloud:1,@SUM(1+1)",
+                   "Mart Kask,mart@mil.ee.example,,ot_ics:2,-- see file",
+                   header="name,email,phone,skills,notes")
+    report = _run(database, world, content)
+    assert (report.created, report.rejected) == (2, [])
+    pool = _pool(database)
+    kadri, mart = pool["kadri@ee.example"], pool["mart@mil.ee.example"]
+    assert (kadri.name, kadri.phone, kadri.notes, mart.notes) == \
+        ("=1+2", "+372 5550 1101", "@SUM(1+1)", "-- see file")
+    written = spreadsheets.csv_text([[kadri.name, kadri.phone, kadri.notes, mart.notes]])
+    assert written == "\"'=1+2\",\"'+372 5550 1101\",\"'@SUM(1+1)\",\"'-- see file\"\r\n"
 
 
-@pytest.mark.parametrize("row", [
-    '"=HYPERLINK(""http://evil.example"",""Click"")",kadri@ee.example,cloud:1,',
-    "Kadri Saar,kadri@ee.example,cloud:1,@SUM(1+1)",
-    "Kadri Saar,=1+2@ee.example,cloud:1,",
-])
-def test_a_cell_that_starts_a_formula_rejects_its_row(database, world, row):
-    report = _run(database, world, _csv(row, MART_NOTES, header="name,email,skills,notes"))
-    assert not report.applied and report.created == 1
-    [rejection] = report.rejected
-    assert rejection.row == 2
-    assert any("formula" in error for error in rejection.errors), rejection.errors
-    assert _pool(database) == {}
-
-
-def test_a_leading_plus_in_a_phone_number_is_not_a_formula(database, world):
-    report = _run(database, world, _csv("Mart Kask,mart@mil.ee.example,+372 5550 1101,ot_ics:2",
-                                        header="name,email,phone,skills"))
-    assert (report.created, report.rejected) == (1, [])
-    assert _pool(database)["mart@mil.ee.example"].phone == "+372 5550 1101"
+def test_a_sheet_the_platform_wrote_imports_as_it_was(database, world):
+    rows = [["name", "email", "skills", "notes"],
+            ["=1+2", "kadri@ee.example", "cloud:1", "@home"],
+            ["Mart Kask", "mart@mil.ee.example", "ot_ics:2", "'quoted, as typed"]]
+    for filename, content in (("x.csv", spreadsheets.csv_text(rows).encode()),
+                              ("x.xlsx", spreadsheets.xlsx_bytes(rows))):
+        report = _run(database, world, content, filename=filename, dry_run=True)
+        assert (report.created, report.rejected) == (2, []), filename
+    _run(database, world, spreadsheets.xlsx_bytes(rows), filename="x.xlsx")
+    pool = _pool(database)
+    assert (pool["kadri@ee.example"].name, pool["kadri@ee.example"].notes) == ("=1+2", "@home")
+    assert pool["mart@mil.ee.example"].notes == "'quoted, as typed"
 
 
 def test_two_rows_whose_emails_differ_in_case_are_a_422_report_not_a_409(client, world):
@@ -279,3 +289,215 @@ def test_two_rows_whose_emails_differ_in_case_are_a_422_report_not_a_409(client,
                                    "errors": ["email: the same email is on row 2"]}]
     listed = client.get("/api/v1/experts", headers=world.headers(Role.NATIONAL_POC)).json()
     assert listed["items"] == []
+
+
+# --- hostile files: every size bounded before the work it would cost --------------------------
+
+MART_SHORT = "Mart Kask,mart@mil.ee.example,ot_ics:2"  # for the header name,email,skills
+
+def test_a_header_of_40000_repeated_columns_is_refused_at_the_first_line():
+    header = ",".join(importer.COLUMNS[n % len(importer.COLUMNS)] for n in range(40_000))
+    with pytest.raises(TooLarge, match="Line 1 is longer than 10,000 characters"):
+        importer.read_sheet("wide.csv", (header + "\n").encode())
+
+
+def test_a_row_wider_than_max_columns_is_refused():
+    row = "Kadri Saar,kadri@ee.example,cloud:1" + ",x" * importer.MAX_COLUMNS
+    with pytest.raises(TooLarge, match="Row 2 is wider than 30 columns"):
+        importer.read_sheet("x.csv", _csv(row, header="name,email,skills"))
+
+
+def test_empty_cells_past_the_last_column_are_left_out(database, world):
+    row = "Kadri Saar,kadri@ee.example,cloud:1" + "," * 40
+    report = _run(database, world, _csv(row, header="name,email,skills" + "," * 40))
+    assert (report.created, report.rejected) == (1, [])
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    (f"Kadri,\"{'n' * 5001}\"", "Row 2 has a cell longer than 5,000"),
+    (f"Kadri,{'n' * 10_001}", "Line 2 is longer than 10,000"),
+    (",".join([f"\"{'n' * 2000}\n{'n' * 2000}\""] * 3), "Row 2 is longer than 10,000"),
+])  # the last: three cells of two lines each, every line of the file short
+def test_a_cell_a_line_or_a_row_over_its_limit_is_refused(row, message):
+    with pytest.raises(TooLarge, match=message):
+        importer.read_sheet("x.csv", _csv(row, header="name,notes,institution,email,skills"))
+
+
+def test_a_list_cell_holds_at_most_max_items(database, world):
+    languages = " ".join(["et", "en"] * 16)
+    report = _run(database, world, _csv(f"Kadri,k@ee.example,cloud:1,{languages}",
+                                        header="name,email,skills,languages"))
+    assert report.rejected[0].errors == ["languages: at most 30 items in a cell"]
+
+
+def test_checking_stops_at_the_hundredth_rejected_row(database, world):
+    rows = [f"E{n},e{n}@ee.example,cloud:9" for n in range(150)]
+    report = _run(database, world, _csv(MART_SHORT, *rows, header="name,email,skills"),
+                  dry_run=True)
+    assert len(report.rejected) == importer.MAX_REJECTED and report.complete is False
+    assert report.rejected[-1].row == 3 + importer.MAX_REJECTED - 1
+
+
+def test_a_dry_run_and_a_refused_import_wait_for_no_writer(database, world):
+    """On SQLite a writer holds the one write lock; checking a sheet must not need it."""
+    impatient = support.impatient(database)
+    try:
+        with support.write_lock(database, "experts, audit_head"):
+            report = importer.import_experts(database=impatient,
+                                             actor=world.principals[Role.NATIONAL_POC],
+                                             org="EE", filename="x.csv",
+                                             content=_csv(MART_SHORT, "X,bad,cloud:1",
+                                                          header="name,email,skills"),
+                                             dry_run=False)
+            assert [r.row for r in report.rejected] == [3]
+            dry = importer.import_experts(database=impatient,
+                                          actor=world.principals[Role.NATIONAL_POC], org="EE",
+                                          filename="x.csv", dry_run=True,
+                                          content=_csv(MART_SHORT, header="name,email,skills"))
+            assert (dry.created, dry.applied) == (1, False)
+            with pytest.raises(OperationalError):  # the lock is real: a clean import waits
+                importer.import_experts(database=impatient,
+                                        actor=world.principals[Role.NATIONAL_POC], org="EE",
+                                        filename="x.csv", dry_run=False,
+                                        content=_csv(MART_SHORT, header="name,email,skills"))
+    finally:
+        impatient.dispose()
+
+
+# XLSX parts built here with zipfile: a sheet of ~285 MB of one repeated cell packs to ~0.9 MB.
+BOMB_CELL = b'<c t="inlineStr"><is><t>x</t></is></c>'
+BOMB_CHUNKS = 120  # of 2.4 MiB each
+
+
+def _bomb_stream(write) -> None:
+    chunk = BOMB_CELL * (1 << 16)
+    for _ in range(BOMB_CHUNKS):
+        write(chunk)
+
+
+def _workbook_with(name: str, stream) -> bytes:
+    """A real workbook whose part ``name`` is replaced by what ``stream`` writes, deflated."""
+    plain = _xlsx([["name", "email", "skills"], ["Kadri", "k@ee.example", "cloud:1"]])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(plain)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target:
+        for info in source.infolist():
+            if info.filename != name:
+                target.writestr(info.filename, source.read(info))
+                continue
+            with target.open(name, "w") as part:
+                stream(part.write)
+    return out.getvalue()
+
+
+def _declaring(content: bytes, name: str, size: int) -> bytes:
+    """``content`` with the central directory's unpacked size of ``name`` set to ``size``."""
+    data = bytearray(content)
+    at = 0
+    while (at := data.find(b"PK\x01\x02", at)) != -1:
+        length = struct.unpack_from("<H", data, at + 28)[0]
+        if data[at + 46:at + 46 + length] == name.encode():
+            struct.pack_into("<I", data, at + 24, size)
+            return bytes(data)
+        at += 4
+    raise AssertionError(f"{name} is not in the archive")
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    def sheet(write) -> None:
+        write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.'
+              b'openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">')
+        _bomb_stream(write)
+        write(b"</row></sheetData></worksheet>")
+
+    content = _workbook_with("xl/worksheets/sheet1.xml", sheet)
+    assert len(content) < 1024 * 1024
+    return content
+
+
+def _refused_within_bounds(content: bytes) -> Invalid:
+    """What :func:`importer.read_sheet` refuses ``content`` with, and at what cost."""
+    tracemalloc.start()
+    started = time.process_time()
+    try:
+        with pytest.raises(Invalid) as refused:
+            importer.read_sheet("bomb.xlsx", content)
+        cpu = time.process_time() - started
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB"
+    assert cpu < 1, f"{cpu:.2f} s of CPU"
+    return refused.value
+
+
+def test_an_xlsx_bomb_is_refused_by_its_declared_size(bomb):
+    refused = _refused_within_bounds(bomb)
+    assert refused.status == 413
+    assert refused.detail == "The workbook unpacks to more than 20 MiB."
+
+
+def test_an_xlsx_part_whose_directory_understates_its_size_is_refused(bomb):
+    """A central directory that claims 2 KB for ~285 MB: zipfile stops at the claim, and the
+    part fails its CRC; read whole, the part would first be inflated in full."""
+    liar = _declaring(_workbook_with("[Content_Types].xml", _bomb_stream),
+                      "[Content_Types].xml", 2048)
+    refused = _refused_within_bounds(liar)
+    assert refused.status == 422
+    assert refused.detail == "The file is not a readable XLSX workbook."
+
+
+def test_an_xlsx_part_packed_over_max_ratio_is_refused():
+    def styles(write) -> None:
+        write(b" " * (2 * 1024 * 1024))  # 2 MiB that packs to a few KB
+
+    refused = _refused_within_bounds(_workbook_with("xl/styles.xml", styles))
+    assert refused.status == 413
+    assert refused.detail == "A part of the workbook unpacks to more than 100 times its " \
+                             "packed size."
+
+
+def test_an_xlsx_of_more_xml_elements_than_openpyxl_parses_in_time_is_refused():
+    """~310,000 empty cells past column 30 (3.7 MB unpacked, packed 6:1) once cost
+    openpyxl ten seconds of CPU to read and drop."""
+    def sheet(write) -> None:
+        write(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+              b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c>'
+              b'<c r="B1" t="inlineStr"><is><t>email</t></is></c>'
+              b'<c r="C1" t="inlineStr"><is><t>skills</t></is></c></row>')
+        for row in range(2, 1035):
+            write(f'<row r="{row}">'.encode()
+                  + b"".join(f'<c r="{get_column_letter(col)}{row}"/>'.encode()
+                             for col in range(31, 331)) + b"</row>")
+        write(b"</sheetData></worksheet>")
+
+    refused = _refused_within_bounds(_workbook_with("xl/worksheets/sheet1.xml", sheet))
+    assert refused.status == 413
+    assert refused.detail.startswith("The workbook holds more than 300,000 XML elements")
+
+
+def test_an_xlsx_whose_packed_stream_is_damaged_is_a_422_not_a_500():
+    def sheet(write) -> None:
+        write(b"<worksheet>" + b"".join(f"<row r='{n}'/>".encode() for n in range(1, 2000))
+              + b"</worksheet>")
+
+    content = bytearray(_workbook_with("xl/worksheets/sheet1.xml", sheet))
+    with zipfile.ZipFile(io.BytesIO(bytes(content))) as packed:
+        part = packed.getinfo("xl/worksheets/sheet1.xml")
+    name, extra = struct.unpack_from("<HH", content, part.header_offset + 26)
+    start = part.header_offset + 30 + name + extra
+    content[start + 10:start + 30] = b"\xff" * 20  # zlib: "invalid ... set"
+    with pytest.raises(Invalid, match="not a readable XLSX workbook"):
+        importer.read_sheet("x.xlsx", bytes(content))
+
+
+def test_an_xlsx_part_packed_with_bzip2_is_refused():
+    plain = _xlsx([["name", "email", "skills"]])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(plain)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_BZIP2) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info))
+    with pytest.raises(Invalid, match="not a readable XLSX workbook"):
+        importer.read_sheet("x.xlsx", out.getvalue())
