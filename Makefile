@@ -65,8 +65,14 @@ lock: | $(UV)
 	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --quiet -o requirements/dev.lock
 
+# Every benchmark in turn, on SQLite in temporary folders; each prints its figures
+# (docs/benchmarks.md says what they mean and how to run one on PostgreSQL).
 bench: install-dev
 	$(BIN)/python bench/api_reads.py
+	$(BIN)/python bench/audit_chain.py
+	$(BIN)/python bench/hostile_input.py
+	$(BIN)/python bench/import_hostile.py
+	$(BIN)/python bench/signin_stall.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .coverage htmlcov *.egg-info

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, select, update
+from sqlalchemy import Select, bindparam, delete, func, null, select, update
 from sqlalchemy.orm import Session
 
 from crrt.access import policy, teams
@@ -265,19 +265,33 @@ def revoke_token(*, db: Session, actor: Principal, token_id: int,
 
 @cache
 def _caller_statement(credential: type[ApiToken] | type[WebSession]) -> Select[Any]:
-    """A caller's credential, account and organisation code in one row: the statement every
-    request runs, built once (a request binds only the digest)."""
+    """A caller's credential, account and organisation code in one row of columns (no ORM
+    object): the statement every request runs, built once (a request binds only the digest)."""
     orgs = organisations.names()
-    digest = ApiToken.token_hash if credential is ApiToken else WebSession.session_hash
-    return (select(credential, User.id, User.email, User.name, User.role, User.is_active,
-                   User.organisation_id, orgs.c.code)
+    own: tuple[Any, ...]  # the columns of a token or of a web session
+    if credential is ApiToken:
+        own = (ApiToken.id.label("credential_id"), ApiToken.revoked_at.label("ended_at"),
+               ApiToken.expires_at, ApiToken.last_used_at)
+        digest = ApiToken.token_hash
+    else:
+        own = (WebSession.id.label("credential_id"), WebSession.ended_at,
+               WebSession.expires_at, null().label("last_used_at"))
+        digest = WebSession.session_hash
+    return (select(User.id, User.email, User.name, User.role, User.is_active,
+                   User.organisation_id, orgs.c.code, *own)
             .join(User, User.id == credential.user_id)
             .join(orgs, orgs.c.id == User.organisation_id)
             .where(digest == bindparam("digest")))
 
 
+def _caller(db: Session, credential: type[ApiToken] | type[WebSession], secret: str) -> Any:
+    """The row of :func:`_caller_statement` for a secret, or None."""
+    return db.connection().execute(_caller_statement(credential),
+                                   {"digest": tokens.digest(secret)}).first()
+
+
 def _principal(db: Session, row: Any) -> Principal:
-    _credential, user_id, email, name, role, _active, org_id, org_code = row
+    user_id, email, name, role, _active, org_id, org_code = row[:7]
     return Principal(user_id=user_id, email=email, name=name, role=role, org_id=org_id,
                      org_code=org_code, teams=teams.of(db, user_id))
 
@@ -302,14 +316,13 @@ def _revoke_all_tokens(db: Session, actor: Principal, user_id: int, *, reason: s
 def check_token(db: Session, secret: str) -> tuple[Principal, int | None]:
     """The principal behind a bearer token (401 if unknown, revoked or expired), and the
     token's id when its use is due to be remembered (at most every five minutes)."""
-    row = db.execute(_caller_statement(ApiToken), {"digest": tokens.digest(secret)}).first()
+    row = _caller(db, ApiToken, secret)
     now = clock.now()
-    token: ApiToken | None = row[0] if row is not None else None
-    if row is None or token is None or token.revoked_at is not None or \
-            (token.expires_at is not None and token.expires_at <= now) or not row.is_active:
+    if row is None or row.ended_at is not None or \
+            (row.expires_at is not None and row.expires_at <= now) or not row.is_active:
         raise Unauthenticated("The bearer token is unknown, revoked or expired.")
-    due = token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5)
-    return _principal(db, row), token.id if due else None
+    due = row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5)
+    return _principal(db, row), row.credential_id if due else None
 
 
 def remember_token_use(db: Session, token_id: int) -> None:
@@ -419,10 +432,9 @@ def login(*, database: Database, email: str, password: str, address: str,
 
 def session_principal(db: Session, secret: str) -> Principal | None:
     """The principal behind a session cookie, or None if it is unknown, ended or expired."""
-    row = db.execute(_caller_statement(WebSession), {"digest": tokens.digest(secret)}).first()
-    session: WebSession | None = row[0] if row is not None else None
-    if row is None or session is None or session.ended_at is not None \
-            or session.expires_at <= clock.now() or not row.is_active:
+    row = _caller(db, WebSession, secret)
+    if row is None or row.ended_at is not None or row.expires_at <= clock.now() \
+            or not row.is_active:
         return None
     return _principal(db, row)
 

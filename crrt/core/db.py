@@ -34,6 +34,7 @@ from sqlalchemy.types import TypeDecorator
 from crrt.core.config import PRIVATE_FILE, make_private_dir
 
 READ_ONLY = "crrt_read_only"
+QUERY_ONLY = "crrt_query_only"  # SQLite: whether the connection has PRAGMA query_only on
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -150,8 +151,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _read_only(connection: Any) -> None:
-            if connection.get_execution_options().get(READ_ONLY, False):
-                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            # psycopg starts the transaction itself, as BEGIN READ ONLY when asked: no
+            # statement of ours, no round trip (the connection is idle until the first one).
+            reading = connection.get_execution_options().get(READ_ONLY, False)
+            driver = connection.connection.driver_connection
+            if driver.read_only != reading:
+                driver.read_only = reading
 
         return engine
 
@@ -177,10 +182,25 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         reading = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql(f"PRAGMA query_only = {'ON' if reading else 'OFF'}")
-        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        pooled = connection.connection
+        # Straight to the driver: these two carry no data and no parameters, and every
+        # request runs them. query_only stays set on the connection, so it changes only
+        # when the kind of transaction does (reads follow reads on a busy server).
+        if pooled.info.get(QUERY_ONLY) is not reading:
+            _driver_execute(pooled, f"PRAGMA query_only = {'ON' if reading else 'OFF'}")
+            pooled.info[QUERY_ONLY] = reading
+        _driver_execute(pooled, "BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _driver_execute(pooled: Any, statement: str) -> None:
+    """Run ``statement`` on the driver's connection; its errors (a busy database) surface as
+    SQLAlchemy's, like those of any other statement."""
+    try:
+        pooled.driver_connection.execute(statement)
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
 
 
 def removed(result: Result[Any]) -> int:
@@ -232,13 +252,34 @@ class Database:
         ``read_only`` is a promise to write nothing; on SQLite it starts a plain ``BEGIN``
         instead of ``BEGIN IMMEDIATE``, so readers do not queue behind one another.
         """
-        with (self.read_sessions if read_only else self.sessions)() as db:
-            try:
-                yield db
+        db = self.open(read_only=read_only)
+        try:
+            yield db
+        except BaseException as error:
+            self.finish(db, error)
+            raise
+        self.finish(db)
+
+    def open(self, *, read_only: bool = False) -> Session:
+        """A session that connects at its first statement (so opening it does no I/O); end it
+        with :meth:`finish`. :meth:`session` is the usual way; the HTTP edge opens and
+        finishes apart, so that only the finishing waits for a thread."""
+        return (self.read_sessions if read_only else self.sessions)()
+
+    @staticmethod
+    def finish(db: Session, error: BaseException | None = None) -> None:
+        """Commit ``db``'s work, or roll it back when ``error`` ended it or the commit fails;
+        then close it."""
+        try:
+            if error is None:
                 db.commit()
-            except BaseException:
+            else:
                 db.rollback()
-                raise
+        except BaseException:
+            db.rollback()
+            raise
+        finally:
+            db.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

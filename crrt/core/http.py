@@ -6,14 +6,17 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from crrt.core.db import Database, refusal
@@ -28,19 +31,35 @@ PROBLEM_JSON = "application/problem+json"
 READING_METHODS = frozenset({"GET", "HEAD"})
 
 
-def get_db(request: Request) -> Iterator[Session]:
+@asynccontextmanager
+async def _unit_of_work(request: Request, *, read_only: bool) -> AsyncIterator[Session]:
+    """A session for the route; only its end (commit or rollback, then close) waits for a
+    worker thread. Opening does no I/O, so it costs the request no thread hop; the end is
+    shielded, so a client that hangs up cannot leave the transaction open."""
+    database: Database = request.app.state.database
+    db = database.open(read_only=read_only)
+    try:
+        yield db
+    except BaseException as error:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(database.finish, db, error)
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(database.finish, db)
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """One unit of work per request: committed when the route returns, rolled back on error.
 
     GET and HEAD read: their session writes nothing (see :class:`crrt.core.db.Database`). A
     GET that must write (an export that is audited) asks for :data:`WriteDb` instead.
     """
-    read_only = request.method in READING_METHODS
-    with request.app.state.database.session(read_only=read_only) as db:
+    async with _unit_of_work(request, read_only=request.method in READING_METHODS) as db:
         yield db
 
 
-def get_write_db(request: Request) -> Iterator[Session]:
-    with request.app.state.database.session() as db:
+async def get_write_db(request: Request) -> AsyncIterator[Session]:
+    async with _unit_of_work(request, read_only=False) as db:
         yield db
 
 

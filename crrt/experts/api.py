@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Response, UploadFile
 
-from crrt.access.caller import Me
+from crrt.access.caller import Me, Read
 from crrt.core.errors import FieldError, Invalid
 from crrt.core.http import AppDatabase, Cursor, Db, Limit, PublicIdParam, WriteDb, body_limit
 from crrt.core.pagination import Page
@@ -27,11 +27,11 @@ router = APIRouter(prefix="/experts", tags=["experts"])
 
 
 @router.get("", response_model=Page[ExpertOut])
-def list_experts(db: Db, me: Me, filters: Annotated[ExpertFilter, Query()],
-                 limit: Limit = None, cursor: Cursor = None) -> Response:
+async def list_experts(read: Read, filters: Annotated[ExpertFilter, Query()],
+                       limit: Limit = None, cursor: Cursor = None) -> Response:
     """The experts the caller may see, filtered; erased ones only with ``include_erased``."""
-    return Response(reads.page(db=db, actor=me, filters=filters, limit=limit, cursor=cursor),
-                    media_type="application/json")
+    page = await read(reads.page, filters=filters, limit=limit, cursor=cursor)
+    return Response(page, media_type="application/json")
 
 
 @router.post("", status_code=201)
@@ -71,9 +71,9 @@ def import_experts(file: UploadFile, org: Annotated[str, Form(max_length=64)],
     return report
 
 
-@router.get("/{expert_id}")
-def get_expert(expert_id: PublicIdParam, db: Db, me: Me) -> ExpertOut:
-    return service.expert_out(db, me, service.get(db=db, actor=me, expert_id=expert_id))
+@router.get("/{expert_id}", response_model=ExpertOut)
+async def get_expert(expert_id: PublicIdParam, read: Read) -> Response:
+    return Response(await read(reads.one, expert_id=expert_id), media_type="application/json")
 
 
 @router.patch("/{expert_id}")

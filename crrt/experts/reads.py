@@ -14,11 +14,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from crrt.access import policy
@@ -26,7 +26,7 @@ from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.core import clock
 from crrt.core.aggregates import decoded, json_objects, json_values
-from crrt.core.errors import Invalid
+from crrt.core.errors import Invalid, NotFound
 from crrt.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_after, encode_cursor
 from crrt.experts import service
 from crrt.experts.models import Expert, ExpertLanguage, ExpertSkill, Unavailability
@@ -93,6 +93,37 @@ def filtered_statement(db: Session, actor: Principal, filters: ExpertFilter) -> 
         policy.scope(actor, Permission.EXPERTS_READ, Expert)), filters)
 
 
+@lru_cache(maxsize=512)
+def _page_statement(dialect: str, actor: Principal, shape: frozenset[str],
+                    after: bool) -> Select[Any]:
+    """The whole statement of a page for one caller and one set of criteria, built once: a
+    request binds its values, the cursor and the limit. Reused, the statement also keeps its
+    cache key, which SQLAlchemy would otherwise compute again on every execution."""
+    stmt = service.narrowed(_statement(dialect).where(
+        policy.scope(actor, Permission.EXPERTS_READ, Expert)), dict.fromkeys(shape))
+    if after:
+        stmt = stmt.where(Expert.id > bindparam("after", type_=Integer))
+    return stmt.order_by(Expert.id).limit(bindparam("limit", type_=Integer))
+
+
+@lru_cache(maxsize=512)
+def _one_statement(dialect: str, actor: Principal) -> Select[Any]:
+    """One expert's row, if the caller sees it, built once per caller."""
+    wanted = Expert.public_id == bindparam("id", type_=Expert.public_id.type)
+    return _statement(dialect).where(policy.scope(actor, Permission.EXPERTS_READ, Expert), wanted)
+
+
+def one(*, db: Session, actor: Principal, expert_id: uuid.UUID) -> bytes:
+    """One expert as the JSON of ``ExpertOut``; outside the actor's scope it does not exist
+    (404), as :func:`crrt.experts.service.get` says."""
+    policy.require_some(actor, Permission.EXPERTS_READ)
+    row = db.connection().execute(_one_statement(db.get_bind().dialect.name, actor),
+                                  {"id": expert_id}).first()
+    if row is None:
+        raise NotFound("No such expert.")
+    return orjson.dumps(_item(row, clock.today()), option=JSON_OPTIONS)
+
+
 def encode_page(rows: Sequence[Any], *, size: int, today: date) -> bytes:
     """Up to ``size`` rows (one more says another page follows) as the JSON of a page."""
     more = len(rows) > size
@@ -109,9 +140,11 @@ def page(*, db: Session, actor: Principal, filters: ExpertFilter, limit: int | N
     size = DEFAULT_LIMIT if limit is None else limit
     if not 1 <= size <= MAX_LIMIT:
         raise Invalid.field(["query", "limit"], f"limit must be between 1 and {MAX_LIMIT}.")
-    stmt = filtered_statement(db, actor, filters)
+    values = service.filter_values(db, actor, filters)
     if cursor:
-        stmt = stmt.where(Expert.id > decode_after(cursor))
+        values["after"] = decode_after(cursor)
+    stmt = _page_statement(db.get_bind().dialect.name, actor, frozenset(values) - {"after"},
+                           bool(cursor))
     # Core, not the ORM's execute: plain rows of columns, no ORM loading step.
-    rows = db.connection().execute(stmt.order_by(Expert.id).limit(size + 1)).all()
+    rows = db.connection().execute(stmt, values | {"limit": size + 1}).all()
     return encode_page(rows, size=size, today=clock.today())

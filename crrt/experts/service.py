@@ -14,7 +14,7 @@ import uuid
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from crrt.access import policy
@@ -125,42 +125,79 @@ def _org_filter(db: Session, actor: Principal, code: str) -> int:
 Query = TypeVar("Query", bound=Select[Any])
 
 
-def filtered(db: Session, actor: Principal, stmt: Query, filters: ExpertFilter) -> Query:
-    """``stmt`` (on the experts table) narrowed by ``filters``; the list and its hot read
-    share it."""
+def filter_values(db: Session, actor: Principal, filters: ExpertFilter) -> dict[str, Any]:
+    """The criteria of ``filters`` by the name of the bound parameter each takes: the nation's
+    code resolved to its id, a clearance to the levels it admits, a search to a LIKE pattern.
+    The keys alone give the statement's shape, so :func:`narrowed` builds one statement per
+    shape and a request binds only its values."""
+    values: dict[str, Any] = {}
     if not filters.include_erased:
-        stmt = stmt.where(Expert.erased_at.is_(None))
+        values["current"] = None
     if filters.org is not None:
         try:
-            stmt = stmt.where(Expert.organisation_id == _org_filter(db, actor, filters.org))
+            values["org"] = _org_filter(db, actor, filters.org)
         except Invalid as exc:
             raise Invalid.field(["query", "org"], exc.detail) from exc
-    if filters.skill is not None or filters.min_level is not None:
-        has_skill = ExpertSkill.expert_id == Expert.id
-        conditions: list[ColumnElement[bool]] = [has_skill]
-        if filters.skill is not None:
-            conditions.append(ExpertSkill.skill == filters.skill)
-        if filters.min_level is not None:
-            conditions.append(ExpertSkill.level >= filters.min_level)
-        stmt = stmt.where(exists().where(*conditions))
+    if filters.skill is not None:
+        values["skill"] = filters.skill
+    if filters.min_level is not None:
+        values["min_level"] = filters.min_level
     if filters.language is not None:
-        stmt = stmt.where(exists().where(ExpertLanguage.expert_id == Expert.id,
-                                         ExpertLanguage.code == filters.language))
+        values["language"] = filters.language
     if filters.clearance is not None:
-        stmt = stmt.where(Expert.clearance.in_(
-            [c for c in Clearance if c.rank >= filters.clearance.rank]))
-    if filters.deployability is Deployability.REMOTE:
-        stmt = stmt.where(Expert.remote.is_(True))
-    elif filters.deployability is Deployability.ON_SITE:
-        stmt = stmt.where(Expert.on_site.is_(True))
+        values["clearance"] = [c for c in Clearance if c.rank >= filters.clearance.rank]
+    if filters.deployability is not None:
+        values[filters.deployability.value] = None
     if filters.available_on is not None:
-        day = filters.available_on
+        values["available_on"] = filters.available_on
+    if filters.q:
+        escaped = filters.q.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
+        values["q"] = f"%{escaped}%"
+    return values
+
+
+def narrowed(stmt: Query, values: dict[str, Any]) -> Query:
+    """``stmt`` (on the experts table) narrowed by the criteria named in ``values`` (see
+    :func:`filter_values`), each value a bound parameter of that name."""
+    def bound(name: str, column: Any, **kwargs: Any) -> Any:
+        return bindparam(name, values.get(name), type_=column.type, **kwargs)
+
+    if "current" in values:
+        stmt = stmt.where(Expert.erased_at.is_(None))
+    if "org" in values:
+        stmt = stmt.where(Expert.organisation_id == bound("org", Expert.organisation_id))
+    if "skill" in values or "min_level" in values:
+        conditions: list[ColumnElement[bool]] = [ExpertSkill.expert_id == Expert.id]
+        if "skill" in values:
+            conditions.append(ExpertSkill.skill == bound("skill", ExpertSkill.skill))
+        if "min_level" in values:
+            conditions.append(ExpertSkill.level >= bound("min_level", ExpertSkill.level))
+        stmt = stmt.where(exists().where(*conditions))
+    if "language" in values:
+        stmt = stmt.where(exists().where(ExpertLanguage.expert_id == Expert.id,
+                                         ExpertLanguage.code == bound("language",
+                                                                      ExpertLanguage.code)))
+    if "clearance" in values:
+        stmt = stmt.where(Expert.clearance.in_(bound("clearance", Expert.clearance,
+                                                     expanding=True)))
+    if Deployability.REMOTE.value in values:
+        stmt = stmt.where(Expert.remote.is_(True))
+    if Deployability.ON_SITE.value in values:
+        stmt = stmt.where(Expert.on_site.is_(True))
+    if "available_on" in values:
+        day = bound("available_on", Unavailability.starts_on)
         stmt = stmt.where(~exists().where(Unavailability.expert_id == Expert.id,
                                           Unavailability.starts_on <= day,
                                           Unavailability.ends_on >= day))
-    if filters.q:
-        stmt = stmt.where(func.lower(Expert.name).contains(filters.q.lower(), autoescape=True))
+    if "q" in values:
+        stmt = stmt.where(func.lower(Expert.name).like(bound("q", Expert.name), escape="/"))
     return stmt
+
+
+def filtered(db: Session, actor: Principal, stmt: Query, filters: ExpertFilter) -> Query:
+    """``stmt`` (on the experts table) narrowed by ``filters``; the list and its hot read
+    share it."""
+    return narrowed(stmt, filter_values(db, actor, filters))
 
 
 def list_experts(*, db: Session, actor: Principal, filters: ExpertFilter, limit: int | None,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from crrt.access.caller import Me
+from crrt.access.caller import Me, Read
 from crrt.core.http import Cursor, Db, Limit, PublicIdParam
 from crrt.core.pagination import Page
 from crrt.organisations import service
@@ -29,18 +29,16 @@ Code = Annotated[str, Path(max_length=64, description="The organisation's code (
 
 
 @router.get("")
-def list_organisations(db: Db, me: Me, limit: Limit = None, cursor: Cursor = None,
-                       kind: OrgKind | None = None,
-                       membership: Membership | None = None,
-                       on: Annotated[date | None, Query(
-                           description="Membership as in force on this day (default: today); "
-                                       "`membership=participant&on=2027-01-01` lists who "
-                                       "participated that day.")] = None,
-                       ) -> Page[OrganisationOut]:
-    orgs, next_cursor = service.list_organisations(db=db, actor=me, limit=limit, cursor=cursor,
-                                                   kind=kind, membership=membership, on=on)
-    return Page(items=[service.organisation_out(o, on=on) for o in orgs],
-                next_cursor=next_cursor)
+async def list_organisations(read: Read, limit: Limit = None, cursor: Cursor = None,
+                             kind: OrgKind | None = None,
+                             membership: Membership | None = None,
+                             on: Annotated[date | None, Query(
+                                 description="Membership as in force on this day (default: "
+                                             "today); `membership=participant&on=2027-01-01` "
+                                             "lists who participated that day.")] = None,
+                             ) -> Page[OrganisationOut]:
+    return await read(service.page, limit=limit, cursor=cursor, kind=kind,
+                      membership=membership, on=on)
 
 
 @router.post("", status_code=201)

@@ -22,7 +22,7 @@ from crrt.audit import service as audit
 from crrt.core import clock
 from crrt.core.db import serialise
 from crrt.core.errors import Conflict, Invalid, NotFound
-from crrt.core.pagination import paginate
+from crrt.core.pagination import Page, paginate
 from crrt.organisations.enums import Membership, MembershipEvent, OrgKind
 from crrt.organisations.models import Institution, MembershipChange, Organisation
 from crrt.organisations.schemas import (
@@ -152,6 +152,15 @@ def list_organisations(*, db: Session, actor: Principal, limit: int | None, curs
         stmt = _with_membership(stmt, membership, on or clock.today())
     items, next_cursor = paginate(db, stmt, Organisation.id, limit=limit, cursor=cursor)
     return list(items), next_cursor
+
+
+def page(*, db: Session, actor: Principal, limit: int | None, cursor: str | None,
+         kind: OrgKind | None = None, membership: Membership | None = None,
+         on: date | None = None) -> Page[OrganisationOut]:
+    """One page of :func:`list_organisations` as the API answers it."""
+    orgs, next_cursor = list_organisations(db=db, actor=actor, limit=limit, cursor=cursor,
+                                           kind=kind, membership=membership, on=on)
+    return Page(items=[organisation_out(o, on=on) for o in orgs], next_cursor=next_cursor)
 
 
 def all_organisations(*, db: Session, actor: Principal) -> list[Organisation]:

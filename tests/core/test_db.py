@@ -98,6 +98,24 @@ def test_sqlite_writers_wait_instead_of_failing(tmp_path):
         database.dispose()
 
 
+def test_a_writer_that_waits_too_long_fails_as_sqlalchemy_says_so(tmp_path):
+    """The transaction starts on the driver directly; its busy error still comes as
+    SQLAlchemy's OperationalError, which the HTTP edge answers with a 503 and Retry-After."""
+    from sqlalchemy.exc import OperationalError
+
+    database = Database(f"sqlite:///{tmp_path}/locked.db")
+    try:
+        with database.session() as holder:
+            holder.execute(text("CREATE TABLE t (n INTEGER)"))  # holds the write lock
+            impatient = database.engine.raw_connection()  # the pool's other connection
+            impatient.driver_connection.execute("PRAGMA busy_timeout = 50")
+            impatient.close()
+            with pytest.raises(OperationalError, match="locked"), database.session() as db:
+                db.execute(text("SELECT 1"))
+    finally:
+        database.dispose()
+
+
 def test_a_read_only_session_refuses_to_write(database):
     with pytest.raises(RuntimeError, match="read-only"), database.session(read_only=True) as db:
         db.add(Organisation(code="xx-ro", name="Read only", kind=OrgKind.PARTNER))

@@ -346,3 +346,21 @@ def test_checking_an_import_waits_for_no_writer(settings, database, world):
             assert held.status_code == (503 if is_sqlite(database.engine) else 500), held.text
     finally:
         impatient.dispose()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/experts?limit=0&skill=nonsense",
+                                  f"/api/v1/experts/{uuid.uuid4()}",
+                                  "/api/v1/organisations?kind=nonsense"])
+def test_a_hot_read_tells_a_stranger_to_sign_in_before_checking_the_query(client, path):
+    """The hot reads check the caller in their worker thread, with the read; a request with
+    no credential at all is still a 401 first, never a lesson in the query's rules."""
+    response = client.get(path)
+    assert response.status_code == 401, response.text
+    assert response.json()["type"] == "/problems/unauthenticated"
+
+
+def test_a_hot_read_with_a_wrong_token_is_a_401(client):
+    response = client.get("/api/v1/experts", headers={"Authorization": "Bearer crrt_wrong"})
+    assert response.status_code == 401, response.text
+    assert response.json()["type"] == "/problems/unauthenticated"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")

@@ -4,6 +4,7 @@ on both engines, for every role's scope and every filter."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -84,3 +85,61 @@ def test_a_role_outside_the_pool_is_refused_as_before(database, world, pool):
 
     with pytest.raises(Forbidden):
         _fast(database, world.principals[Role.OBSERVER], ExpertFilter(), 50)
+
+
+@pytest.mark.parametrize("first, second", [
+    ({"org": "ES"}, {"org": "EE"}), ({"q": "ž"}, {"q": "a"}),
+    ({"language": "fr"}, {"language": "et"}), ({"clearance": "SECRET UE"}, {"clearance": "none"}),
+    ({"available_on": "2027-05-03"}, {"available_on": "2028-01-01"}),
+    ({"skill": "incident_handling", "min_level": 3}, {"skill": "cloud", "min_level": 1})])
+def test_a_statement_built_once_binds_each_requests_values(database, world, pool, first, second):
+    """The page's statement is built once per set of criteria: a second request of the same
+    shape gets its own answer, not the first one's."""
+    actor = world.principals[Role.COORDINATOR]
+    answers = []
+    for filters in (first, second, first):
+        chosen = ExpertFilter(**filters)
+        fast = _fast(database, actor, chosen, 50)
+        assert fast == _reference(database, actor, chosen, 50)
+        answers.append(fast)
+    assert answers[0] == answers[2] != answers[1]
+
+
+def test_a_search_for_a_wildcard_finds_only_that_character(database, world, nominate):
+    nominate(email="pct@ee.example", name="Fifty % Kask")
+    nominate(email="plain@ee.example", name="Plain Kask")
+    actor = world.principals[Role.COORDINATOR]
+    for q, names in (("%", ["Fifty % Kask"]), ("_", []), ("kask", ["Fifty % Kask", "Plain Kask"])):
+        found = json.loads(_fast(database, actor, ExpertFilter(q=q), 50))["items"]
+        assert sorted(e["name"] for e in found if "Kask" in e["name"]) == names
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.COORDINATOR, Role.NATIONAL_POC,
+                                  Role.RESPONDER, Role.OBSERVER])
+def test_one_expert_is_byte_for_byte_the_reference_or_missing_alike(database, world, pool,
+                                                                    role):
+    from crrt.core.errors import DomainError
+
+    actor = world.principals[role]
+    coordinator = world.principals[Role.COORDINATOR]
+    with database.session(read_only=True) as db:
+        everyone, _ = service.list_experts(db=db, actor=coordinator,
+                                           filters=ExpertFilter(include_erased=True),
+                                           limit=None, cursor=None)
+        ids = [e.public_id for e in everyone]
+    shown = 0
+    for expert_id in ids:
+        with database.session(read_only=True) as db:
+            try:
+                reference = service.expert_out(db, actor, service.get(db=db, actor=actor,
+                                                                      expert_id=expert_id))
+            except DomainError as missing:
+                with pytest.raises(type(missing), match=re.escape(missing.detail)):
+                    reads.one(db=db, actor=actor, expert_id=expert_id)
+                continue
+            expected = json.dumps(reference.model_dump(mode="json"), ensure_ascii=False,
+                                  separators=(",", ":")).encode()
+            assert reads.one(db=db, actor=actor, expert_id=expert_id) == expected
+            shown += 1
+    assert shown == {Role.ADMIN: 3, Role.COORDINATOR: 3, Role.NATIONAL_POC: 2,
+                     Role.RESPONDER: 1, Role.OBSERVER: 0}[role]
