@@ -26,6 +26,7 @@ from crrt.access.principal import Principal
 from crrt.audit import service as audit
 from crrt.core import clock
 from crrt.core.errors import Conflict, Invalid, NotFound
+from crrt.core.text import visible_name
 from crrt.notify.models import WebhookEndpoint
 
 SECRET_PREFIX = "whsec_"
@@ -89,6 +90,10 @@ def add_endpoint(*, db: Session, actor: Principal, organisation_id: int, organis
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise Invalid.field("name", "A name has 1 to 200 characters.")
+    try:  # the same rule as every other name: one line, something to see, no bidi tricks
+        visible_name(name)
+    except ValueError as exc:
+        raise Invalid.field("name", f"The name {exc}.") from None
     url = check_url(url)
     if db.scalar(select(WebhookEndpoint.id).where(
             WebhookEndpoint.organisation_id == organisation_id,

@@ -349,7 +349,7 @@ def test_checking_an_import_waits_for_no_writer(settings, database, world):
 
 
 @pytest.mark.parametrize("path", ["/api/v1/experts?limit=0&skill=nonsense",
-                                  f"/api/v1/experts/{uuid.uuid4()}",
+                                  "/api/v1/experts/00000000-0000-4000-8000-000000000000",
                                   "/api/v1/organisations?kind=nonsense"])
 def test_a_hot_read_tells_a_stranger_to_sign_in_before_checking_the_query(client, path):
     """The hot reads check the caller in their worker thread, with the read; a request with

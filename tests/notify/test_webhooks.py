@@ -263,6 +263,16 @@ def test_an_organisation_names_each_endpoint_once(database, receiver):
                               url=receiver.url, secret_key=KEY)
 
 
+@pytest.mark.parametrize(("name", "problem"), [
+    ("\u200b\u200b", "invisible characters"),       # only zero-width spaces
+    ("SOC \u202egnp.exe", "invisible characters"),   # a right-to-left override
+    ("\u3164", "visible character"),                 # a filler that draws nothing
+])
+def test_an_endpoint_name_must_be_one_that_can_be_seen(database, receiver, name, problem):
+    with pytest.raises(Invalid, match=problem):
+        _endpoint(database, receiver.url, name=name)
+
+
 @pytest.fixture
 def dripping_server():
     """A real HTTP server that answers one byte of its status line at a time, slowly: each
