@@ -84,11 +84,15 @@ class Reader:
 
 async def reader(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
                                                           Depends(bearer)] = None) -> Reader:
-    """The hot read's unit of work. A caller with neither a token nor any cookie is a 401 here,
-    before the route's parameters are checked, as with ``Me``; a credential is checked in
-    the worker thread, with the read."""
+    """The hot read's unit of work. A caller with no credential (no token, no cookie) or with
+    an ``Authorization`` that is not a bearer token is a 401 here, before the route's
+    parameters are checked, as with ``Me``. A credential is checked in the worker thread,
+    with the read, so a wrong token with a malformed query is told of the query (422) first.
+    """
     if request.method not in READING_METHODS:
         raise RuntimeError("Read is for GET and HEAD routes; a write takes Db and Me")
+    if credentials is None and request.headers.get("authorization"):
+        raise Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
     if credentials is None and not request.cookies:
         raise Unauthenticated()
     return Reader(request, credentials)

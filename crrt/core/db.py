@@ -155,8 +155,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # statement of ours, no round trip (the connection is idle until the first one).
             reading = connection.get_execution_options().get(READ_ONLY, False)
             driver = connection.connection.driver_connection
-            if driver.read_only != reading:
-                driver.read_only = reading
+            if not hasattr(driver, "read_only"):  # a driver other than psycopg 3
+                if reading:
+                    connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+                return
+            # None, not False, for a writer: psycopg then sends a plain BEGIN, and a server
+            # set to default_transaction_read_only (maintenance) still refuses the write.
+            wanted = True if reading else None
+            if driver.read_only is not wanted:
+                driver.read_only = wanted
 
         return engine
 
@@ -187,20 +194,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # request runs them. query_only stays set on the connection, so it changes only
         # when the kind of transaction does (reads follow reads on a busy server).
         if pooled.info.get(QUERY_ONLY) is not reading:
-            _driver_execute(pooled, f"PRAGMA query_only = {'ON' if reading else 'OFF'}")
+            _driver_execute(connection, f"PRAGMA query_only = {'ON' if reading else 'OFF'}")
             pooled.info[QUERY_ONLY] = reading
-        _driver_execute(pooled, "BEGIN" if reading else "BEGIN IMMEDIATE")
+        _driver_execute(connection, "BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
 
 
-def _driver_execute(pooled: Any, statement: str) -> None:
+def _driver_execute(connection: Any, statement: str) -> None:
     """Run ``statement`` on the driver's connection; its errors (a busy database) surface as
-    SQLAlchemy's, like those of any other statement."""
+    SQLAlchemy's, like those of any other statement, and one that lost the connection drops
+    it from the pool."""
+    pooled = connection.connection
     try:
         pooled.driver_connection.execute(statement)
     except sqlite3.Error as error:
-        raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
+        lost = connection.dialect.is_disconnect(error, pooled.dbapi_connection, None)
+        if lost:
+            pooled.invalidate(error)
+        raise DBAPIError.instance(statement, None, error, sqlite3.Error,
+                                  connection_invalidated=lost) from error
 
 
 def removed(result: Result[Any]) -> int:

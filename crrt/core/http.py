@@ -11,12 +11,12 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 import anyio
+import anyio.to_thread
 from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from crrt.core.db import Database, refusal
@@ -42,10 +42,18 @@ async def _unit_of_work(request: Request, *, read_only: bool) -> AsyncIterator[S
         yield db
     except BaseException as error:
         with anyio.CancelScope(shield=True):
-            await run_in_threadpool(database.finish, db, error)
+            await _finish(database, db, error)
         raise
     with anyio.CancelScope(shield=True):
-        await run_in_threadpool(database.finish, db)
+        await _finish(database, db, None)
+
+
+async def _finish(database: Database, db: Session, error: BaseException | None) -> None:
+    """End the session in a thread of its own (a limiter of one, as FastAPI gives a sync
+    dependency's exit): with the shared pool full of requests waiting for a connection, the
+    commit that would free one must not queue behind them."""
+    await anyio.to_thread.run_sync(database.finish, db, error,
+                                   limiter=anyio.CapacityLimiter(1))
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:

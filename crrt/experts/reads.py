@@ -100,7 +100,8 @@ def _page_statement(dialect: str, actor: Principal, shape: frozenset[str],
     request binds its values, the cursor and the limit. Reused, the statement also keeps its
     cache key, which SQLAlchemy would otherwise compute again on every execution."""
     stmt = service.narrowed(_statement(dialect).where(
-        policy.scope(actor, Permission.EXPERTS_READ, Expert)), dict.fromkeys(shape))
+        policy.scope(actor, Permission.EXPERTS_READ, Expert)), dict.fromkeys(shape),
+        placeholders=True)
     if after:
         stmt = stmt.where(Expert.id > bindparam("after", type_=Integer))
     return stmt.order_by(Expert.id).limit(bindparam("limit", type_=Integer))
@@ -146,5 +147,6 @@ def page(*, db: Session, actor: Principal, filters: ExpertFilter, limit: int | N
     stmt = _page_statement(db.get_bind().dialect.name, actor, frozenset(values) - {"after"},
                            bool(cursor))
     # Core, not the ORM's execute: plain rows of columns, no ORM loading step.
-    rows = db.connection().execute(stmt, values | {"limit": size + 1}).all()
+    bound = {name: value for name, value in values.items() if value is not None}
+    rows = db.connection().execute(stmt, bound | {"limit": size + 1}).all()
     return encode_page(rows, size=size, today=clock.today())

@@ -156,11 +156,15 @@ def filter_values(db: Session, actor: Principal, filters: ExpertFilter) -> dict[
     return values
 
 
-def narrowed(stmt: Query, values: dict[str, Any]) -> Query:
+def narrowed(stmt: Query, values: dict[str, Any], *, placeholders: bool = False) -> Query:
     """``stmt`` (on the experts table) narrowed by the criteria named in ``values`` (see
-    :func:`filter_values`), each value a bound parameter of that name."""
+    :func:`filter_values`), each value a bound parameter of that name. With ``placeholders``
+    the parameters carry no value and must each be given when the statement runs (a
+    statement built once per shape): one left out is an error, never a silent NULL."""
     def bound(name: str, column: Any, **kwargs: Any) -> Any:
-        return bindparam(name, values.get(name), type_=column.type, **kwargs)
+        if placeholders:
+            return bindparam(name, type_=column.type, required=True, **kwargs)
+        return bindparam(name, values[name], type_=column.type, **kwargs)
 
     if "current" in values:
         stmt = stmt.where(Expert.erased_at.is_(None))

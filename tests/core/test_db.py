@@ -166,6 +166,31 @@ def test_a_read_only_session_refuses_core_statements_too(database):
             "Renamed"
 
 
+def test_one_connection_reads_writes_and_reads_again_as_each_session_says(database):
+    """The kind of transaction is set on the connection at each begin (PRAGMA query_only on
+    SQLite, psycopg's read_only on PostgreSQL): with one pooled connection going from
+    reading to writing and back, each session gets its own kind."""
+    from sqlalchemy import update
+    from sqlalchemy.exc import DBAPIError
+
+    one = Database(database.url, pool_size=1, max_overflow=0)
+    rename = update(Organisation).where(Organisation.code == "xx-one").values(name="Renamed")
+    try:
+        with one.session() as db:
+            db.add(Organisation(code="xx-one", name="One", kind=OrgKind.PARTNER))
+        for _ in range(2):
+            with pytest.raises(DBAPIError, match=r"(?i)read-?only"), \
+                    one.session(read_only=True) as db:
+                db.execute(rename)
+            with one.session() as db:
+                db.execute(rename)
+        with one.session(read_only=True) as db:
+            assert db.scalar(select(Organisation.name)
+                             .where(Organisation.code == "xx-one")) == "Renamed"
+    finally:
+        one.dispose()
+
+
 SECRET = "kadri.saar@ria.ee.example"
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 import pytest
+from fastapi import Response
 from fastapi.testclient import TestClient
 
 from crrt.access.enums import Role
 from crrt.auth.models import User
-from crrt.core.http import WriteDb
+from crrt.core.http import Db, WriteDb
 
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}
 
@@ -401,3 +402,84 @@ def test_a_constraint_refusal_is_logged_by_its_name_never_its_values(app, databa
         assert "observer@test.example" not in record.getMessage()
         assert "observer@test.example" not in (record.exc_text or "")
     assert "observer@test.example" not in response.text
+
+
+# --- the request's unit of work ---------------------------------------------------------------
+
+def _unit_app(database):
+    """A bare app with routes on crrt's request session: what the dependency does alone."""
+    import time
+
+    from fastapi import FastAPI
+    from sqlalchemy import text
+
+    app = FastAPI()
+    app.state.database = database
+
+    @app.get("/slow")
+    def slow(db: Db) -> Response:  # no response model: its check would need a thread too
+        db.execute(text("SELECT 1"))
+        time.sleep(0.2)
+        return Response(b"{}", media_type="application/json")
+
+    @app.post("/fails-after-writing")
+    def fails(db: WriteDb) -> dict[str, int]:
+        db.execute(text("INSERT INTO unit_rows (n) VALUES (1)"))
+        raise RuntimeError("the route failed after writing")
+
+    @app.post("/commit-fails")
+    def commit_fails(db: WriteDb) -> dict[str, int]:
+        db.execute(text("INSERT INTO unit_rows (n) VALUES (NULL)"))  # NOT NULL, deferred
+        return {}
+
+    return app
+
+
+def test_commits_never_wait_behind_requests_that_wait_for_a_connection(tmp_path):
+    """A route that is done holds its pooled connection until its session ends. With every
+    worker thread taken by requests waiting for that connection, the end must still run:
+    it has a thread of its own, else the requests time out (this answered 500s)."""
+    import asyncio
+
+    import anyio.to_thread
+    import httpx
+
+    from crrt.core.db import Database
+
+    database = Database(f"sqlite:///{tmp_path}/pool.db", pool_size=1, max_overflow=0,
+                        pool_timeout=3)
+    app = _unit_app(database)
+
+    async def four_at_once() -> list[int]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = 2  # this loop only
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            answers = await asyncio.gather(*(client.get("/slow") for _ in range(4)))
+        return [a.status_code for a in answers]
+
+    try:
+        assert asyncio.run(four_at_once()) == [200, 200, 200, 200]
+    finally:
+        database.dispose()
+
+
+def test_a_route_that_fails_leaves_nothing_written_and_no_2xx(database):
+    from sqlalchemy import text
+
+    with database.engine.begin() as connection:
+        connection.execute(text("CREATE TABLE unit_rows (n INTEGER NOT NULL)"))
+    try:
+        with TestClient(_unit_app(database), raise_server_exceptions=False) as client:
+            assert client.post("/fails-after-writing").status_code == 500
+            assert client.post("/commit-fails").status_code >= 400
+        with database.session(read_only=True) as db:
+            assert db.execute(text("SELECT count(*) FROM unit_rows")).scalar_one() == 0
+    finally:
+        with database.engine.begin() as connection:
+            connection.execute(text("DROP TABLE unit_rows"))
+
+
+def test_a_hot_read_names_the_bearer_scheme_to_a_caller_who_sent_another(client):
+    response = client.get("/api/v1/experts", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    body = assert_problem(response, 401)
+    assert "Bearer" in body["detail"]
