@@ -10,7 +10,7 @@ UV     := $(BIN)/uv
 # Installs take the exact versions of the lock files (hashes checked), never newer ones.
 INSTALL := $(UV) pip install --quiet --python $(BIN)/python
 
-.PHONY: install install-dev run test coverage lint lock bench clean
+.PHONY: install install-dev run test coverage lint lock messages bench clean
 
 # What running needs (make run), and what testing adds (make test), each installed once.
 install: $(VENV)/.installed
@@ -64,6 +64,15 @@ lock: | $(UV)
 		--quiet -o requirements/run.lock
 	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --quiet -o requirements/dev.lock
+
+# After changing a page's words: extract them (babel.cfg) and add the new ones to every
+# language's catalogue, to be translated there (the suite fails until each is).
+messages: install-dev
+	$(BIN)/pybabel extract -F babel.cfg -c "Translators:" --no-location --sort-output \
+		--project=crrt --version=0.1.0 --msgid-bugs-address=crrt@localhost \
+		-o crrt/web/locale/messages.pot .
+	$(BIN)/pybabel update -i crrt/web/locale/messages.pot -d crrt/web/locale -D messages \
+		--no-fuzzy-matching --ignore-obsolete
 
 # Every benchmark in turn, on SQLite in temporary folders; each prints its figures
 # (docs/benchmarks.md says what they mean and how to run one on PostgreSQL).

@@ -8,7 +8,9 @@ from pydantic import BaseModel, Field, field_validator
 
 from crrt.access.enums import Role
 from crrt.core.inputs import Input
+from crrt.core.languages import PageLanguage
 from crrt.core.text import Email, Label, Name
+from crrt.core.zones import TimeZone
 
 
 class UserIn(Input):
@@ -28,6 +30,17 @@ class UserPatch(Input):
     keep_tokens: bool = Field(
         default=False, description="Keep the user's API tokens through a new password or a "
                                    "deactivation (otherwise both revoke them).")
+
+
+class AccountPatch(Input):
+    """What anyone may change of their own account."""
+
+    name: Name | None = None
+    language: PageLanguage | None = Field(
+        default=None, description="The pages' language (null: the browser's).")
+    time_zone: TimeZone | None = Field(
+        default=None, description="The zone pages show times in (null: the linked expert's, "
+                                  "else UTC).")
 
 
 class UserOut(BaseModel):

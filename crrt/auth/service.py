@@ -17,7 +17,7 @@ from crrt.access.principal import Principal
 from crrt.audit import service as audit
 from crrt.auth import passwords, tokens
 from crrt.auth.models import ApiToken, LoginAttempt, User, WebSession
-from crrt.auth.schemas import TokenIn, UserIn, UserOut, UserPatch
+from crrt.auth.schemas import AccountPatch, TokenIn, UserIn, UserOut, UserPatch
 from crrt.core import clock
 from crrt.core.db import Database, removed, serialise
 from crrt.core.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
@@ -66,6 +66,28 @@ def own_account(*, db: Session, actor: Principal) -> User:
     user = db.get(User, actor.user_id) if actor.user_id is not None else None
     if user is None:
         raise NotFound("The system principal has no account.")
+    return user
+
+
+def page_preferences(db: Session, user_id: int) -> tuple[str | None, str | None]:
+    """The language and time zone the person chose for the pages (None: not chosen)."""
+    row = db.execute(select(User.language, User.time_zone).where(User.id == user_id)).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+def update_own_account(*, db: Session, actor: Principal, data: AccountPatch) -> User:
+    """The caller changes their own name, page language or time zone (null: let the browser
+    and the linked expert's zone decide); audited, the name as personal data."""
+    user = own_account(db=db, actor=actor)
+    before = {"name": user.name, "language": user.language, "time_zone": user.time_zone}
+    for key, value in data.model_dump(exclude_unset=True).items():
+        if key != "name" or value is not None:
+            setattr(user, key, value)
+    after = {"name": user.name, "language": user.language, "time_zone": user.time_zone}
+    diff = audit.diff(before, after, personal=("name",))
+    if diff:
+        audit.record(db=db, actor=actor, action="user.account", object_type="user",
+                     object_id=user.id, changes=diff)
     return user
 
 

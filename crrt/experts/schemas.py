@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pycountry
 from pydantic import (
@@ -20,6 +18,7 @@ from pydantic import (
 
 from crrt.core.inputs import Input
 from crrt.core.text import NAME_LENGTH, Email, Note, Search, ShortNote, visible_name
+from crrt.core.zones import TimeZone
 from crrt.experts.enums import Clearance, Deployability, Skill
 
 PHONE = re.compile(r"^[0-9 +\-()]{6,40}$")
@@ -38,30 +37,6 @@ def _phone(value: str | None) -> str | None:
     value = value.strip()
     if not PHONE.match(value) or not any(ch.isdigit() for ch in value):
         raise ValueError("a phone number holds digits, spaces, +, - and brackets (6-40 characters)")
-    return value
-
-
-@lru_cache(maxsize=1)
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-def time_zone_problem(key: str) -> str | None:
-    """Why ``key`` is not an IANA time zone, or None if it is one."""
-    if key in _zones():
-        try:
-            ZoneInfo(key)
-            return None
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            pass
-    return f"'{key}' is not an IANA time zone (e.g. Europe/Vilnius, UTC)."
-
-
-def _time_zone(value: str) -> str:
-    value = value.strip()
-    problem = time_zone_problem(value)
-    if problem:
-        raise ValueError(problem)
     return value
 
 
@@ -101,7 +76,6 @@ Languages = Annotated[list[Language], Field(max_length=MAX_LANGUAGES),
 Deployabilities = Annotated[list[Deployability],
                             Field(min_length=1, max_length=len(Deployability)),
                             AfterValidator(_deployability)]
-TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_time_zone)]
 OrgCode = Annotated[str, Field(max_length=64, pattern=ORG_CODE,
                                description="The organisation's code (EE).")]
 InstitutionId = Annotated[uuid.UUID, Field(description="The institution's public id.")]

@@ -118,6 +118,13 @@ def get(*, db: Session, actor: Principal, expert_id: uuid.UUID) -> Expert:
     return expert
 
 
+def zone_of_user(*, db: Session, user_id: int) -> str | None:
+    """The time zone of the expert record linked to an account (the pages' default for that
+    person; it is their own record, so no one else's scope is asked)."""
+    return db.scalar(select(Expert.time_zone).where(Expert.user_id == user_id,
+                                                    Expert.erased_at.is_(None)).limit(1))
+
+
 def _org_filter(db: Session, actor: Principal, code: str) -> int:
     return organisations.get(db=db, actor=actor, code=code, field="org").id
 

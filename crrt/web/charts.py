@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-WIDTH = 340
-LABEL_WIDTH = 182
+LABEL_MIN, LABEL_MAX = 120, 300  # the label column, fitted to the longest label
+CHAR_WIDTH = 7.2                 # an average character at the labels' 12.5 px
 BAR_MAX = 124
+VALUE_ROOM = 34
 ROW = 26
 BAR_HEIGHT = 16
 PAD = 5
@@ -28,6 +29,7 @@ class BarChart:
     title: str
     bars: list[Bar]
     total: int
+    label_width: int
 
     @property
     def height(self) -> int:
@@ -35,15 +37,15 @@ class BarChart:
 
     @property
     def label_x(self) -> int:
-        return LABEL_WIDTH - 8
+        return self.label_width - 8
 
     @property
     def bar_x(self) -> int:
-        return LABEL_WIDTH
+        return self.label_width
 
     @property
     def width(self) -> int:
-        return WIDTH
+        return self.label_width + BAR_MAX + VALUE_ROOM
 
     @property
     def bar_height(self) -> int:
@@ -62,4 +64,7 @@ def bar_chart(chart_id: str, title: str, rows: list[tuple[str, int]]) -> BarChar
         width = BAR_MAX * value / top if top else 0.0
         bars.append(Bar(label=text, value=value, y=PAD + index * ROW,
                         width=round(max(width, 2.0 if value else 0.0), 1)))
-    return BarChart(id=chart_id, title=title, bars=bars, total=sum(v for _, v in rows))
+    longest = max((len(text) for text, _ in rows), default=0)
+    label_width = round(min(max(longest * CHAR_WIDTH + 16, LABEL_MIN), LABEL_MAX))
+    return BarChart(id=chart_id, title=title, bars=bars, total=sum(v for _, v in rows),
+                    label_width=label_width)

@@ -10,15 +10,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crrt.auth import service as auth_service
 from crrt.auth.identify import session_secret
-from crrt.web import session
+from crrt.web import i18n, session, viewpoint
+from crrt.web.i18n import N_, _
 from crrt.web.templating import render
 
 log = logging.getLogger("crrt")
 
 FRIENDLY = {
-    404: ("Page not found", "Nothing is at this address. Check the link, or start again from "
-                            "the dashboard."),
-    405: ("Not allowed here", "This page cannot be used that way."),
+    404: (N_("Page not found"), N_("Nothing is at this address. Check the link, or start "
+                                   "again from the dashboard.")),
+    405: (N_("Not allowed here"), N_("This page cannot be used that way.")),
 }
 
 
@@ -49,5 +50,8 @@ def page_for(request: Request, *, status: int, title: str, detail: str) -> Respo
             detail in ("Not Found", "Method Not Allowed"):
         title, detail = FRIENDLY[status]
     _remember_viewer(request, status)
-    return render(request, "error.html", {"status": status, "title": title, "detail": detail},
-                  status=status)
+    i18n.use(viewpoint.of(request))
+    # The title and detail come from the services in English; a catalogue that has them
+    # gives them in the viewer's language.
+    return render(request, "error.html", {"status": status, "title": _(title),
+                                          "detail": _(detail)}, status=status)

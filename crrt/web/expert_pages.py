@@ -22,6 +22,7 @@ from crrt.experts.enums import Clearance, Deployability, Skill
 from crrt.experts.schemas import ExpertFilter, ExpertIn, ExpertOut
 from crrt.organisations import service as org_service
 from crrt.web import forms
+from crrt.web.i18n import _
 from crrt.web.session import CheckedForm, SignedIn
 from crrt.web.templating import render
 
@@ -68,7 +69,7 @@ def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None) -> R
             experts, next_cursor = expert_service.list_experts(
                 db=db, actor=me, filters=filters, limit=PAGE_SIZE, cursor=cursor or None)
         except Invalid as exc:
-            errors = forms.messages(exc.errors) or {"_form": exc.detail}
+            errors = forms.messages(exc.errors) or {"_form": _(exc.detail)}
         else:
             today = clock.today()
             for expert in experts:
@@ -113,8 +114,8 @@ def _conflict_field(detail: str) -> str:
 
 def _check_nation(db: Session, me: Principal, nations: list[Organisation], code: str) -> None:
     policy.require(me, Permission.EXPERTS_WRITE, org_service.get(db=db, actor=me, code=code),
-                   refusal="You may nominate experts only for "
-                           + ", ".join(n.name for n in nations) + ".")
+                   refusal=_("You may nominate experts only for %(nations)s.",
+                             nations=", ".join(n.name for n in nations)))
 
 
 @router.get("/new")
@@ -143,10 +144,10 @@ def nominate(request: Request, db: Db, me: SignedIn, form: CheckedForm) -> Respo
         errors = forms.messages(exc)
     except Invalid as exc:
         db.rollback()
-        errors = forms.messages(exc.errors) or {"_form": exc.detail}
+        errors = forms.messages(exc.errors) or {"_form": _(exc.detail)}
     except Conflict as exc:
         db.rollback()
-        errors = {_conflict_field(exc.detail): exc.detail}
+        errors = {_conflict_field(exc.detail): _(exc.detail)}
     else:
         return RedirectResponse(f"/experts/{expert.public_id}?nominated=1", status_code=303)
     return _nomination_form(request, db, me, nations, shown, errors, status=422)

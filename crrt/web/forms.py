@@ -11,13 +11,14 @@ from starlette.datastructures import FormData
 
 from crrt.core.errors import FieldError
 from crrt.experts.enums import Skill
+from crrt.web.i18n import N_, _
 
 REQUIRED = {
-    "org": "Choose the nation that nominates the expert.",
-    "name": "Enter the expert's full name.",
-    "email": "Enter the expert's email address.",
-    "skills": "Give at least one skill with its level.",
-    "deployability": "Choose remote, on site, or both.",
+    "org": N_("Choose the nation that nominates the expert."),
+    "name": N_("Enter the expert's full name."),
+    "email": N_("Enter the expert's email address."),
+    "skills": N_("Give at least one skill with its level."),
+    "deployability": N_("Choose remote, on site, or both."),
 }
 
 SHORT = {
@@ -27,11 +28,11 @@ SHORT = {
 }
 
 TYPE_MESSAGES = {
-    "int_parsing": "Choose one of the listed options.",
-    "uuid_parsing": "Choose one of the listed options.",
-    "enum": "Choose one of the listed options.",
-    "date_from_datetime_parsing": "Enter a date as YYYY-MM-DD.",
-    "date_parsing": "Enter a date as YYYY-MM-DD.",
+    "int_parsing": N_("Choose one of the listed options."),
+    "uuid_parsing": N_("Choose one of the listed options."),
+    "enum": N_("Choose one of the listed options."),
+    "date_from_datetime_parsing": N_("Enter a date as YYYY-MM-DD."),
+    "date_parsing": N_("Enter a date as YYYY-MM-DD."),
 }
 
 
@@ -44,18 +45,19 @@ def text(form: FormData | Mapping[str, Any], name: str) -> str:
 def _sentence(message: str) -> str:
     message = message.removeprefix("Value error, ")
     if message.startswith("value is not a valid email address"):
-        return "Enter an email address such as name@example.org."
+        return _("Enter an email address such as name@example.org.")
     message = message[:1].upper() + message[1:]
-    return message if message.endswith((".", ")")) else message + "."
+    # A message of the services or of validation is translated when its catalogue has it.
+    return _(message if message.endswith((".", ")")) else message + ".")
 
 
 def _message(field: str, kind: str, raw: str) -> str:
     if kind == "missing" and field in REQUIRED:
-        return REQUIRED[field]
+        return _(REQUIRED[field])
     if kind in ("too_short", "string_too_short") and field in SHORT:
-        return SHORT[field]
+        return _(SHORT[field])
     if kind in TYPE_MESSAGES:
-        return TYPE_MESSAGES[kind]
+        return _(TYPE_MESSAGES[kind])
     return _sentence(raw)
 
 

@@ -22,9 +22,11 @@ from crrt.experts import service as expert_service
 from crrt.organisations import service as org_service
 from crrt.organisations.enums import Membership, OrgKind
 from crrt.web import forms, session
+from crrt.web.account_pages import router as account_router
 from crrt.web.charts import bar_chart
 from crrt.web.expert_pages import router as expert_router
-from crrt.web.session import CheckedForm, SignedIn, SignInForm, Viewer
+from crrt.web.i18n import _
+from crrt.web.session import CheckedForm, PageLanguage, SignedIn, SignInForm, Viewer
 from crrt.web.templating import label, render
 
 router = APIRouter(include_in_schema=False)
@@ -43,7 +45,7 @@ def login_page(request: Request, me: Viewer, next: str | None = None) -> Respons
 
 
 @router.post("/login")
-def login(request: Request, form: SignInForm) -> Response:
+def login(request: Request, form: SignInForm, _language: PageLanguage) -> Response:
     """Sign in; a failure is recorded (committed by the service) so throttling can count it.
 
     No request session is opened: the service checks the password with no transaction open
@@ -54,8 +56,8 @@ def login(request: Request, form: SignInForm) -> Response:
     target = session.safe_next(forms.text(form, "next"))
     context = {"next": target, "email": email}
     if not email or not isinstance(password, str) or not password:
-        return render(request, "login.html", {**context, "error": "Enter your email address "
-                                              "and your password."}, status=401)
+        return render(request, "login.html", {**context, "error": _("Enter your email address "
+                                                "and your password.")}, status=401)
     try:
         result = auth_service.login(
             database=request.app.state.database, email=email, password=password,
@@ -65,11 +67,12 @@ def login(request: Request, form: SignInForm) -> Response:
             # signing in again replaces the browser's old session, never adds to it
             replaces=session_secret(request))
     except TooManyRequests as exc:
-        return render(request, "login.html", {**context, "error": exc.detail}, status=429,
+        busy = _("Too many failed sign-ins. Wait a few minutes and try again.")
+        return render(request, "login.html", {**context, "error": busy}, status=429,
                       headers={"Retry-After": str(exc.extra.get("retry_after", 60))})
     if result is None:
-        return render(request, "login.html", {**context, "error": "The email address or the "
-                                              "password is not right."}, status=401)
+        return render(request, "login.html", {**context, "error": _("The email address or the "
+                                                "password is not right.")}, status=401)
     _user, secret = result
     response = RedirectResponse(target, status_code=303)
     session.set_session_cookie(request, response, secret)
@@ -96,9 +99,9 @@ def dashboard(request: Request, db: Db, me: SignedIn) -> Response:
     memberships = Counter(o.membership.value if o.membership else "none" for o in orgs)
     kinds = Counter(o.kind.value for o in orgs)
     charts = [
-        bar_chart("chart-membership", "Organisations by membership",
+        bar_chart("chart-membership", _("Organisations by membership"),
                   [(label(m), memberships[m]) for m in MEMBERSHIPS]),
-        bar_chart("chart-kind", "Organisations by kind", [(label(k), kinds[k]) for k in KINDS]),
+        bar_chart("chart-kind", _("Organisations by kind"), [(label(k), kinds[k]) for k in KINDS]),
     ]
     pool_charts = []
     experts_total = pool_of = None
@@ -108,9 +111,9 @@ def dashboard(request: Request, db: Db, me: SignedIn) -> Response:
         experts_total = sum(count for _, _, count in by_nation)
         pool_of = by_nation[0][1] if len(by_nation) == 1 else None
         pool_charts = [
-            bar_chart("chart-nation", "Experts by nation",
+            bar_chart("chart-nation", _("Experts by nation"),
                       [(f"{name} ({code})", count) for code, name, count in by_nation]),
-            bar_chart("chart-skill", "Experts by skill",
+            bar_chart("chart-skill", _("Experts by skill"),
                       [(label(skill), count) for skill, count in by_skill]),
         ]
     members = sum(memberships[m.value] for m in (Membership.LEAD, Membership.PARTICIPANT))
@@ -127,9 +130,11 @@ def organisations(request: Request, db: Db, me: SignedIn, kind: str | None = Non
                   membership: str | None = None) -> Response:
     kind, membership = kind or None, membership or None
     if kind is not None and kind not in KINDS:
-        raise Invalid.field(["query", "kind"], f"'{kind}' is not a kind of organisation.")
+        raise Invalid.field(["query", "kind"],
+                            _("'%(kind)s' is not a kind of organisation.", kind=kind))
     if membership is not None and membership not in MEMBERSHIPS:
-        raise Invalid.field(["query", "membership"], f"'{membership}' is not a membership.")
+        raise Invalid.field(["query", "membership"],
+                            _("'%(membership)s' is not a membership.", membership=membership))
     rows = []
     for org in org_service.all_organisations(db=db, actor=me):
         out = org_service.organisation_out(org)
@@ -157,3 +162,4 @@ def organisation(request: Request, db: Db, me: SignedIn, code: str) -> Response:
 
 
 router.include_router(expert_router)
+router.include_router(account_router)

@@ -31,6 +31,8 @@ from crrt.auth.identify import (
 from crrt.core.config import Settings
 from crrt.core.errors import Forbidden, Unauthenticated
 from crrt.core.http import Db
+from crrt.web import i18n, viewpoint
+from crrt.web.i18n import N_
 
 CSRF_FIELD = "csrf_token"
 
@@ -107,18 +109,35 @@ def login_url(request: Request) -> str:
     return "/login?next=" + quote(here, safe="/")
 
 
-def viewer(request: Request, db: Db) -> Principal | None:
-    """The signed-in user behind the session cookie, or None; remembered for error pages."""
+def _viewer(request: Request, db: Db) -> Principal | None:
     secret = session_secret(request)
     principal = auth_service.session_principal(db, secret) if secret else None
     request.state.principal = principal
+    viewpoint.for_account(request, db, principal)
     return principal
 
 
-def signed_in(principal: Annotated[Principal | None, Depends(viewer)]) -> Principal:
+async def viewer(request: Request,
+                 principal: Annotated[Principal | None, Depends(_viewer)]) -> Principal | None:
+    """The signed-in user behind the session cookie, or None; remembered for error pages.
+
+    The page's language and zone are chosen with it, and set here, on the event loop, so
+    the route's thread (which copies this context) renders and words its messages in them.
+    """
+    i18n.use(viewpoint.of(request))
+    return principal
+
+
+async def page_language(request: Request) -> None:
+    """For pages read without a session (signing in): the browser's language, set before the
+    route runs, as :func:`viewer` does for the others."""
+    i18n.use(viewpoint.of(request))
+
+
+async def signed_in(principal: Annotated[Principal | None, Depends(viewer)]) -> Principal:
     """The signed-in user; anyone else is sent to sign in (the error page turns 401 into that)."""
     if principal is None:
-        raise Unauthenticated("Sign in to see this page.")
+        raise Unauthenticated(N_("Sign in to see this page."))
     return principal
 
 
@@ -126,8 +145,9 @@ async def _form(request: Request, *, sign_in: bool) -> FormData:
     form = await request.form()
     token = form.get(CSRF_FIELD)
     if not csrf_ok(request, token if isinstance(token, str) else None, sign_in=sign_in):
-        raise Forbidden("This form has expired or did not come from this site. "
-                        "Go back, reload the page and try again.")
+        # translated where the error page shows it (crrt/web/errors.py)
+        raise Forbidden(N_("This form has expired or did not come from this site. "
+                           "Go back, reload the page and try again."))
     return form
 
 
@@ -146,3 +166,4 @@ Viewer = Annotated[Principal | None, Depends(viewer)]
 SignedIn = Annotated[Principal, Depends(signed_in)]
 CheckedForm = Annotated[FormData, Depends(checked_form)]
 SignInForm = Annotated[FormData, Depends(sign_in_form)]
+PageLanguage = Annotated[None, Depends(page_language)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,73 +12,86 @@ from fastapi.templating import Jinja2Templates
 from crrt import __version__
 from crrt.access import policy
 from crrt.access.principal import Principal
-from crrt.core import clock
-from crrt.web import session
+from crrt.web import i18n, session, viewpoint
+from crrt.web.i18n import N_
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 templates = Jinja2Templates(directory=TEMPLATE_DIR)
 
 LABELS = {
-    "lead": "Lead nation",
-    "participant": "Participant",
-    "observer": "Observer",
-    "none": "No membership",
-    "nation": "Nation",
-    "eu_institution": "EU institution",
-    "partner": "Partner",
-    "joined": "Joined",
-    "role_changed": "Role changed",
-    "left": "Left",
-    "remote": "Remote",
-    "on_site": "On site",
-    "admin": "Administrator",
-    "coordinator": "Coordinator",
-    "national_poc": "National point of contact",
-    "responder": "Responder",
-    "requester": "Requester",
-    "csirt": "CSIRT",
-    "military": "Military",
-    "police": "Police",
-    "intelligence": "Intelligence",
-    "academia": "Academia",
-    "other": "Other",
-    "team_lead": "Team lead",
-    "incident_handling": "Incident handling",
-    "digital_forensics": "Digital forensics",
-    "malware_analysis": "Malware analysis",
-    "network_forensics": "Network forensics",
-    "threat_intelligence": "Threat intelligence",
-    "vulnerability_assessment": "Vulnerability assessment",
-    "ot_ics": "OT / ICS",
-    "cloud": "Cloud",
-    "legal_advisor": "Legal advice",
-    "communications": "Communications",
+    "lead": N_("Lead nation"),
+    "participant": N_("Participant"),
+    "observer": N_("Observer"),
+    "none": N_("No membership"),
+    "nation": N_("Nation"),
+    "eu_institution": N_("EU institution"),
+    "partner": N_("Partner"),
+    "joined": N_("Joined"),
+    "role_changed": N_("Role changed"),
+    "left": N_("Left"),
+    "remote": N_("Remote"),
+    "on_site": N_("On site"),
+    "admin": N_("Administrator"),
+    "coordinator": N_("Coordinator"),
+    "national_poc": N_("National point of contact"),
+    "responder": N_("Responder"),
+    "requester": N_("Requester"),
+    "csirt": N_("CSIRT"),
+    "military": N_("Military"),
+    "police": N_("Police"),
+    "intelligence": N_("Intelligence"),
+    "academia": N_("Academia"),
+    "other": N_("Other"),
+    "team_lead": N_("Team lead"),
+    "incident_handling": N_("Incident handling"),
+    "digital_forensics": N_("Digital forensics"),
+    "malware_analysis": N_("Malware analysis"),
+    "network_forensics": N_("Network forensics"),
+    "threat_intelligence": N_("Threat intelligence"),
+    "vulnerability_assessment": N_("Vulnerability assessment"),
+    "ot_ics": N_("OT / ICS"),
+    "cloud": N_("Cloud"),
+    "legal_advisor": N_("Legal advice"),
+    "communications": N_("Communications"),
 }
 
-LEVELS = {1: "working", 2: "advanced", 3: "expert"}
+LEVELS = {1: N_("working"), 2: N_("advanced"), 3: N_("expert")}
 
 
 def label(value: Any) -> str:
-    """A closed-set value as people read it (``on_site`` -> ``On site``)."""
+    """A closed-set value as people read it, in their language (``on_site`` -> ``On site``)."""
     if value is None:
         return "—"
     key = getattr(value, "value", value)
-    return LABELS.get(str(key), str(key).replace("_", " ").capitalize())
+    known = LABELS.get(str(key))
+    return i18n.gettext(known) if known else str(key).replace("_", " ").capitalize()
 
 
-def utc(moment: datetime | date | None) -> str:
-    """A time as shown until pages learn the viewer's zone: UTC, and saying so."""
-    if moment is None:
-        return "—"
-    if isinstance(moment, datetime):
-        return clock.as_utc(moment).strftime("%Y-%m-%d %H:%M UTC")
-    return moment.isoformat()
+def inline_label(value: Any) -> str:
+    """A label inside a sentence ("Joined as participant"): its first letter small, except in
+    German, whose nouns keep their capital."""
+    text = label(value)
+    return text if i18n.current().language == "de" else text[:1].lower() + text[1:]
 
 
+def level(value: int) -> str:
+    """A skill level's name (1 working, 2 advanced, 3 expert), in the viewer's language."""
+    return i18n.gettext(LEVELS[value]) if value in LEVELS else str(value)
+
+
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext=i18n.raw_gettext, ngettext=i18n.raw_ngettext, pgettext=i18n.raw_pgettext,
+    newstyle=True)
 templates.env.filters["label"] = label
-templates.env.filters["utc"] = utc
+templates.env.filters["level"] = level
+templates.env.filters["inline_label"] = inline_label
+templates.env.filters["moment"] = i18n.format_moment
+templates.env.filters["day"] = i18n.format_day
+templates.env.filters["count"] = i18n.format_count
 templates.env.globals["LEVELS"] = LEVELS
+templates.env.globals["LANGUAGES"] = i18n.LANGUAGES
 templates.env.globals["version"] = __version__
 
 
@@ -88,19 +100,23 @@ def layout(request: Request) -> dict[str, Any]:
     me: Principal | None = getattr(request.state, "principal", None)
     nav = []
     if me is not None:
-        nav = [("/", "Dashboard"), ("/organisations", "Organisations")]
+        nav = [("/", i18n.gettext("Dashboard")), ("/organisations", i18n.gettext("Organisations"))]
         if policy.may(me, policy.Permission.EXPERTS_READ):
-            nav.append(("/experts", "Expert pool"))
+            nav.append(("/experts", i18n.gettext("Expert pool")))
     path = request.url.path
     current = next((href for href, _ in reversed(nav)
                     if path == href or (href != "/" and path.startswith(href + "/"))), None)
+    view = i18n.current()
     return {"request": request, "me": me, "nav": nav, "current": current,
-            "csrf_token": session.csrf_token_for(request)}
+            "csrf_token": session.csrf_token_for(request), "lang": view.language,
+            "zone": view.zone}
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
            status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
-    """A page, with the CSRF nonce cookie handed out if the browser had none."""
+    """A page in the viewer's language and zone, with the CSRF nonce cookie handed out if the
+    browser had none."""
+    i18n.use(viewpoint.of(request))
     response = templates.TemplateResponse(request, template, {**layout(request),
                                                               **(context or {})},
                                           status_code=status, headers=headers)

@@ -113,6 +113,10 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
                                                    FORBIDDEN, FORBIDDEN),
     ("GET", "/experts/{expert_id}"):              (LOGIN, PAGE, PAGE, PAGE, PAGE, FORBIDDEN,
                                                    FORBIDDEN),
+    ("GET", "/account"):                          (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    ("POST", "/account"):                         (LOGIN, AWAY, AWAY, AWAY, AWAY, AWAY, AWAY),
+    # the sign-in page's language links: a cookie and back, for anyone
+    ("GET", "/language"):                         (AWAY,  AWAY, AWAY, AWAY, AWAY, AWAY, AWAY),
 }
 
 SKIPPED_ROUTES = {("GET", "/api/v1/openapi.json")}  # the document itself: public by design
@@ -294,6 +298,9 @@ BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
         "data": {"org": "EE", "dry_run": "true"}},
     ("POST", "/login"): lambda s: {"data": {"email": "observer@test.example",
                                             "password": PASSWORD, "next": "/"}},
+    ("POST", "/account"): lambda s: {"data": {"name": f"Renamed {s.n()}", "language": "lt",
+                                              "time_zone": "Europe/Vilnius"}},
+    ("GET", "/language"): lambda s: {"params": {"lang": "lt", "next": "/dashboard"}},
     ("POST", "/experts/new"): lambda s: {"data": {
         "org": "EE", "name": f"Web Nominee {s.n()}", "email": f"web-{s.n()}@ee.example",
         "skill.incident_handling": "2", "deployability": "remote", "languages": "et en",

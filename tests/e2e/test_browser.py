@@ -203,6 +203,11 @@ def test_dashboard_draws_the_pool_for_a_coordinator(page, server):
     charts = page.locator("svg[role='img']")
     assert charts.count() == 4
     assert "Experts by nation" in (charts.nth(2).locator("title").text_content() or "")
+    # the charts' hidden data tables take no room: the page ends with its footer
+    gap = page.evaluate("() => document.documentElement.scrollHeight - "
+                        "(document.querySelector('footer').getBoundingClientRect().bottom"
+                        " + window.scrollY)")
+    assert gap <= 1, f"{gap}px of empty page under the footer"
     page.screenshot(path=str(SHOTS / "crrt-dashboard.png"), full_page=True)
 
 
@@ -213,3 +218,71 @@ def test_keyboard_reaches_the_skip_link_first(page, server):
     assert focused == "Skip to content"
     page.keyboard.press("Enter")
     assert page.evaluate("() => document.activeElement.id") == "main"
+
+
+ERROR_RED = "rgb(185, 28, 28)"  # --error
+
+
+def test_fields_in_error_turn_red_on_the_sign_in_and_nomination_forms(page, server):
+    page.goto(f"{server.url}/login")
+    page.get_by_label("Email address").fill(POC_EMAIL)
+    page.get_by_label("Password").fill("not the password at all")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    email = page.get_by_label("Email address")
+    assert email.get_attribute("aria-invalid") == "true"
+    assert email.evaluate("e => getComputedStyle(e).borderTopColor") == ERROR_RED
+    sign_in(page, server, POC_EMAIL, "/experts/new")
+    page.get_by_role("button", name="Nominate").click()
+    page.wait_for_load_state()
+    name = page.get_by_label("Full name")
+    assert name.get_attribute("aria-invalid") == "true"
+    assert name.evaluate("e => getComputedStyle(e).borderTopColor") == ERROR_RED
+
+
+def test_a_person_chooses_lithuanian_and_their_zone_by_keyboard(page, server):
+    from crrt.web import i18n
+
+    lithuanian = i18n.catalogue("lt")
+    sign_in(page, server, COORDINATOR_EMAIL)
+    page.get_by_role("link", name="My account").click()
+    page.wait_for_url(f"{server.url}/account")
+    page.get_by_label("Language of the pages").focus()
+    page.keyboard.press("End")  # the last language... then the one wanted, by its name
+    page.get_by_label("Language of the pages").select_option("lt")
+    page.get_by_label("Time zone").fill("Europe/Vilnius")
+    page.get_by_label("Time zone").press("Enter")
+    page.wait_for_url(f"{server.url}/account?saved=1")
+    assert page.locator("html").get_attribute("lang") == "lt"
+    assert page.get_by_role("status").inner_text() == \
+        lithuanian.gettext("Your changes are saved.")
+    page.screenshot(path=str(SHOTS / "crrt-account-lt.png"), full_page=True)
+    for path, shot in (("/", "crrt-dashboard-lt.png"), ("/experts", "crrt-experts-lt.png"),
+                       ("/experts/new", "crrt-nominate-lt.png")):
+        page.goto(f"{server.url}{path}")
+        assert page.locator("html").get_attribute("lang") == "lt"
+        page.screenshot(path=str(SHOTS / shot), full_page=True)
+    assert "Europe/Vilnius" in page.locator("footer").inner_text()
+    page.set_viewport_size({"width": 360, "height": 780})
+    page.goto(f"{server.url}/account")
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(SHOTS / "crrt-account-lt-360.png"), full_page=True)
+    # back to English for the other tests of this module's server
+    page.get_by_label(lithuanian.gettext("Language of the pages")).select_option("")
+    page.get_by_label(lithuanian.gettext("Time zone")).fill("")
+    page.get_by_role("button", name=lithuanian.gettext("Save")).click()
+    page.wait_for_url(f"{server.url}/account?saved=1")
+    assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_the_sign_in_page_offers_every_language_by_its_own_name(page, server):
+    page.goto(f"{server.url}/login")
+    switch = page.get_by_role("navigation", name="Language")
+    assert switch.get_by_role("link").count() == 13
+    switch.get_by_role("link", name="Eesti").click()
+    page.wait_for_url(f"{server.url}/login")
+    assert page.locator("html").get_attribute("lang") == "et"
+    page.screenshot(path=str(SHOTS / "crrt-login-et.png"), full_page=True)
+    page.set_viewport_size({"width": 360, "height": 780})
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(SHOTS / "crrt-login-et-360.png"), full_page=True)
