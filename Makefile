@@ -30,10 +30,14 @@ $(VENV)/.installed: pyproject.toml requirements/run.lock | $(UV)
 	$(INSTALL) --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml requirements/dev.lock | $(UV)
+$(VENV)/.installed-dev: pyproject.toml requirements/dev.lock package-lock.json | $(UV)
 	@echo "== installing crrt with its test tools (requirements/dev.lock)"
 	$(INSTALL) --require-hashes -r requirements/dev.lock
 	$(INSTALL) --no-deps -e .
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "== installing axe-core for the browser tests' accessibility checks (package-lock.json)"; \
+		npm ci --no-audit --no-fund --silent; \
+	else echo "== npm not found: the accessibility checks will be skipped (CI installs it)"; fi
 	touch $@ $(VENV)/.installed
 
 # On SQLite `crrt serve` runs the jobs too (its embedded worker): mail goes, timers fire.

@@ -30,5 +30,4 @@ def list_audit_events(db: Db, me: Me,
     events, next_cursor = service.list_events(
         db=db, actor=me, limit=limit, cursor=cursor, who=actor, action=action,
         object_type=object_type, object_id=object_id, since=since, until=until)
-    return Page(items=[AuditEventOut.model_validate(e, from_attributes=True) for e in events],
-                next_cursor=next_cursor)
+    return Page(items=events, next_cursor=next_cursor)

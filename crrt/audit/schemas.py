@@ -9,6 +9,10 @@ from pydantic import BaseModel
 
 
 class AuditEventOut(BaseModel):
+    """One event. ``unreadable`` is null unless the stored ``changes`` cannot be read as one
+    JSON object (a row altered in the database): then ``changes`` is ``{}`` and
+    ``unreadable`` says why, and ``crrt audit verify`` reports the chain broken there."""
+
     seq: int
     at: datetime
     actor: str
@@ -18,3 +22,4 @@ class AuditEventOut(BaseModel):
     changes: dict[str, Any]
     prev_hash: str
     hash: str
+    unreadable: str | None = None

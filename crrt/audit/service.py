@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session, SessionTransaction
 from crrt.access import policy
 from crrt.access.principal import Principal
 from crrt.audit.models import GENESIS, AuditEvent, AuditHead
+from crrt.audit.schemas import AuditEventOut
 from crrt.core import clock
 from crrt.core.db import Base, Database
 from crrt.core.errors import Invalid
-from crrt.core.pagination import paginate
+from crrt.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_after, encode_cursor
 
 PERSONAL = "(personal data)"
 KEY_INFO = "crrt.audit.seal"  # where a session (``Session.info``) carries the audit key
@@ -313,9 +314,9 @@ def _one_snapshot(db: Session) -> None:
         db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
-# The columns verify reads: no ORM objects (the house pattern for long reads), and
-# ``changes`` as its stored text, so a value that is not JSON, or holds a key twice, is
-# reported instead of failing (or being silently resolved) in the JSON type.
+# The columns verify and list_events read: no ORM objects (the house pattern for long
+# reads), and ``changes`` as its stored text, so a value that is not JSON, or holds a key
+# twice, is reported instead of failing (or being silently resolved) in the JSON type.
 _CHAIN = (AuditEvent.id, AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.action,
           AuditEvent.object_type, AuditEvent.object_id, cast(AuditEvent.changes, Text),
           AuditEvent.prev_hash, AuditEvent.hash)
@@ -376,6 +377,16 @@ def verify(*, db: Session, checkpoints: Sequence[Checkpoint] = (),
                                 f"the checkpoint of {kept.time} at event {kept.seq} "
                                 "(events deleted)", prev_hash)
     return _check_head(db, seal, count, prev_hash)
+
+
+def verify_for(*, database: Database, actor: Principal) -> Verification:
+    """``verify`` for someone who may read the log (a page's button), in a reading session of
+    its own: a request's session has begun already, and on PostgreSQL only a session that
+    has not begun reads the whole chain and its head as of one moment, so an event appended
+    meanwhile is not reported as tampering."""
+    policy.require(actor, policy.Permission.AUDIT_READ)
+    with database.session(read_only=True) as db:
+        return verify(db=db)
 
 
 def _check_head(db: Session, seal: Seal, count: int, last_hash: str) -> Verification:
@@ -439,15 +450,34 @@ def _instant(name: str, moment: datetime) -> datetime:
         raise Invalid.field(["query", name], "The time is out of range.") from exc
 
 
+def _event_out(row: Any) -> AuditEventOut:
+    """One listed event; a stored ``changes`` that is not one JSON object (a row altered in
+    the database) comes as ``{}`` with ``unreadable`` saying why, as ``verify`` reports it."""
+    (_id, seq, at, actor, action, object_type, object_id, changes_text, prev_hash,
+     digest) = row
+    unreadable = None
+    try:
+        changes = strict_changes(changes_text)
+    except ValueError as exc:
+        changes, unreadable = {}, f"changes {exc}"
+    return AuditEventOut(seq=seq, at=at, actor=actor, action=action, object_type=object_type,
+                         object_id=object_id, changes=changes, prev_hash=prev_hash,
+                         hash=digest, unreadable=unreadable)
+
+
 def list_events(*, db: Session, actor: Principal, limit: int | None, cursor: str | None,
                 who: str | None = None, action: str | None = None,
                 object_type: str | None = None, object_id: str | None = None,
                 since: datetime | None = None, until: datetime | None = None,
-                ) -> tuple[list[AuditEvent], str | None]:
-    """Audit events, oldest first, filtered; only those the policy lets read it."""
+                ) -> tuple[list[AuditEventOut], str | None]:
+    """Audit events, oldest first, filtered; only those the policy lets read it.
+
+    The rows are read as columns with ``changes`` as its stored text (as ``verify`` reads
+    them), so one altered row is shown as unreadable instead of failing the whole page.
+    """
     policy.require(actor, policy.Permission.AUDIT_READ)
     seal(db)
-    stmt = select(AuditEvent)
+    stmt = select(*_CHAIN)
     for column, value in ((AuditEvent.actor, who), (AuditEvent.action, action),
                           (AuditEvent.object_type, object_type),
                           (AuditEvent.object_id, object_id)):
@@ -457,5 +487,13 @@ def list_events(*, db: Session, actor: Principal, limit: int | None, cursor: str
         stmt = stmt.where(AuditEvent.at >= _instant("since", since))
     if until is not None:
         stmt = stmt.where(AuditEvent.at < _instant("until", until))
-    items, next_cursor = paginate(db, stmt, AuditEvent.id, limit=limit, cursor=cursor)
-    return list(items), next_cursor
+    size = DEFAULT_LIMIT if limit is None else limit
+    if not 1 <= size <= MAX_LIMIT:
+        raise Invalid.field(["query", "limit"], f"limit must be between 1 and {MAX_LIMIT}.")
+    if cursor:
+        stmt = stmt.where(AuditEvent.id > decode_after(cursor))
+    rows = db.connection().execute(stmt.order_by(AuditEvent.id).limit(size + 1)).all()
+    more = len(rows) > size
+    rows = rows[:size]
+    return ([_event_out(row) for row in rows],
+            encode_cursor(rows[-1][0]) if more and rows else None)

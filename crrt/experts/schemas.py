@@ -202,6 +202,9 @@ class ExpertFilter(BaseModel):
     deployability: Deployability | None = None
     available_on: date | None = Field(default=None,
                                       description="Not inside any unavailability period.")
+    available_until: date | None = Field(
+        default=None, description="With available_on (else from today): no unavailability "
+                                  "period touches any day of the span, this day included.")
     q: Search | None = Field(default=None, description="Part of the name, any case.")
     include_erased: bool = False
 
@@ -209,6 +212,13 @@ class ExpertFilter(BaseModel):
     @classmethod
     def _language(cls, value: str | None) -> str | None:
         return None if value is None else _language(value)
+
+    @model_validator(mode="after")
+    def _span(self) -> ExpertFilter:
+        if self.available_until is not None and self.available_on is not None \
+                and self.available_until < self.available_on:
+            raise ValueError("available_until must not be before available_on")
+        return self
 
 
 class RowRejection(BaseModel):

@@ -11,6 +11,7 @@ what the pool holds about a person, for export and erasure, is :mod:`crrt.expert
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -155,7 +156,10 @@ def filter_values(db: Session, actor: Principal, filters: ExpertFilter) -> dict[
         values["clearance"] = [c for c in Clearance if c.rank >= filters.clearance.rank]
     if filters.deployability is not None:
         values[filters.deployability.value] = None
-    if filters.available_on is not None:
+    if filters.available_until is not None:
+        values["available_from"] = filters.available_on or clock.today()
+        values["available_until"] = filters.available_until
+    elif filters.available_on is not None:
         values["available_on"] = filters.available_on
     if filters.q:
         escaped = filters.q.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
@@ -200,6 +204,12 @@ def narrowed(stmt: Query, values: dict[str, Any], *, placeholders: bool = False)
         stmt = stmt.where(~exists().where(Unavailability.expert_id == Expert.id,
                                           Unavailability.starts_on <= day,
                                           Unavailability.ends_on >= day))
+    if "available_until" in values:
+        first = bound("available_from", Unavailability.ends_on)
+        last = bound("available_until", Unavailability.starts_on)
+        stmt = stmt.where(~exists().where(Unavailability.expert_id == Expert.id,
+                                          Unavailability.starts_on <= last,
+                                          Unavailability.ends_on >= first))
     if "q" in values:
         stmt = stmt.where(func.lower(Expert.name).like(bound("q", Expert.name), escape="/"))
     return stmt
@@ -257,6 +267,65 @@ def counts_by_skill(*, db: Session, actor: Principal) -> list[tuple[Skill, int]]
         .group_by(ExpertSkill.skill)).all()
     counts = {Skill(skill): n for skill, n in rows}
     return [(skill, counts.get(skill, 0)) for skill in Skill]
+
+
+@dataclass(frozen=True)
+class Deployable:
+    """How many experts of a skill no unavailability keeps from a span of days."""
+
+    skill: Skill
+    any_level: int
+    expert_level: int
+    on_site: int
+
+
+def deployable_by_skill(*, db: Session, actor: Principal, first: date,
+                        last: date) -> list[Deployable]:
+    """Per skill, the experts the actor sees who are free every day from ``first`` to
+    ``last``: at any level, at expert level (3), and ready to go on site. Every skill of the
+    taxonomy is listed, none free included."""
+    policy.require(actor, Permission.DASHBOARD_POOL)
+    away = exists().where(Unavailability.expert_id == Expert.id,
+                          Unavailability.starts_on <= last, Unavailability.ends_on >= first)
+    rows = db.execute(
+        select(ExpertSkill.skill, func.count(ExpertSkill.expert_id),
+               func.count(ExpertSkill.expert_id).filter(ExpertSkill.level == 3),
+               func.count(ExpertSkill.expert_id).filter(Expert.on_site.is_(True)))
+        .join(Expert, Expert.id == ExpertSkill.expert_id)
+        .where(Expert.erased_at.is_(None), ~away,
+               policy.scope(actor, Permission.EXPERTS_READ, Expert))
+        .group_by(ExpertSkill.skill)).all()
+    found = {Skill(skill): (n, top, on_site) for skill, n, top, on_site in rows}
+    return [Deployable(skill, *found.get(skill, (0, 0, 0))) for skill in Skill]
+
+
+@dataclass(frozen=True)
+class Away:
+    """An unavailability period as the dashboard lists it."""
+
+    expert_id: uuid.UUID
+    name: str
+    org: str
+    starts_on: date
+    ends_on: date
+
+
+def unavailability_starting(*, db: Session, actor: Principal, first: date, last: date,
+                            limit: int = 50) -> list[Away]:
+    """Periods starting from ``first`` to ``last`` of the experts the actor sees (erased ones
+    aside), soonest first, at most ``limit``."""
+    policy.require_some(actor, Permission.EXPERTS_READ)
+    orgs = organisations.names()
+    rows = db.execute(
+        select(Expert.public_id, Expert.name, orgs.c.code, Unavailability.starts_on,
+               Unavailability.ends_on)
+        .join(Expert, Expert.id == Unavailability.expert_id)
+        .join(orgs, orgs.c.id == Expert.organisation_id)
+        .where(Expert.erased_at.is_(None), Unavailability.starts_on >= first,
+               Unavailability.starts_on <= last,
+               policy.scope(actor, Permission.EXPERTS_READ, Expert))
+        .order_by(Unavailability.starts_on, Expert.name).limit(limit)).all()
+    return [Away(*row) for row in rows]
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""Web pages of the expert pool: the filtered list, one expert, and the nomination form."""
+"""Web pages of the expert pool: the filtered list, one expert, and the nomination form.
+
+Changing an expert (editing, withdrawing, unavailability) is :mod:`crrt.web.expert_edit_pages`,
+which shares the expert page and the form's fields from here.
+"""
 
 from __future__ import annotations
 
@@ -22,18 +26,19 @@ from crrt.experts.enums import Clearance, Deployability, Skill
 from crrt.experts.schemas import ExpertFilter, ExpertIn, ExpertOut
 from crrt.organisations import service as org_service
 from crrt.web import forms
-from crrt.web.i18n import _
+from crrt.web.i18n import N_, _
 from crrt.web.session import CheckedForm, SignedIn
 from crrt.web.templating import render
 
 if TYPE_CHECKING:
+    from crrt.experts.models import Expert
     from crrt.organisations.models import Organisation
 
 router = APIRouter(prefix="/experts", include_in_schema=False)
 
 PAGE_SIZE = 25
 FILTERS = ("org", "skill", "min_level", "language", "clearance", "deployability",
-           "available_on", "q")
+           "available_on", "available_until", "q")
 TIME_ZONES = ["UTC", "Europe/Amsterdam", "Europe/Athens", "Europe/Berlin", "Europe/Brussels",
               "Europe/Bucharest", "Europe/Helsinki", "Europe/Lisbon", "Europe/Ljubljana",
               "Europe/Madrid", "Europe/Paris", "Europe/Riga", "Europe/Rome", "Europe/Tallinn",
@@ -41,6 +46,20 @@ TIME_ZONES = ["UTC", "Europe/Amsterdam", "Europe/Athens", "Europe/Berlin", "Euro
 
 CHOICES = {"skills": list(Skill), "clearances": list(Clearance),
            "deployabilities": list(Deployability)}
+# Where each field's error in the summary leads (a group's legend for skills and deployability).
+FORM_ANCHORS = {"org": "org", "institution_id": "institution_id", "name": "name",
+                "email": "email", "phone": "phone", "skills": "skills-legend",
+                "languages": "languages", "clearance": "clearance",
+                "deployability": "deployability-legend", "time_zone": "time_zone",
+                "notes": "notes", "user_email": "user_email"}
+PERIOD_ANCHORS = {"starts_on": "starts_on", "ends_on": "ends_on", "reason": "reason"}
+EMPTY_PERIOD = {"starts_on": "", "ends_on": "", "reason": ""}
+# The confirmations an expert's page shows after a change (?saved=...), and where.
+SAVED = {
+    "details": ("top", N_("Your changes are saved.")),
+    "period": ("unavailability", N_("The period of unavailability is recorded.")),
+    "removed": ("unavailability", N_("The period of unavailability is removed.")),
+}
 
 
 def _unavailable_until(expert: ExpertOut, today: date) -> date | None:
@@ -52,7 +71,8 @@ def _unavailable_until(expert: ExpertOut, today: date) -> date | None:
 
 
 @router.get("")
-def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None) -> Response:
+def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None,
+         withdrawn: str | None = None) -> Response:
     """The pool, narrowed by the GET form; the service keeps it to what the viewer may see."""
     policy.require_some(me, Permission.EXPERTS_READ)
     params = request.query_params
@@ -83,7 +103,8 @@ def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None) -> R
     return render(request, "experts.html", {
         "rows": rows, "values": values, "errors": errors, "nations": nations,
         "next_url": next_url, "first_url": first_url, "filtered": bool(query),
-        "can_nominate": can_nominate, **CHOICES}, status=422 if errors else 200)
+        "can_nominate": can_nominate, "withdrawn": withdrawn == "1", **CHOICES},
+        status=422 if errors else 200)
 
 
 def _nomination_nations(db: Session, me: Principal) -> list[Organisation]:
@@ -92,19 +113,23 @@ def _nomination_nations(db: Session, me: Principal) -> list[Organisation]:
     return expert_service.nominating_nations(db=db, actor=me)
 
 
+def form_context(db: Session, me: Principal, nations: list[Organisation]) -> dict[str, Any]:
+    """What the expert form's fields (``_expert_fields.html``) choose from."""
+    institutions = [(nation, org_service.list_institutions(db=db, actor=me, code=nation.code))
+                    for nation in nations]
+    return {"nations": nations, "institutions": [(n, i) for n, i in institutions if i],
+            "time_zones": TIME_ZONES, "anchors": FORM_ANCHORS, **CHOICES}
+
+
 def _nomination_form(request: Request, db: Session, me: Principal, nations: list[Organisation],
                      values: dict[str, Any], errors: dict[str, str],
                      status: int = 200) -> Response:
-    institutions = [(nation, org_service.list_institutions(db=db, actor=me, code=nation.code))
-                    for nation in nations]
     return render(request, "expert_form.html", {
-        "nations": nations, "institutions": [(n, i) for n, i in institutions if i],
-        "values": values, "errors": errors, "time_zones": TIME_ZONES,
-        "links_accounts": policy.may(me, Permission.EXPERTS_LINK_USER),
-        **CHOICES}, status=status)
+        **form_context(db, me, nations), "values": values, "errors": errors,
+        "links_accounts": policy.may(me, Permission.EXPERTS_LINK_USER)}, status=status)
 
 
-def _conflict_field(detail: str) -> str:
+def conflict_field(detail: str) -> str:
     """Which field a clash is about: the linked account, the expert's email, or the form."""
     lowered = detail.lower()
     if "user" in lowered:
@@ -147,17 +172,37 @@ def nominate(request: Request, db: Db, me: SignedIn, form: CheckedForm) -> Respo
         errors = forms.messages(exc.errors) or {"_form": _(exc.detail)}
     except Conflict as exc:
         db.rollback()
-        errors = {_conflict_field(exc.detail): _(exc.detail)}
+        errors = {conflict_field(exc.detail): _(exc.detail)}
     else:
         return RedirectResponse(f"/experts/{expert.public_id}?nominated=1", status_code=303)
     return _nomination_form(request, db, me, nations, shown, errors, status=422)
 
 
-@router.get("/{expert_id}")
-def expert_page(request: Request, db: Db, me: SignedIn,
-                expert_id: PublicIdParam, nominated: str | None = None) -> Response:
-    expert = expert_service.expert_out(db, me,
-                                       expert_service.get(db=db, actor=me, expert_id=expert_id))
+def show_expert(request: Request, db: Session, me: Principal, expert: Expert, *,
+                nominated: bool = False, saved: str | None = None,
+                period: dict[str, str] | None = None, period_errors: dict[str, str] | None = None,
+                status: int = 200) -> Response:
+    """An expert's page, with what the viewer may do there as the policy answers for it: edit
+    and withdraw (``EXPERTS_WRITE``), record and remove unavailability
+    (``EXPERTS_AVAILABILITY``, a responder's own record too); an erased record changes no more.
+    """
+    out = expert_service.expert_out(db, me, expert)
+    where, message = SAVED.get(saved or "", (None, None))
+    writes = policy.allows(me, Permission.EXPERTS_WRITE, expert)
     return render(request, "expert.html", {
-        "expert": expert, "nominated": nominated == "1",
-        "unavailable_until": _unavailable_until(expert, clock.today())})
+        "expert": out, "nominated": nominated,
+        "unavailable_until": _unavailable_until(out, clock.today()),
+        "may_edit": writes and not out.erased, "may_withdraw": writes,
+        "may_record": policy.allows(me, Permission.EXPERTS_AVAILABILITY, expert)
+        and not out.erased,
+        "saved": _(message) if message and where == "top" else None,
+        "period_saved": _(message) if message and where == "unavailability" else None,
+        "period": period or EMPTY_PERIOD, "period_errors": period_errors or {},
+        "period_anchors": PERIOD_ANCHORS}, status=status)
+
+
+@router.get("/{expert_id}")
+def expert_page(request: Request, db: Db, me: SignedIn, expert_id: PublicIdParam,
+                nominated: str | None = None, saved: str | None = None) -> Response:
+    expert = expert_service.get(db=db, actor=me, expert_id=expert_id)
+    return show_expert(request, db, me, expert, nominated=nominated == "1", saved=saved)

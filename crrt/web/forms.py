@@ -19,6 +19,8 @@ REQUIRED = {
     "email": N_("Enter the expert's email address."),
     "skills": N_("Give at least one skill with its level."),
     "deployability": N_("Choose remote, on site, or both."),
+    "starts_on": N_("Enter the first day of the period."),
+    "ends_on": N_("Enter the last day of the period."),
 }
 
 SHORT = {
@@ -61,6 +63,14 @@ def _message(field: str, kind: str, raw: str) -> str:
     return _sentence(raw)
 
 
+def _across_fields(raw: str) -> tuple[str, str] | None:
+    """A schema's check across fields (its message in English), told by the field a person
+    would change."""
+    if raw.endswith("ends_on must not be before starts_on"):
+        return "ends_on", _("The last day must not be before the first day.")
+    return None
+
+
 def _field_of(loc: Iterable[Any]) -> str:
     parts = [p for p in loc if p not in ("body", "query")]
     return str(parts[0]) if parts else "_form"
@@ -76,8 +86,17 @@ def messages(errors: ValidationError | Iterable[FieldError]) -> dict[str, str]:
         items = [(e.loc, e.type, e.msg) for e in errors]
     for loc, kind, raw in items:
         field = _field_of(loc)
-        found.setdefault(field, _message(field, kind, raw))
+        across = _across_fields(raw)
+        if across is not None:
+            found.setdefault(*across)
+        else:
+            found.setdefault(field, _message(field, kind, raw))
     return found
+
+
+def left_empty(shown: Mapping[str, Any], names: Iterable[str]) -> dict[str, str]:
+    """The message of each required field in ``names`` left empty."""
+    return {name: _(REQUIRED[name]) for name in names if not shown.get(name)}
 
 
 def nomination(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -109,3 +128,27 @@ def nomination(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
                                            "languages")},
              "skills": skills, "deployability": deployability}
     return data, shown
+
+
+def expert_changes(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The posted edit of an expert as (data for ``ExpertPatch``, values to show again).
+
+    Every field the form shows is sent, so one left empty clears what may be cleared (the
+    phone, the institution, the notes, the languages); an empty email is left out, for the
+    page to ask for it (see :func:`left_empty`); the nation and the linked account are not
+    edited here.
+    """
+    data, shown = nomination(form)
+    for not_edited in ("org", "user_email"):
+        data.pop(not_edited, None)
+    data.setdefault("institution_id", None)
+    data.setdefault("phone", None)
+    data.setdefault("time_zone", "UTC")
+    return data, shown
+
+
+def period(form: FormData) -> tuple[dict[str, str], dict[str, str]]:
+    """The posted unavailability period as (data for ``UnavailabilityIn``, values to show
+    again); an empty date is left out, so it is reported as missing."""
+    shown = {name: text(form, name) for name in ("starts_on", "ends_on", "reason")}
+    return {name: value for name, value in shown.items() if value}, shown

@@ -8,22 +8,31 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from crrt.access import policy
+from crrt.access.enums import Role
 from crrt.access.policy import Permission
+from crrt.access.principal import Principal
 from crrt.auth import service as auth_service
 from crrt.auth.identify import client_address, session_secret
+from crrt.core import clock
 from crrt.core.errors import Invalid, TooManyRequests
 from crrt.core.http import Db
 from crrt.experts import service as expert_service
+from crrt.experts.schemas import ExpertFilter
 from crrt.organisations import service as org_service
 from crrt.organisations.enums import Membership, OrgKind
 from crrt.web import forms, session
 from crrt.web.account_pages import router as account_router
+from crrt.web.audit_pages import router as audit_router
 from crrt.web.charts import bar_chart
+from crrt.web.expert_edit_pages import router as expert_edit_router
 from crrt.web.expert_pages import router as expert_router
 from crrt.web.i18n import _
 from crrt.web.session import CheckedForm, PageLanguage, SignedIn, SignInForm, Viewer
@@ -120,7 +129,42 @@ def dashboard(request: Request, db: Db, me: SignedIn) -> Response:
     return render(request, "dashboard.html", {
         "charts": charts, "pool_charts": pool_charts, "organisations_total": len(orgs),
         "members_total": members, "observers_total": memberships["observer"],
-        "experts_total": experts_total, "pool_of": pool_of})
+        "experts_total": experts_total, "pool_of": pool_of, **_to_decide_from(db, me)})
+
+
+READY_DAYS = 3    # a team deploys within 72 hours
+AWAY_DAYS = 30    # the absences a coordinator plans around
+
+
+def _pool_link(**criteria: str) -> str:
+    return "/experts?" + urlencode(criteria)
+
+
+def _to_decide_from(db: Session, me: Principal) -> dict[str, Any]:
+    """What the dashboard puts first: for those who manage the pool, who is free to deploy in
+    the next 72 hours, skill by skill (each count a link to that list), and who will be away
+    in the next 30 days; for a responder, their own record."""
+    today = clock.today()
+    last = today + timedelta(days=READY_DAYS - 1)
+    span = {"available_on": today.isoformat(), "available_until": last.isoformat()}
+    context: dict[str, Any] = {"ready_first": today, "ready_last": last, "ready": [],
+                               "away": [], "own": None}
+    if policy.may(me, Permission.DASHBOARD_POOL):
+        context["ready"] = [
+            (row, {"any": _pool_link(skill=row.skill.value, **span),
+                   "expert": _pool_link(skill=row.skill.value, min_level="3", **span),
+                   "on_site": _pool_link(skill=row.skill.value, deployability="on_site",
+                                         **span)})
+            for row in expert_service.deployable_by_skill(db=db, actor=me, first=today,
+                                                          last=last)]
+    if policy.may(me, Permission.EXPERTS_READ):
+        context["away"] = expert_service.unavailability_starting(
+            db=db, actor=me, first=today, last=today + timedelta(days=AWAY_DAYS))
+    if me.role is Role.RESPONDER:
+        mine, _next = expert_service.list_experts(db=db, actor=me, filters=ExpertFilter(),
+                                                  limit=1, cursor=None)
+        context["own"] = expert_service.expert_out(db, me, mine[0]) if mine else None
+    return context
 
 
 # --- organisations ----------------------------------------------------------------------------
@@ -162,4 +206,6 @@ def organisation(request: Request, db: Db, me: SignedIn, code: str) -> Response:
 
 
 router.include_router(expert_router)
+router.include_router(expert_edit_router)
 router.include_router(account_router)
+router.include_router(audit_router)

@@ -103,6 +103,8 @@ def layout(request: Request) -> dict[str, Any]:
         nav = [("/", i18n.gettext("Dashboard")), ("/organisations", i18n.gettext("Organisations"))]
         if policy.may(me, policy.Permission.EXPERTS_READ):
             nav.append(("/experts", i18n.gettext("Expert pool")))
+        if policy.may(me, policy.Permission.AUDIT_READ):
+            nav.append(("/audit", i18n.gettext("Audit log")))
     path = request.url.path
     current = next((href for href, _ in reversed(nav)
                     if path == href or (href != "/" and path.startswith(href + "/"))), None)

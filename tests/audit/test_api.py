@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from crrt.access.enums import Role
 from crrt.audit import service as audit
@@ -76,3 +77,39 @@ def test_other_roles_may_not_read_the_audit_log(client, world):
 
 def test_an_anonymous_caller_is_a_401(client, world):
     assert client.get("/api/v1/audit").status_code == 401
+
+
+def _spoil_changes(database, object_id: str) -> int:
+    """The stored changes of the ``test.tamper`` event about ``object_id`` made unreadable
+    behind the JSON type (text that is not JSON on SQLite, which keeps any value; a key twice
+    on PostgreSQL, whose json type checks the syntax); returns the event's seq."""
+    postgres = database.engine.dialect.name == "postgresql"
+    with database.engine.begin() as connection:
+        seq = connection.execute(text("SELECT seq FROM audit_events WHERE action = 'test.tamper' "
+                                      "AND object_id = :o"), {"o": object_id}).scalar_one()
+        connection.execute(text("UPDATE audit_events SET changes = CAST(:raw AS json) "
+                                "WHERE seq = :seq" if postgres else
+                                "UPDATE audit_events SET changes = :raw WHERE seq = :seq"),
+                           {"raw": '{"n":1,"n":2}' if postgres else "{not json", "seq": seq})
+    return seq
+
+
+def test_an_event_whose_stored_changes_cannot_be_read_is_listed_as_unreadable(
+        client, database, world):
+    with database.session() as db:
+        for i in range(3):
+            audit.record(db=db, actor=SYSTEM, action="test.tamper", object_type="t",
+                         object_id=i, changes={"n": i})
+    spoiled = _spoil_changes(database, "1")
+    response = client.get("/api/v1/audit", params={"action": "test.tamper"},
+                          headers=world.headers(Role.ADMIN))
+    assert response.status_code == 200, response.text
+    items = {item["seq"]: item for item in response.json()["items"]}
+    assert len(items) == 3
+    assert items[spoiled]["changes"] == {}
+    reason = items[spoiled]["unreadable"]
+    assert reason.startswith("changes ")
+    assert ("holds the key 'n' twice" if database.engine.dialect.name == "postgresql"
+            else "is not valid JSON") in reason
+    assert [(item["changes"], item["unreadable"]) for seq, item in sorted(items.items())
+            if seq != spoiled] == [({"n": 0}, None), ({"n": 2}, None)]

@@ -113,10 +113,28 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
                                                    FORBIDDEN, FORBIDDEN),
     ("GET", "/experts/{expert_id}"):              (LOGIN, PAGE, PAGE, PAGE, PAGE, FORBIDDEN,
                                                    FORBIDDEN),
+    # editing and withdrawing: who may write the record; a responder only reads its own
+    ("GET", "/experts/{expert_id}/edit"):         (LOGIN, PAGE, PAGE, PAGE, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/experts/{expert_id}/edit"):        (LOGIN, AWAY, AWAY, AWAY, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("GET", "/experts/{expert_id}/withdraw"):     (LOGIN, PAGE, PAGE, PAGE, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/experts/{expert_id}/withdraw"):    (LOGIN, AWAY, AWAY, AWAY, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    # unavailability: a responder on its own record too
+    ("POST", "/experts/{expert_id}/unavailability"):
+                                                  (LOGIN, AWAY, AWAY, AWAY, AWAY, FORBIDDEN,
+                                                   FORBIDDEN),
+    ("POST", "/experts/{expert_id}/unavailability/{unavailability_id}/remove"):
+                                                  (LOGIN, AWAY, AWAY, AWAY, AWAY, FORBIDDEN,
+                                                   FORBIDDEN),
     ("GET", "/account"):                          (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
     ("POST", "/account"):                         (LOGIN, AWAY, AWAY, AWAY, AWAY, AWAY, AWAY),
     # the sign-in page's language links: a cookie and back, for anyone
     ("GET", "/language"):                         (AWAY,  AWAY, AWAY, AWAY, AWAY, AWAY, AWAY),
+    ("GET", "/audit"):                            (LOGIN, PAGE, PAGE, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
 }
 
 SKIPPED_ROUTES = {("GET", "/api/v1/openapi.json")}  # the document itself: public by design
@@ -245,14 +263,17 @@ def _spare_user():
 
 Request = dict[str, Any]
 DESTRUCTIVE_EXPERT = {("DELETE", f"{EXPERTS}/{{expert_id}}"),
-                      ("POST", f"{EXPERTS}/{{expert_id}}/erase")}
+                      ("POST", f"{EXPERTS}/{{expert_id}}/erase"),
+                      ("POST", "/experts/{expert_id}/withdraw")}
 
 
 def path_params(scene: Scene, method: str, path: str, role: Role | None) -> dict[str, Any]:
     params: dict[str, Any] = {"code": "EE", "user_id": scene.spare_user}
     if "{expert_id}" in path:
-        params["expert_id"] = (scene.fresh_expert() if (method, path) in DESTRUCTIVE_EXPERT
-                               else scene.ee_expert)
+        # a destructive call takes a fresh expert, but the responder is asked about its own
+        # record: that it may not withdraw or erase even that is the refusal that matters
+        destroys = (method, path) in DESTRUCTIVE_EXPERT and role is not Role.RESPONDER
+        params["expert_id"] = scene.fresh_expert() if destroys else scene.ee_expert
     if "{institution_id}" in path:
         params["institution_id"] = (scene.fresh_institution() if method == "DELETE"
                                     else scene.ee_institution)
@@ -305,6 +326,14 @@ BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
         "org": "EE", "name": f"Web Nominee {s.n()}", "email": f"web-{s.n()}@ee.example",
         "skill.incident_handling": "2", "deployability": "remote", "languages": "et en",
         "time_zone": "Europe/Tallinn", "clearance": "none"}},
+    ("POST", "/experts/{expert_id}/edit"): lambda s: {"data": {
+        "name": "Responder Own", "email": "responder.own@ee.example",
+        "skill.incident_handling": "3", "deployability": "remote", "languages": "et",
+        "time_zone": "Europe/Tallinn", "clearance": "none", "notes": f"Edited {s.n()}"}},
+    ("POST", "/experts/{expert_id}/unavailability"): lambda s: {"data": {
+        "starts_on": (date(2060, 1, 1) + timedelta(days=10 * s.n())).isoformat(),
+        "ends_on": (date(2060, 1, 3) + timedelta(days=10 * s.n())).isoformat(),
+        "reason": "training"}},
 }
 
 

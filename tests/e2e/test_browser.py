@@ -8,6 +8,7 @@ to ``/tmp/crrt-*.png`` (or ``$CRRT_SCREENSHOTS``) for a person to look at.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -27,6 +28,8 @@ from crrt.auth.schemas import UserIn
 from crrt.core.config import Settings
 from crrt.core.db import Database
 from crrt.demo import load as demo
+from crrt.experts import service as expert_service
+from crrt.experts.schemas import ExpertIn
 from tests.conftest import AUDIT_KEY, SYSTEM
 
 pytestmark = pytest.mark.browser
@@ -36,6 +39,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 POC_EMAIL = "browser-poc@test.example"
 COORDINATOR_EMAIL = "browser-coordinator@test.example"
+RESPONDER_EMAIL = "browser-responder@test.example"
+RESPONDER_NAME = "Riin Responder"
 PASSWORD = "a browser test password"
 SHOTS = Path(os.environ.get("CRRT_SCREENSHOTS", tempfile.gettempdir()))
 
@@ -63,10 +68,16 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     with database.session() as db:
         demo.load(db)
         for email, role, org in ((POC_EMAIL, Role.NATIONAL_POC, "EE"),
-                                 (COORDINATOR_EMAIL, Role.COORDINATOR, "LT")):
+                                 (COORDINATOR_EMAIL, Role.COORDINATOR, "LT"),
+                                 (RESPONDER_EMAIL, Role.RESPONDER, "EE")):
             auth_service.create_user(db=db, actor=SYSTEM, data=UserIn(
                 email=email, name=f"Browser {role.value.replace('_', ' ').title()}", role=role,
                 org=org, password=PASSWORD))
+        # the responder's own record, linked to their account
+        expert_service.nominate(db=db, actor=SYSTEM, data=ExpertIn.model_validate({
+            "org": "EE", "name": RESPONDER_NAME, "email": "riin.responder@ee.example",
+            "skills": [{"skill": "incident_handling", "level": 2}], "languages": ["et", "en"],
+            "time_zone": "Europe/Tallinn", "user_email": RESPONDER_EMAIL}))
     settings = Settings(database_url=database.url, data_dir=folder / "data",
                         secret_key="browser-test-secret-key")
     port = _free_port()
@@ -286,3 +297,139 @@ def test_the_sign_in_page_offers_every_language_by_its_own_name(page, server):
     page.set_viewport_size({"width": 360, "height": 780})
     assert no_horizontal_scroll(page)
     page.screenshot(path=str(SHOTS / "crrt-login-et-360.png"), full_page=True)
+
+
+# --- accessibility: axe-core (the npm package, injected) on every page -------------------------
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@pytest.fixture
+def axe_page(chromium, server):
+    """A tab that lets a test inject axe-core: the pages' CSP refuses any script, so this
+    context (and only this one) bypasses it."""
+    if not AXE.exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {AXE} is missing: run npm ci (make test does)")
+        pytest.skip("the accessibility checks need axe-core: npm ci")
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    yield context.new_page()
+    context.close()
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's WCAG 2.1 A and AA violations of serious or critical impact on this page."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})",
+                           WCAG_AA)
+    return [f"{v['id']} ({v['impact']}): {v['help']} — "
+            f"{[n['target'] for n in v['nodes']][:3]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+ACCESSIBLE_PAGES = ["/", "/experts", "/experts?skill=cloud&min_level=7", "/experts/new",
+                    "/organisations", "/organisations/PL", "/account", "/nowhere", "/audit",
+                    "/audit?verify=1", "/audit?since=nonsense"]
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_no_page_has_a_serious_or_critical_wcag_violation(axe_page, server, width):
+    page = axe_page
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{server.url}/login")
+    found = {"/login": serious_violations(page)}
+    sign_in(page, server, COORDINATOR_EMAIL)
+    page.goto(f"{server.url}/experts")
+    expert = page.locator("table a[href^='/experts/']").first.get_attribute("href")
+    for path in [*ACCESSIBLE_PAGES, expert, f"{expert}/edit", f"{expert}/withdraw"]:
+        page.goto(f"{server.url}{path}")
+        found[path] = serious_violations(page)
+    page.goto(f"{server.url}/experts/new")
+    page.get_by_role("button", name="Nominate").click()  # a form with its errors shown
+    page.wait_for_load_state()
+    found["/experts/new (errors)"] = serious_violations(page)
+    assert {path: v for path, v in found.items() if v} == {}
+
+
+def test_the_accessibility_check_is_not_blind(axe_page, server):
+    axe_page.goto(f"{server.url}/login")
+    axe_page.set_content('<html lang="en"><title>t</title><main><input type="text">'
+                         '<p style="color:#bbb;background:#fff">faint</p></main></html>')
+    found = " ".join(serious_violations(axe_page))
+    assert "label" in found and "color-contrast" in found
+
+
+def _tab_to(page, element_id: str, presses: int = 80) -> None:
+    """Press Tab until the element with ``element_id`` has the focus."""
+    for _ in range(presses):
+        if page.evaluate("() => document.activeElement.id") == element_id:
+            return
+        page.keyboard.press("Tab")
+    pytest.fail(f"Tab never reached #{element_id}")
+
+
+def test_responder_records_their_own_unavailability_by_keyboard(page, server):
+    sign_in(page, server, RESPONDER_EMAIL, "/experts")
+    page.get_by_role("link", name=RESPONDER_NAME).click()  # their own record, the one listed
+    page.wait_for_url(re.compile(r".*/experts/[0-9a-f-]{36}$"))
+    own = page.url
+    assert page.get_by_role("heading", name=RESPONDER_NAME).is_visible()
+    assert page.get_by_role("link", name="Edit the record").count() == 0
+
+    # from here on only the keyboard: a first try without the first day is told by the field
+    _tab_to(page, "starts_on")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{own}/unavailability")
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    assert summary.is_visible()
+    assert page.evaluate("() => document.activeElement.classList.contains('error-summary')")
+    assert page.get_by_label("First day").get_attribute("aria-invalid") == "true"
+    page.screenshot(path=str(SHOTS / "crrt-unavailability-errors.png"), full_page=True)
+
+    _tab_to(page, "starts_on")
+    page.keyboard.type("03102031")  # the date field's segments: month, day, year
+    assert page.get_by_label("First day").input_value() == "2031-03-10"
+    _tab_to(page, "ends_on")
+    page.keyboard.type("03142031")
+    assert page.get_by_label("Last day").input_value() == "2031-03-14"
+    _tab_to(page, "reason")
+    page.keyboard.type("Annual leave")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url(f"{own}?saved=period#unavailability")
+    assert page.get_by_role("status").inner_text() == "The period of unavailability is recorded."
+    period = page.locator("#unavailability li").filter(has_text="Annual leave")
+    assert "Mar 10, 2031 to Mar 14, 2031" in period.inner_text()
+    assert period.get_by_role("button",
+                              name="Remove the period Mar 10, 2031 to Mar 14, 2031").is_visible()
+    page.screenshot(path=str(SHOTS / "crrt-unavailability.png"), full_page=True)
+    page.set_viewport_size({"width": 360, "height": 780})
+    assert no_horizontal_scroll(page), "the expert page scrolls sideways at 360px"
+    page.screenshot(path=str(SHOTS / "crrt-unavailability-360.png"), full_page=True)
+
+
+def test_the_coordinators_dashboard_shows_the_absence_a_responder_records(page, server):
+    from datetime import timedelta
+
+    from babel.dates import format_date
+
+    from crrt.core import clock
+
+    start, end = clock.today() + timedelta(days=10), clock.today() + timedelta(days=12)
+    sign_in(page, server, RESPONDER_EMAIL, "/")
+    page.get_by_role("link", name="Record when you are not available").click()
+    page.get_by_label("First day").fill(start.isoformat())
+    page.get_by_label("Last day").fill(end.isoformat())
+    page.get_by_role("button", name="Record the period").click()
+    page.wait_for_url(re.compile(r".*\?saved=period#unavailability$"))
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{server.url}/login")
+    sign_in(page, server, COORDINATOR_EMAIL)
+    away = page.locator("section").filter(has=page.get_by_role("heading",
+                                                                name="Away in the next 30 days"))
+    entry = away.get_by_role("listitem").filter(has_text=RESPONDER_NAME)
+    shown = (f"{format_date(start, 'medium', locale='en')} to "
+             f"{format_date(end, 'medium', locale='en')}")
+    assert shown in entry.inner_text()
+    page.screenshot(path=str(SHOTS / "crrt-dashboard-away.png"), full_page=True)

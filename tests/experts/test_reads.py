@@ -59,7 +59,10 @@ def _fast(database, actor, filters: ExpertFilter, limit: int, cursor=None) -> by
 @pytest.mark.parametrize("filters", [
     {}, {"include_erased": True}, {"org": "ES"}, {"skill": "malware_analysis", "min_level": 1},
     {"language": "fr"}, {"available_on": "2027-05-03"}, {"q": "ž"},
-    {"deployability": "on_site"}, {"clearance": "RESTREINT UE"}])
+    {"deployability": "on_site"}, {"clearance": "RESTREINT UE"},
+    {"available_on": "2027-05-10", "available_until": "2027-05-20"},
+    {"available_on": "2027-05-09", "available_until": "2027-05-20"},
+    {"available_until": "2027-05-03"}])
 def test_the_hot_read_is_byte_for_byte_the_reference_answer(database, world, pool, role,
                                                             filters):
     actor, chosen = world.principals[role], ExpertFilter(**filters)
@@ -143,3 +146,18 @@ def test_one_expert_is_byte_for_byte_the_reference_or_missing_alike(database, wo
             shown += 1
     assert shown == {Role.ADMIN: 3, Role.COORDINATOR: 3, Role.NATIONAL_POC: 2,
                      Role.RESPONDER: 1, Role.OBSERVER: 0}[role]
+
+
+def test_a_span_leaves_out_whoever_is_away_on_any_of_its_days(database, world, pool):
+    """The pool's Kadri is away 2027-05-01..09 (and until 2027-04-30 before that)."""
+    coordinator = world.principals[Role.COORDINATOR]
+
+    def names(**span: str) -> set[str]:
+        page = json.loads(_fast(database, coordinator, ExpertFilter(**span), 50))
+        return {e["name"] for e in page["items"]}
+
+    assert "Kadri Saar" in names(available_on="2027-05-10", available_until="2027-05-20")
+    assert "Kadri Saar" not in names(available_on="2027-05-09", available_until="2027-05-20")
+    assert "Kadri Saar" not in names(available_on="2027-04-30", available_until="2027-04-30")
+    with pytest.raises(ValueError, match="before"):
+        ExpertFilter(available_on="2027-05-10", available_until="2027-05-01")

@@ -301,3 +301,328 @@ def test_signed_out_nomination_post_goes_to_sign_in_and_stores_nothing(client, d
 def test_expert_page_with_an_impossible_id_is_a_bad_request_not_a_crash(browser):
     page = browser(Role.COORDINATOR).get("/experts/99999999999")
     assert page.status_code == 400
+
+
+# --- changing an expert: unavailability, editing, withdrawing ------------------------------------
+
+def own_record(database, client, name: str = "Reet Responder"):
+    """An EE expert record linked to the responder signed in on ``client``; its public id."""
+    from sqlalchemy import select
+
+    from crrt.auth.models import User
+    from tests.support import add_expert
+
+    email = re.search(r"web\d+-responder@test\.example", client.get("/account").text)[0]
+    with database.session(read_only=True) as db:
+        user_id = db.scalar(select(User.id).where(User.email == email))
+    return add_expert(database, "EE", name=name, user_id=user_id)
+
+
+def periods_of(database, expert_id) -> list[tuple[str, str, str]]:
+    with database.session(read_only=True) as db:
+        return sorted((p.starts_on.isoformat(), p.ends_on.isoformat(), p.reason)
+                      for p in expert_service.list_unavailability(db=db, actor=SYSTEM,
+                                                                  expert_id=expert_id))
+
+
+def english_day(iso: str) -> str:
+    from datetime import date
+
+    return format_date(date.fromisoformat(iso), format="medium", locale="en")
+
+
+def actions(html: str) -> set[str]:
+    """What the expert page offers: edit, withdraw, record a period, remove a period."""
+    offered = set()
+    if re.search(r'href="/experts/[0-9a-f-]{36}/edit"', html):
+        offered.add("edit")
+    if re.search(r'href="/experts/[0-9a-f-]{36}/withdraw"', html):
+        offered.add("withdraw")
+    if re.search(r'<form method="post" action="/experts/[0-9a-f-]{36}/unavailability"', html):
+        offered.add("record")
+    if re.search(r'action="/experts/[0-9a-f-]{36}/unavailability/[0-9a-f-]{36}/remove"', html):
+        offered.add("remove")
+    return offered
+
+
+def test_responder_records_their_own_unavailability_and_sees_it_listed(browser, database):
+    client = browser(Role.RESPONDER)
+    mine = own_record(database, client)
+    page = client.get(f"/experts/{mine}")
+    assert actions(page.text) == {"record"}
+    assert '<input type="date" id="starts_on" name="starts_on"' in page.text
+    response = post_form(client, f"/experts/{mine}", f"/experts/{mine}/unavailability", {
+        "starts_on": "2031-03-10", "ends_on": "2031-03-14", "reason": "Annual leave"})
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/experts/{mine}?saved=period#unavailability"
+    shown = client.get(response.headers["location"])
+    assert re.search(r'role="status"><p>The period of unavailability is recorded.</p>',
+                     shown.text)
+    assert f"{english_day('2031-03-10')}</time> to <time" in shown.text
+    assert "Annual leave" in shown.text
+    assert f'aria-label="Remove the period {english_day("2031-03-10")} to ' in shown.text
+    assert periods_of(database, mine) == [("2031-03-10", "2031-03-14", "Annual leave")]
+
+
+def test_responder_removes_a_period_from_their_own_record(browser, database):
+    client = browser(Role.RESPONDER)
+    mine = own_record(database, client)
+    with database.session() as db:
+        period = expert_service.add_unavailability(
+            db=db, actor=SYSTEM, expert_id=mine,
+            data=UnavailabilityIn(starts_on="2031-05-01", ends_on="2031-05-02")).public_id
+    action = f"/experts/{mine}/unavailability/{period}/remove"
+    assert f'action="{action}"' in client.get(f"/experts/{mine}").text
+    response = post_form(client, f"/experts/{mine}", action, {})
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/experts/{mine}?saved=removed#unavailability"
+    page = client.get(response.headers["location"])
+    assert "The period of unavailability is removed." in page.text
+    assert "No periods of unavailability." in page.text
+    assert periods_of(database, mine) == []
+    again = post_form(client, f"/experts/{mine}", action, {})
+    assert again.status_code == 404
+
+
+def test_the_expert_page_offers_only_what_the_viewer_may_do(browser, database, pool):
+    kadri = pool["Kadri Tamm"]
+    with database.session() as db:
+        expert_service.add_unavailability(db=db, actor=SYSTEM, expert_id=kadri, data=(
+            UnavailabilityIn(starts_on="2031-01-05", ends_on="2031-01-06")))
+    everything = {"edit", "withdraw", "record", "remove"}
+    for role in (Role.ADMIN, Role.COORDINATOR, Role.NATIONAL_POC):
+        assert actions(browser(role).get(f"/experts/{kadri}").text) == everything, role
+    responder = browser(Role.RESPONDER)
+    mine = own_record(database, responder)
+    assert actions(responder.get(f"/experts/{mine}").text) == {"record"}
+    assert responder.get(f"/experts/{kadri}").status_code == 404
+
+
+def test_an_erased_record_offers_no_changes(browser, database, pool):
+    kadri = pool["Kadri Tamm"]
+    with database.session() as db:
+        expert_service.erase(db=db, actor=SYSTEM, expert_id=kadri)
+    client = browser(Role.COORDINATOR)
+    assert actions(client.get(f"/experts/{kadri}").text) == {"withdraw"}
+    assert client.get(f"/experts/{kadri}/edit").status_code == 409
+    refused = post_form(client, "/experts", f"/experts/{kadri}/unavailability", {
+        "starts_on": "2031-03-10", "ends_on": "2031-03-14"})
+    assert refused.status_code == 409
+    assert periods_of(database, kadri) == []
+
+
+def test_unavailability_errors_are_shown_by_their_fields_and_the_form_keeps_them(browser,
+                                                                               database):
+    client = browser(Role.RESPONDER)
+    mine = own_record(database, client)
+    missing = post_form(client, f"/experts/{mine}", f"/experts/{mine}/unavailability", {
+        "starts_on": "", "ends_on": "2031-03-14", "reason": "Training"})
+    assert missing.status_code == 422
+    html = missing.text
+    assert re.search(r'class="alert alert--error error-summary" role="alert"[^>]*autofocus', html)
+    assert '<a href="#starts_on">Enter the first day of the period.</a>' in html
+    assert re.search(r'id="starts_on"[^>]*aria-describedby="starts_on-error" '
+                     r'aria-invalid="true"', html)
+    assert 'name="ends_on" value="2031-03-14"' in html
+    assert 'name="reason" value="Training"' in html
+    assert "<title>Error: Reet Responder · crrt</title>" in html
+    backwards = post_form(client, f"/experts/{mine}", f"/experts/{mine}/unavailability", {
+        "starts_on": "2031-03-14", "ends_on": "2031-03-10"})
+    assert backwards.status_code == 422
+    assert 'id="ends_on-error"' in backwards.text
+    assert "The last day must not be before the first day." in backwards.text
+    assert re.search(r'id="ends_on"[^>]*aria-invalid="true"', backwards.text)
+    assert periods_of(database, mine) == []
+
+
+def test_an_overlapping_period_is_refused_naming_the_period_it_overlaps(browser, database):
+    client = browser(Role.RESPONDER)
+    mine = own_record(database, client)
+    with database.session() as db:
+        expert_service.add_unavailability(db=db, actor=SYSTEM, expert_id=mine, data=(
+            UnavailabilityIn(starts_on="2031-03-12", ends_on="2031-03-20")))
+    response = post_form(client, f"/experts/{mine}", f"/experts/{mine}/unavailability", {
+        "starts_on": "2031-03-10", "ends_on": "2031-03-14"})
+    assert response.status_code == 422
+    expected = (f"It overlaps the period {english_day('2031-03-12')} to "
+                f"{english_day('2031-03-20')}.")
+    assert expected in response.text
+    assert 'id="starts_on-error"' in response.text
+    assert periods_of(database, mine) == [("2031-03-12", "2031-03-20", "")]
+
+
+def test_responder_cannot_change_a_colleagues_unavailability(browser, database, pool):
+    client = browser(Role.RESPONDER)
+    mine = own_record(database, client)
+    colleague = pool["Jaan Kask"]
+    with database.session() as db:
+        period = expert_service.add_unavailability(db=db, actor=SYSTEM, expert_id=colleague,
+                                                   data=UnavailabilityIn(
+                                                       starts_on="2031-05-01",
+                                                       ends_on="2031-05-02")).public_id
+    recorded = post_form(client, f"/experts/{mine}", f"/experts/{colleague}/unavailability", {
+        "starts_on": "2031-03-10", "ends_on": "2031-03-14"})
+    removed = post_form(client, f"/experts/{mine}",
+                        f"/experts/{colleague}/unavailability/{period}/remove", {})
+    assert (recorded.status_code, removed.status_code) == (404, 404)
+    assert periods_of(database, colleague) == [("2031-05-01", "2031-05-02", "")]
+
+
+def test_poc_edits_an_expert_through_the_prefilled_form(browser, database, pool):
+    from crrt.organisations import service as org_service
+    from crrt.organisations.enums import InstitutionKind
+    from crrt.organisations.schemas import InstitutionIn
+
+    with database.session() as db:
+        cert = org_service.create_institution(db=db, actor=SYSTEM, code="EE", data=InstitutionIn(
+            name="CERT-EE", kind=InstitutionKind.CSIRT)).public_id
+    kadri = pool["Kadri Tamm"]
+    client = browser(Role.NATIONAL_POC)
+    form = client.get(f"/experts/{kadri}/edit")
+    assert form.status_code == 200
+    html = form.text
+    assert "<h1>Edit Kadri Tamm</h1>" in html
+    assert 'name="name" value="Kadri Tamm"' in html
+    assert 'name="email" value="kadri.tamm@ee.example"' in html
+    assert 'name="languages" value="en, et"' in html
+    assert re.search(r'name="skill.malware_analysis">\s*<option value="">—</option>\s*'
+                     r'(<option[^>]*>[^<]*</option>\s*){2}<option value="3" selected>', html)
+    assert '<option value="SECRET UE" selected>' in html
+    assert 'value="on_site" checked' in html
+    assert "Estonia (EE)" in html and 'name="org"' not in html
+    assert 'name="user_email"' not in html
+    response = post_form(client, f"/experts/{kadri}/edit", f"/experts/{kadri}/edit", {
+        "institution_id": str(cert), "name": "Kadri Tamm-Saar", "email": "kadri@ee.example",
+        "phone": "+372 5000 0000", "skill.malware_analysis": "2", "skill.ot_ics": "1",
+        "languages": "et, en, fi", "clearance": "CONFIDENTIEL UE", "deployability": "remote",
+        "time_zone": "Europe/Tallinn", "notes": "Back from FIRST."})
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/experts/{kadri}?saved=details"
+    page = client.get(response.headers["location"])
+    assert re.search(r'role="status"><p>Your changes are saved.</p>', page.text)
+    assert "<h1>Kadri Tamm-Saar</h1>" in page.text
+    assert "Estonia (EE) · CERT-EE" in page.text
+    assert "kadri@ee.example" in page.text and "+372 5000 0000" in page.text
+    assert "EN, ET, FI" in page.text and "CONFIDENTIEL UE" in page.text
+    assert "OT / ICS" in page.text and "Cloud" not in page.text
+    assert "Back from FIRST." in page.text
+    # an empty optional field clears what it held
+    cleared = post_form(client, f"/experts/{kadri}/edit", f"/experts/{kadri}/edit", {
+        "institution_id": "", "name": "Kadri Tamm-Saar", "email": "kadri@ee.example",
+        "phone": "", "skill.malware_analysis": "2", "languages": "", "clearance": "none",
+        "deployability": "remote", "time_zone": "Europe/Tallinn", "notes": ""})
+    assert cleared.status_code == 303
+    with database.session(read_only=True) as db:
+        out = expert_service.expert_out(db, SYSTEM, expert_service.get(db=db, actor=SYSTEM,
+                                                                       expert_id=kadri))
+    assert (out.institution, out.phone, out.languages, out.notes) == (None, None, [], "")
+
+
+def test_edit_errors_are_shown_by_their_fields_and_nothing_changes(browser, database, pool):
+    kadri = pool["Kadri Tamm"]
+    client = browser(Role.COORDINATOR)
+    response = post_form(client, f"/experts/{kadri}/edit", f"/experts/{kadri}/edit", {
+        "name": " ", "email": "", "phone": "+372 5555 1234", "languages": "et, zz",
+        "time_zone": "Mars/Olympus", "notes": "Keep this note.", "clearance": "none"})
+    assert response.status_code == 422
+    html = response.text
+    assert re.search(r'error-summary" role="alert"[^>]*autofocus', html)
+    for field in ("name", "email", "languages", "time_zone"):
+        assert re.search(rf'id="{field}"[^>]*aria-describedby="[^"]*{field}-error"'
+                         r'[^>]*aria-invalid="true"', html), field
+    assert "Enter the expert&#39;s email address." in html
+    assert "Give at least one skill with its level." in html
+    assert "Choose remote, on site, or both." in html
+    summary = html[html.index("error-summary"):html.index("</div>", html.index("error-summary"))]
+    order = [summary.index(f'href="#{anchor}"') for anchor in ("name", "email", "skills-legend",
+                                                              "languages")]
+    assert order == sorted(order), "the summary lists the problems in the form's order"
+    assert 'value="+372 5555 1234"' in html and ">Keep this note.</textarea>" in html
+    assert "<title>Error: Edit Kadri Tamm · crrt</title>" in html
+    with database.session(read_only=True) as db:
+        expert = expert_service.get(db=db, actor=SYSTEM, expert_id=kadri)
+        assert (expert.name, expert.phone) == ("Kadri Tamm", None)
+
+
+def test_editing_to_an_email_taken_in_the_nation_is_shown_on_the_email_field(browser, pool):
+    kadri = pool["Kadri Tamm"]
+    client = browser(Role.NATIONAL_POC)
+    response = post_form(client, f"/experts/{kadri}/edit", f"/experts/{kadri}/edit", {
+        "name": "Kadri Tamm", "email": "jaan.kask@ee.example", "skill.cloud": "1",
+        "deployability": "remote", "clearance": "none"})
+    assert response.status_code == 422
+    assert 'id="email-error"' in response.text and "already" in response.text
+
+
+@pytest.mark.parametrize("path", ["/experts/{id}/edit", "/experts/{id}/withdraw"])
+def test_responder_may_not_edit_or_withdraw_even_their_own_record(browser, database, path):
+    client = browser(Role.RESPONDER)
+    mine = own_record(database, client)
+    url = path.format(id=mine)
+    assert client.get(url).status_code == 403
+    posted = post_form(client, f"/experts/{mine}", url, {
+        "name": "Renamed", "email": "renamed@ee.example", "skill.cloud": "1",
+        "deployability": "remote"})
+    assert posted.status_code == 403
+    with database.session(read_only=True) as db:
+        assert expert_service.get(db=db, actor=SYSTEM, expert_id=mine).name == "Reet Responder"
+
+
+@pytest.mark.parametrize("path", ["/experts/{id}/edit", "/experts/{id}/withdraw"])
+def test_poc_reaches_no_change_page_of_another_nations_expert(browser, database, pool, path):
+    client = browser(Role.NATIONAL_POC)
+    url = path.format(id=pool["Lucia Garcia"])
+    assert client.get(url).status_code == 404
+    assert post_form(client, "/experts", url, {"name": "X", "email": "x@es.example",
+                                               "skill.cloud": "1"}).status_code == 404
+    assert pool_size(database, "ES") == 1
+
+
+@pytest.mark.parametrize("path", ["/experts/{id}/edit", "/experts/{id}/withdraw",
+                                  "/experts/{id}/unavailability"])
+@pytest.mark.parametrize("role", [Role.REQUESTER, Role.OBSERVER])
+def test_roles_outside_the_pool_cannot_post_changes(browser, database, pool, role, path):
+    client = browser(role)
+    response = post_form(client, "/", path.format(id=pool["Kadri Tamm"]), {
+        "name": "X", "email": "x@ee.example", "skill.cloud": "1", "deployability": "remote",
+        "starts_on": "2031-03-10", "ends_on": "2031-03-14"})
+    assert response.status_code == 403
+    assert pool_size(database) == 3
+    assert periods_of(database, pool["Kadri Tamm"]) == []
+
+
+def test_withdrawing_asks_first_then_the_expert_leaves_the_pool(browser, database, pool):
+    kadri = pool["Kadri Tamm"]
+    client = browser(Role.NATIONAL_POC)
+    question = client.get(f"/experts/{kadri}/withdraw")
+    assert question.status_code == 200
+    assert "<h1>Withdraw Kadri Tamm?</h1>" in question.text
+    assert f'<form method="post" action="/experts/{kadri}/withdraw"' in question.text
+    assert pool_size(database) == 3  # asking changes nothing
+    response = post_form(client, f"/experts/{kadri}/withdraw", f"/experts/{kadri}/withdraw", {})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/experts?withdrawn=1"
+    page = client.get(response.headers["location"])
+    assert re.search(r'role="status"><p>The nomination is withdrawn; the expert has left the '
+                     r'pool.</p>', page.text)
+    assert listed(page.text) == {"Jaan Kask"}
+    assert client.get(f"/experts/{kadri}").status_code == 404
+
+
+@pytest.mark.parametrize("action", ["edit", "withdraw", "unavailability"])
+@pytest.mark.parametrize("token", [None, "f" * 64])
+def test_change_forms_without_a_valid_csrf_token_change_nothing(browser, database, pool, action,
+                                                                token):
+    kadri = pool["Kadri Tamm"]
+    client = browser(Role.COORDINATOR)
+    client.get(f"/experts/{kadri}")
+    data = {"name": "Forged", "email": "forged@ee.example", "skill.cloud": "1",
+            "deployability": "remote", "starts_on": "2031-03-10", "ends_on": "2031-03-14"}
+    if token is not None:
+        data["csrf_token"] = token
+    response = client.post(f"/experts/{kadri}/{action}", data=data, follow_redirects=False)
+    assert response.status_code == 403
+    assert pool_size(database) == 3
+    assert periods_of(database, kadri) == []
+    with database.session(read_only=True) as db:
+        assert expert_service.get(db=db, actor=SYSTEM, expert_id=kadri).name == "Kadri Tamm"

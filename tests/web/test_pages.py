@@ -183,3 +183,89 @@ def test_stylesheet_is_served_from_this_site(client):
     assert css.headers["content-type"].startswith("text/css")
     assert "@import" not in css.text and "url(http" not in css.text
     assert ":focus-visible" in css.text
+
+
+# --- the dashboard's decisions ---------------------------------------------------------------
+
+def _ready_row(html: str, skill_label: str) -> list[str]:
+    """The three counts of one skill's row in "Who can deploy in the next 72 hours"."""
+    table = re.search(r'<table class="table table--ready">(.*?)</table>', html, re.S)
+    assert table, "no table of who can deploy"
+    row = re.search(rf'<th scope="row">{re.escape(skill_label)}</th>(.*?)</tr>', table[1], re.S)
+    assert row, f"no row for {skill_label}"
+    return re.findall(r">(\d+)</(?:a|span)>", row[1])
+
+
+def test_the_dashboard_counts_who_can_deploy_in_72_hours_by_skill(browser, database):
+    from crrt.experts import service as expert_service
+    from crrt.experts.schemas import UnavailabilityIn
+
+    nominate(database, "EE", "Free Expert", skills={"malware_analysis": 3},
+             deployability=("remote", "on_site"))
+    nominate(database, "ES", "Free Remote", skills={"malware_analysis": 1})
+    away = nominate(database, "EE", "Away Tomorrow", skills={"malware_analysis": 3})
+    later = nominate(database, "ES", "Away Later", skills={"malware_analysis": 2})
+    today = clock.today()
+    with database.session() as db:
+        for expert, start in ((away, today + timedelta(days=1)),
+                              (later, today + timedelta(days=5))):
+            expert_service.add_unavailability(db=db, actor=SYSTEM, expert_id=expert,
+                                              data=UnavailabilityIn(starts_on=start,
+                                                                    ends_on=start))
+    page = browser(Role.COORDINATOR).get("/").text
+    # Free Expert, Free Remote and Away Later (away only after the 72 hours)
+    assert _ready_row(page, "Malware analysis") == ["3", "1", "1"]
+    assert _ready_row(page, "Cloud") == ["0", "0", "0"]
+    last = (today + timedelta(days=2)).isoformat()
+    assert (f'href="/experts?skill=malware_analysis&amp;min_level=3&amp;available_on='
+            f'{today.isoformat()}&amp;available_until={last}"') in page
+    away_list = re.search(r'id="away-heading">.*?</section>', page, re.S)[0]
+    assert "Away Tomorrow" in away_list and "Away Later" in away_list
+    assert "Free Expert" not in away_list
+
+
+def test_a_poc_decides_from_their_own_nation_only(browser, database):
+    nominate(database, "EE", "Estonian Free", skills={"cloud": 2})
+    nominate(database, "ES", "Spanish Free", skills={"cloud": 2})
+    page = browser(Role.NATIONAL_POC).get("/").text  # the EE point of contact
+    assert _ready_row(page, "Cloud") == ["1", "0", "0"]
+
+
+def test_a_responder_sees_their_own_record_and_others_see_no_pool(browser, database, world):
+    from sqlalchemy import select, update
+
+    from crrt.auth.models import User
+    from crrt.experts.models import Expert
+
+    responder = browser(Role.RESPONDER)
+    email = re.search(r"web\d+-responder@test\.example", responder.get("/account").text)[0]
+    mine = nominate(database, "EE", "Linked Responder")
+    with database.session() as db:
+        user_id = db.scalar(select(User.id).where(User.email == email))
+        db.execute(update(Expert).where(Expert.public_id == mine).values(user_id=user_id))
+    page = responder.get("/").text
+    assert 'id="own-heading"' in page and f'href="/experts/{mine}"' in page
+    assert "table--ready" not in page  # the pool's decisions are not a responder's
+    observer = browser(Role.OBSERVER).get("/").text
+    assert "table--ready" not in observer and 'id="own-heading"' not in observer
+
+
+def test_a_count_of_the_dashboard_opens_the_list_it_counts(browser, database):
+    from crrt.experts import service as expert_service
+    from crrt.experts.schemas import UnavailabilityIn
+
+    nominate(database, "EE", "Free Analyst", skills={"cloud": 3})
+    busy = nominate(database, "EE", "Busy Analyst", skills={"cloud": 3})
+    today = clock.today()
+    with database.session() as db:
+        expert_service.add_unavailability(db=db, actor=SYSTEM, expert_id=busy,
+                                          data=UnavailabilityIn(starts_on=today + timedelta(2),
+                                                                ends_on=today + timedelta(4)))
+    coordinator = browser(Role.COORDINATOR)
+    link = re.search(r'href="(/experts\?skill=cloud&amp;min_level=3[^"]*)"',
+                     coordinator.get("/").text)[1].replace("&amp;", "&")
+    listed = coordinator.get(link)
+    assert listed.status_code == 200
+    assert "Free Analyst" in listed.text and "Busy Analyst" not in listed.text
+    until = (today + timedelta(days=2)).isoformat()
+    assert f'id="available_until" name="available_until" value="{until}"' in listed.text

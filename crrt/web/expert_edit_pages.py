@@ -1,0 +1,171 @@
+"""Web pages that change one expert: the edit form, withdrawing the nomination, and recording
+and removing periods of unavailability (the on-call tools' most used action).
+
+The services decide, as for the API; before showing a form or reading a posted one, a page
+asks the policy the question the service will ask (``EXPERTS_WRITE`` to edit and withdraw,
+``EXPERTS_AVAILABILITY`` for unavailability, a responder's own record included), so a form is
+offered only to whom the service will take it from.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from crrt.access import policy
+from crrt.access.policy import Permission
+from crrt.access.principal import Principal
+from crrt.core.errors import Conflict, Invalid
+from crrt.core.http import Db, PublicIdParam
+from crrt.experts import service as expert_service
+from crrt.experts.schemas import ExpertOut, ExpertPatch, UnavailabilityIn
+from crrt.organisations import service as org_service
+from crrt.web import forms
+from crrt.web.expert_pages import FORM_ANCHORS, conflict_field, form_context, show_expert
+from crrt.web.i18n import N_, _, format_day
+from crrt.web.session import CheckedForm, SignedIn
+from crrt.web.templating import render
+
+if TYPE_CHECKING:
+    from crrt.experts.models import Expert
+
+router = APIRouter(prefix="/experts", include_in_schema=False)
+
+ERASED = N_("This expert was erased; an erased record cannot change.")
+FIELDS = list(FORM_ANCHORS)
+
+
+def _editable(db: Session, me: Principal, expert_id: uuid.UUID) -> Expert:
+    """The expert, if the viewer may edit and withdraw it (as ``service.update`` asks)."""
+    expert = expert_service.get(db=db, actor=me, expert_id=expert_id)
+    policy.require(me, Permission.EXPERTS_WRITE, expert)
+    return expert
+
+
+def _values(out: ExpertOut) -> dict[str, Any]:
+    """The record as the form shows it."""
+    return {"institution_id": str(out.institution_id or ""), "name": out.name,
+            "email": out.email or "", "phone": out.phone or "",
+            "skills": {s.skill.value: str(s.level) for s in out.skills},
+            "languages": ", ".join(out.languages), "clearance": out.clearance.value,
+            "deployability": [d.value for d in out.deployability],
+            "time_zone": out.time_zone, "notes": out.notes}
+
+
+def _edit_form(request: Request, db: Session, me: Principal, expert: Expert,
+               values: dict[str, Any] | None, errors: dict[str, str],
+               status: int = 200) -> Response:
+    out = expert_service.expert_out(db, me, expert)
+    nation = org_service.by_id(db=db, actor=me, org_id=expert.organisation_id)
+    return render(request, "expert_edit.html", {
+        **form_context(db, me, [nation]), "expert": out, "values": values or _values(out),
+        "errors": errors, "editing": True, "links_accounts": False}, status=status)
+
+
+@router.get("/{expert_id}/edit")
+def edit_form(request: Request, db: Db, me: SignedIn, expert_id: PublicIdParam) -> Response:
+    expert = _editable(db, me, expert_id)
+    if expert.erased_at is not None:
+        raise Conflict(ERASED)
+    return _edit_form(request, db, me, expert, None, {})
+
+
+def _save(db: Session, me: Principal, expert_id: uuid.UUID, data: dict[str, Any],
+          errors: dict[str, str]) -> dict[str, str]:
+    """Apply the edit; the problems by field, none when it is saved."""
+    try:
+        patch = ExpertPatch.model_validate(data)
+    except ValidationError as exc:
+        return {**forms.messages(exc), **errors}
+    if errors:
+        return errors
+    try:
+        expert_service.update(db=db, actor=me, expert_id=expert_id, data=patch)
+    except Invalid as exc:
+        db.rollback()
+        return forms.messages(exc.errors) or {"_form": _(exc.detail)}
+    except Conflict as exc:
+        db.rollback()
+        return {conflict_field(exc.detail): _(exc.detail)}
+    return {}
+
+
+@router.post("/{expert_id}/edit")
+def save_expert(request: Request, db: Db, me: SignedIn, expert_id: PublicIdParam,
+                form: CheckedForm) -> Response:
+    """Save the edit; a refusal shows the form again with each problem beside its field."""
+    expert = _editable(db, me, expert_id)
+    data, shown = forms.expert_changes(form)
+    errors = _save(db, me, expert_id, data, forms.left_empty(shown, ("email",)))
+    if not errors:
+        return RedirectResponse(f"/experts/{expert_id}?saved=details", status_code=303)
+    in_form_order = sorted(errors, key=lambda f: FIELDS.index(f) if f in FIELDS else -1)
+    return _edit_form(request, db, me, expert, shown, {f: errors[f] for f in in_form_order},
+                      status=422)
+
+
+@router.get("/{expert_id}/withdraw")
+def withdraw_question(request: Request, db: Db, me: SignedIn,
+                      expert_id: PublicIdParam) -> Response:
+    """Ask before withdrawing: the record goes for good."""
+    expert = _editable(db, me, expert_id)
+    return render(request, "expert_withdraw.html",
+                  {"expert": expert_service.expert_out(db, me, expert)})
+
+
+@router.post("/{expert_id}/withdraw")
+def withdraw(db: Db, me: SignedIn, expert_id: PublicIdParam, form: CheckedForm) -> Response:
+    expert_service.withdraw(db=db, actor=me, expert_id=expert_id)
+    return RedirectResponse("/experts?withdrawn=1", status_code=303)
+
+
+def _clash(db: Session, me: Principal, expert_id: uuid.UUID, exc: Conflict) -> dict[str, str]:
+    """An overlap, said with the days of the period it overlaps; any other clash as the
+    service words it."""
+    held = next((p for p in expert_service.list_unavailability(db=db, actor=me,
+                                                               expert_id=expert_id)
+                 if str(p.public_id) == exc.extra.get("unavailability_id")), None)
+    if held is None:
+        return {"_form": _(exc.detail)}
+    return {"starts_on": _("It overlaps the period %(start)s to %(end)s.",
+                           start=format_day(held.starts_on), end=format_day(held.ends_on))}
+
+
+@router.post("/{expert_id}/unavailability")
+def record_unavailability(request: Request, db: Db, me: SignedIn, expert_id: PublicIdParam,
+                          form: CheckedForm) -> Response:
+    """Record a period; a refusal shows the expert's page again with the form as typed."""
+    expert = expert_service.get(db=db, actor=me, expert_id=expert_id)
+    policy.require(me, Permission.EXPERTS_AVAILABILITY, expert)
+    if expert.erased_at is not None:
+        raise Conflict(ERASED)
+    data, shown = forms.period(form)
+    try:
+        period = UnavailabilityIn.model_validate(data)
+    except ValidationError as exc:
+        errors = forms.messages(exc)
+    else:
+        try:
+            expert_service.add_unavailability(db=db, actor=me, expert_id=expert_id, data=period)
+        except Conflict as exc:
+            db.rollback()
+            errors = _clash(db, me, expert_id, exc)
+        else:
+            return RedirectResponse(f"/experts/{expert_id}?saved=period#unavailability",
+                                    status_code=303)
+    return show_expert(request, db, me, expert, period=shown, period_errors=errors,
+                       status=422)
+
+
+@router.post("/{expert_id}/unavailability/{unavailability_id}/remove")
+def remove_unavailability(db: Db, me: SignedIn, expert_id: PublicIdParam,
+                          unavailability_id: PublicIdParam, form: CheckedForm) -> Response:
+    expert_service.remove_unavailability(db=db, actor=me, expert_id=expert_id,
+                                         unavailability_id=unavailability_id)
+    return RedirectResponse(f"/experts/{expert_id}?saved=removed#unavailability",
+                            status_code=303)
