@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from crrt.core.db import Database, is_sqlite
+from tests import support
 
 
 @pytest.fixture(autouse=True)
@@ -36,26 +36,10 @@ def impatient(database: Database) -> Iterator[Database]:
     other.dispose()
 
 
-@contextmanager
-def write_lock(database: Database) -> Iterator[None]:
-    """Another connection holds what a writer of the jobs tables needs, until the block ends.
-
-    SQLite: the database's write lock (``BEGIN IMMEDIATE``). PostgreSQL: the jobs tables in
-    EXCLUSIVE mode, which lets plain reads through but not ``FOR UPDATE`` or writes.
-    """
-    if is_sqlite(database.engine):
-        connection = sqlite3.connect(str(database.engine.url.database), isolation_level=None,
-                                     timeout=0)
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            connection.execute("ROLLBACK")
-            connection.close()
-        return
-    with database.engine.connect() as connection, connection.begin():
-        connection.exec_driver_sql("LOCK TABLE job_schedules, job_tasks IN EXCLUSIVE MODE")
-        yield
+def write_lock(database: Database) -> AbstractContextManager[None]:
+    """Another connection holds what a writer of the jobs tables needs, until the block ends
+    (on PostgreSQL, plain reads still pass; ``FOR UPDATE`` and writes wait)."""
+    return support.write_lock(database, "job_schedules, job_tasks")
 
 
 @pytest.fixture
