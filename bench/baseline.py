@@ -49,7 +49,7 @@ def make_app(url: str) -> Starlette:
     def page(request: Request) -> Response:
         with engine.connect() as connection:
             rows = connection.execute(query).all()
-        return Response(reads.encode_page(rows, size=50, today=clock.today()),
+        return Response(reads.encode_page(rows, size=50, now=clock.now()),
                         media_type="application/json")
 
     return Starlette(routes=[Route("/experts", page)])

@@ -25,6 +25,8 @@ from crrt.core.pagination import paginate
 from crrt.organisations import service as organisations
 from crrt.organisations.enums import OrgKind
 
+MAX_PASSWORD = 1024  # as UserIn and UserPatch bound it: Argon2 is not fed megabytes
+
 # Resolving who is calling happens before there is a caller to ask on behalf of.
 PLATFORM = Principal.system("auth")
 
@@ -113,10 +115,20 @@ def create_user(*, db: Session, actor: Principal, data: UserIn) -> User:
     return user
 
 
-def list_users(*, db: Session, actor: Principal, limit: int | None,
-               cursor: str | None) -> tuple[list[User], str | None]:
+def list_users(*, db: Session, actor: Principal, limit: int | None, cursor: str | None,
+               role: Role | None = None, org: str | None = None,
+               active: bool | None = None) -> tuple[list[User], str | None]:
+    """One page of accounts, narrowed by role, organisation (its code) and active state."""
     policy.require(actor, Permission.USERS_MANAGE)
-    items, next_cursor = paginate(db, select(User), User.id, limit=limit, cursor=cursor)
+    stmt = select(User)
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    if org is not None:
+        stmt = stmt.where(User.organisation_id == organisations.get(
+            db=db, actor=actor, code=org, field="org").id)
+    if active is not None:
+        stmt = stmt.where(User.is_active.is_(active))
+    items, next_cursor = paginate(db, stmt, User.id, limit=limit, cursor=cursor)
     return list(items), next_cursor
 
 
@@ -184,13 +196,70 @@ def set_password(*, db: Session, actor: Principal, email: str, password: str,
     user = _by_email(db, email)
     if user is None:
         raise NotFound(f"No user with the email {email}.")
-    user.password_hash = passwords.hash_password(password)
+    return user, _store_password(db, actor, user, passwords.hash_password(password),
+                                 keep_tokens=keep_tokens)
+
+
+def reset_password(*, database: Database, actor: Principal, user_id: int, password: str,
+                   keep_tokens: bool = False) -> int:
+    """An admin sets a user's password, as :func:`set_password` does, with Argon2 run between
+    a reading session and a short writing one (on SQLite a writing transaction would make
+    every writer wait for it). Returns how many tokens were revoked."""
+    with database.session(read_only=True) as db:
+        get_user(db=db, actor=actor, user_id=user_id)
+    if len(password) < passwords.MIN_LENGTH:
+        raise Invalid.field("password", f"At least {passwords.MIN_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD:
+        raise Invalid.field("password", f"At most {MAX_PASSWORD} characters.")
+    hashed = passwords.hash_password(password)
+    with database.session() as db:
+        user = get_user(db=db, actor=actor, user_id=user_id)
+        return _store_password(db, actor, user, hashed, keep_tokens=keep_tokens)
+
+
+def _store_password(db: Session, actor: Principal, user: User, hashed: str, *,
+                    keep_tokens: bool) -> int:
+    """A reset locks out whoever held the old password: the user's sessions end and its
+    tokens are revoked unless ``keep_tokens``; returns how many were."""
+    user.password_hash = hashed
     _end_sessions(db, user.id)
     changes = {"password": "changed"} | ({"tokens": "kept"} if keep_tokens else {})
     audit.record(db=db, actor=actor, action="user.password", object_type="user", object_id=user.id,
                  changes=changes)
-    revoked = 0 if keep_tokens else _revoke_all_tokens(db, actor, user.id, reason="password")
-    return user, revoked
+    return 0 if keep_tokens else _revoke_all_tokens(db, actor, user.id, reason="password")
+
+
+def change_own_password(*, database: Database, actor: Principal, current: str, new: str,
+                        address: str, session_hours: int, keep_tokens: bool = False,
+                        max_failures: int = 5, window: timedelta = timedelta(minutes=15),
+                        ) -> tuple[str, int]:
+    """The caller changes their own password, giving the current one again.
+
+    The current password is checked as a sign-in checks it (throttled, the attempt recorded,
+    Argon2 with no transaction open, hence the :class:`Database`); a wrong one is an
+    :class:`Invalid` on ``current_password``. As with a reset, every session of the account
+    ends and its tokens are revoked unless ``keep_tokens``; the browser that made the change
+    is signed in again with a new session (a new id after a change of credentials), whose
+    secret is returned with how many tokens were revoked.
+    """
+    if len(new) < passwords.MIN_LENGTH:
+        raise Invalid.field("new_password", f"At least {passwords.MIN_LENGTH} characters.")
+    if len(new) > MAX_PASSWORD:
+        raise Invalid.field("new_password", f"At most {MAX_PASSWORD} characters.")
+    with database.session(read_only=True) as db:
+        email = own_account(db=db, actor=actor).email
+    checked = _check_password(database, email=email, password=current, address=address,
+                              max_failures=max_failures, window=window)
+    hashed = passwords.hash_password(new) if checked.ok else None
+    with database.session() as db:
+        user = _settle_attempt(db, checked, max_failures=max_failures, window=window)
+        if user is not None and user.id == actor.user_id and hashed is not None:
+            revoked = _store_password(db, actor, user, hashed, keep_tokens=keep_tokens)
+            secret = tokens.new_session_id()
+            db.add(WebSession(user_id=user.id, session_hash=tokens.digest(secret),
+                              expires_at=clock.now() + timedelta(hours=session_hours)))
+            return secret, revoked
+    raise Invalid.field("current_password", "The password is not right.")
 
 
 # --- API tokens -------------------------------------------------------------------------------

@@ -82,6 +82,13 @@ def update_expert(expert_id: PublicIdParam, body: ExpertPatch, db: Db, me: Me) -
     return service.expert_out(db, me, expert)
 
 
+@router.post("/{expert_id}/confirm")
+def confirm_current(expert_id: PublicIdParam, db: Db, me: Me) -> ExpertOut:
+    """Confirm the record is still right: it stops being stale for another year."""
+    return service.expert_out(db, me, service.confirm_current(db=db, actor=me,
+                                                              expert_id=expert_id))
+
+
 @router.delete("/{expert_id}", status_code=204)
 def withdraw_expert(expert_id: PublicIdParam, db: Db, me: Me) -> Response:
     """Withdraw the nomination; the record is removed (use erase to keep an anonymous one)."""

@@ -54,6 +54,13 @@ class Expert(Base, PublicId):
     on_site: Mapped[bool] = mapped_column(Boolean, default=False)
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     notes: Mapped[str] = mapped_column(Text, default="")
+    # How responders are reached when mail is not enough, as CSIRTs expect of each other.
+    messenger: Mapped[str | None] = mapped_column(String(200))
+    pgp_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    clearance_expires_on: Mapped[date | None] = mapped_column(Date)
+    # When someone who manages the record last confirmed it current (a nomination, an edit
+    # or an explicit confirmation); older than a year, the record is stale.
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -49,6 +49,10 @@ def _one(db: Session, expert: Expert) -> dict[str, Any]:
         "clearance": expert.clearance.value,
         "deployability": [d.value for d in service.deployability_of(expert)],
         "time_zone": expert.time_zone, "notes": expert.notes,
+        "messenger": expert.messenger, "pgp_fingerprint": expert.pgp_fingerprint,
+        "clearance_expires_on": expert.clearance_expires_on.isoformat()
+        if expert.clearance_expires_on else None,
+        "verified_at": clock.iso(expert.verified_at) if expert.verified_at else None,
         "created_at": clock.iso(expert.created_at),
         "updated_at": clock.iso(expert.updated_at),
         "erased_at": clock.iso(expert.erased_at) if expert.erased_at else None,
@@ -82,10 +86,12 @@ def erase(db: Session, actor: Principal, person: privacy.Person) -> list[str]:
         erased |= {field for field, held in (
             ("name", True), ("email", expert.email), ("phone", expert.phone),
             ("notes", expert.notes), ("languages", expert.languages),
+            ("messenger", expert.messenger), ("pgp_fingerprint", expert.pgp_fingerprint),
             ("time_zone", expert.time_zone != "UTC"),
             ("unavailability", expert.unavailability), ("user", expert.user_id)) if held}
         expert.name = f"Erased expert {str(expert.public_id)[:8]}"
         expert.email = expert.phone = expert.user_id = None
+        expert.messenger = expert.pgp_fingerprint = None
         expert.notes = ""
         expert.time_zone = "UTC"
         expert.languages.clear()

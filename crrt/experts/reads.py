@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
 
@@ -54,7 +54,9 @@ def _statement(dialect: str) -> Select[Any]:
         select(Expert.id, Expert.public_id, orgs.c.code, orgs.c.name, insts.c.public_id,
                insts.c.name, Expert.name, Expert.email, Expert.phone, skills, languages,
                Expert.clearance, Expert.remote, Expert.on_site, Expert.time_zone, Expert.notes,
-               periods, Expert.created_at, Expert.updated_at, Expert.erased_at)
+               Expert.messenger, Expert.pgp_fingerprint, Expert.clearance_expires_on,
+               periods, Expert.verified_at, Expert.created_at, Expert.updated_at,
+               Expert.erased_at)
         .join(orgs, orgs.c.id == Expert.organisation_id)
         .outerjoin(insts, insts.c.id == Expert.institution_id))
 
@@ -65,10 +67,11 @@ def _uuid(value: Any) -> str:
     return str(value) if isinstance(value, uuid.UUID) else str(uuid.UUID(str(value)))
 
 
-def _item(row: Any, today: date) -> dict[str, Any]:
+def _item(row: Any, now: datetime) -> dict[str, Any]:
     (_id, public_id, org, org_name, inst_id, inst_name, name, email, phone, skills, languages,
-     clearance, remote, on_site, time_zone, notes, periods, created_at, updated_at,
-     erased_at) = row
+     clearance, remote, on_site, time_zone, notes, messenger, fingerprint, clearance_expires_on,
+     periods, verified_at, created_at, updated_at, erased_at) = row
+    today = now.date()
     periods = sorted(({"id": _uuid(p["id"]), "starts_on": p["starts_on"],
                        "ends_on": p["ends_on"], "reason": p["reason"]}
                       for p in decoded(periods)), key=lambda p: p["starts_on"])
@@ -80,9 +83,12 @@ def _item(row: Any, today: date) -> dict[str, Any]:
         "skills": sorted(decoded(skills), key=lambda s: s["skill"]),
         "languages": sorted(decoded(languages)), "clearance": clearance.value,
         "deployability": [d for d, on in (("remote", remote), ("on_site", on_site)) if on],
-        "time_zone": time_zone, "notes": notes, "unavailability": periods,
+        "time_zone": time_zone, "notes": notes, "messenger": messenger,
+        "pgp_fingerprint": fingerprint, "clearance_expires_on": clearance_expires_on,
+        "unavailability": periods,
         "available_today": not any(p["starts_on"] <= today_text <= p["ends_on"]
                                    for p in periods),
+        "verified_at": verified_at, "stale": service.is_stale(verified_at, now),
         "created_at": created_at, "updated_at": updated_at, "erased": erased_at is not None,
     }
 
@@ -122,14 +128,14 @@ def one(*, db: Session, actor: Principal, expert_id: uuid.UUID) -> bytes:
                                   {"id": expert_id}).first()
     if row is None:
         raise NotFound("No such expert.")
-    return orjson.dumps(_item(row, clock.today()), option=JSON_OPTIONS)
+    return orjson.dumps(_item(row, clock.now()), option=JSON_OPTIONS)
 
 
-def encode_page(rows: Sequence[Any], *, size: int, today: date) -> bytes:
+def encode_page(rows: Sequence[Any], *, size: int, now: datetime) -> bytes:
     """Up to ``size`` rows (one more says another page follows) as the JSON of a page."""
     more = len(rows) > size
     rows = rows[:size]
-    return orjson.dumps({"items": [_item(row, today) for row in rows],
+    return orjson.dumps({"items": [_item(row, now) for row in rows],
                          "next_cursor": encode_cursor(rows[-1][0]) if more and rows else None},
                         option=JSON_OPTIONS)
 
@@ -149,4 +155,4 @@ def page(*, db: Session, actor: Principal, filters: ExpertFilter, limit: int | N
     # Core, not the ORM's execute: plain rows of columns, no ORM loading step.
     bound = {name: value for name, value in values.items() if value is not None}
     rows = db.connection().execute(stmt, bound | {"limit": size + 1}).all()
-    return encode_page(rows, size=size, today=clock.today())
+    return encode_page(rows, size=size, now=clock.now())

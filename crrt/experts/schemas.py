@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from crrt.core.inputs import Input
-from crrt.core.text import NAME_LENGTH, Email, Note, Search, ShortNote, visible_name
+from crrt.core.text import NAME_LENGTH, Email, Label, Note, Search, ShortNote, visible_name
 from crrt.core.zones import TimeZone
 from crrt.experts.enums import Clearance, Deployability, Skill
 
@@ -70,6 +70,30 @@ def _deployability(values: list[Deployability]) -> list[Deployability]:
 
 Name = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH), AfterValidator(_name)]
 Phone = Annotated[str | None, Field(default=None, max_length=40), AfterValidator(_phone)]
+
+
+def _fingerprint(value: str | None) -> str | None:
+    """A PGP key fingerprint as people write it (groups of four, any case) kept as its 40 (v4)
+    or 64 (v5/v6) hexadecimal digits, upper case."""
+    if value is None:
+        return None
+    digits = "".join(value.split()).upper().removeprefix("0X")
+    if len(digits) not in (40, 64) or any(ch not in "0123456789ABCDEF" for ch in digits):
+        raise ValueError("a PGP fingerprint is 40 or 64 hexadecimal digits "
+                         "(spaces between groups are fine)")
+    return digits
+
+
+def _messenger(value: str | None) -> str | None:
+    return None if value is None else (value.strip() or None)
+
+
+Fingerprint = Annotated[str | None, Field(default=None, max_length=100),
+                        AfterValidator(_fingerprint)]
+Messenger = Annotated[Label | None, Field(default=None, max_length=200,
+                                          description="A secure messenger handle "
+                                                      "(Signal: +370…, Matrix: @name:server)."),
+                      AfterValidator(_messenger)]
 Language = Annotated[str, Field(max_length=8), AfterValidator(_language)]
 Languages = Annotated[list[Language], Field(max_length=MAX_LANGUAGES),
                       AfterValidator(_languages)]
@@ -115,6 +139,9 @@ class ExpertIn(Input):
         default_factory=lambda: [Deployability.REMOTE])
     time_zone: TimeZone = "UTC"
     notes: Note = ""
+    messenger: Messenger = None
+    pgp_fingerprint: Fingerprint = None
+    clearance_expires_on: date | None = None
     user_email: Email | None = Field(
         default=None, description="Links the expert to this user's account.")
 
@@ -133,11 +160,15 @@ class ExpertPatch(Input):
     deployability: Deployabilities | None = None
     time_zone: TimeZone | None = None
     notes: Note | None = None
+    messenger: Messenger = None
+    pgp_fingerprint: Fingerprint = None
+    clearance_expires_on: date | None = None
     user_email: Email | None = None
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> ExpertPatch:
-        clearable = {"institution_id", "phone", "user_email", "notes"}
+        clearable = {"institution_id", "phone", "user_email", "notes", "messenger",
+                     "pgp_fingerprint", "clearance_expires_on"}
         nulled = sorted(f for f in self.model_fields_set - clearable
                         if getattr(self, f) is None)
         if nulled:
@@ -181,8 +212,13 @@ class ExpertOut(BaseModel):
     deployability: list[Deployability]
     time_zone: str
     notes: str
+    messenger: str | None
+    pgp_fingerprint: str | None
+    clearance_expires_on: date | None
     unavailability: list[UnavailabilityOut]
     available_today: bool
+    verified_at: datetime | None
+    stale: bool = Field(description="Not confirmed current for a year (or never).")
     created_at: datetime
     updated_at: datetime
     erased: bool
@@ -206,6 +242,9 @@ class ExpertFilter(BaseModel):
         default=None, description="With available_on (else from today): no unavailability "
                                   "period touches any day of the span, this day included.")
     q: Search | None = Field(default=None, description="Part of the name, any case.")
+    stale: bool | None = Field(default=None, description="true: only records not confirmed "
+                                                         "current for a year; false: only "
+                                                         "the others.")
     include_erased: bool = False
 
     @field_validator("language")

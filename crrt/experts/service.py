@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from crrt.access import policy
@@ -44,7 +44,14 @@ from crrt.privacy import service as privacy
 if TYPE_CHECKING:
     from crrt.organisations.models import Organisation
 
-PERSONAL = ("name", "email", "phone", "notes", "user", "languages", "time_zone")
+PERSONAL = ("name", "email", "phone", "notes", "user", "languages", "time_zone", "messenger",
+            "pgp_fingerprint")
+# A record no one who manages it has confirmed for this long is stale (shown, counted).
+STALE_AFTER = timedelta(days=365)
+
+
+def is_stale(verified_at: datetime | None, now: datetime) -> bool:
+    return verified_at is None or verified_at < now - STALE_AFTER
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -81,9 +88,12 @@ def expert_out(db: Session, actor: Principal, expert: Expert) -> ExpertOut:
                 for s in sorted(expert.skills, key=lambda s: s.skill.value)],
         languages=sorted(lang.code for lang in expert.languages), clearance=expert.clearance,
         deployability=deployability_of(expert), time_zone=expert.time_zone, notes=expert.notes,
+        messenger=expert.messenger, pgp_fingerprint=expert.pgp_fingerprint,
+        clearance_expires_on=expert.clearance_expires_on,
         unavailability=[unavailability_out(u)
                         for u in sorted(expert.unavailability, key=lambda u: u.starts_on)],
         available_today=not unavailable_on(expert, clock.today()),
+        verified_at=expert.verified_at, stale=is_stale(expert.verified_at, clock.now()),
         created_at=expert.created_at, updated_at=expert.updated_at,
         erased=expert.erased_at is not None)
 
@@ -101,7 +111,10 @@ def audit_fields(db: Session, actor: Principal, expert: Expert) -> dict[str, Any
             "languages": sorted(lang.code for lang in expert.languages),
             "clearance": expert.clearance.value,
             "deployability": [d.value for d in deployability_of(expert)],
-            "time_zone": expert.time_zone}
+            "time_zone": expert.time_zone, "messenger": expert.messenger,
+            "pgp_fingerprint": expert.pgp_fingerprint,
+            "clearance_expires_on": expert.clearance_expires_on.isoformat()
+            if expert.clearance_expires_on else None}
 
 
 def _load(db: Session, expert_id: uuid.UUID) -> Expert:
@@ -161,6 +174,8 @@ def filter_values(db: Session, actor: Principal, filters: ExpertFilter) -> dict[
         values["available_until"] = filters.available_until
     elif filters.available_on is not None:
         values["available_on"] = filters.available_on
+    if filters.stale is not None:
+        values["stale" if filters.stale else "fresh"] = clock.now() - STALE_AFTER
     if filters.q:
         escaped = filters.q.lower().replace("/", "//").replace("%", "/%").replace("_", "/_")
         values["q"] = f"%{escaped}%"
@@ -210,6 +225,11 @@ def narrowed(stmt: Query, values: dict[str, Any], *, placeholders: bool = False)
         stmt = stmt.where(~exists().where(Unavailability.expert_id == Expert.id,
                                           Unavailability.starts_on <= last,
                                           Unavailability.ends_on >= first))
+    if "stale" in values:
+        stmt = stmt.where(or_(Expert.verified_at.is_(None),
+                              Expert.verified_at < bound("stale", Expert.verified_at)))
+    if "fresh" in values:
+        stmt = stmt.where(Expert.verified_at >= bound("fresh", Expert.verified_at))
     if "q" in values:
         stmt = stmt.where(func.lower(Expert.name).like(bound("q", Expert.name), escape="/"))
     return stmt
@@ -419,7 +439,10 @@ def create_expert(*, db: Session, actor: Principal, org: Organisation, data: Exp
     now = clock.now()
     expert = Expert(organisation_id=org.id, institution_id=institution_id, user_id=user_id,
                     name=data.name, email=email, phone=data.phone, clearance=data.clearance,
-                    time_zone=data.time_zone, notes=data.notes, created_at=now, updated_at=now)
+                    time_zone=data.time_zone, notes=data.notes, messenger=data.messenger,
+                    pgp_fingerprint=data.pgp_fingerprint,
+                    clearance_expires_on=data.clearance_expires_on, created_at=now,
+                    updated_at=now, verified_at=now)
     _set_deployability(expert, data.deployability)
     _set_skills(expert, data.skills)
     _set_languages(expert, data.languages)
@@ -476,8 +499,9 @@ def change_expert(*, db: Session, actor: Principal, expert: Expert, data: Expert
     for key in ("name", "clearance", "time_zone"):
         if getattr(data, key) is not None:
             setattr(expert, key, getattr(data, key))
-    if "phone" in sent:
-        expert.phone = data.phone
+    for key in ("phone", "messenger", "pgp_fingerprint", "clearance_expires_on"):
+        if key in sent:
+            setattr(expert, key, getattr(data, key))
     if "notes" in sent:
         expert.notes = data.notes or ""
     if data.skills is not None:
@@ -489,7 +513,8 @@ def change_expert(*, db: Session, actor: Principal, expert: Expert, data: Expert
     db.flush()
     changes = audit.diff(before, audit_fields(db, actor, expert), personal=PERSONAL)
     if changes:
-        expert.updated_at = clock.now()
+        # whoever changes a record has looked at it: it counts as confirmed current
+        expert.updated_at = expert.verified_at = clock.now()
         audit.record(db=db, actor=actor, action="expert.update", object_type="expert",
                      object_id=expert.public_id, changes=changes)
     return expert
@@ -499,6 +524,26 @@ def update(*, db: Session, actor: Principal, expert_id: uuid.UUID, data: ExpertP
     """Edit an expert; moving to another nation needs write permission on both."""
     expert = _editable(db, actor, expert_id)
     return change_expert(db=db, actor=actor, expert=expert, data=data)
+
+
+def confirm_current(*, db: Session, actor: Principal, expert_id: uuid.UUID) -> Expert:
+    """Someone who manages the record confirms it is still right (the yearly check that keeps
+    a pool trustworthy); audited."""
+    expert = _editable(db, actor, expert_id)
+    _not_erased(expert)
+    expert.verified_at = clock.now()
+    audit.record(db=db, actor=actor, action="expert.confirm", object_type="expert",
+                 object_id=expert.public_id, changes={})
+    return expert
+
+
+def stale_count(*, db: Session, actor: Principal) -> int:
+    """How many records the actor sees that no one confirmed current for a year."""
+    policy.require(actor, Permission.DASHBOARD_POOL)
+    return db.scalar(select(func.count(Expert.id)).where(
+        Expert.erased_at.is_(None), policy.scope(actor, Permission.EXPERTS_READ, Expert),
+        or_(Expert.verified_at.is_(None),
+            Expert.verified_at < clock.now() - STALE_AFTER))) or 0
 
 
 def withdraw(*, db: Session, actor: Principal, expert_id: uuid.UUID) -> None:

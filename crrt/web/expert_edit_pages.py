@@ -54,7 +54,10 @@ def _values(out: ExpertOut) -> dict[str, Any]:
             "skills": {s.skill.value: str(s.level) for s in out.skills},
             "languages": ", ".join(out.languages), "clearance": out.clearance.value,
             "deployability": [d.value for d in out.deployability],
-            "time_zone": out.time_zone, "notes": out.notes}
+            "time_zone": out.time_zone, "notes": out.notes, "messenger": out.messenger or "",
+            "pgp_fingerprint": out.pgp_fingerprint or "",
+            "clearance_expires_on": out.clearance_expires_on.isoformat()
+            if out.clearance_expires_on else ""}
 
 
 def _edit_form(request: Request, db: Session, me: Principal, expert: Expert,
@@ -116,6 +119,14 @@ def withdraw_question(request: Request, db: Db, me: SignedIn,
     expert = _editable(db, me, expert_id)
     return render(request, "expert_withdraw.html",
                   {"expert": expert_service.expert_out(db, me, expert)})
+
+
+@router.post("/{expert_id}/confirm")
+def confirm_current(db: Db, me: SignedIn, expert_id: PublicIdParam,
+                    form: CheckedForm) -> Response:
+    """Someone who manages the record says it is still right: it stops being stale."""
+    expert_service.confirm_current(db=db, actor=me, expert_id=expert_id)
+    return RedirectResponse(f"/experts/{expert_id}?saved=confirmed", status_code=303)
 
 
 @router.post("/{expert_id}/withdraw")

@@ -38,7 +38,7 @@ router = APIRouter(prefix="/experts", include_in_schema=False)
 
 PAGE_SIZE = 25
 FILTERS = ("org", "skill", "min_level", "language", "clearance", "deployability",
-           "available_on", "available_until", "q")
+           "available_on", "available_until", "stale", "q")
 TIME_ZONES = ["UTC", "Europe/Amsterdam", "Europe/Athens", "Europe/Berlin", "Europe/Brussels",
               "Europe/Bucharest", "Europe/Helsinki", "Europe/Lisbon", "Europe/Ljubljana",
               "Europe/Madrid", "Europe/Paris", "Europe/Riga", "Europe/Rome", "Europe/Tallinn",
@@ -59,6 +59,7 @@ SAVED = {
     "details": ("top", N_("Your changes are saved.")),
     "period": ("unavailability", N_("The period of unavailability is recorded.")),
     "removed": ("unavailability", N_("The period of unavailability is removed.")),
+    "confirmed": ("top", N_("The record is confirmed current for another year.")),
 }
 
 
@@ -198,7 +199,7 @@ def show_expert(request: Request, db: Session, me: Principal, expert: Expert, *,
         "saved": _(message) if message and where == "top" else None,
         "period_saved": _(message) if message and where == "unavailability" else None,
         "period": period or EMPTY_PERIOD, "period_errors": period_errors or {},
-        "period_anchors": PERIOD_ANCHORS}, status=status)
+        "period_anchors": PERIOD_ANCHORS, "today": clock.today()}, status=status)
 
 
 @router.get("/{expert_id}")

@@ -99,6 +99,10 @@ def left_empty(shown: Mapping[str, Any], names: Iterable[str]) -> dict[str, str]
     return {name: _(REQUIRED[name]) for name in names if not shown.get(name)}
 
 
+# How a responder is reached beyond mail and phone, and until when their clearance holds.
+REACHED_BY = ("messenger", "pgp_fingerprint", "clearance_expires_on")
+
+
 def nomination(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
     """The posted nomination as (data for ``ExpertIn``, values to show again in the form)."""
     skills = {}
@@ -117,7 +121,7 @@ def nomination(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
         "notes": text(form, "notes"),
     }
     for optional in ("institution_id", "email", "phone", "clearance", "time_zone",
-                     "user_email"):
+                     "user_email", *REACHED_BY):
         value = text(form, optional)
         if value:
             data[optional] = value
@@ -125,7 +129,7 @@ def nomination(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
         del data["org"]
     shown = {**{k: text(form, k) for k in ("org", "institution_id", "name", "email", "phone",
                                            "clearance", "time_zone", "notes", "user_email",
-                                           "languages")},
+                                           "languages", *REACHED_BY)},
              "skills": skills, "deployability": deployability}
     return data, shown
 
@@ -143,6 +147,8 @@ def expert_changes(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
         data.pop(not_edited, None)
     data.setdefault("institution_id", None)
     data.setdefault("phone", None)
+    for cleared in REACHED_BY:
+        data.setdefault(cleared, None)
     data.setdefault("time_zone", "UTC")
     return data, shown
 

@@ -37,6 +37,7 @@ from crrt.web.expert_pages import router as expert_router
 from crrt.web.i18n import _
 from crrt.web.session import CheckedForm, PageLanguage, SignedIn, SignInForm, Viewer
 from crrt.web.templating import label, render
+from crrt.web.user_pages import router as user_router
 
 router = APIRouter(include_in_schema=False)
 
@@ -148,8 +149,9 @@ def _to_decide_from(db: Session, me: Principal) -> dict[str, Any]:
     last = today + timedelta(days=READY_DAYS - 1)
     span = {"available_on": today.isoformat(), "available_until": last.isoformat()}
     context: dict[str, Any] = {"ready_first": today, "ready_last": last, "ready": [],
-                               "away": [], "own": None}
+                               "away": [], "own": None, "stale": None}
     if policy.may(me, Permission.DASHBOARD_POOL):
+        context["stale"] = expert_service.stale_count(db=db, actor=me)
         context["ready"] = [
             (row, {"any": _pool_link(skill=row.skill.value, **span),
                    "expert": _pool_link(skill=row.skill.value, min_level="3", **span),
@@ -209,3 +211,4 @@ router.include_router(expert_router)
 router.include_router(expert_edit_router)
 router.include_router(account_router)
 router.include_router(audit_router)
+router.include_router(user_router)

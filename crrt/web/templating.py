@@ -105,6 +105,8 @@ def layout(request: Request) -> dict[str, Any]:
             nav.append(("/experts", i18n.gettext("Expert pool")))
         if policy.may(me, policy.Permission.AUDIT_READ):
             nav.append(("/audit", i18n.gettext("Audit log")))
+        if policy.may(me, policy.Permission.USERS_MANAGE):
+            nav.append(("/users", i18n.gettext("Users")))
     path = request.url.path
     current = next((href for href, _ in reversed(nav)
                     if path == href or (href != "/" and path.startswith(href + "/"))), None)

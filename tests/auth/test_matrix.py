@@ -89,6 +89,7 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", f"{EXPERTS}/import"):                       (_,    OK,   OK,   OK,   _,    _,    _),
     ("GET", f"{EXPERTS}/{{expert_id}}"):                 (_,    OK,   OK,   OK,   OK,   _,    _),
     ("PATCH", f"{EXPERTS}/{{expert_id}}"):               (_,    OK,   OK,   OK,   _,    _,    _),
+    ("POST", f"{EXPERTS}/{{expert_id}}/confirm"):        (_,    OK,   OK,   OK,   _,    _,    _),
     ("DELETE", f"{EXPERTS}/{{expert_id}}"):              (_,    OK,   OK,   OK,   _,    _,    _),
     ("GET", f"{EXPERTS}/{{expert_id}}/unavailability"):  (_,    OK,   OK,   OK,   OK,   _,    _),
     ("POST", f"{EXPERTS}/{{expert_id}}/unavailability"): (_,    OK,   OK,   OK,   OK,   _,    _),
@@ -118,6 +119,8 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
                                                    FORBIDDEN, FORBIDDEN),
     ("POST", "/experts/{expert_id}/edit"):        (LOGIN, AWAY, AWAY, AWAY, FORBIDDEN,
                                                    FORBIDDEN, FORBIDDEN),
+    ("POST", "/experts/{expert_id}/confirm"):     (LOGIN, AWAY, AWAY, AWAY, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
     ("GET", "/experts/{expert_id}/withdraw"):     (LOGIN, PAGE, PAGE, PAGE, FORBIDDEN,
                                                    FORBIDDEN, FORBIDDEN),
     ("POST", "/experts/{expert_id}/withdraw"):    (LOGIN, AWAY, AWAY, AWAY, FORBIDDEN,
@@ -131,9 +134,30 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
                                                    FORBIDDEN),
     ("GET", "/account"):                          (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
     ("POST", "/account"):                         (LOGIN, AWAY, AWAY, AWAY, AWAY, AWAY, AWAY),
+    # one's own password and API tokens (the password given again): every role
+    ("GET", "/account/password"):                 (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    ("POST", "/account/password"):                (LOGIN, AWAY, AWAY, AWAY, AWAY, AWAY, AWAY),
+    ("GET", "/account/tokens"):                   (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    ("POST", "/account/tokens"):                  (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    ("POST", "/account/tokens/{token_id}/revoke"):
+                                                  (LOGIN, AWAY, AWAY, AWAY, AWAY, AWAY, AWAY),
     # the sign-in page's language links: a cookie and back, for anyone
     ("GET", "/language"):                         (AWAY,  AWAY, AWAY, AWAY, AWAY, AWAY, AWAY),
     ("GET", "/audit"):                            (LOGIN, PAGE, PAGE, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    # users administration: admins only (the spare user and its tokens)
+    ("GET", "/users"):                            (LOGIN, PAGE, FORBIDDEN, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("GET", "/users/new"):                        (LOGIN, PAGE, FORBIDDEN, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/users/new"):                       (LOGIN, AWAY, FORBIDDEN, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("GET", "/users/{user_id}"):                  (LOGIN, PAGE, FORBIDDEN, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/users/{user_id}"):                 (LOGIN, AWAY, FORBIDDEN, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/users/{user_id}/tokens/{token_id}/revoke"):
+                                                  (LOGIN, AWAY, FORBIDDEN, FORBIDDEN, FORBIDDEN,
                                                    FORBIDDEN, FORBIDDEN),
 }
 
@@ -245,8 +269,10 @@ def build_scene(database: Database, world: World, secret_key: str) -> Scene:
                                  user_id=world.users[Role.RESPONDER])
     scene.ee_institution = add_institution(database, "EE", "CERT-EE")
     with database.session() as db:
-        # the observer may sign in with a password (for POST /login); hashed once per run
-        db.get(User, world.users[Role.OBSERVER]).password_hash = _password_hash()
+        # everyone has a password: the observer signs in with it (POST /login), and each role
+        # gives it again to change it or to create a token in My account; hashed once per run
+        for user_id in world.users.values():
+            db.get(User, user_id).password_hash = _password_hash()
         spare = auth_service.create_user(db=db, actor=auth_service.principal_of(
             db, db.get(User, world.users[Role.ADMIN])), data=_spare_user())
         scene.spare_user = spare.id
@@ -319,6 +345,13 @@ BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
         "data": {"org": "EE", "dry_run": "true"}},
     ("POST", "/login"): lambda s: {"data": {"email": "observer@test.example",
                                             "password": PASSWORD, "next": "/"}},
+    # the same password again (POST /login signs in with it later in the run), tokens kept
+    # (the API rows use them)
+    ("POST", "/account/password"): lambda s: {"data": {
+        "current_password": PASSWORD, "new_password": PASSWORD,
+        "new_password_again": PASSWORD, "keep_tokens": "1"}},
+    ("POST", "/account/tokens"): lambda s: {"data": {"name": f"matrix {s.n()}", "days": "30",
+                                                     "password": PASSWORD}},
     ("POST", "/account"): lambda s: {"data": {"name": f"Renamed {s.n()}", "language": "lt",
                                               "time_zone": "Europe/Vilnius"}},
     ("GET", "/language"): lambda s: {"params": {"lang": "lt", "next": "/dashboard"}},
@@ -334,6 +367,11 @@ BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
         "starts_on": (date(2060, 1, 1) + timedelta(days=10 * s.n())).isoformat(),
         "ends_on": (date(2060, 1, 3) + timedelta(days=10 * s.n())).isoformat(),
         "reason": "training"}},
+    ("POST", "/users/new"): lambda s: {"data": {
+        "email": f"web-made-{s.n()}@test.example", "name": "Web Made", "role": "observer",
+        "org": "DE"}},
+    ("POST", "/users/{user_id}"): lambda s: {"data": {
+        "action": "details", "name": f"Spare {s.n()}", "role": "observer", "org": "DE"}},
 }
 
 

@@ -329,8 +329,9 @@ def serious_violations(page) -> list[str]:
 
 
 ACCESSIBLE_PAGES = ["/", "/experts", "/experts?skill=cloud&min_level=7", "/experts/new",
-                    "/organisations", "/organisations/PL", "/account", "/nowhere", "/audit",
-                    "/audit?verify=1", "/audit?since=nonsense"]
+                    "/organisations", "/organisations/PL", "/account", "/account/password",
+                    "/account/tokens", "/nowhere", "/audit",
+                    "/audit?verify=1", "/audit?since=nonsense", "/users", "/users/new", "/users/1"]
 
 
 @pytest.mark.parametrize("width", [1280, 360])
@@ -433,3 +434,26 @@ def test_the_coordinators_dashboard_shows_the_absence_a_responder_records(page, 
              f"{format_date(end, 'medium', locale='en')}")
     assert shown in entry.inner_text()
     page.screenshot(path=str(SHOTS / "crrt-dashboard-away.png"), full_page=True)
+
+
+def test_a_coordinator_creates_an_api_token_and_sees_it_once(page, server):
+    sign_in(page, server, COORDINATOR_EMAIL, "/account")
+    page.get_by_role("link", name="My API tokens").click()
+    page.wait_for_url(f"{server.url}/account/tokens")
+    page.get_by_label("Name").fill("nightly export")
+    page.get_by_label("Expires after (days)").fill("30")
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_role("button", name="Create the token").click()
+    page.wait_for_load_state()
+    shown = page.get_by_role("status").locator("code")
+    secret = shown.inner_text()
+    assert len(secret) > 20 and secret not in page.url
+    assert page.get_by_label("Your password").input_value() == ""  # never echoed back
+    page.screenshot(path=str(SHOTS / "crrt-account-token.png"), full_page=True)
+    page.set_viewport_size({"width": 360, "height": 780})
+    assert no_horizontal_scroll(page), "the new token scrolls sideways at 360px"
+    page.screenshot(path=str(SHOTS / "crrt-account-token-360.png"), full_page=True)
+    page.goto(f"{server.url}/account/tokens")
+    assert secret not in page.content()
+    assert page.get_by_role("button", name="Revoke “nightly export”").count() == 1
+    assert no_horizontal_scroll(page), "the token list scrolls sideways at 360px"

@@ -364,3 +364,63 @@ def test_a_hot_read_with_a_wrong_token_is_a_401(client):
     assert response.status_code == 401, response.text
     assert response.json()["type"] == "/problems/unauthenticated"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+# --- how responders are reached, and whether a record is current ----------------------------
+
+FINGERPRINT = "3aa5 C343 7156 7BD2 2282 0F3D 26BB 7D48 D5DF 47E1"  # spaced, mixed case
+
+
+def test_an_expert_is_reached_by_messenger_and_pgp_and_their_clearance_expires(
+        client, world, expert_body):
+    body = expert_body(messenger="Signal: +372 5550 1101", pgp_fingerprint=FINGERPRINT,
+                       clearance_expires_on="2028-06-30")
+    made = _post(client, world, body).json()
+    assert (made["messenger"], made["pgp_fingerprint"], made["clearance_expires_on"]) == \
+        ("Signal: +372 5550 1101", "3AA5C34371567BD222820F3D26BB7D48D5DF47E1", "2028-06-30")
+    changed = client.patch(f"{URL}/{made['id']}", json={"messenger": None,
+                                                        "clearance_expires_on": None},
+                           headers=world.headers(Role.NATIONAL_POC)).json()
+    assert changed["messenger"] is None and changed["clearance_expires_on"] is None
+    assert changed["pgp_fingerprint"] == made["pgp_fingerprint"]
+
+
+@pytest.mark.parametrize("fingerprint", ["3AA5 C343", "ZZ" * 20, "A" * 41])
+def test_a_fingerprint_that_is_not_one_is_a_422_by_its_field(client, world, expert_body,
+                                                              fingerprint):
+    response = _post(client, world, expert_body(pgp_fingerprint=fingerprint))
+    body = _problem(response, 422)
+    assert body["errors"][0]["loc"][-1] == "pgp_fingerprint"
+
+
+def test_a_record_not_confirmed_for_a_year_is_stale_until_someone_confirms_it(
+        client, world, expert_body, database):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from crrt.core import clock
+    from crrt.experts.models import Expert
+
+    made = _post(client, world, expert_body()).json()
+    assert made["stale"] is False and made["verified_at"] is not None
+    with database.session() as db:
+        db.execute(update(Expert).values(verified_at=clock.now() - timedelta(days=400)))
+    headers = world.headers(Role.NATIONAL_POC)
+    assert client.get(f"{URL}/{made['id']}", headers=headers).json()["stale"] is True
+    stale = client.get(URL, params={"stale": "true"}, headers=headers).json()["items"]
+    assert [e["id"] for e in stale] == [made["id"]]
+    assert client.get(URL, params={"stale": "false"}, headers=headers).json()["items"] == []
+    confirmed = client.post(f"{URL}/{made['id']}/confirm", headers=headers)
+    assert confirmed.status_code == 200 and confirmed.json()["stale"] is False
+    assert client.get(URL, params={"stale": "true"}, headers=headers).json()["items"] == []
+    refused = client.post(f"{URL}/{made['id']}/confirm", headers=world.headers(Role.RESPONDER))
+    assert refused.status_code in (403, 404)
+
+
+def test_erasure_takes_the_messenger_and_the_fingerprint_too(client, world, expert_body):
+    made = _post(client, world, expert_body(messenger="Threema: ABCD1234",
+                                            pgp_fingerprint=FINGERPRINT)).json()
+    erased = client.post(f"{URL}/{made['id']}/erase",
+                         headers=world.headers(Role.NATIONAL_POC)).json()
+    assert erased["messenger"] is None and erased["pgp_fingerprint"] is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from babel.dates import format_date
@@ -626,3 +626,23 @@ def test_change_forms_without_a_valid_csrf_token_change_nothing(browser, databas
     assert periods_of(database, kadri) == []
     with database.session(read_only=True) as db:
         assert expert_service.get(db=db, actor=SYSTEM, expert_id=kadri).name == "Kadri Tamm"
+
+
+def test_the_edit_form_keeps_and_clears_how_the_expert_is_reached(browser, database, pool):
+    from tests.web.conftest import csrf_of
+
+    poc = browser(Role.COORDINATOR)
+    expert = pool["Jaan Kask"]
+    form = poc.get(f"/experts/{expert}/edit")
+    fields = dict(re.findall(r'name="([\w.]+)" value="([^"]*)"', form.text))
+    answer = poc.post(f"/experts/{expert}/edit", data={
+        **fields, "csrf_token": csrf_of(form.text), "skill.incident_handling": "2",
+        "deployability": "remote", "messenger": "Matrix: @jaan:example.org",
+        "pgp_fingerprint": "3aa5 c343 7156 7bd2 2282 0f3d 26bb 7d48 d5df 47e1",
+        "clearance_expires_on": "2028-01-31"}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text[:2000]
+    page = poc.get(f"/experts/{expert}").text
+    assert "Matrix: @jaan:example.org" in page and "3AA5 C343 7156" in page
+    assert format_date(date(2028, 1, 31), format="medium", locale="en") in page
+    again = poc.get(f"/experts/{expert}/edit").text
+    assert 'name="messenger" value="Matrix: @jaan:example.org"' in again

@@ -269,3 +269,27 @@ def test_a_count_of_the_dashboard_opens_the_list_it_counts(browser, database):
     assert "Free Analyst" in listed.text and "Busy Analyst" not in listed.text
     until = (today + timedelta(days=2)).isoformat()
     assert f'id="available_until" name="available_until" value="{until}"' in listed.text
+
+
+def test_a_stale_record_is_counted_listed_and_confirmed_in_the_browser(browser, database):
+    from sqlalchemy import update
+
+    from crrt.experts.models import Expert
+    from tests.web.conftest import csrf_of
+
+    old = nominate(database, "EE", "Old Record")
+    nominate(database, "EE", "Fresh Record")
+    with database.session() as db:
+        db.execute(update(Expert).where(Expert.public_id == old)
+                   .values(verified_at=clock.now() - timedelta(days=400)))
+    poc = browser(Role.NATIONAL_POC)
+    dashboard = poc.get("/").text
+    assert "1 record was not confirmed current for a year." in dashboard
+    listed = poc.get("/experts?stale=true").text
+    assert "Old Record" in listed and "Fresh Record" not in listed
+    page = poc.get(f"/experts/{old}")
+    assert "Stale" in page.text
+    answer = poc.post(f"/experts/{old}/confirm", data={"csrf_token": csrf_of(page.text)},
+                      follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].endswith("saved=confirmed")
+    assert "Every record was confirmed current within the last year." in poc.get("/").text
