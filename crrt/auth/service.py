@@ -284,6 +284,27 @@ def create_token(*, db: Session, actor: Principal, user: User,
     return token, secret
 
 
+def recheck_password(*, database: Database, actor: Principal, password: str, address: str,
+                     max_failures: int = 5,
+                     window: timedelta = timedelta(minutes=15)) -> None:
+    """The caller of a browser session gives their own password again before an act that
+    outlives the session (another account's password, a new account that can sign in): a
+    stolen cookie alone must not plant a lasting credential. Throttled and recorded like a
+    sign-in; a wrong password is Invalid on ``my_password``."""
+    if not password:
+        raise Invalid.field("my_password", "Give your own password again to do this.")
+    if len(password) > MAX_PASSWORD:
+        raise Invalid.field("my_password", "Your password is not right.")
+    with database.session(read_only=True) as db:
+        email = own_account(db=db, actor=actor).email
+    checked = _check_password(database, email=email, password=password, address=address,
+                              max_failures=max_failures, window=window)
+    with database.session() as db:
+        user = _settle_attempt(db, checked, max_failures=max_failures, window=window)
+    if user is None or user.id != actor.user_id:
+        raise Invalid.field("my_password", "Your password is not right.")
+
+
 def create_token_with_password(*, database: Database, actor: Principal, data: TokenIn,
                                address: str, max_failures: int = 5,
                                window: timedelta = timedelta(minutes=15),

@@ -84,6 +84,8 @@ def _password_problems(current: str, new: str, again: str) -> dict[str, str]:
     errors = {}
     if not current:
         errors["current_password"] = _("Enter your current password.")
+    elif len(current) > auth_service.MAX_PASSWORD:  # never a password: no Argon2 for it
+        errors["current_password"] = _("Your current password is not right.")
     if len(new) < passwords.MIN_LENGTH:
         errors["new_password"] = _("Choose a new password of at least %(count)s characters.",
                                    count=passwords.MIN_LENGTH)

@@ -58,7 +58,8 @@ def tokens_page(request: Request, db: Db, me: SignedIn, revoked: int | None = No
 
 def _days(text: str) -> tuple[int | None, str | None]:
     """The expiry in whole days, or the message to show by the field."""
-    if not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
+    # ASCII digits only: "²" and "٣" are digits to str.isdigit but not to int() or people
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_DAYS:
         return None, _("Enter a number of days from 1 to %(count)s.", count=MAX_DAYS)
     return int(text), None
 

@@ -7,6 +7,7 @@ again, and a new one is hashed with no transaction open (:func:`auth_service.res
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,8 +23,9 @@ from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.auth import passwords
 from crrt.auth import service as auth_service
+from crrt.auth.identify import client_address
 from crrt.auth.schemas import UserIn, UserPatch
-from crrt.core.errors import Conflict, Invalid
+from crrt.core.errors import Conflict, Invalid, TooManyRequests
 from crrt.core.http import AppDatabase, Db, Id
 from crrt.organisations import service as org_service
 from crrt.web import forms
@@ -37,9 +39,9 @@ PAGE_SIZE = 50
 FILTERS = ("role", "org", "active")
 ACTIVE = {"yes": True, "no": False}
 ROLES = list(Role)
-NEW_FIELDS = ("email", "name", "role", "org", "password", "password_again")
+NEW_FIELDS = ("email", "name", "role", "org", "password", "password_again", "my_password")
 DETAIL_FIELDS = ("name", "role", "org")
-PASSWORD_FIELDS = ("password", "password_again")
+PASSWORD_FIELDS = ("password", "password_again", "my_password")
 EMPTY_NEW = {"email": "", "name": "", "role": "", "org": ""}
 MISSING = {
     "email": N_("Enter the user's email address."),
@@ -103,6 +105,26 @@ def _password_errors(form: FormData, *, required: bool) -> dict[str, str]:
                                      auth_service.MAX_PASSWORD)}
     if again != password:
         return {"password_again": _("The two passwords are not the same.")}
+    return {}
+
+
+def _recheck(request: Request, db: Session, me: Principal, form: FormData) -> dict[str, str]:
+    """The admin's own password again, before a password that outlives this session is set
+    (a stolen cookie alone must not plant one); no lock is held while Argon2 runs."""
+    db.commit()  # only read so far
+    given = form.get("my_password")
+    settings = request.app.state.settings
+    try:
+        auth_service.recheck_password(
+            database=request.app.state.database, actor=me,
+            password=given if isinstance(given, str) else "", address=client_address(request),
+            max_failures=settings.login_max_failures,
+            window=timedelta(minutes=settings.login_window_minutes))
+    except TooManyRequests:
+        return {"my_password": _("Too many failed sign-ins. Wait a few minutes and try again.")}
+    except Invalid:
+        return {"my_password": _("Your own password is not right.") if given
+                else _("Give your own password to set a password.")}
     return {}
 
 
@@ -194,6 +216,8 @@ def create_user(request: Request, db: Db, me: SignedIn, form: CheckedForm) -> Re
                                       "password": _password(form)})
     except ValidationError as exc:
         errors = _validation(exc, errors)
+    if not errors and data.password:
+        errors = _recheck(request, db, me, form)
     if not errors:
         try:
             user = auth_service.create_user(db=db, actor=me, data=data)
@@ -256,8 +280,12 @@ def change_user(request: Request, db: Db, database: AppDatabase, me: SignedIn, u
         return RedirectResponse(f"/users/{user_id}?saved={done}", status_code=303)
     if action == "password":
         errors = _password_errors(form, required=True)
+        if user_id == me.user_id:
+            errors = {"password": _("Change your own password under My account, where your "
+                                    "current one is asked.")}
         if not errors:
-            db.commit()  # only read so far: hold no lock while Argon2 runs
+            errors = _recheck(request, db, me, form)
+        if not errors:
             try:
                 auth_service.reset_password(database=database, actor=me, user_id=user_id,
                                             password=_password(form) or "", keep_tokens=keep)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from crrt.access.enums import Role
 from crrt.audit.models import AuditEvent
+from crrt.auth import passwords
 from crrt.auth import service as auth_service
 from crrt.auth.identify import SESSION_COOKIE
 from crrt.auth.models import ApiToken, LoginAttempt, User
@@ -274,3 +276,21 @@ def test_the_token_forms_refuse_a_post_without_the_csrf_token(app, database, wor
                           data={"csrf_token": "forged"})
     assert revoked.status_code == 403
     assert _works(database, secret)
+
+
+@pytest.mark.parametrize("days", ["²", "٣٠", "0", "367", "thirty"])
+def test_a_token_expiry_that_is_not_a_plain_number_of_days_is_told_not_a_crash(app, database,
+                                                                                world, days):
+    client, _email = _person(app, database, Role.OBSERVER)
+    answer = _create(client, days=days)
+    assert answer.status_code == 422
+    assert 'id="days-error"' in answer.text
+
+
+def test_a_current_password_longer_than_any_password_is_refused_before_argon2(app, database,
+                                                                              world):
+    client, email = _person(app, database, Role.OBSERVER)
+    answer = _change(client, current="x" * 5000)
+    assert answer.status_code == 422
+    assert "current password is not right" in answer.text
+    assert passwords.verify_password(_user(database, email).password_hash, PASSWORD)

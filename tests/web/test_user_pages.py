@@ -67,6 +67,24 @@ def error_of(page: str, field: str) -> str | None:
     return html.unescape(message)
 
 
+MY_PASSWORD = "the admin's own password 2031"
+
+
+def admin_with_password(browser, database):
+    """A signed-in admin who can give their own password again (setting another account's
+    password asks for it)."""
+    import re
+
+    from sqlalchemy import update
+
+    admin = browser(Role.ADMIN)
+    email = re.search(r"web\d+-admin@test\.example", admin.get("/account").text)[0]
+    with database.session() as db:  # the hash alone: a reset would end this very session
+        db.execute(update(User).where(User.email == email)
+                   .values(password_hash=passwords.hash_password(MY_PASSWORD)))
+    return admin
+
+
 def change(client, user_id: int, data: dict[str, str]):
     return post_form(client, f"/users/{user_id}", f"/users/{user_id}", data)
 
@@ -154,10 +172,14 @@ def test_an_admin_adds_a_user_without_a_password(browser, database):
 
 
 def test_an_admin_adds_a_user_with_a_password_who_can_then_sign_in(browser, database):
-    admin = browser(Role.ADMIN)
-    done = post_form(admin, "/users/new", "/users/new", {
-        "email": "pw@test.example", "name": "With Password", "role": "observer", "org": "DE",
-        "password": NEW_PASSWORD, "password_again": NEW_PASSWORD})
+    admin = admin_with_password(browser, database)
+    fields = {"email": "pw@test.example", "name": "With Password", "role": "observer",
+              "org": "DE", "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
+    for mine, message in (("", "Give your own password to set a password."),
+                          ("not mine at all", "Your own password is not right.")):
+        refused = post_form(admin, "/users/new", "/users/new", fields | {"my_password": mine})
+        assert refused.status_code == 422 and error_of(refused.text, "my_password") == message
+    done = post_form(admin, "/users/new", "/users/new", fields | {"my_password": MY_PASSWORD})
     assert done.status_code == 303
     with database.session(read_only=True) as db:
         made = auth_service.find_by_email(db=db, actor=SYSTEM, email="pw@test.example")
@@ -271,10 +293,16 @@ def test_the_last_active_admin_is_kept(browser, database, world):
 
 @pytest.mark.parametrize("keep", [False, True])
 def test_an_admin_sets_a_new_password_for_a_user(browser, database, world, keep):
-    admin = browser(Role.ADMIN)
+    admin = admin_with_password(browser, database)
     observer = world.users[Role.OBSERVER]
     open_session(database, "observer@test.example")
-    data = {"action": "password", "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
+    data = {"action": "password", "password": NEW_PASSWORD, "password_again": NEW_PASSWORD,
+            "my_password": MY_PASSWORD}
+    refused = change(admin, observer, data | {"my_password": "a guess"})
+    assert refused.status_code == 422
+    assert error_of(refused.text, "my_password") == "Your own password is not right."
+    assert not passwords.verify_password(account(database, observer).password_hash,
+                                         NEW_PASSWORD)
     done = change(admin, observer, data | ({"keep_tokens": "1"} if keep else {}))
     assert done.status_code == 303
     assert done.headers["location"] == \
@@ -371,3 +399,17 @@ def test_a_form_without_its_csrf_token_is_refused(browser, database, world):
         assert answer.status_code == 403, action
     assert account(database, observer).is_active
     assert standing_tokens(database, observer) == 2
+
+
+def test_an_admin_changes_their_own_password_only_under_my_account(browser, database):
+    import re
+
+    admin = admin_with_password(browser, database)
+    email = re.search(r"web\d+-admin@test\.example", admin.get("/account").text)[0]
+    with database.session(read_only=True) as db:
+        me = auth_service.find_by_email(db=db, actor=SYSTEM, email=email).id
+    page = change(admin, me, {"action": "password", "password": NEW_PASSWORD,
+                              "password_again": NEW_PASSWORD, "my_password": MY_PASSWORD})
+    assert page.status_code == 422
+    assert "My account" in error_of(page.text, "password")
+    assert passwords.verify_password(account(database, me).password_hash, MY_PASSWORD)
