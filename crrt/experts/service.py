@@ -251,6 +251,14 @@ def list_experts(*, db: Session, actor: Principal, filters: ExpertFilter, limit:
     return list(items), next_cursor
 
 
+def count_experts(*, db: Session, actor: Principal, filters: ExpertFilter) -> int:
+    """How many experts the actor sees match ``filters`` (all pages together)."""
+    policy.require_some(actor, Permission.EXPERTS_READ)
+    stmt = select(func.count(Expert.id)).where(policy.scope(actor, Permission.EXPERTS_READ,
+                                                            Expert))
+    return db.scalar(filtered(db, actor, stmt, filters)) or 0
+
+
 def find_by_email(*, db: Session, actor: Principal, org: str, email: str) -> Expert | None:
     """The nation's current (not erased) nomination with that email, if the actor sees it."""
     nation_id = organisations.get(db=db, actor=actor, code=org).id

@@ -81,22 +81,34 @@ def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None,
     errors: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
     next_cursor = None
+    nations = org_service.pool_nations(db=db, actor=me)
+    # A nation outside the viewer's pool is told by its field, beside any other problem,
+    # rather than answered with an empty list.
+    outside = bool(values["org"]) and values["org"].upper() not in {n.code for n in nations}
+    day, total = None, 0
     try:
         filters = ExpertFilter.model_validate({k: v for k, v in values.items() if v})
     except ValidationError as exc:
         errors = forms.messages(exc)
     else:
-        try:
-            experts, next_cursor = expert_service.list_experts(
-                db=db, actor=me, filters=filters, limit=PAGE_SIZE, cursor=cursor or None)
-        except Invalid as exc:
-            errors = forms.messages(exc.errors) or {"_form": _(exc.detail)}
-        else:
-            today = clock.today()
-            for expert in experts:
-                out = expert_service.expert_out(db, me, expert)
-                rows.append({"expert": out, "unavailable_until": _unavailable_until(out, today)})
-    nations = org_service.pool_nations(db=db, actor=me)
+        day = filters.available_on
+        if not outside:
+            try:
+                experts, next_cursor = expert_service.list_experts(
+                    db=db, actor=me, filters=filters, limit=PAGE_SIZE, cursor=cursor or None)
+            except Invalid as exc:
+                errors = forms.messages(exc.errors) or {"_form": _(exc.detail)}
+            else:
+                total = len(experts) if not next_cursor and not cursor else \
+                    expert_service.count_experts(db=db, actor=me, filters=filters)
+                for expert in experts:
+                    out = expert_service.expert_out(db, me, expert)
+                    away = _unavailable_until(out, day or clock.today())
+                    rows.append({"expert": out, "unavailable_until": away,
+                                 "available": away is None})
+    if outside:
+        errors["org"] = _("Choose one of the listed nations: you see the experts of "
+                          "%(nations)s.", nations=", ".join(n.name for n in nations))
     query = {k: v for k, v in values.items() if v}
     next_url = f"/experts?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None
     first_url = f"/experts?{urlencode(query)}" if cursor else None
@@ -104,7 +116,9 @@ def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None,
     return render(request, "experts.html", {
         "rows": rows, "values": values, "errors": errors, "nations": nations,
         "next_url": next_url, "first_url": first_url, "filtered": bool(query),
-        "can_nominate": can_nominate, "withdrawn": withdrawn == "1", **CHOICES},
+        "can_nominate": can_nominate, "withdrawn": withdrawn == "1",
+        "availability_day": day if day and day != clock.today() else None, "total": total,
+        **CHOICES},
         status=422 if errors else 200)
 
 

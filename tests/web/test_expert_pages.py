@@ -132,13 +132,20 @@ def test_pool_pages_through_with_a_next_page_link(browser, database, world):
     assert "org=EE" in link.group(1)
     assert 'rel="next"' not in second.text
     assert "First page" in second.text
+    assert "30 experts match; this page shows 25." in first.text
+    assert "30 experts match; this page shows 5." in second.text
 
 
 def test_poc_sees_only_its_own_nations_experts(browser, pool):
     client = browser(Role.NATIONAL_POC)
     page = client.get("/experts")
     assert listed(page.text) == {"Kadri Tamm", "Jaan Kask"}
-    assert listed(client.get("/experts?org=ES").text) == set()
+    other = client.get("/experts?org=ES")
+    assert listed(other.text) == set()
+    # not an empty list with no word why: the field says whose experts the POC sees
+    assert other.status_code == 422
+    assert 'id="org-error"' in other.text
+    assert "you see the experts of Estonia" in other.text
     detail = client.get(f"/experts/{pool['Lucia Garcia']}")
     assert detail.status_code == 404
     assert "Lucia Garcia" not in detail.text
@@ -646,3 +653,23 @@ def test_the_edit_form_keeps_and_clears_how_the_expert_is_reached(browser, datab
     assert format_date(date(2028, 1, 31), format="medium", locale="en") in page
     again = poc.get(f"/experts/{expert}/edit").text
     assert 'name="messenger" value="Matrix: @jaan:example.org"' in again
+
+
+def test_a_bad_level_and_an_unknown_nation_are_both_told(browser, pool):
+    page = browser(Role.COORDINATOR).get("/experts?min_level=7&org=ZZ")
+    assert page.status_code == 422
+    assert 'id="min_level-error"' in page.text and 'id="org-error"' in page.text
+
+
+def test_availability_is_shown_for_the_day_filtered_on(browser, database, pool):
+    today = clock.today()
+    with database.session() as db:
+        expert_service.add_unavailability(
+            db=db, actor=SYSTEM, expert_id=pool["Jaan Kask"],
+            data=UnavailabilityIn(starts_on=today, ends_on=today + timedelta(days=2)))
+    client = browser(Role.COORDINATOR)
+    assert "Away until" in client.get("/experts?q=Jaan").text
+    later = today + timedelta(days=5)
+    page = client.get(f"/experts?q=Jaan&available_on={later.isoformat()}").text
+    assert f"Availability on {format_date(later, format='medium', locale='en')}" in page
+    assert "Away until" not in page and ">Available<" in page
