@@ -28,9 +28,10 @@ Shapes:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -359,6 +360,11 @@ _POSTED_ABROAD = {
     "femke.smit@minbuza.nl.example": "Europe/Brussels",
 }
 
+# The day the dates below were written for. The demo is loaded on other days: its planned
+# absences and clearance expiries move by the difference, so "in the coming weeks" stays
+# true (the membership history is the project's past and does not move).
+DEMO_TODAY = date(2026, 11, 27)
+
 # Declared unavailability, (starts_on, ends_on, reason), both ends inclusive.
 _UNAVAILABILITY = {
     "paulius.butkus@kam.lt.example": [("2027-02-01", "2027-02-12", "Training course")],
@@ -399,6 +405,13 @@ def _experts() -> list[dict[str, Any]]:
             "remote": deploy in ("both", "remote"),
             "on_site": deploy in ("both", "on_site"),
             "time_zone": _POSTED_ABROAD.get(email, _TIME_ZONES[org]),
+            # those who travel are reached on Signal at their phone; every expert has a key
+            "messenger": f"Signal: {_PHONES[org].format(n=100 + seen[org])}"
+            if deploy in ("both", "on_site") else None,
+            "pgp_fingerprint": hashlib.sha1(email.encode()).hexdigest().upper(),  # noqa: S324
+            # a clearance is granted for some years; one in the pool runs out within weeks
+            "clearance_expires_on": None if clearance == "none" else (
+                DEMO_TODAY + timedelta(days=40 + (len(experts) * 97) % 1100)).isoformat(),
             "unavailability": [
                 {"starts_on": starts, "ends_on": ends, "reason": reason}
                 for starts, ends, reason in _UNAVAILABILITY.get(email, [])
@@ -522,6 +535,9 @@ def check() -> None:
         assert isinstance(e["remote"], bool) and isinstance(e["on_site"], bool), e
         assert e["remote"] or e["on_site"], e
         ZoneInfo(e["time_zone"])
+        assert re.fullmatch(r"[0-9A-F]{40}", e["pgp_fingerprint"]), e
+        assert e["messenger"] is None or e["messenger"].startswith("Signal: +"), e
+        assert (e["clearance"] == "none") == (e["clearance_expires_on"] is None), e
         previous_end = None
         for u in e["unavailability"]:
             starts, ends = date.fromisoformat(u["starts_on"]), date.fromisoformat(u["ends_on"])

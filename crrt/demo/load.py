@@ -16,6 +16,7 @@ from crrt.access.enums import Role
 from crrt.access.principal import Principal
 from crrt.auth import service as auth
 from crrt.auth.schemas import UserIn
+from crrt.core import clock
 from crrt.demo import data
 from crrt.experts import service as experts
 from crrt.experts.enums import Deployability
@@ -96,6 +97,11 @@ def _users(db: Session, summary: Summary) -> None:
             summary.users += 1
 
 
+def _moved(day: str) -> date:
+    """A date of the demo's calendar moved to the day it is loaded (see ``DEMO_TODAY``)."""
+    return date.fromisoformat(day) + (clock.today() - data.DEMO_TODAY)
+
+
 def _experts(db: Session, summary: Summary,
              institutions: dict[tuple[str, str], uuid.UUID]) -> None:
     accounts = {u["expert_email"]: u["email"] for u in data.USERS if u["expert_email"]}
@@ -105,6 +111,7 @@ def _experts(db: Session, summary: Summary,
             continue
         deployability = [d for d, on in ((Deployability.REMOTE, row["remote"]),
                                          (Deployability.ON_SITE, row["on_site"])) if on]
+        expires = row["clearance_expires_on"]
         expert = experts.nominate(db=db, actor=DEMO, data=ExpertIn(
             org=row["org"],
             institution_id=institutions.get((row["org"], row["institution"] or "")),
@@ -112,11 +119,13 @@ def _experts(db: Session, summary: Summary,
             skills=[SkillLevel(skill=s, level=lvl) for s, lvl in row["skills"].items()],
             languages=row["languages"], clearance=row["clearance"],
             deployability=deployability, time_zone=row["time_zone"],
+            messenger=row["messenger"], pgp_fingerprint=row["pgp_fingerprint"],
+            clearance_expires_on=_moved(expires) if expires else None,
             user_email=accounts.get(row["email"])))
         for period in row["unavailability"]:
             experts.add_unavailability(db=db, actor=DEMO, expert_id=expert.public_id, data=(
-                UnavailabilityIn(starts_on=date.fromisoformat(period["starts_on"]),
-                                 ends_on=date.fromisoformat(period["ends_on"]),
+                UnavailabilityIn(starts_on=_moved(period["starts_on"]),
+                                 ends_on=_moved(period["ends_on"]),
                                  reason=period["reason"])))
         summary.experts += 1
 

@@ -60,3 +60,23 @@ def test_the_logins_list_every_demo_account_and_the_password():
     text = logins()
     assert data.DEMO_PASSWORD in text
     assert all(user["email"] in text for user in data.USERS)
+
+
+def test_the_demos_plans_move_to_the_day_it_is_loaded(database):
+    """Loaded months later, the planned absences are still ahead and the clearances still
+    run out on the same schedule; the project's membership history does not move."""
+    from datetime import UTC, date, datetime
+
+    from crrt.core import clock
+
+    loaded_on = date(2027, 3, 1)
+    with clock.frozen(datetime(2027, 3, 1, 9, tzinfo=UTC)), database.session() as db:
+        load(db)
+    shift = loaded_on - data.DEMO_TODAY
+    with database.session() as db:
+        mart = experts.find_by_email(db=db, actor=DEMO, org="EE", email="mart.kask@mil.ee.example")
+        assert [(u.starts_on, u.ends_on) for u in mart.unavailability] == [
+            (date(2026, 11, 30) + shift, date(2026, 12, 4) + shift)]
+        assert mart.pgp_fingerprint and len(mart.pgp_fingerprint) == 40
+        finland = organisations.get(db=db, actor=DEMO, code="FI")
+        assert [c.effective_on.year for c in finland.history] == [2018, 2019]  # as written
