@@ -18,20 +18,24 @@ PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 
 
-def make_private_dir(path: Path) -> None:
+def make_private_dir(path: Path) -> list[Path]:
     """Create ``path`` and its missing parents for this account alone (0700), whatever the
     umask: the data directory holds the database, the secret key and stored files. A
-    directory that exists already keeps the mode its operator gave it."""
+    directory that exists already keeps the mode its operator gave it. Returns the
+    directories created, parents first (the file store makes each durable)."""
     missing: list[Path] = []
     while not path.is_dir():
         missing.append(path)
         path = path.parent
-    for created in reversed(missing):
+    created: list[Path] = []
+    for directory in reversed(missing):
         try:
-            created.mkdir(mode=PRIVATE_DIR)
+            directory.mkdir(mode=PRIVATE_DIR)
         except FileExistsError:
             continue
-        created.chmod(PRIVATE_DIR)  # mkdir's mode is narrowed by the umask, never widened
+        directory.chmod(PRIVATE_DIR)  # mkdir's mode is narrowed by the umask, never widened
+        created.append(directory)
+    return created
 
 
 def smtp_url_problem(url: str, *, allow_plain_login: bool) -> str | None:

@@ -22,7 +22,7 @@ from typing import BinaryIO
 from anyio import to_thread
 
 from crrt.core import clock
-from crrt.core.config import PRIVATE_DIR, Settings
+from crrt.core.config import Settings, make_private_dir
 from crrt.core.errors import DomainError, FieldError, Invalid, NotFound
 
 CHUNK = 1024 * 1024
@@ -243,17 +243,9 @@ def _check_limit(limit: int) -> None:
 
 
 def _make_dirs(directory: Path) -> None:
-    """Create ``directory`` and its missing parents, each new one made durable in its parent."""
-    missing: list[Path] = []
-    while not directory.is_dir():
-        missing.append(directory)
-        directory = directory.parent
-    for created in reversed(missing):
-        try:
-            created.mkdir(mode=PRIVATE_DIR)
-        except FileExistsError:
-            continue
-        created.chmod(PRIVATE_DIR)  # for this account alone, whatever the umask
+    """Create ``directory`` and its missing parents (private, as the data directory), each new
+    one made durable in its parent."""
+    for created in make_private_dir(directory):
         _fsync_dir(created.parent)
 
 

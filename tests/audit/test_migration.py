@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from crrt.audit.models import GENESIS
 from crrt.core import migrations
 from crrt.core.db import Database, UTCDateTime
 from crrt.core.errors import Conflict
-from tests.conftest import AUDIT_KEY, PG_URL, SYSTEM
+from tests.conftest import AUDIT_KEY, SYSTEM
 from tests.support import Cli
 
 EVENTS = sa.table("audit_events", sa.column("seq", sa.BigInteger), sa.column("at", UTCDateTime()),
@@ -28,25 +27,10 @@ HEAD = sa.table("audit_head", sa.column("id", sa.Integer), sa.column("seq", sa.B
                 sa.column("hash", sa.String))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """An empty database of each engine: a new SQLite file, or a new PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/old.db"
-        return
-    if not PG_URL:
-        pytest.skip("PostgreSQL tests need CRRT_TEST_DATABASE_URL (CI sets it)")
-    schema = f"keyed_{uuid.uuid4().hex[:10]}"
-    admin = Database(PG_URL)
-    with admin.engine.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.engine.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+@pytest.fixture
+def url(empty_url: str) -> str:
+    """An empty database of each engine (tests/conftest.py), to migrate step by step."""
+    return empty_url
 
 
 def _sha256(event: dict[str, object]) -> str:
