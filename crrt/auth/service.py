@@ -200,6 +200,10 @@ def set_password(*, db: Session, actor: Principal, email: str, password: str,
                                  keep_tokens=keep_tokens)
 
 
+OWN_PASSWORD_ELSEWHERE = ("Change your own password under My account, where your current one "
+                          "is asked.")
+
+
 def reset_password(*, database: Database, actor: Principal, user_id: int, password: str,
                    keep_tokens: bool = False) -> int:
     """An admin sets a user's password, as :func:`set_password` does, with Argon2 run between
@@ -207,6 +211,8 @@ def reset_password(*, database: Database, actor: Principal, user_id: int, passwo
     every writer wait for it). Returns how many tokens were revoked."""
     with database.session(read_only=True) as db:
         get_user(db=db, actor=actor, user_id=user_id)
+    if user_id == actor.user_id:  # one's own goes where the current one is asked
+        raise Invalid.field("password", OWN_PASSWORD_ELSEWHERE)
     if len(password) < passwords.MIN_LENGTH:
         raise Invalid.field("password", f"At least {passwords.MIN_LENGTH} characters.")
     if len(password) > MAX_PASSWORD:

@@ -469,7 +469,8 @@ def nominate(*, db: Session, actor: Principal, data: ExpertIn) -> Expert:
     return create_expert(db=db, actor=actor, org=org, data=data)
 
 
-def _editable(db: Session, actor: Principal, expert_id: uuid.UUID) -> Expert:
+def editable(*, db: Session, actor: Principal, expert_id: uuid.UUID) -> Expert:
+    """The expert, if the actor may edit and withdraw it (404 outside its scope, 403 within)."""
     expert = get(db=db, actor=actor, expert_id=expert_id)
     policy.require(actor, Permission.EXPERTS_WRITE, expert)
     return expert
@@ -530,14 +531,14 @@ def change_expert(*, db: Session, actor: Principal, expert: Expert, data: Expert
 
 def update(*, db: Session, actor: Principal, expert_id: uuid.UUID, data: ExpertPatch) -> Expert:
     """Edit an expert; moving to another nation needs write permission on both."""
-    expert = _editable(db, actor, expert_id)
+    expert = editable(db=db, actor=actor, expert_id=expert_id)
     return change_expert(db=db, actor=actor, expert=expert, data=data)
 
 
 def confirm_current(*, db: Session, actor: Principal, expert_id: uuid.UUID) -> Expert:
     """Someone who manages the record confirms it is still right (the yearly check that keeps
     a pool trustworthy); audited."""
-    expert = _editable(db, actor, expert_id)
+    expert = editable(db=db, actor=actor, expert_id=expert_id)
     _not_erased(expert)
     expert.verified_at = clock.now()
     audit.record(db=db, actor=actor, action="expert.confirm", object_type="expert",
@@ -556,7 +557,7 @@ def stale_count(*, db: Session, actor: Principal) -> int:
 
 def withdraw(*, db: Session, actor: Principal, expert_id: uuid.UUID) -> None:
     """The nation withdraws the nomination: the record goes (its audit trail stays)."""
-    expert = _editable(db, actor, expert_id)
+    expert = editable(db=db, actor=actor, expert_id=expert_id)
     public_id, org_code = expert.public_id, _nation_of(db, actor, expert).code
     db.delete(expert)
     db.flush()
@@ -569,7 +570,8 @@ def list_unavailability(*, db: Session, actor: Principal,
     return list(get(db=db, actor=actor, expert_id=expert_id).unavailability)
 
 
-def _availability_editable(db: Session, actor: Principal, expert_id: uuid.UUID) -> Expert:
+def availability_editable(*, db: Session, actor: Principal, expert_id: uuid.UUID) -> Expert:
+    """The expert, if the actor may record its unavailability and it is not erased."""
     expert = get(db=db, actor=actor, expert_id=expert_id)
     policy.require(actor, Permission.EXPERTS_AVAILABILITY, expert)
     _not_erased(expert)
@@ -579,7 +581,7 @@ def _availability_editable(db: Session, actor: Principal, expert_id: uuid.UUID) 
 def add_unavailability(*, db: Session, actor: Principal, expert_id: uuid.UUID,
                        data: UnavailabilityIn) -> Unavailability:
     """Mark a period the expert cannot be called out; periods of one expert never overlap."""
-    expert = _availability_editable(db, actor, expert_id)
+    expert = availability_editable(db=db, actor=actor, expert_id=expert_id)
     for held in expert.unavailability:
         if held.starts_on <= data.ends_on and held.ends_on >= data.starts_on:
             raise Conflict(f"It overlaps the period {held.starts_on} to {held.ends_on}.",
@@ -597,7 +599,7 @@ def add_unavailability(*, db: Session, actor: Principal, expert_id: uuid.UUID,
 
 def remove_unavailability(*, db: Session, actor: Principal, expert_id: uuid.UUID,
                           unavailability_id: uuid.UUID) -> None:
-    expert = _availability_editable(db, actor, expert_id)
+    expert = availability_editable(db=db, actor=actor, expert_id=expert_id)
     period = next((u for u in expert.unavailability if u.public_id == unavailability_id), None)
     if period is None:
         raise NotFound("This expert has no such unavailability period.")

@@ -17,8 +17,6 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from crrt.access import policy
-from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.core.errors import Conflict, Invalid
 from crrt.core.http import Db, PublicIdParam
@@ -36,15 +34,10 @@ if TYPE_CHECKING:
 
 router = APIRouter(prefix="/experts", include_in_schema=False)
 
+# The service's words for an erased record, marked here so the error page shows them
+# translated.
 ERASED = N_("This expert was erased; an erased record cannot change.")
 FIELDS = list(FORM_ANCHORS)
-
-
-def _editable(db: Session, me: Principal, expert_id: uuid.UUID) -> Expert:
-    """The expert, if the viewer may edit and withdraw it (as ``service.update`` asks)."""
-    expert = expert_service.get(db=db, actor=me, expert_id=expert_id)
-    policy.require(me, Permission.EXPERTS_WRITE, expert)
-    return expert
 
 
 def _values(out: ExpertOut) -> dict[str, Any]:
@@ -72,7 +65,7 @@ def _edit_form(request: Request, db: Session, me: Principal, expert: Expert,
 
 @router.get("/{expert_id}/edit")
 def edit_form(request: Request, db: Db, me: SignedIn, expert_id: PublicIdParam) -> Response:
-    expert = _editable(db, me, expert_id)
+    expert = expert_service.editable(db=db, actor=me, expert_id=expert_id)
     if expert.erased_at is not None:
         raise Conflict(ERASED)
     return _edit_form(request, db, me, expert, None, {})
@@ -102,7 +95,7 @@ def _save(db: Session, me: Principal, expert_id: uuid.UUID, data: dict[str, Any]
 def save_expert(request: Request, db: Db, me: SignedIn, expert_id: PublicIdParam,
                 form: CheckedForm) -> Response:
     """Save the edit; a refusal shows the form again with each problem beside its field."""
-    expert = _editable(db, me, expert_id)
+    expert = expert_service.editable(db=db, actor=me, expert_id=expert_id)
     data, shown = forms.expert_changes(form)
     errors = _save(db, me, expert_id, data, forms.left_empty(shown, ("email",)))
     if not errors:
@@ -116,7 +109,7 @@ def save_expert(request: Request, db: Db, me: SignedIn, expert_id: PublicIdParam
 def withdraw_question(request: Request, db: Db, me: SignedIn,
                       expert_id: PublicIdParam) -> Response:
     """Ask before withdrawing: the record goes for good."""
-    expert = _editable(db, me, expert_id)
+    expert = expert_service.editable(db=db, actor=me, expert_id=expert_id)
     return render(request, "expert_withdraw.html",
                   {"expert": expert_service.expert_out(db, me, expert)})
 
@@ -151,10 +144,7 @@ def _clash(db: Session, me: Principal, expert_id: uuid.UUID, exc: Conflict) -> d
 def record_unavailability(request: Request, db: Db, me: SignedIn, expert_id: PublicIdParam,
                           form: CheckedForm) -> Response:
     """Record a period; a refusal shows the expert's page again with the form as typed."""
-    expert = expert_service.get(db=db, actor=me, expert_id=expert_id)
-    policy.require(me, Permission.EXPERTS_AVAILABILITY, expert)
-    if expert.erased_at is not None:
-        raise Conflict(ERASED)
+    expert = expert_service.availability_editable(db=db, actor=me, expert_id=expert_id)
     data, shown = forms.period(form)
     try:
         period = UnavailabilityIn.model_validate(data)

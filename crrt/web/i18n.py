@@ -20,9 +20,9 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from babel.messages.mofile import write_mo
@@ -31,6 +31,7 @@ from babel.support import NullTranslations, Translations
 
 from crrt.core import clock
 from crrt.core.languages import PAGE_LANGUAGES
+from crrt.core.zones import known_zones, time_zone_problem
 
 Form = Literal["full", "long", "medium", "short"]
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -99,11 +100,6 @@ def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
     return raw_ngettext(singular, plural, n) % {"num": n, **values}
 
 
-def pgettext(context: str, message: str, **values: Any) -> str:
-    text = raw_pgettext(context, message)
-    return text % values if values else text
-
-
 _ = gettext
 
 
@@ -158,19 +154,13 @@ def negotiate(*choices: str | None, accept_language: str | None = None) -> str:
 
 def valid_zone(zone: str | None) -> str | None:
     """``zone`` if it is an IANA time zone this machine knows, else None."""
-    if not zone or len(zone) > 64:
-        return None
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return zone
+    return zone if zone and time_zone_problem(zone) is None else None
 
 
 @cache
 def zones() -> list[str]:
     """Every IANA zone, for the picker (any may be chosen, not a fixed list)."""
-    return sorted(z for z in available_timezones() if "/" in z or z == "UTC")
+    return sorted(z for z in known_zones() if "/" in z or z == "UTC")
 
 
 # --- formatting -------------------------------------------------------------------------------
@@ -201,12 +191,3 @@ def format_day(day: date | datetime | None, form: Form = "medium") -> str:
 
 def format_count(number: int | float) -> str:
     return babel_numbers.format_decimal(number, locale=current().locale)
-
-
-def language_name(code: str) -> str:
-    """A language's name in the viewer's language (``Lithuanian``, ``lituanien``)."""
-    try:
-        name = current().locale.languages.get(code)
-    except UnknownLocaleError:
-        name = None
-    return name or LANGUAGES.get(code, code)

@@ -53,7 +53,9 @@ CHOOSE = N_("Choose one of the listed options.")
 TAKEN = N_("An account with this email address exists already.")
 # The service's refusals in its own words, marked so the catalogues carry them.
 LAST_ADMIN = N_("This is the last active admin: make another user admin first.")
-SERVICE_MESSAGES = (N_("A national point of contact belongs to a nation."),)
+SERVICE_MESSAGES = (N_("A national point of contact belongs to a nation."),
+                    N_("Change your own password under My account, where your current one "
+                       "is asked."))
 # The confirmations the user's page shows after a change (?saved=...).
 SAVED = {
     "created": N_("The account is created."),
@@ -164,6 +166,8 @@ def users(request: Request, db: Db, me: SignedIn, cursor: str | None = None) -> 
             filters["active"] = ACTIVE[values["active"]]
         else:
             errors["active"] = _(CHOOSE)
+    # loaded first, so each row's organisation comes from the session, not a query of its own
+    organisations = _organisations(db, me)
     rows: list[Any] = []
     next_cursor = None
     if not errors:
@@ -176,7 +180,6 @@ def users(request: Request, db: Db, me: SignedIn, cursor: str | None = None) -> 
                 errors["org"] = _(CHOOSE)
         else:
             rows = [auth_service.user_out(db, user) for user in found]
-    organisations = _organisations(db, me)
     query = {k: v for k, v in values.items() if v}
     return render(request, "users.html", {
         "rows": rows, "values": values, "errors": _in_order(errors, FILTERS),
@@ -280,9 +283,6 @@ def change_user(request: Request, db: Db, database: AppDatabase, me: SignedIn, u
         return RedirectResponse(f"/users/{user_id}?saved={done}", status_code=303)
     if action == "password":
         errors = _password_errors(form, required=True)
-        if user_id == me.user_id:
-            errors = {"password": _("Change your own password under My account, where your "
-                                    "current one is asked.")}
         if not errors:
             errors = _recheck(request, db, me, form)
         if not errors:
