@@ -16,7 +16,6 @@ import csv
 import io
 import os
 import random
-import secrets
 import socket
 import statistics
 import subprocess
@@ -28,14 +27,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from keyed import migrated_database
 
 from crrt import parts
 from crrt.access.principal import Principal
 from crrt.audit import service as audit
 from crrt.auth import service as auth
 from crrt.auth.schemas import TokenIn
-from crrt.core import migrations
-from crrt.core.config import get_settings
 from crrt.core.db import Database
 from crrt.demo.load import load
 from crrt.experts import importer
@@ -158,14 +156,11 @@ def main() -> None:
     rng = random.Random(7)
 
     folder = Path(tempfile.mkdtemp(prefix="crrt-bench-"))
-    # A throwaway audit key for a throwaway database, shared with the server started below.
-    os.environ.setdefault("CRRT_AUDIT_KEY", secrets.token_urlsafe(48))
     url = args.database or f"sqlite:///{folder / 'bench.db'}"
     print(f"database: {url.split('@')[-1]}; {os.cpu_count()} cores; "
           f"python {sys.version.split()[0]}")
     parts.load()
-    migrations.upgrade(url)
-    database = audit.bind_key(Database(url), get_settings().resolved_audit_key())
+    database = migrated_database(url)
     with database.session() as db:
         load(db)
 

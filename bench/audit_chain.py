@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -21,13 +20,14 @@ import time
 import timeit
 from pathlib import Path
 
+from keyed import migrated_database
 from sqlalchemy import Column, MetaData, Table, insert, select
 
 from crrt import parts
 from crrt.access.principal import Principal
 from crrt.audit import service as audit
 from crrt.audit.models import AuditEvent, AuditHead
-from crrt.core import clock, migrations
+from crrt.core import clock
 from crrt.core.config import get_settings
 from crrt.core.db import Database
 
@@ -106,13 +106,11 @@ def main() -> None:
     parser.add_argument("--work-ms", type=int, default=10,
                         help="PostgreSQL: other work in each writer's transaction")
     args = parser.parse_args()
-    os.environ.setdefault("CRRT_AUDIT_KEY", secrets.token_urlsafe(48))
     url = args.database or f"sqlite:///{Path(tempfile.mkdtemp(prefix='crrt-bench-'))}/a.db"
     print(f"database: {url.split('@')[-1]}; {os.cpu_count()} cores; "
           f"python {sys.version.split()[0]}")
     parts.load()
-    migrations.upgrade(url)
-    database = audit.bind_key(Database(url), get_settings().resolved_audit_key())
+    database = migrated_database(url)
 
     plain, plain_cpu = unchained(database, args.events)
     print(f"baseline, the same rows inserted unchained, 1,000 to a transaction: "

@@ -24,13 +24,12 @@ import time
 from pathlib import Path
 
 import httpx
+from keyed import migrated_database
 
 from crrt import parts
 from crrt.access.principal import Principal
 from crrt.auth import service as auth
 from crrt.auth.schemas import TokenIn
-from crrt.core import migrations
-from crrt.core.db import Database
 from crrt.demo.load import load
 from crrt.experts import service as experts
 from crrt.experts.schemas import ExpertFilter
@@ -51,8 +50,7 @@ def free_port() -> int:
 def seed(url: str) -> tuple[str, str]:
     """The demo data; returns an observer's token and an expert's id."""
     parts.load()
-    migrations.upgrade(url)
-    database = Database(url)
+    database = migrated_database(url)
     try:
         with database.session() as db:
             load(db)

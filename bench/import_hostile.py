@@ -30,6 +30,7 @@ from pathlib import Path
 
 import httpx
 import openpyxl
+from keyed import migrated_database
 from openpyxl.utils import get_column_letter
 
 from crrt import parts
@@ -37,8 +38,6 @@ from crrt.access.enums import Role
 from crrt.access.principal import Principal
 from crrt.auth import service as auth
 from crrt.auth.schemas import TokenIn, UserIn
-from crrt.core import migrations
-from crrt.core.db import Database
 from crrt.organisations import service as organisations
 from crrt.organisations.enums import Membership, OrgKind
 from crrt.organisations.schemas import OrganisationIn
@@ -191,8 +190,7 @@ def summary(timed: list[Timed]) -> str:
 def prepare(url: str) -> tuple[str, str]:
     """Two nations and two users; returns the point of contact's and the coordinator's tokens."""
     parts.load()
-    migrations.upgrade(url)
-    database = Database(url)
+    database = migrated_database(url)
     with database.session() as db:
         organisations.create(db=db, actor=BENCH, data=OrganisationIn(
             code="LT", name="Lithuania", kind=OrgKind.NATION, membership=Membership.LEAD))

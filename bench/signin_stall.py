@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from keyed import audit_key, migrated_database
 
 import crrt
 from crrt import parts
@@ -34,9 +35,7 @@ from crrt.access.principal import Principal
 from crrt.api import create_app
 from crrt.auth import service as auth
 from crrt.auth.schemas import UserIn
-from crrt.core import migrations
 from crrt.core.config import Settings
-from crrt.core.db import Database
 from crrt.organisations import service as organisations
 from crrt.organisations.enums import OrgKind
 from crrt.organisations.schemas import OrganisationIn
@@ -83,15 +82,15 @@ def main() -> None:
     path = folder / "bench.db"
     url = f"sqlite:///{path}"
     parts.load()
-    migrations.upgrade(url)
-    database = Database(url)
+    database = migrated_database(url)
     with database.session() as db:
         organisations.create(db=db, actor=BENCH, data=OrganisationIn(
             code="LT", name="Lithuania", kind=OrgKind.NATION))
         auth.create_user(db=db, actor=BENCH, data=UserIn(
             email=EMAIL, name="Bench", role=Role.COORDINATOR, org="LT", password=PASSWORD))
     settings = Settings(database_url=url, data_dir=folder / "data", embedded_worker=False,
-                        secret_key="bench-secret-key", login_max_failures=1000)
+                        secret_key="bench-secret-key", login_max_failures=1000,
+                        audit_key=audit_key())
     app = create_app(settings, database=database)
 
     context = mp.get_context("spawn")
