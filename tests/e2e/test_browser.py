@@ -1,152 +1,28 @@
 """A real Chromium through the web shell: sign in as a POC, nominate, find the expert again.
 
-The app runs under uvicorn on a free local port, on a migrated SQLite copy holding the demo
-picture; Chromium is the system one (``/usr/bin/chromium``), never a download. Screenshots go
-to ``/tmp/crrt-*.png`` (or ``$CRRT_SCREENSHOTS``) for a person to look at.
+Screenshots go to ``/tmp/crrt-*.png`` (or ``$CRRT_SCREENSHOTS``) for a person to look at.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import tempfile
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from crrt.access.enums import Role
-from crrt.api import create_app
-from crrt.audit import service as audit
-from crrt.auth import service as auth_service
-from crrt.auth.schemas import UserIn
-from crrt.core.config import Settings
-from crrt.core.db import Database
-from crrt.demo import load as demo
-from crrt.experts import service as expert_service
-from crrt.experts.schemas import ExpertIn
-from tests.conftest import AUDIT_KEY, SYSTEM
+from tests.e2e.browser import (
+    COORDINATOR_EMAIL,
+    PASSWORD,
+    POC_EMAIL,
+    RESPONDER_EMAIL,
+    RESPONDER_NAME,
+    SHOTS,
+    no_horizontal_scroll,
+    serious_violations,
+    sign_in,
+    tab_to,
+)
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-POC_EMAIL = "browser-poc@test.example"
-COORDINATOR_EMAIL = "browser-coordinator@test.example"
-RESPONDER_EMAIL = "browser-responder@test.example"
-RESPONDER_NAME = "Riin Responder"
-PASSWORD = "a browser test password"
-SHOTS = Path(os.environ.get("CRRT_SCREENSHOTS", tempfile.gettempdir()))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    url: str
-
-
-@pytest.fixture(scope="module")
-def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """crrt under uvicorn in a thread, on a migrated SQLite database with the demo data."""
-    import uvicorn
-
-    folder = tmp_path_factory.mktemp("browser")
-    path = folder / "crrt.db"
-    shutil.copyfile(sqlite_template, path)
-    database = audit.bind_key(Database(f"sqlite:///{path}"), AUDIT_KEY)
-    with database.session() as db:
-        demo.load(db)
-        for email, role, org in ((POC_EMAIL, Role.NATIONAL_POC, "EE"),
-                                 (COORDINATOR_EMAIL, Role.COORDINATOR, "LT"),
-                                 (RESPONDER_EMAIL, Role.RESPONDER, "EE")):
-            auth_service.create_user(db=db, actor=SYSTEM, data=UserIn(
-                email=email, name=f"Browser {role.value.replace('_', ' ').title()}", role=role,
-                org=org, password=PASSWORD))
-        # the responder's own record, linked to their account
-        expert_service.nominate(db=db, actor=SYSTEM, data=ExpertIn.model_validate({
-            "org": "EE", "name": RESPONDER_NAME, "email": "riin.responder@ee.example",
-            "skills": [{"skill": "incident_handling", "level": 2}], "languages": ["et", "en"],
-            "time_zone": "Europe/Tallinn", "user_email": RESPONDER_EMAIL}))
-    settings = Settings(database_url=database.url, data_dir=folder / "data",
-                        secret_key="browser-test-secret-key")
-    port = _free_port()
-    uv = uvicorn.Server(uvicorn.Config(create_app(settings, database=database), host="127.0.0.1",
-                                       port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield Server(url=f"http://127.0.0.1:{port}")
-    uv.should_exit = True
-    thread.join(timeout=10)
-    database.dispose()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but {CHROMIUM} is missing: the browser tests must run")
-        pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(chromium, server):
-    """A fresh browser context (no cookies) that fails the test on a CSP violation, a script
-    error or a stylesheet or image that did not load (error pages themselves are fine)."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    problems: list[str] = []
-
-    def on_console(message) -> None:
-        if message.type == "error" and "Failed to load resource" not in message.text:
-            problems.append(message.text)
-
-    def on_response(response) -> None:
-        if response.request.resource_type != "document" and response.status >= 400:
-            problems.append(f"{response.status} {response.url}")
-
-    tab.on("console", on_console)
-    tab.on("response", on_response)
-    tab.on("pageerror", lambda exc: problems.append(str(exc)))
-    yield tab
-    context.close()
-    assert not problems, f"the browser reported errors: {problems}"
-
-
-def sign_in(page, server: Server, email: str, next_path: str = "/") -> None:
-    page.goto(f"{server.url}{next_path}")
-    assert "/login" in page.url
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{server.url}{next_path}")
-
-
-def no_horizontal_scroll(page) -> bool:
-    return bool(page.evaluate(
-        "() => document.documentElement.scrollWidth <= window.innerWidth"
-        " && document.body.scrollWidth <= window.innerWidth"))
 
 
 def test_poc_nominates_an_expert_and_finds_them_in_the_pool(page, server):
@@ -299,35 +175,6 @@ def test_the_sign_in_page_offers_every_language_by_its_own_name(page, server):
     page.screenshot(path=str(SHOTS / "crrt-login-et-360.png"), full_page=True)
 
 
-# --- accessibility: axe-core (the npm package, injected) on every page -------------------------
-
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-@pytest.fixture
-def axe_page(chromium, server):
-    """A tab that lets a test inject axe-core: the pages' CSP refuses any script, so this
-    context (and only this one) bypasses it."""
-    if not AXE.exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but {AXE} is missing: run npm ci (make test does)")
-        pytest.skip("the accessibility checks need axe-core: npm ci")
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    yield context.new_page()
-    context.close()
-
-
-def serious_violations(page) -> list[str]:
-    """axe-core's WCAG 2.1 A and AA violations of serious or critical impact on this page."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})",
-                           WCAG_AA)
-    return [f"{v['id']} ({v['impact']}): {v['help']} — "
-            f"{[n['target'] for n in v['nodes']][:3]}"
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
-
-
 ACCESSIBLE_PAGES = ["/", "/experts", "/experts?skill=cloud&min_level=7", "/experts/new",
                     "/organisations", "/organisations/PL", "/account", "/account/password",
                     "/account/tokens", "/nowhere", "/audit",
@@ -361,15 +208,6 @@ def test_the_accessibility_check_is_not_blind(axe_page, server):
     assert "label" in found and "color-contrast" in found
 
 
-def _tab_to(page, element_id: str, presses: int = 80) -> None:
-    """Press Tab until the element with ``element_id`` has the focus."""
-    for _ in range(presses):
-        if page.evaluate("() => document.activeElement.id") == element_id:
-            return
-        page.keyboard.press("Tab")
-    pytest.fail(f"Tab never reached #{element_id}")
-
-
 def test_responder_records_their_own_unavailability_by_keyboard(page, server):
     sign_in(page, server, RESPONDER_EMAIL, "/experts")
     page.get_by_role("link", name=RESPONDER_NAME).click()  # their own record, the one listed
@@ -379,7 +217,7 @@ def test_responder_records_their_own_unavailability_by_keyboard(page, server):
     assert page.get_by_role("link", name="Edit the record").count() == 0
 
     # from here on only the keyboard: a first try without the first day is told by the field
-    _tab_to(page, "starts_on")
+    tab_to(page, "starts_on")
     page.keyboard.press("Enter")
     page.wait_for_url(f"{own}/unavailability")
     summary = page.get_by_role("alert").filter(has_text="There is a problem")
@@ -388,13 +226,13 @@ def test_responder_records_their_own_unavailability_by_keyboard(page, server):
     assert page.get_by_label("First day").get_attribute("aria-invalid") == "true"
     page.screenshot(path=str(SHOTS / "crrt-unavailability-errors.png"), full_page=True)
 
-    _tab_to(page, "starts_on")
+    tab_to(page, "starts_on")
     page.keyboard.type("03102031")  # the date field's segments: month, day, year
     assert page.get_by_label("First day").input_value() == "2031-03-10"
-    _tab_to(page, "ends_on")
+    tab_to(page, "ends_on")
     page.keyboard.type("03142031")
     assert page.get_by_label("Last day").input_value() == "2031-03-14"
-    _tab_to(page, "reason")
+    tab_to(page, "reason")
     page.keyboard.type("Annual leave")
     page.keyboard.press("Enter")
 
