@@ -31,6 +31,7 @@ CENTRAL = (ADMIN, COORDINATOR)
 class Permission(StrEnum):
     ORGANISATIONS_READ = "organisations.read"
     ORGANISATIONS_WRITE = "organisations.write"
+    ORGANISATIONS_CONTACT = "organisations.contact"
     MEMBERSHIP_WRITE = "membership.write"
     INSTITUTIONS_WRITE = "institutions.write"
     POOL_READ = "pool.read"
@@ -52,6 +53,8 @@ class Permission(StrEnum):
 RULES: dict[Permission, Rule] = {
     Permission.ORGANISATIONS_READ: Rule(grant(*EVERY_ROLE)),
     Permission.ORGANISATIONS_WRITE: Rule(grant(*CENTRAL)),
+    # on an organisation: its contact card, which a POC keeps for its own nation
+    Permission.ORGANISATIONS_CONTACT: Rule(grant(*CENTRAL), grant(POC, when=OWN_ORGANISATION)),
     Permission.MEMBERSHIP_WRITE: Rule(grant(*CENTRAL)),
     # on an organisation: a POC for its own nation
     Permission.INSTITUTIONS_WRITE: Rule(grant(*CENTRAL), grant(POC, when=OWN_ORGANISATION)),

@@ -70,6 +70,15 @@ def store_for(settings: Settings) -> FileStore:
     return FileStore(settings.data_dir / "files")
 
 
+def staging_for(settings: Settings, area: str) -> FileStore:
+    """A store of files held only between two steps (a checked upload awaiting its
+    confirmation), at ``<data_dir>/staging/<area>``: apart from the kept files, so removing
+    one never removes what another part stored with the same bytes."""
+    if not area.isidentifier():
+        raise ValueError(f"not a staging area: {area!r}")
+    return FileStore(settings.data_dir / "staging" / area)
+
+
 class FileStore:
     """Objects under ``root/sha256``, temporary files under ``root/tmp``.
 
@@ -166,6 +175,24 @@ class FileStore:
                 else:
                     bad.append(path.relative_to(self.objects).as_posix())
         return sorted(bad)
+
+    # Removing (staging stores only: a kept object may be shared by content)
+
+    def remove(self, sha256: str) -> None:
+        """Delete the object named ``sha256``, if it is there."""
+        self.path_of(sha256).unlink(missing_ok=True)
+
+    def prune(self, older_than: timedelta) -> int:
+        """Delete the objects stored longer ago than ``older_than``; returns how many."""
+        if not self.objects.is_dir():
+            return 0
+        cutoff = clock.now().timestamp() - older_than.total_seconds()
+        removed = 0
+        for path in self.objects.glob("*/*/*"):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def clean_temp(self, older_than: timedelta) -> int:
         """Remove temporary files left by crashed uploads; returns how many.

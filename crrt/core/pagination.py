@@ -63,3 +63,33 @@ def paginate(db: Session, stmt: Select[Any], key: InstrumentedAttribute[Any], *,
     rows = rows[:size]
     next_cursor = encode_cursor(getattr(rows[-1], key.key)) if more and rows else None
     return [convert(row) for row in rows], next_cursor
+
+
+def decode_after_pair(cursor: str) -> tuple[str, int]:
+    """A sorted list's cursor: the text it sorts by and the key that breaks ties."""
+    after = decode_cursor(cursor)
+    if (not isinstance(after, list) or len(after) != 2 or not isinstance(after[0], str)
+            or len(after[0]) > 1000 or not isinstance(after[1], int)
+            or isinstance(after[1], bool) or not -2**63 <= after[1] < 2**63):
+        raise Invalid.field(["query", "cursor"], "The cursor is not one this server gave.")
+    return after[0], after[1]
+
+
+def paginate_sorted(db: Session, stmt: Select[Any], column: InstrumentedAttribute[str],
+                    key: InstrumentedAttribute[Any], *, descending: bool, limit: int,
+                    cursor: str | None) -> tuple[Sequence[Any], str | None]:
+    """Like :func:`paginate`, ordered by a text ``column`` (ties broken by ``key``), either way;
+    the cursor holds both, so a page never repeats or skips a row under inserts."""
+    if cursor:
+        value, after = decode_after_pair(cursor)
+        later = (column < value) | ((column == value) & (key < after)) if descending else \
+            (column > value) | ((column == value) & (key > after))
+        stmt = stmt.where(later)
+    order = (column.desc(), key.desc()) if descending else (column, key)
+    rows = list(db.scalars(stmt.order_by(*order).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if more and rows else None
+    next_cursor = encode_cursor([getattr(last, column.key), getattr(last, key.key)]) \
+        if last is not None else None
+    return rows, next_cursor

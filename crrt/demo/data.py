@@ -105,6 +105,42 @@ PLANNED_MEMBERSHIP: list[dict[str, Any]] = [
      "note": "Notified the Council of its participation from the next duty period."},
 ]
 
+# How each organisation's duty team is reached (its contact card): a 24/7 hotline on a made-up
+# number with the nation's (or the seat's) dialling code, a team address under .example, a team
+# key and a secure messenger, and the TLP it shares under unless it says otherwise.
+# (code, hotline, team e-mail, messenger, default TLP)
+_CONTACT_ROWS: list[tuple[str, str, str, str, str]] = [
+    ("LT", "+370 5 000 0000", "duty@nksc.lt.example", "Signal: +370 5 000 0001", "amber"),
+    ("EE", "+372 600 0000", "cert@cert.ee.example", "Signal: +372 600 0001", "amber"),
+    ("ES", "+34 910 000 000", "incidentes@ccn-cert.es.example", "Threema: CCN7K2QX", "green"),
+    ("HR", "+385 1 000 0000", "ncert@cert.hr.example", "Signal: +385 1 000 0001", "amber"),
+    ("PL", "+48 22 000 00 00", "dyzur@cert.pl.example", "Signal: +48 22 000 00 01", "green"),
+    ("NL", "+31 70 000 0000", "cert@ncsc.nl.example", "Threema: NCSC4NL8", "amber+strict"),
+    ("FR", "+33 1 00 00 00 00", "cert-fr@ssi.fr.example", "Threema: ANSSI5FR", "amber"),
+    ("RO", "+40 21 000 0000", "alerts@dnsc.ro.example", "Signal: +40 21 000 0001", "green"),
+    ("FI", "+358 29 000 0000", "cert@ncsc.fi.example", "Signal: +358 29 000 0001", "amber"),
+    ("BE", "+32 2 000 00 00", "incident@ccb.be.example", "Signal: +32 2 000 00 01", "green"),
+    ("GR", "+30 210 000 0000", "cert@ncsa.gr.example", "Threema: NCSA3GR2", "amber"),
+    ("SI", "+386 1 000 00 00", "cert@si-cert.si.example", "Signal: +386 1 000 00 01",
+     "green"),
+    ("DE", "+49 228 0000 0000", "certbund@bsi.de.example", "Threema: BSI9CB4D", "amber"),
+    ("cert-eu", "+32 2 000 01 00", "services@cert-eu.europa.example",
+     "Signal: +32 2 000 01 01", "amber"),
+    ("enisa", "+30 28 1000 0000", "csirt-relations@enisa.europa.example",
+     "Threema: ENISA6GR", "clear"),
+    ("dg-connect", "+32 2 000 02 00", "cnect-cyber@ec.europa.example",
+     "Signal: +32 2 000 02 01", "green"),
+    ("ua-cert", "+380 44 000 0000", "cert@cert.gov.ua.example", "Signal: +380 44 000 0001",
+     "amber"),
+]
+
+CONTACTS: dict[str, dict[str, str]] = {
+    code: {"hotline": hotline, "email": email, "messenger": messenger, "default_tlp": tlp,
+           # a team key's fingerprint, the same on every load
+           "pgp_fingerprint": hashlib.sha1(f"{code} duty team".encode()).hexdigest().upper()}  # noqa: S324
+    for code, hotline, email, messenger, tlp in _CONTACT_ROWS
+}
+
 # ---------------------------------------------------------------------------------------------
 # National bodies of the lead and participant nations
 # ---------------------------------------------------------------------------------------------
@@ -387,6 +423,17 @@ _UNAVAILABILITY = {
 }
 
 
+# Records whose nation has not confirmed them for over a year: the pool flags them as stale.
+_LAST_VERIFIED = {
+    "jurgita.zukauskiene@kam.lt.example": "2025-09-15",
+    "andres.sepp@mil.ee.example": "2025-06-02",
+    "liis.magi@taltech.ee.example": "2025-10-01",
+    "pablo.gomez@ccn-cert.es.example": "2025-10-20",
+    "ivan.horvat@cert.hr.example": "2025-03-11",
+    "tomasz.wojcik@mon.gov.pl.example": "2025-11-03",
+}
+
+
 def _experts() -> list[dict[str, Any]]:
     """Expand the rows above into the expert records; the same list on every call."""
     experts: list[dict[str, Any]] = []
@@ -412,6 +459,7 @@ def _experts() -> list[dict[str, Any]]:
             # a clearance is granted for some years; one in the pool runs out within weeks
             "clearance_expires_on": None if clearance == "none" else (
                 DEMO_TODAY + timedelta(days=40 + (len(experts) * 97) % 1100)).isoformat(),
+            "last_verified": _LAST_VERIFIED.get(email),
             "unavailability": [
                 {"starts_on": starts, "ends_on": ends, "reason": reason}
                 for starts, ends, reason in _UNAVAILABILITY.get(email, [])
@@ -503,6 +551,17 @@ def check() -> None:
         roles = [s["membership"] for s in chain]
         assert all(a != b for a, b in pairwise(roles)), code
 
+    # Contact cards: one per organisation, mostly shared under AMBER or GREEN.
+    assert set(CONTACTS) == set(orgs), set(CONTACTS) ^ set(orgs)
+    for card in CONTACTS.values():
+        assert re.fullmatch(r"\+\d{2,3}( \d+)+", card["hotline"]), card
+        assert _EMAIL.match(card["email"]), card
+        assert re.fullmatch(r"[0-9A-F]{40}", card["pgp_fingerprint"]), card
+        assert re.fullmatch(r"(Signal: \+[0-9 ]+|Threema: [0-9A-Z]{8})", card["messenger"]), card
+        assert card["default_tlp"] in ("clear", "green", "amber", "amber+strict", "red"), card
+    assert sum(c["default_tlp"] in ("amber", "green") for c in CONTACTS.values()) \
+        >= len(CONTACTS) - 3
+
     # Institutions: belong to a lead or participant nation, 2-3 each, unique per nation.
     institutions = {(i["org"], i["name"]) for i in INSTITUTIONS}
     assert len(institutions) == len(INSTITUTIONS), "duplicate institution"
@@ -552,6 +611,9 @@ def check() -> None:
     assert sum(1 for e in EXPERTS if "en" in e["languages"]) >= 55
     assert set(Counter(e["clearance"] for e in EXPERTS)) == _CLEARANCES
     assert set(_UNAVAILABILITY) <= {e["email"] for e in EXPERTS}
+    assert set(_LAST_VERIFIED) <= {e["email"] for e in EXPERTS}
+    assert all(date.fromisoformat(day) < DEMO_TODAY - timedelta(days=366)
+               for day in _LAST_VERIFIED.values())
     assert set(_POSTED_ABROAD) <= {e["email"] for e in EXPERTS}
 
     # Users: every role present, unique addresses, the responder linked to its expert record.

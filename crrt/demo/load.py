@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,12 @@ from crrt.experts.enums import Deployability
 from crrt.experts.schemas import ExpertIn, SkillLevel, UnavailabilityIn
 from crrt.organisations import service as organisations
 from crrt.organisations.enums import InstitutionKind, Membership, OrgKind
-from crrt.organisations.schemas import InstitutionIn, OrganisationIn, OrganisationPatch
+from crrt.organisations.schemas import (
+    ContactIn,
+    InstitutionIn,
+    OrganisationIn,
+    OrganisationPatch,
+)
 
 DEMO = Principal.system("demo")
 
@@ -61,7 +66,8 @@ def _organisations(db: Session, summary: Summary) -> None:
             code=row["code"], name=row["name"], kind=OrgKind(row["kind"]),
             membership=Membership(first["membership"]) if first["membership"] else None,
             effective_on=date.fromisoformat(first["effective_on"])
-            if first.get("effective_on") else None))
+            if first.get("effective_on") else None,
+            contact=ContactIn.model_validate(data.CONTACTS[row["code"]])))
         for step in [*steps[1:], row] if steps else []:
             organisations.update(db=db, actor=DEMO, code=row["code"], data=OrganisationPatch(
                 membership=Membership(step["membership"]) if step["membership"] else None,
@@ -122,6 +128,9 @@ def _experts(db: Session, summary: Summary,
             messenger=row["messenger"], pgp_fingerprint=row["pgp_fingerprint"],
             clearance_expires_on=_moved(expires) if expires else None,
             user_email=accounts.get(row["email"])))
+        if row["last_verified"]:  # a record its nation has not confirmed for over a year
+            expert.verified_at = datetime.combine(_moved(row["last_verified"]), time(9),
+                                                  tzinfo=UTC)
         for period in row["unavailability"]:
             experts.add_unavailability(db=db, actor=DEMO, expert_id=expert.public_id, data=(
                 UnavailabilityIn(starts_on=_moved(period["starts_on"]),

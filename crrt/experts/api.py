@@ -48,6 +48,15 @@ def import_template(me: Me) -> Response:
                              'attachment; filename="experts-template.csv"'})
 
 
+@router.get("/import/template.xlsx", response_class=Response,
+            responses={200: {"content": {importer.XLSX_TYPE: {}}}})
+def import_template_xlsx(me: Me) -> Response:
+    """The same template as an XLSX workbook."""
+    return Response(importer.template_xlsx(), media_type=importer.XLSX_TYPE,
+                    headers={"Content-Disposition":
+                             'attachment; filename="experts-template.xlsx"'})
+
+
 @router.post("/import", responses={422: {"description": "Rejected rows; nothing was written. "
                                                         "The problem carries the `report`."}})
 @body_limit(importer.MAX_UPLOAD)

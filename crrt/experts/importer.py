@@ -3,7 +3,8 @@
 Nations keep their rosters in spreadsheets; an import that stops half way leaves a pool nobody
 can trust, so every row is validated first (through the same :class:`ExpertIn` the API uses)
 and either all of them are written or none, with a per-row report of what was wrong. Rows are
-matched to existing experts of the nation by email, so re-importing an edited sheet updates.
+matched to existing experts of the nation by email, so re-importing an edited sheet updates;
+:func:`run` says, row by row, what it did or would do (new, update, unchanged, rejected).
 
 An upload is hostile until read: every size is bounded (bytes, rows, columns, a cell, a row, a
 list in a cell, an XLSX's unpacked parts), and the file is read and checked in a reading
@@ -21,13 +22,13 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from crrt.access import policy
 from crrt.access.policy import Permission
@@ -53,7 +54,8 @@ if TYPE_CHECKING:
     from crrt.organisations.models import Organisation
 
 COLUMNS = ("name", "email", "phone", "institution", "skills", "languages", "clearance",
-           "deployability", "time_zone", "notes")
+           "deployability", "time_zone", "notes", "messenger", "pgp_fingerprint",
+           "clearance_expires_on")
 REQUIRED = ("name", "email", "skills")
 MiB = 1024 * 1024
 MAX_BYTES = 5 * MiB
@@ -135,19 +137,34 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, datetime) and value.time() == time(0):
+        return value.date().isoformat()  # a day typed into a spreadsheet is a midnight
     if isinstance(value, datetime | date):
         return value.isoformat()
     return spreadsheets.restore(str(value).strip())
 
 
-def template() -> str:
-    """The header every import reads, and one example row (written as every export is)."""
-    return spreadsheets.csv_text([
-        COLUMNS,
+def _template_rows() -> list[list[str]]:
+    return [
+        list(COLUMNS),
         ["Jane Example", "jane.example@csirt.example", "+370 600 00000", "",
          "incident_handling:3; malware_analysis:2", "en, lt", Clearance.NONE.value,
-         f"{Deployability.REMOTE.value}; {Deployability.ON_SITE.value}", "Europe/Vilnius", ""],
-    ])
+         f"{Deployability.REMOTE.value}; {Deployability.ON_SITE.value}", "Europe/Vilnius", "",
+         "Signal +370 600 00000", "0123 4567 89AB CDEF 0123 4567 89AB CDEF 0123 4567", ""],
+    ]
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def template() -> str:
+    """The header every import reads, and one example row (written as every export is)."""
+    return spreadsheets.csv_text(_template_rows())
+
+
+def template_xlsx() -> bytes:
+    """The same template as a workbook, for those whose spreadsheet program mangles CSV."""
+    return spreadsheets.xlsx_bytes(_template_rows())
 
 
 # --- reading the file ------------------------------------------------------------------------
@@ -318,7 +335,7 @@ def read_sheet(filename: str, content: bytes) -> Sheet:
 def _check_header(header: list[str]) -> None:
     named = [c for c in header if c]
     unknown = sorted(set(named) - set(COLUMNS))
-    if unknown:
+    if unknown:  # the extras name the columns, for a page to say it in its language
         raise Invalid(f"Unknown column(s): {', '.join(unknown)}. The columns are: "
                       f"{', '.join(COLUMNS)}.",
                       [FieldError(["file", "columns"], f"unknown column '{c}'") for c in unknown],
@@ -328,26 +345,40 @@ def _check_header(header: list[str]) -> None:
     for column in named:  # a set: a header of 40,000 names once took 31 s with list.count
         (twice if column in seen else seen).add(column)
     if twice:
-        raise Invalid.field(["file", "columns"],
-                            f"Column(s) named twice: {', '.join(sorted(twice))}.")
+        detail = f"Column(s) named twice: {', '.join(sorted(twice))}."
+        raise Invalid(detail, [FieldError(["file", "columns"], detail)],
+                      twice_columns=sorted(twice))
     missing = [c for c in REQUIRED if c not in seen]
     if missing:
-        raise Invalid.field(["file", "columns"], f"Missing column(s): {', '.join(missing)}.")
+        detail = f"Missing column(s): {', '.join(missing)}."
+        raise Invalid(detail, [FieldError(["file", "columns"], detail)], missing_columns=missing)
 
 
 # --- validating and writing ------------------------------------------------------------------
 
-def _message(error: dict[str, Any]) -> str:
+Problem = tuple[str, str]
+"""What is wrong with a row: where (a column, ``skills.0.level``, or ``""`` for the whole row)
+and the message."""
+
+NEW, UPDATE, UNCHANGED, REJECTED = "new", "update", "unchanged", "rejected"
+
+
+def _problem(error: dict[str, Any]) -> Problem:
     where = ".".join(str(part) for part in error.get("loc", ()))
-    msg = str(error.get("msg", "")).removeprefix("Value error, ")
-    return f"{where}: {msg}" if where else msg
+    return where, str(error.get("msg", "")).removeprefix("Value error, ")
+
+
+def problem_text(problem: Problem) -> str:
+    """A problem as the API and the command line word it: ``column: message``."""
+    where, message = problem
+    return f"{where}: {message}" if where else message
 
 
 def _row_input(org_code: str, cells: dict[str, str],
-               institutions: dict[str, uuid.UUID]) -> tuple[ExpertIn | None, list[str]]:
+               institutions: dict[str, uuid.UUID]) -> tuple[ExpertIn | None, list[Problem]]:
     """One row as an :class:`ExpertIn`, or every reason it is not one."""
     raw: dict[str, Any] = {"org": org_code}
-    errors: list[str] = []
+    problems: list[Problem] = []
     for column, value in cells.items():
         if not value:
             continue
@@ -367,21 +398,50 @@ def _row_input(org_code: str, cells: dict[str, str],
             else:
                 raw[column] = value
         except ValueError as exc:
-            errors.append(f"{column}: {exc}")
+            problems.append((column, str(exc)))
     try:
         data = ExpertIn.model_validate(raw)
     except ValidationError as exc:
-        unparsed = {e.split(":", 1)[0] for e in errors}  # already explained, not "missing"
-        errors += [_message(dict(e)) for e in exc.errors()
-                   if not (e["loc"] and str(e["loc"][0]) in unparsed)]
-        return None, errors
-    return (data, []) if not errors else (None, errors)
+        unparsed = {column for column, _ in problems}  # already explained, not "missing"
+        problems += [_problem(dict(e)) for e in exc.errors()
+                     if not (e["loc"] and str(e["loc"][0]) in unparsed)]
+        return None, problems
+    return (data, []) if not problems else (None, problems)
 
 
 def _patch_of(data: ExpertIn, columns: list[str]) -> ExpertPatch:
     """The row as a change: the sheet's columns are the truth, the others stay as they are."""
     fields = ["institution_id" if c == "institution" else c for c in columns if c]
     return ExpertPatch(**{f: getattr(data, f) for f in fields})
+
+
+def _as_audited(patch: ExpertPatch) -> dict[str, Any]:
+    """The fields a patch sets, as :func:`service.audit_fields` shows a record, so comparing
+    the two says whether the update would change anything (the audit's own test)."""
+    shown: dict[str, Any] = {}
+    for name in patch.model_fields_set:
+        value = getattr(patch, name)
+        if name == "skills":
+            value = {s.skill.value: s.level for s in value}
+        elif name == "languages":
+            value = sorted(value)
+        elif name == "deployability":
+            value = [d.value for d in Deployability if d in value]
+        elif name == "clearance":
+            value = value.value
+        elif name == "email":
+            value = str(value).strip().lower()
+        elif name == "notes":
+            value = value or ""
+        elif name in ("institution_id", "clearance_expires_on") and value is not None:
+            value = str(value)
+        shown[name] = value
+    return shown
+
+
+def _changes(db: Session, actor: Principal, expert: Expert, patch: ExpertPatch) -> bool:
+    held = service.audit_fields(db, actor, expert)
+    return any(held.get(name) != value for name, value in _as_audited(patch).items())
 
 
 def _nation(db: Session, actor: Principal, org: str) -> Organisation:
@@ -396,14 +456,29 @@ def _nation(db: Session, actor: Principal, org: str) -> Organisation:
 def _existing(db: Session, nation: Organisation) -> dict[str, Expert]:
     """The nation's experts that a row updates, by email in any case (erased ones never)."""
     return {(e.email or "").lower(): e for e in db.scalars(
-        select(Expert).where(Expert.organisation_id == nation.id, Expert.erased_at.is_(None)))}
+        select(Expert).where(Expert.organisation_id == nation.id, Expert.erased_at.is_(None))
+        .options(selectinload(Expert.skills), selectinload(Expert.languages)))}
+
+
+@dataclass(frozen=True)
+class _Row:
+    number: int
+    name: str
+    email: str | None
+    data: ExpertIn | None  # None when rejected
+    problems: list[Problem]
 
 
 @dataclass
 class _Checked:
-    planned: list[ExpertIn]
-    rejected: list[RowRejection]
+    rows: list[_Row]
     complete: bool
+
+    @property
+    def rejected(self) -> list[RowRejection]:
+        return [RowRejection(row=r.number, email=r.email,
+                             errors=[problem_text(p) for p in r.problems])
+                for r in self.rows if r.data is None]
 
 
 def _check(db: Session, actor: Principal, nation: Organisation, sheet: Sheet) -> _Checked:
@@ -411,31 +486,77 @@ def _check(db: Session, actor: Principal, nation: Organisation, sheet: Sheet) ->
     institutions = {inst.name.lower(): inst.public_id for inst in
                     organisations.list_institutions(db=db, actor=actor, code=nation.code)}
     seen: dict[str, int] = {}
-    checked = _Checked(planned=[], rejected=[], complete=True)
+    checked = _Checked(rows=[], complete=True)
+    rejected = 0
     for number, cells in sheet.rows:
-        if len(checked.rejected) >= MAX_REJECTED:
+        if rejected >= MAX_REJECTED:
             checked.complete = False
             break
         named = {c: (cells[i] if i < len(cells) else "") for i, c in enumerate(sheet.header)
                  if c}
-        data, errors = _row_input(nation.code, named, institutions)
+        data, problems = _row_input(nation.code, named, institutions)
         email = (str(data.email).lower() if data is not None
                  else named.get("email", "").strip().lower()) or None
         if len(cells) > len(sheet.header) and any(cells[len(sheet.header):]):
-            errors.append("the row has more cells than the header has columns")
+            problems.append(("", "the row has more cells than the header has columns"))
         if email and email in seen:
-            errors.append(f"email: the same email is on row {seen[email]}")
+            problems.append(("email", f"the same email is on row {seen[email]}"))
         if email:
             seen.setdefault(email, number)
-        if errors or data is None:
-            checked.rejected.append(RowRejection(row=number, email=email, errors=errors))
-            continue
-        checked.planned.append(data)
+        if problems:
+            data = None
+            rejected += 1
+        checked.rows.append(_Row(number, named.get("name", ""), email, data, problems))
     return checked
 
 
-def import_experts(*, database: Database, actor: Principal, org: str, filename: str,
-                   content: bytes, dry_run: bool) -> ImportReport:
+@dataclass(frozen=True)
+class RowPlan:
+    """What an import does (or would do) with one row: :data:`NEW`, :data:`UPDATE`,
+    :data:`UNCHANGED` or :data:`REJECTED`, with a rejected row's problems."""
+
+    row: int
+    name: str
+    email: str | None
+    action: str
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The report the API gives, and the rows behind it for a page to show one by one."""
+
+    report: ImportReport
+    rows: list[RowPlan]
+
+    def count(self, action: str) -> int:
+        return sum(1 for row in self.rows if row.action == action)
+
+
+def _plan(db: Session, actor: Principal, checked: _Checked, existing: dict[str, Expert],
+          header: list[str]) -> list[RowPlan]:
+    plan = []
+    for row in checked.rows:
+        if row.data is None:
+            plan.append(RowPlan(row.number, row.name, row.email, REJECTED, tuple(row.problems)))
+            continue
+        expert = existing.get(str(row.data.email).lower())
+        action = NEW if expert is None else \
+            UPDATE if _changes(db, actor, expert, _patch_of(row.data, header)) else UNCHANGED
+        plan.append(RowPlan(row.number, row.name, row.email, action))
+    return plan
+
+
+def _report(plan: list[RowPlan], checked: _Checked, *, dry_run: bool,
+            applied: bool) -> ImportReport:
+    created = sum(1 for row in plan if row.action == NEW)
+    updated = sum(1 for row in plan if row.action in (UPDATE, UNCHANGED))
+    return ImportReport(created=created, updated=updated, rejected=checked.rejected,
+                        complete=checked.complete, dry_run=dry_run, applied=applied)
+
+
+def run(*, database: Database, actor: Principal, org: str, filename: str, content: bytes,
+        dry_run: bool) -> Outcome:
     """Validate every row, then write all of them, or (any row rejected, or a dry run) none.
 
     Takes the database, not a session: the file is read and every row checked in a reading
@@ -448,27 +569,31 @@ def import_experts(*, database: Database, actor: Principal, org: str, filename: 
         sheet = read_sheet(filename, content)
         checked = _check(db, actor, nation, sheet)
         if checked.rejected or dry_run:
-            existing = _existing(db, nation)
-            created = sum(1 for data in checked.planned
-                          if str(data.email).lower() not in existing)
-            return ImportReport(created=created, updated=len(checked.planned) - created,
-                                rejected=checked.rejected, complete=checked.complete,
-                                dry_run=dry_run, applied=False)
+            plan = _plan(db, actor, checked, _existing(db, nation), sheet.header)
+            return Outcome(_report(plan, checked, dry_run=dry_run, applied=False), plan)
     with database.session() as db:
         nation = _nation(db, actor, org)
         existing = _existing(db, nation)
-        created = 0
-        for data in checked.planned:
-            expert = existing.get(str(data.email).lower())
+        plan = _plan(db, actor, checked, existing, sheet.header)  # before the rows change
+        for row in checked.rows:
+            if row.data is None:  # cannot be: a sheet with a rejected row stopped above
+                continue
+            expert = existing.get(str(row.data.email).lower())
             if expert is None:
-                created += 1
-                service.create_expert(db=db, actor=actor, org=nation, data=data)
+                service.create_expert(db=db, actor=actor, org=nation, data=row.data)
             else:
                 service.change_expert(db=db, actor=actor, expert=expert,
-                                      data=_patch_of(data, sheet.header))
+                                      data=_patch_of(row.data, sheet.header))
+        report = _report(plan, checked, dry_run=False, applied=True)
         audit.record(db=db, actor=actor, action="expert.import", object_type="organisation",
                      object_id=nation.code,
-                     changes={"created": created, "updated": len(checked.planned) - created,
+                     changes={"created": report.created, "updated": report.updated,
                               "rows": len(sheet.rows), "format": sheet.format})
-    return ImportReport(created=created, updated=len(checked.planned) - created, rejected=[],
-                        complete=True, dry_run=False, applied=True)
+    return Outcome(report, plan)
+
+
+def import_experts(*, database: Database, actor: Principal, org: str, filename: str,
+                   content: bytes, dry_run: bool) -> ImportReport:
+    """:func:`run`, as the API and the command line report it."""
+    return run(database=database, actor=actor, org=org, filename=filename, content=content,
+               dry_run=dry_run).report

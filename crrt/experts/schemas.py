@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated
@@ -16,12 +15,12 @@ from pydantic import (
     model_validator,
 )
 
+from crrt.core.contact import Fingerprint, Messenger, Phone
 from crrt.core.inputs import Input
-from crrt.core.text import NAME_LENGTH, Email, Label, Note, Search, ShortNote, visible_name
+from crrt.core.text import NAME_LENGTH, Email, Note, Search, ShortNote, visible_name
 from crrt.core.zones import TimeZone
 from crrt.experts.enums import Clearance, Deployability, Skill
 
-PHONE = re.compile(r"^[0-9 +\-()]{6,40}$")
 ORG_CODE = r"^[A-Za-z0-9-]{2,64}$"
 # An expert speaks a handful of languages; the bound keeps a hostile list from costing time.
 MAX_LANGUAGES = 20
@@ -29,15 +28,6 @@ MAX_LANGUAGES = 20
 
 def _name(value: str) -> str:
     return visible_name(value).strip()
-
-
-def _phone(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    if not PHONE.match(value) or not any(ch.isdigit() for ch in value):
-        raise ValueError("a phone number holds digits, spaces, +, - and brackets (6-40 characters)")
-    return value
 
 
 def language_problem(code: str) -> str | None:
@@ -69,31 +59,6 @@ def _deployability(values: list[Deployability]) -> list[Deployability]:
 
 
 Name = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH), AfterValidator(_name)]
-Phone = Annotated[str | None, Field(default=None, max_length=40), AfterValidator(_phone)]
-
-
-def _fingerprint(value: str | None) -> str | None:
-    """A PGP key fingerprint as people write it (groups of four, any case) kept as its 40 (v4)
-    or 64 (v5/v6) hexadecimal digits, upper case."""
-    if value is None:
-        return None
-    digits = "".join(value.split()).upper().removeprefix("0X")
-    if len(digits) not in (40, 64) or any(ch not in "0123456789ABCDEF" for ch in digits):
-        raise ValueError("a PGP fingerprint is 40 or 64 hexadecimal digits "
-                         "(spaces between groups are fine)")
-    return digits
-
-
-def _messenger(value: str | None) -> str | None:
-    return None if value is None else (value.strip() or None)
-
-
-Fingerprint = Annotated[str | None, Field(default=None, max_length=100),
-                        AfterValidator(_fingerprint)]
-Messenger = Annotated[Label | None, Field(default=None, max_length=200,
-                                          description="A secure messenger handle "
-                                                      "(Signal: +370…, Matrix: @name:server)."),
-                      AfterValidator(_messenger)]
 Language = Annotated[str, Field(max_length=8), AfterValidator(_language)]
 Languages = Annotated[list[Language], Field(max_length=MAX_LANGUAGES),
                       AfterValidator(_languages)]

@@ -25,7 +25,7 @@ from crrt.audit import service as audit
 from crrt.auth import service as auth
 from crrt.core import clock
 from crrt.core.errors import Conflict, Invalid, NotFound
-from crrt.core.pagination import paginate
+from crrt.core.pagination import DEFAULT_LIMIT, paginate, paginate_sorted
 from crrt.experts.enums import Clearance, Deployability, Skill
 from crrt.experts.models import Expert, ExpertLanguage, ExpertSkill, Unavailability
 from crrt.experts.schemas import (
@@ -242,12 +242,19 @@ def filtered(db: Session, actor: Principal, stmt: Query, filters: ExpertFilter) 
 
 
 def list_experts(*, db: Session, actor: Principal, filters: ExpertFilter, limit: int | None,
-                 cursor: str | None) -> tuple[list[Expert], str | None]:
-    """The experts the actor may see that match ``filters``, by id, one page at a time."""
+                 cursor: str | None, by_name: bool | None = None,
+                 ) -> tuple[list[Expert], str | None]:
+    """The experts the actor may see that match ``filters``, one page at a time: in the order
+    they were nominated, or by name (``by_name`` True: A to Z, False: Z to A)."""
     policy.require_some(actor, Permission.EXPERTS_READ)
-    stmt = select(Expert).where(policy.scope(actor, Permission.EXPERTS_READ, Expert))
-    items, next_cursor = paginate(db, filtered(db, actor, stmt, filters), Expert.id,
-                                  limit=limit, cursor=cursor)
+    stmt = filtered(db, actor, select(Expert).where(
+        policy.scope(actor, Permission.EXPERTS_READ, Expert)), filters)
+    if by_name is None:
+        items, next_cursor = paginate(db, stmt, Expert.id, limit=limit, cursor=cursor)
+    else:
+        items, next_cursor = paginate_sorted(db, stmt, Expert.name, Expert.id,
+                                             descending=not by_name,
+                                             limit=limit or DEFAULT_LIMIT, cursor=cursor)
     return list(items), next_cursor
 
 

@@ -3,6 +3,9 @@
 A nation's membership is not a column: it is read from the history on a given day, so a change
 recorded today for next month is planned until its day comes, and "who was a participant on
 1 January 2027" has one answer.
+
+An organisation also keeps its contact card: how other teams reach it (a 24/7 hotline, the
+team's e-mail, its PGP key, a secure messenger) and the TLP it shares under by default.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crrt.access.enums import Tlp
 from crrt.access.resource import AccessMap
 from crrt.core import clock
 from crrt.core.db import Base, UTCDateTime, str_enum
@@ -30,6 +34,11 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[OrgKind] = mapped_column(str_enum(OrgKind))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    hotline: Mapped[str | None] = mapped_column(String(40))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    pgp_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    messenger: Mapped[str | None] = mapped_column(String(200))
+    default_tlp: Mapped[Tlp | None] = mapped_column(str_enum(Tlp))
 
     history: Mapped[list[MembershipChange]] = relationship(
         back_populates="organisation",

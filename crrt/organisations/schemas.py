@@ -10,9 +10,11 @@ from typing import Annotated
 import pycountry
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from crrt.access.enums import Tlp
 from crrt.core import clock
+from crrt.core.contact import Fingerprint, Messenger, Phone
 from crrt.core.inputs import Input
-from crrt.core.text import Name, Note
+from crrt.core.text import Email, Name, Note
 from crrt.organisations.enums import InstitutionKind, Membership, MembershipEvent, OrgKind
 
 EARLIEST = date(1990, 1, 1)
@@ -37,6 +39,29 @@ def nation_code_problem(code: str) -> str | None:
     return None
 
 
+class ContactIn(Input):
+    """A change to the contact card: only the fields sent change; ``null`` clears one."""
+
+    hotline: Phone = Field(default=None, description="The 24/7 hotline (+370 5 000 0000).")
+    email: Email | None = Field(default=None, description="The team's e-mail address.")
+    pgp_fingerprint: Fingerprint = Field(
+        default=None, description="The team key's fingerprint: 40 or 64 hexadecimal digits.")
+    messenger: Messenger = None
+    default_tlp: Tlp | None = Field(default=None,
+                                    description="The TLP it shares under unless it says "
+                                                "otherwise.")
+
+
+class ContactOut(BaseModel):
+    """How other teams reach the organisation; every field may be unset (null)."""
+
+    hotline: str | None
+    email: str | None
+    pgp_fingerprint: str | None = Field(description="Upper-case hexadecimal, no spaces.")
+    messenger: str | None
+    default_tlp: Tlp | None
+
+
 class OrganisationIn(Input):
     code: str = Field(min_length=2, max_length=64,
                       description="ISO 3166-1 alpha-2 for a nation (LT), a slug otherwise.")
@@ -45,6 +70,7 @@ class OrganisationIn(Input):
     membership: Membership | None = None
     effective_on: EffectiveOn = Field(default=None,
                                       description="When the membership began; today if unset.")
+    contact: ContactIn | None = None
 
     @model_validator(mode="after")
     def _code_fits_kind(self) -> OrganisationIn:
@@ -61,12 +87,14 @@ class OrganisationIn(Input):
 
 
 class OrganisationPatch(Input):
-    """Change the name, or the membership (null means the nation leaves the project)."""
+    """Change the name, the membership (null means the nation leaves the project), or the
+    contact card; a national POC may send only the card, and only for its own nation."""
 
     name: Name | None = None
     membership: Membership | None = None
     effective_on: EffectiveOn = None
     note: Note = ""
+    contact: ContactIn | None = None
 
 
 class MembershipChangeOut(BaseModel):
@@ -90,6 +118,7 @@ class OrganisationOut(BaseModel):
     member_since: date | None = Field(description="When the membership in force began.")
     planned: list[MembershipChangeOut] = Field(
         description="Changes recorded for a later day, in the order they take effect.")
+    contact: ContactOut
 
 
 class InstitutionIn(Input):

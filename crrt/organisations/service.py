@@ -5,6 +5,10 @@ lead) whose every move is a dated :class:`MembershipChange`. A change dated in t
 planned: it takes effect on its day, and until then the membership in force is the one before.
 The history is one chain in date order: a new change never predates the last one recorded, and
 only the last change may be cancelled while it is still planned.
+
+The contact card is kept apart from the name and the membership: a national POC keeps its own
+nation's card (``ORGANISATIONS_CONTACT``) but renames nothing and changes no membership
+(``ORGANISATIONS_WRITE``), and a change that asks for both is checked field by field.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from crrt.access.principal import Principal
 from crrt.audit import service as audit
 from crrt.core import clock
 from crrt.core.db import serialise
-from crrt.core.errors import Conflict, Invalid, NotFound
+from crrt.core.errors import Conflict, FieldError, Invalid, NotFound
 from crrt.core.pagination import Page, paginate
 from crrt.organisations.enums import Membership, MembershipEvent, OrgKind
 from crrt.organisations.models import Institution, MembershipChange, Organisation
 from crrt.organisations.schemas import (
+    ContactIn,
+    ContactOut,
     InstitutionIn,
     InstitutionOut,
     InstitutionPatch,
@@ -49,6 +55,14 @@ MEMBERSHIP = Machine(
                    permission=Permission.MEMBERSHIP_WRITE),
     ])
 PROJECT_MEMBERS = (Membership.LEAD, Membership.PARTICIPANT)
+# What only a central role changes; the rest of a change is the contact card.
+CENTRAL_FIELDS = frozenset({"name", "membership", "effective_on", "note"})
+# The card's fields as the API names them, and the columns that keep them.
+CONTACT_COLUMNS = {"hotline": "hotline", "email": "contact_email",
+                   "pgp_fingerprint": "pgp_fingerprint", "messenger": "messenger",
+                   "default_tlp": "default_tlp"}
+# How a team is reached may be a person's number: the audit log says only that it changed.
+CONTACT_PERSONAL = ("hotline", "email", "messenger")
 
 
 def _state(membership: Membership | None) -> str:
@@ -64,6 +78,12 @@ def history_out(change: MembershipChange) -> MembershipChangeOut:
                                recorded_at=change.recorded_at, recorded_by=change.recorded_by)
 
 
+def contact_out(org: Organisation) -> ContactOut:
+    return ContactOut(hotline=org.hotline, email=org.contact_email,
+                      pgp_fingerprint=org.pgp_fingerprint, messenger=org.messenger,
+                      default_tlp=org.default_tlp)
+
+
 def organisation_out(org: Organisation, *, on: date | None = None) -> OrganisationOut:
     """The organisation as of ``on`` (today by default), with the changes still planned."""
     day = on or clock.today()
@@ -76,7 +96,8 @@ def organisation_out(org: Organisation, *, on: date | None = None) -> Organisati
     return OrganisationOut(code=org.code, name=org.name, kind=org.kind, membership=membership,
                            member_since=since,
                            planned=[history_out(c) for c in org.history
-                                    if c.effective_on > clock.today()])
+                                    if c.effective_on > clock.today()],
+                           contact=contact_out(org))
 
 
 def institution_out(inst: Institution) -> InstitutionOut:
@@ -223,14 +244,17 @@ def _record_membership(*, db: Session, actor: Principal, org: Organisation,
                 and (effective_on or clock.today()) != last.effective_on:
             raise Conflict(f"{org.name} is to be {_state(new)} from "
                            f"{last.effective_on.isoformat()} already; cancel that planned "
-                           "change to record another date.")
+                           "change to record another date.",
+                           planned_on=last.effective_on.isoformat())
         return
     if org.kind is not OrgKind.NATION:
         raise Invalid.field("membership", "Only a nation holds a membership in the project.")
     effective_on = effective_on or clock.today()
     if last is not None and effective_on < last.effective_on:
-        raise Invalid.field("effective_on", "A membership change cannot predate the last one "
-                            f"({last.effective_on.isoformat()}); cancel a planned one first.")
+        message = ("A membership change cannot predate the last one "
+                   f"({last.effective_on.isoformat()}); cancel a planned one first.")
+        raise Invalid(message, [FieldError(["effective_on"], message)],
+                      last_on=last.effective_on.isoformat())
     if new is Membership.LEAD:
         _check_one_lead(db, org, effective_on)
     current, target = _state(org.latest), _state(new)
@@ -283,15 +307,43 @@ def create(*, db: Session, actor: Principal, data: OrganisationIn) -> Organisati
                  changes={"name": [None, org.name], "kind": [None, org.kind.value]})
     _record_membership(db=db, actor=actor, org=org, new=data.membership,
                        effective_on=data.effective_on, note="")
+    if data.contact is not None:
+        _change_contact(db=db, actor=actor, org=org, contact=data.contact)
     return org
 
 
+def _card(org: Organisation) -> dict[str, str | None]:
+    values = {field: getattr(org, column) for field, column in CONTACT_COLUMNS.items()}
+    return {field: getattr(value, "value", value) for field, value in values.items()}
+
+
+def _change_contact(*, db: Session, actor: Principal, org: Organisation,
+                    contact: ContactIn | None) -> None:
+    """Set the fields of the card that were sent (all of them cleared for ``None``)."""
+    before = _card(org)
+    for field in contact.model_fields_set if contact is not None else CONTACT_COLUMNS:
+        setattr(org, CONTACT_COLUMNS[field],
+                getattr(contact, field) if contact is not None else None)
+    changes = audit.diff(before, _card(org), personal=CONTACT_PERSONAL)
+    if changes:
+        db.flush()
+        audit.record(db=db, actor=actor, action="organisation.contact",
+                     object_type="organisation", object_id=org.code, changes=changes)
+
+
 def update(*, db: Session, actor: Principal, code: str, data: OrganisationPatch) -> Organisation:
-    """Rename, or change the membership with a dated history entry (planned if dated later)."""
-    policy.require(actor, Permission.ORGANISATIONS_WRITE)
-    if "membership" in data.model_fields_set:
+    """Rename, change the membership with a dated history entry (planned if dated later), or
+    change the contact card; each part sent is checked against its own permission."""
+    sent = data.model_fields_set
+    if sent & CENTRAL_FIELDS:
+        policy.require(actor, Permission.ORGANISATIONS_WRITE,
+                       refusal=f"Your role ({actor.role.value}) may change only the contact "
+                               "card." if policy.may(actor, Permission.ORGANISATIONS_CONTACT)
+                       else None)
+    if "membership" in sent:
         _serialise_membership(db)
     org = get(db=db, actor=actor, code=code)
+    policy.require(actor, Permission.ORGANISATIONS_CONTACT, org)
     if data.name is not None and data.name.strip() != org.name:
         previous, org.name = org.name, data.name.strip()
         audit.record(db=db, actor=actor, action="organisation.update", object_type="organisation",
@@ -299,6 +351,8 @@ def update(*, db: Session, actor: Principal, code: str, data: OrganisationPatch)
     if "membership" in data.model_fields_set:
         _record_membership(db=db, actor=actor, org=org, new=data.membership,
                            effective_on=data.effective_on, note=data.note)
+    if "contact" in sent:
+        _change_contact(db=db, actor=actor, org=org, contact=data.contact)
     db.flush()
     return org
 

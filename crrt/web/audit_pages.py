@@ -4,6 +4,7 @@ chain's check, run only when asked (it reads every event)."""
 from __future__ import annotations
 
 import json
+import threading
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -11,16 +12,19 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from crrt.access import policy
 from crrt.access.policy import Permission
+from crrt.access.principal import Principal
 from crrt.audit import service as audit_service
 from crrt.audit.schemas import AuditEventOut
-from crrt.core.errors import Invalid
+from crrt.core.db import Database
+from crrt.core.errors import Invalid, TooManyRequests
 from crrt.core.http import AppDatabase, Db
 from crrt.web import forms, i18n
-from crrt.web.i18n import _, ngettext
-from crrt.web.session import SignedIn
+from crrt.web.i18n import N_, _, ngettext
+from crrt.web.session import CheckedForm, SignedIn
 from crrt.web.templating import render
 
 router = APIRouter(prefix="/audit", include_in_schema=False)
@@ -94,11 +98,26 @@ def _filters(values: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     return found, errors
 
 
-@router.get("")
-def audit_log(request: Request, db: Db, database: AppDatabase, me: SignedIn,
-              cursor: str | None = None, verify: str | None = None) -> Response:
-    """One page of events narrowed by the GET form; with ``verify=1``, the chain's check."""
-    policy.require_some(me, Permission.AUDIT_READ)  # before the form is read: 403, not 422
+# The check reads every event: one runs at a time in a process, and another asked for
+# meanwhile is told to wait rather than queued behind it.
+_CHECKING = threading.Lock()
+
+
+def _verification(database: Database, me: Principal) -> dict[str, Any]:
+    if not _CHECKING.acquire(blocking=False):
+        raise TooManyRequests(N_("A check of the chain is already running. Try again in a "
+                                 "moment."), retry_after=5)
+    try:
+        result = audit_service.verify_for(database=database, actor=me)
+    finally:
+        _CHECKING.release()
+    return {"ok": result.ok, "events": result.events, "seq": result.first_bad_seq,
+            "reason": _(result.reason) if result.reason else ""}
+
+
+def _audit_page(request: Request, db: Session, me: Principal, cursor: str | None,
+                verification: dict[str, Any] | None) -> Response:
+    """One page of events narrowed by the query, and the chain's check if one was run."""
     values = {name: forms.text(request.query_params, name) for name in FILTERS}
     filters, errors = _filters(values)
     rows: list[dict[str, Any]] = []
@@ -111,12 +130,6 @@ def audit_log(request: Request, db: Db, database: AppDatabase, me: SignedIn,
             errors = forms.messages(exc.errors) or {"_form": _(exc.detail)}
         else:
             rows = [_row(event) for event in events]
-    verification = None
-    if verify == "1":
-        result = audit_service.verify_for(database=database, actor=me)
-        verification = {"ok": result.ok, "events": result.events,
-                        "seq": result.first_bad_seq,
-                        "reason": _(result.reason) if result.reason else ""}
     query = {k: v for k, v in values.items() if v}
     here = {**query, "cursor": cursor} if cursor else query
     return render(request, "audit.html", {
@@ -124,5 +137,21 @@ def audit_log(request: Request, db: Db, database: AppDatabase, me: SignedIn,
         "next_url": f"/audit?{urlencode({**query, 'cursor': next_cursor})}"
                     if next_cursor else None,
         "first_url": f"/audit?{urlencode(query)}" if cursor else None,
-        "verify_url": f"/audit?{urlencode({**here, 'verify': '1'})}",
+        "verify_url": f"/audit?{urlencode(here)}" if here else "/audit",
         "verification": verification}, status=422 if errors else 200)
+
+
+@router.get("")
+def audit_log(request: Request, db: Db, me: SignedIn, cursor: str | None = None) -> Response:
+    """One page of events narrowed by the GET form."""
+    policy.require_some(me, Permission.AUDIT_READ)  # before the form is read: 403, not 422
+    return _audit_page(request, db, me, cursor, None)
+
+
+@router.post("")
+def verify_chain(request: Request, db: Db, database: AppDatabase, me: SignedIn,
+                 form: CheckedForm, cursor: str | None = None) -> Response:
+    """The chain's check, asked for with the page's button (a POST: it reads every event, so
+    no link or prefetch runs it), shown above the same page of events."""
+    policy.require_some(me, Permission.AUDIT_READ)
+    return _audit_page(request, db, me, cursor, _verification(database, me))

@@ -1,70 +1,42 @@
-"""Small horizontal bar charts, laid out here and drawn as SVG by the templates (no JS)."""
+"""Small horizontal bar charts, laid out here and drawn by the templates (no JS).
+
+Each bar is a row of text and a stretchable SVG bar, so the labels keep the page's type size
+at any width (a scaled-down SVG made them 10 px on a phone), and each row can be a link
+through to the list it counts.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-LABEL_MIN, LABEL_MAX = 120, 300  # the label column, fitted to the longest label
-CHAR_WIDTH = 7.2                 # an average character at the labels' 12.5 px
-BAR_MAX = 124
-VALUE_ROOM = 34
-ROW = 26
-BAR_HEIGHT = 16
-PAD = 5
+BAR_MAX = 100.0   # a bar's length, in percent of the plot
+BAR_MIN = 1.5     # a non-zero count stays visible beside a large one
 
 
 @dataclass(frozen=True)
 class Bar:
     label: str
     value: int
-    y: int
     width: float
+    href: str | None = None
 
 
 @dataclass(frozen=True)
 class BarChart:
-    """A chart's geometry in a ``WIDTH`` wide viewBox; the template only draws it."""
+    """A chart's bars, their lengths in percent of the plot; the template only draws them."""
 
     id: str
     title: str
     bars: list[Bar]
     total: int
-    label_width: int
-
-    @property
-    def height(self) -> int:
-        return max(len(self.bars), 1) * ROW + PAD
-
-    @property
-    def label_x(self) -> int:
-        return self.label_width - 8
-
-    @property
-    def bar_x(self) -> int:
-        return self.label_width
-
-    @property
-    def width(self) -> int:
-        return self.label_width + BAR_MAX + VALUE_ROOM
-
-    @property
-    def bar_height(self) -> int:
-        return BAR_HEIGHT
-
-    @property
-    def bar_max(self) -> int:
-        return BAR_MAX
 
 
-def bar_chart(chart_id: str, title: str, rows: list[tuple[str, int]]) -> BarChart:
-    """Lay out ``rows`` (label, count); the longest bar spans the plot, zero stays a sliver."""
-    top = max((value for _, value in rows), default=0)
+def bar_chart(chart_id: str, title: str, rows: list[tuple[str, int, str | None]]) -> BarChart:
+    """Lay out ``rows`` (label, count, link); the longest bar spans the plot, zero draws none."""
+    top = max((value for _, value, _ in rows), default=0)
     bars = []
-    for index, (text, value) in enumerate(rows):
+    for text, value, href in rows:
         width = BAR_MAX * value / top if top else 0.0
-        bars.append(Bar(label=text, value=value, y=PAD + index * ROW,
-                        width=round(max(width, 2.0 if value else 0.0), 1)))
-    longest = max((len(text) for text, _ in rows), default=0)
-    label_width = round(min(max(longest * CHAR_WIDTH + 16, LABEL_MIN), LABEL_MAX))
-    return BarChart(id=chart_id, title=title, bars=bars, total=sum(v for _, v in rows),
-                    label_width=label_width)
+        bars.append(Bar(label=text, value=value, href=href,
+                        width=round(max(width, BAR_MIN if value else 0.0), 1)))
+    return BarChart(id=chart_id, title=title, bars=bars, total=sum(v for _, v, _ in rows))

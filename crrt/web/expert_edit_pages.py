@@ -17,6 +17,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from crrt.access import policy
+from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.core.errors import Conflict, Invalid
 from crrt.core.http import Db, PublicIdParam
@@ -24,13 +26,20 @@ from crrt.experts import service as expert_service
 from crrt.experts.schemas import ExpertOut, ExpertPatch, UnavailabilityIn
 from crrt.organisations import service as org_service
 from crrt.web import forms
-from crrt.web.expert_pages import FORM_ANCHORS, conflict_field, form_context, show_expert
+from crrt.web.expert_pages import (
+    FORM_ANCHORS,
+    conflict_field,
+    form_context,
+    institution_problem,
+    show_expert,
+)
 from crrt.web.i18n import N_, _, format_day
 from crrt.web.session import CheckedForm, SignedIn
 from crrt.web.templating import render
 
 if TYPE_CHECKING:
     from crrt.experts.models import Expert
+    from crrt.organisations.models import Organisation
 
 router = APIRouter(prefix="/experts", include_in_schema=False)
 
@@ -42,7 +51,8 @@ FIELDS = list(FORM_ANCHORS)
 
 def _values(out: ExpertOut) -> dict[str, Any]:
     """The record as the form shows it."""
-    return {"institution_id": str(out.institution_id or ""), "name": out.name,
+    return {"org": out.org, "user_email": "",
+            "institution_id": str(out.institution_id or ""), "name": out.name,
             "email": out.email or "", "phone": out.phone or "",
             "skills": {s.skill.value: str(s.level) for s in out.skills},
             "languages": ", ".join(out.languages), "clearance": out.clearance.value,
@@ -53,14 +63,23 @@ def _values(out: ExpertOut) -> dict[str, Any]:
             if out.clearance_expires_on else ""}
 
 
+def _nations(db: Session, me: Principal, expert: Expert) -> list[Organisation]:
+    """Where the record may go: its own nation, or any nation the viewer nominates for (an
+    admin or a coordinator moves an expert whose nation changed)."""
+    nation = org_service.by_id(db=db, actor=me, org_id=expert.organisation_id)
+    others = expert_service.nominating_nations(db=db, actor=me)
+    return others if len(others) > 1 and nation in others else [nation]
+
+
 def _edit_form(request: Request, db: Session, me: Principal, expert: Expert,
                values: dict[str, Any] | None, errors: dict[str, str],
                status: int = 200) -> Response:
     out = expert_service.expert_out(db, me, expert)
-    nation = org_service.by_id(db=db, actor=me, org_id=expert.organisation_id)
     return render(request, "expert_edit.html", {
-        **form_context(db, me, [nation]), "expert": out, "values": values or _values(out),
-        "errors": errors, "editing": True, "links_accounts": False}, status=status)
+        **form_context(db, me, _nations(db, me, expert)), "expert": out,
+        "values": values or _values(out), "errors": errors, "editing": True,
+        "links_accounts": policy.may(me, Permission.EXPERTS_LINK_USER),
+        "linked": expert.user_id is not None}, status=status)
 
 
 @router.get("/{expert_id}/edit")
@@ -97,7 +116,18 @@ def save_expert(request: Request, db: Db, me: SignedIn, expert_id: PublicIdParam
     """Save the edit; a refusal shows the form again with each problem beside its field."""
     expert = expert_service.editable(db=db, actor=me, expert_id=expert_id)
     data, shown = forms.expert_changes(form)
-    errors = _save(db, me, expert_id, data, forms.left_empty(shown, ("email",)))
+    nations = _nations(db, me, expert)
+    if len(nations) > 1 and shown["org"]:
+        data["org"] = shown["org"]  # moved to another nation, by whom may
+    else:
+        shown["org"] = nations[0].code
+    if policy.may(me, Permission.EXPERTS_LINK_USER):
+        if shown["user_email"]:
+            data["user_email"] = shown["user_email"]
+        elif forms.text(form, "unlink"):
+            data["user_email"] = None
+    problems = institution_problem(db, me, nations, shown["org"], shown["institution_id"])
+    errors = _save(db, me, expert_id, data, {**forms.left_empty(shown, ("email",)), **problems})
     if not errors:
         return RedirectResponse(f"/experts/{expert_id}?saved=details", status_code=303)
     in_form_order = sorted(errors, key=lambda f: FIELDS.index(f) if f in FIELDS else -1)

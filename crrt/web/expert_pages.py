@@ -6,6 +6,7 @@ which shares the expert page and the form's fields from here.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -19,14 +20,14 @@ from crrt.access import policy
 from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.core import clock
-from crrt.core.errors import Conflict, Invalid
+from crrt.core.errors import Conflict, Invalid, NotFound
 from crrt.core.http import Db, PublicIdParam
 from crrt.experts import service as expert_service
 from crrt.experts.enums import Clearance, Deployability, Skill
 from crrt.experts.schemas import ExpertFilter, ExpertIn, ExpertOut
 from crrt.organisations import service as org_service
 from crrt.web import forms
-from crrt.web.i18n import N_, _
+from crrt.web.i18n import N_, _, format_count, ngettext
 from crrt.web.session import CheckedForm, SignedIn
 from crrt.web.templating import render
 
@@ -60,7 +61,28 @@ SAVED = {
     "period": ("unavailability", N_("The period of unavailability is recorded.")),
     "removed": ("unavailability", N_("The period of unavailability is removed.")),
     "confirmed": ("top", N_("The record is confirmed current for another year.")),
+    "erased": ("top", N_("The personal data is erased from every part of the platform; the "
+                         "audit log records the erasure.")),
 }
+
+
+def _count(params: Any, name: str) -> int:
+    value = params.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 6 else 0
+
+
+def import_notice(params: Any) -> str | None:
+    """What the pool says after an import (``?imported=1&added=…&updated=…``): only counts
+    come from the address, and only the viewer who follows it reads them."""
+    if params.get("imported") != "1":
+        return None
+    added, updated = _count(params, "added"), _count(params, "updated")
+    return " ".join((
+        _("The spreadsheet is imported."),
+        ngettext("%(num)s expert was added.", "%(num)s experts were added.", added,
+                 num=format_count(added)),
+        ngettext("%(num)s expert was updated.", "%(num)s experts were updated.", updated,
+                 num=format_count(updated))))
 
 
 def _unavailable_until(expert: ExpertOut, today: date) -> date | None:
@@ -71,9 +93,13 @@ def _unavailable_until(expert: ExpertOut, today: date) -> date | None:
     return None
 
 
+# The orders the pool's list offers (the Name heading switches between them).
+SORTS = {"": None, "name": True, "-name": False}
+
+
 @router.get("")
 def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None,
-         withdrawn: str | None = None) -> Response:
+         withdrawn: str | None = None, sort: str = "") -> Response:
     """The pool, narrowed by the GET form; the service keeps it to what the viewer may see."""
     policy.require_some(me, Permission.EXPERTS_READ)
     params = request.query_params
@@ -95,7 +121,8 @@ def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None,
         if not outside:
             try:
                 experts, next_cursor = expert_service.list_experts(
-                    db=db, actor=me, filters=filters, limit=PAGE_SIZE, cursor=cursor or None)
+                    db=db, actor=me, filters=filters, limit=PAGE_SIZE, cursor=cursor or None,
+                    by_name=SORTS.get(sort))
             except Invalid as exc:
                 errors = forms.messages(exc.errors) or {"_form": _(exc.detail)}
             else:
@@ -110,14 +137,21 @@ def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None,
         errors["org"] = _("Choose one of the listed nations: you see the experts of "
                           "%(nations)s.", nations=", ".join(n.name for n in nations))
     query = {k: v for k, v in values.items() if v}
-    next_url = f"/experts?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None
-    first_url = f"/experts?{urlencode(query)}" if cursor else None
+    sort = sort if sort in SORTS else ""
+    ordered = {**query, "sort": sort} if sort else query
+    next_url = f"/experts?{urlencode({**ordered, 'cursor': next_cursor})}" if next_cursor \
+        else None
+    first_url = f"/experts?{urlencode(ordered)}" if cursor else None
+    # The Name heading's link: A to Z first, then Z to A, then back to A to Z.
+    sort_url = f"/experts?{urlencode({**query, 'sort': '-name' if sort == 'name' else 'name'})}"
     can_nominate = bool(expert_service.nominating_nations(db=db, actor=me))
     return render(request, "experts.html", {
         "rows": rows, "values": values, "errors": errors, "nations": nations,
         "next_url": next_url, "first_url": first_url, "filtered": bool(query),
         "can_nominate": can_nominate, "withdrawn": withdrawn == "1",
+        "imported": import_notice(request.query_params),
         "availability_day": day if day and day != clock.today() else None, "total": total,
+        "sort": sort, "sort_url": sort_url,
         **CHOICES},
         status=422 if errors else 200)
 
@@ -144,6 +178,24 @@ def _nomination_form(request: Request, db: Session, me: Principal, nations: list
         "links_accounts": policy.may(me, Permission.EXPERTS_LINK_USER)}, status=status)
 
 
+def institution_problem(db: Session, me: Principal, nations: list[Organisation],
+                        org: str | None, institution_id: str | None) -> dict[str, str]:
+    """An institution chosen for a nation it does not belong to, told by both names (the
+    service would only say the nation has no such institution)."""
+    chosen = next((n for n in nations if org and n.code == org.upper()), None)
+    if not institution_id or chosen is None:
+        return {}
+    for nation in nations:
+        for inst in org_service.list_institutions(db=db, actor=me, code=nation.code):
+            if str(inst.public_id) == institution_id:
+                return {} if nation is chosen else {"institution_id": _(
+                    "%(institution)s belongs to %(other)s, not %(nation)s. Choose one of "
+                    "%(nation)s's institutions, or none.", institution=inst.name,
+                    other=nation.name, nation=chosen.name)}
+    return {"institution_id": _("Choose one of %(nation)s's institutions from the list, or "
+                                "none.", nation=chosen.name)}
+
+
 def conflict_field(detail: str) -> str:
     """Which field a clash is about: the linked account, the expert's email, or the form."""
     lowered = detail.lower()
@@ -161,12 +213,18 @@ def _check_nation(db: Session, me: Principal, nations: list[Organisation], code:
 @router.get("/new")
 def nomination_form(request: Request, db: Db, me: SignedIn, org: str | None = None) -> Response:
     nations = _nomination_nations(db, me)
-    if org:
-        _check_nation(db, me, nations, org)
+    errors: dict[str, str] = {}
+    if org and org.upper() not in {n.code for n in nations}:
+        with suppress(NotFound):  # a code no nation has: the form, told by its field
+            _check_nation(db, me, nations, org)  # a nation this viewer may not nominate for
+        errors["org"] = _("No nation has the code '%(code)s'. Choose one from the list.",
+                          code=org[:8])
+        org = None
     chosen = org.upper() if org else (nations[0].code if len(nations) == 1 else "")
     values = {"org": chosen, "skills": {}, "deployability": ["remote"], "time_zone": "UTC",
               "clearance": "none"}
-    return _nomination_form(request, db, me, nations, values, {})
+    return _nomination_form(request, db, me, nations, values, errors,
+                            status=422 if errors else 200)
 
 
 @router.post("/new")
@@ -178,10 +236,15 @@ def nominate(request: Request, db: Db, me: SignedIn, form: CheckedForm) -> Respo
         _check_nation(db, me, nations, data["org"])
     if len(nations) == 1:
         data["org"] = shown["org"] = nations[0].code
+    # the problems that depend on two fields come with the others, all at once
+    errors = institution_problem(db, me, nations, data.get("org"), data.get("institution_id"))
     try:
-        expert = expert_service.nominate(db=db, actor=me, data=ExpertIn.model_validate(data))
+        incoming = ExpertIn.model_validate(data)
+        if errors:
+            return _nomination_form(request, db, me, nations, shown, errors, status=422)
+        expert = expert_service.nominate(db=db, actor=me, data=incoming)
     except ValidationError as exc:
-        errors = forms.messages(exc)
+        errors = {**forms.messages(exc), **errors}
     except Invalid as exc:
         db.rollback()
         errors = forms.messages(exc.errors) or {"_form": _(exc.detail)}
@@ -210,6 +273,7 @@ def show_expert(request: Request, db: Session, me: Principal, expert: Expert, *,
         "may_edit": writes and not out.erased, "may_withdraw": writes,
         "may_record": policy.allows(me, Permission.EXPERTS_AVAILABILITY, expert)
         and not out.erased,
+        "may_personal_data": policy.allows(me, Permission.EXPERTS_PERSONAL_DATA, expert),
         "saved": _(message) if message and where == "top" else None,
         "period_saved": _(message) if message and where == "unavailability" else None,
         "period": period or EMPTY_PERIOD, "period_errors": period_errors or {},

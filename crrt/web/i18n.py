@@ -191,3 +191,13 @@ def format_day(day: date | datetime | None, form: Form = "medium") -> str:
 
 def format_count(number: int | float) -> str:
     return babel_numbers.format_decimal(number, locale=current().locale)
+
+
+def place_name(name: str, code: str) -> str:
+    """A nation's name in the page's language (Babel's names of countries); an English page,
+    and an organisation that is not a nation (its code a lowercase slug), keep the name on
+    record."""
+    language = current().language
+    if language == "en" or len(code) != 2 or not code.isalpha() or not code.isupper():
+        return name
+    return str(_locale(language).territories.get(code, name))

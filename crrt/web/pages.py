@@ -1,4 +1,4 @@
-"""Web pages: signing in and out, the dashboard and the organisations.
+"""Web pages: signing in and out and the dashboard; the other pages' routers are included here.
 
 Routes here only parse, call services and render; what a viewer may see is decided by the
 services and :mod:`crrt.access.policy`, exactly as for the API.
@@ -22,7 +22,7 @@ from crrt.access.principal import Principal
 from crrt.auth import service as auth_service
 from crrt.auth.identify import client_address, session_secret
 from crrt.core import clock
-from crrt.core.errors import Invalid, TooManyRequests
+from crrt.core.errors import TooManyRequests
 from crrt.core.http import Db
 from crrt.experts import service as expert_service
 from crrt.experts.schemas import ExpertFilter
@@ -34,7 +34,10 @@ from crrt.web.audit_pages import router as audit_router
 from crrt.web.charts import bar_chart
 from crrt.web.expert_edit_pages import router as expert_edit_router
 from crrt.web.expert_pages import router as expert_router
-from crrt.web.i18n import _
+from crrt.web.i18n import _, place_name
+from crrt.web.import_pages import router as import_router
+from crrt.web.organisation_pages import router as organisation_router
+from crrt.web.privacy_pages import router as privacy_router
 from crrt.web.session import CheckedForm, PageLanguage, SignedIn, SignInForm, Viewer
 from crrt.web.templating import label, render
 from crrt.web.user_pages import router as user_router
@@ -48,10 +51,14 @@ KINDS = [kind.value for kind in OrgKind]
 # --- signing in and out -----------------------------------------------------------------------
 
 @router.get("/login")
-def login_page(request: Request, me: Viewer, next: str | None = None) -> Response:
+def login_page(request: Request, me: Viewer, next: str | None = None,
+               ended: str | None = None) -> Response:
+    """Sign in; ``ended`` says a form was posted after the session ended (nothing was saved,
+    and the browser keeps what was typed for the form page to put back)."""
     if me is not None:
         return RedirectResponse(session.safe_next(next), status_code=303)
-    return render(request, "login.html", {"next": session.safe_next(next), "email": ""})
+    return render(request, "login.html", {"next": session.safe_next(next), "email": "",
+                                          "ended": ended == "1"})
 
 
 @router.post("/login")
@@ -110,8 +117,10 @@ def dashboard(request: Request, db: Db, me: SignedIn) -> Response:
     kinds = Counter(o.kind.value for o in orgs)
     charts = [
         bar_chart("chart-membership", _("Organisations by membership"),
-                  [(label(m), memberships[m]) for m in MEMBERSHIPS]),
-        bar_chart("chart-kind", _("Organisations by kind"), [(label(k), kinds[k]) for k in KINDS]),
+                  [(label(m), memberships[m], f"/organisations?membership={m}")
+                   for m in MEMBERSHIPS]),
+        bar_chart("chart-kind", _("Organisations by kind"),
+                  [(label(k), kinds[k], f"/organisations?kind={k}") for k in KINDS]),
     ]
     pool_charts = []
     experts_total = pool_of = None
@@ -122,9 +131,11 @@ def dashboard(request: Request, db: Db, me: SignedIn) -> Response:
         pool_of = by_nation[0][1] if len(by_nation) == 1 else None
         pool_charts = [
             bar_chart("chart-nation", _("Experts by nation"),
-                      [(f"{name} ({code})", count) for code, name, count in by_nation]),
+                      [(f"{place_name(name, code)} ({code})", count, _pool_link(org=code))
+                       for code, name, count in by_nation]),
             bar_chart("chart-skill", _("Experts by skill"),
-                      [(label(skill), count) for skill, count in by_skill]),
+                      [(label(skill), count, _pool_link(skill=skill.value))
+                       for skill, count in by_skill]),
         ]
     members = sum(memberships[m.value] for m in (Membership.LEAD, Membership.PARTICIPANT))
     return render(request, "dashboard.html", {
@@ -169,44 +180,9 @@ def _to_decide_from(db: Session, me: Principal) -> dict[str, Any]:
     return context
 
 
-# --- organisations ----------------------------------------------------------------------------
-
-@router.get("/organisations")
-def organisations(request: Request, db: Db, me: SignedIn, kind: str | None = None,
-                  membership: str | None = None) -> Response:
-    kind, membership = kind or None, membership or None
-    if kind is not None and kind not in KINDS:
-        raise Invalid.field(["query", "kind"],
-                            _("'%(kind)s' is not a kind of organisation.", kind=kind))
-    if membership is not None and membership not in MEMBERSHIPS:
-        raise Invalid.field(["query", "membership"],
-                            _("'%(membership)s' is not a membership.", membership=membership))
-    rows = []
-    for org in org_service.all_organisations(db=db, actor=me):
-        out = org_service.organisation_out(org)
-        held = out.membership.value if out.membership else "none"
-        if (kind and out.kind.value != kind) or (membership and held != membership):
-            continue
-        rows.append(out)
-    return render(request, "organisations.html", {
-        "organisations": rows, "kind": kind or "", "membership": membership or "",
-        "kinds": KINDS, "memberships": MEMBERSHIPS})
-
-
-@router.get("/organisations/{code}")
-def organisation(request: Request, db: Db, me: SignedIn, code: str) -> Response:
-    org = org_service.get(db=db, actor=me, code=code)
-    history = [org_service.history_out(c) for c in org_service.history(db=db, actor=me, code=code)]
-    institutions = [org_service.institution_out(i)
-                    for i in org_service.list_institutions(db=db, actor=me, code=code)]
-    pool_link = policy.allows(me, Permission.POOL_READ, org)
-    return render(request, "organisation.html", {
-        "org": org_service.organisation_out(org),
-        "history": [c for c in reversed(history) if not c.planned],
-        "planned": [c for c in history if c.planned],
-        "institutions": institutions, "pool_link": pool_link})
-
-
+router.include_router(organisation_router)
+router.include_router(import_router)  # before /experts/{expert_id}, which "import" is not
+router.include_router(privacy_router)
 router.include_router(expert_router)
 router.include_router(expert_edit_router)
 router.include_router(account_router)

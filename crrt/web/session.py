@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -35,6 +35,7 @@ from crrt.web import i18n, viewpoint
 from crrt.web.i18n import N_
 
 CSRF_FIELD = "csrf_token"
+UPLOAD_FIELDS = 10  # an upload form's fields besides its file
 
 
 def settings_of(request: Request) -> Settings:
@@ -99,11 +100,25 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def _form_page(request: Request) -> str | None:
+    """The page a posted form was on (this site's, from the Referer), if the browser said."""
+    referer = urlsplit(request.headers.get("referer", "")[:2000])
+    if referer.netloc != request.url.netloc or not referer.path:
+        return None
+    page = safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
+    return page if page != "/" or referer.path == "/" else None
+
+
 def login_url(request: Request) -> str:
-    """The sign-in page, remembering the page the visitor wanted."""
+    """The sign-in page, remembering the page the visitor wanted; a form posted after the
+    session ended leads back to the page it was on, and the sign-in page says why (the
+    browser puts back what was typed, see ``static/forms.js``)."""
     here = request.url.path
     if request.url.query:
         here += "?" + request.url.query
+    if request.method == "POST":
+        page = _form_page(request) or here
+        return "/login?" + urlencode({"next": page, "ended": "1"})
     if here == "/":
         return "/login"
     return "/login?next=" + quote(here, safe="/")
@@ -141,8 +156,9 @@ async def signed_in(principal: Annotated[Principal | None, Depends(viewer)]) -> 
     return principal
 
 
-async def _form(request: Request, *, sign_in: bool) -> FormData:
-    form = await request.form()
+async def _form(request: Request, *, sign_in: bool, max_files: int = 1000,
+                max_fields: int = 1000) -> FormData:
+    form = await request.form(max_files=max_files, max_fields=max_fields)
     token = form.get(CSRF_FIELD)
     if not csrf_ok(request, token if isinstance(token, str) else None, sign_in=sign_in):
         # translated where the error page shows it (crrt/web/errors.py)
@@ -157,6 +173,13 @@ async def checked_form(request: Request) -> FormData:
     return await _form(request, sign_in=False)
 
 
+async def checked_upload(request: Request) -> FormData:
+    """A posted multipart form of one file and a few fields (the route bounds the body with
+    ``@body_limit``), once its CSRF token matches as for :func:`checked_form`. Declared
+    before the viewer, it is read before the viewer's session holds any database lock."""
+    return await _form(request, sign_in=False, max_files=1, max_fields=UPLOAD_FIELDS)
+
+
 async def sign_in_form(request: Request) -> FormData:
     """The posted sign-in form, once its CSRF token matches the browser's anonymous nonce."""
     return await _form(request, sign_in=True)
@@ -165,5 +188,6 @@ async def sign_in_form(request: Request) -> FormData:
 Viewer = Annotated[Principal | None, Depends(viewer)]
 SignedIn = Annotated[Principal, Depends(signed_in)]
 CheckedForm = Annotated[FormData, Depends(checked_form)]
+CheckedUpload = Annotated[FormData, Depends(checked_upload)]
 SignInForm = Annotated[FormData, Depends(sign_in_form)]
 PageLanguage = Annotated[None, Depends(page_language)]

@@ -57,6 +57,7 @@ EXPECTED: dict[Permission, Row] = {
     #                                  own org  other org  own acct  other acct
     Permission.ORGANISATIONS_READ: Row(ALL, ALL, ALL, ALL, some=ALL),
     Permission.ORGANISATIONS_WRITE: Row("AC", "AC", "AC", "AC", some="AC"),
+    Permission.ORGANISATIONS_CONTACT: Row("ACP", "AC", "AC", "AC", some="ACP", needs_record="P"),
     Permission.MEMBERSHIP_WRITE: Row("AC", "AC", "AC", "AC", some="AC"),
     Permission.INSTITUTIONS_WRITE: Row("ACP", "AC", "AC", "AC", some="ACP", needs_record="P"),
     Permission.POOL_READ: Row("ACP", "AC", "AC", "AC", some="ACP", needs_record="P"),

@@ -80,3 +80,19 @@ def test_the_demos_plans_move_to_the_day_it_is_loaded(database):
         assert mart.pgp_fingerprint and len(mart.pgp_fingerprint) == 40
         finland = organisations.get(db=db, actor=DEMO, code="FI")
         assert [c.effective_on.year for c in finland.history] == [2018, 2019]  # as written
+
+
+def test_the_demo_has_records_no_one_confirmed_for_over_a_year(database):
+    from datetime import UTC, datetime
+
+    from crrt.core import clock
+
+    with clock.frozen(datetime(2027, 3, 1, 9, tzinfo=UTC)), database.session() as db:
+        load(db)
+    with clock.frozen(datetime(2027, 3, 1, 10, tzinfo=UTC)), database.session() as db:
+        stale = experts.stale_count(db=db, actor=DEMO)
+        andres = experts.find_by_email(db=db, actor=DEMO, org="EE",
+                                       email="andres.sepp@mil.ee.example")
+        assert stale == 6
+        assert andres.verified_at is not None
+        assert experts.is_stale(andres.verified_at, clock.now())

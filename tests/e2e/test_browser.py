@@ -87,15 +87,22 @@ def test_pages_fit_a_phone_screen(page, server):
 
 def test_dashboard_draws_the_pool_for_a_coordinator(page, server):
     sign_in(page, server, COORDINATOR_EMAIL)
-    charts = page.locator("svg[role='img']")
+    charts = page.locator("figure.chart")
     assert charts.count() == 4
-    assert "Experts by nation" in (charts.nth(2).locator("title").text_content() or "")
+    assert charts.nth(2).locator("figcaption").text_content() == "Experts by nation"
     # the charts' hidden data tables take no room: the page ends with its footer
     gap = page.evaluate("() => document.documentElement.scrollHeight - "
                         "(document.querySelector('footer').getBoundingClientRect().bottom"
                         " + window.scrollY)")
     assert gap <= 1, f"{gap}px of empty page under the footer"
     page.screenshot(path=str(SHOTS / "crrt-dashboard.png"), full_page=True)
+    # each bar leads to the list it counts; at phone width its label keeps the page's size
+    page.set_viewport_size({"width": 360, "height": 800})
+    label = page.locator("#chart-skill .bars__label").first
+    assert float(label.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 14
+    page.locator("#chart-nation a", has_text="Estonia (EE)").click()
+    page.wait_for_url(f"{server.url}/experts?org=EE")
+    assert page.get_by_role("heading", name="Expert pool").is_visible()
 
 
 def test_keyboard_reaches_the_skip_link_first(page, server):
@@ -178,7 +185,7 @@ def test_the_sign_in_page_offers_every_language_by_its_own_name(page, server):
 ACCESSIBLE_PAGES = ["/", "/experts", "/experts?skill=cloud&min_level=7", "/experts/new",
                     "/organisations", "/organisations/PL", "/account", "/account/password",
                     "/account/tokens", "/nowhere", "/audit",
-                    "/audit?verify=1", "/audit?since=nonsense", "/users", "/users/new", "/users/1"]
+                    "/audit?since=nonsense", "/users", "/users/new", "/users/1"]
 
 
 @pytest.mark.parametrize("width", [1280, 360])
@@ -295,3 +302,42 @@ def test_a_coordinator_creates_an_api_token_and_sees_it_once(page, server):
     assert secret not in page.content()
     assert page.get_by_role("button", name="Revoke “nightly export”").count() == 1
     assert no_horizontal_scroll(page), "the token list scrolls sideways at 360px"
+
+
+def test_a_form_sent_after_the_session_ended_comes_back_filled_after_signing_in(page, server):
+    from crrt.auth.identify import SESSION_COOKIE
+
+    sign_in(page, server, COORDINATOR_EMAIL, "/experts/new")
+    page.get_by_label("Nation").select_option("EE")
+    page.get_by_label("Full name").fill("Kert Kallas")
+    page.get_by_label("Email address").fill("kert.kallas@ee.example")
+    page.get_by_label("Notes").fill("Typed before the session ended.")
+    page.context.clear_cookies(name=SESSION_COOKIE)  # the session is gone
+    page.get_by_role("button", name="Nominate").click()
+    page.wait_for_url(re.compile(r"/login\?next=%2Fexperts%2Fnew&ended=1$"))
+    assert page.get_by_text("nothing was saved").is_visible()
+    page.get_by_label("Email address").fill(COORDINATOR_EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}/experts/new")
+    assert page.get_by_text("back in the form").is_visible()
+    assert page.get_by_label("Full name").input_value() == "Kert Kallas"
+    assert page.get_by_label("Email address").input_value() == "kert.kallas@ee.example"
+    assert page.get_by_label("Notes").input_value() == "Typed before the session ended."
+    assert page.get_by_label("Nation").input_value() == "EE"
+    # the next page shown forgets the draft
+    page.goto(f"{server.url}/experts/new")
+    assert page.get_by_label("Full name").input_value() == ""
+
+
+def test_the_institution_list_offers_the_chosen_nations_institutions(page, server):
+    sign_in(page, server, COORDINATOR_EMAIL, "/experts/new")
+    institution = page.get_by_label("Institution")
+    page.get_by_label("Nation").select_option("EE")
+    offered = institution.locator("optgroup:not([hidden])")
+    assert [offered.nth(i).get_attribute("label") for i in range(offered.count())] == ["Estonia"]
+    institution.select_option(label="CERT-EE (Information System Authority)")
+    page.get_by_label("Nation").select_option("ES")
+    assert institution.input_value() == ""  # an Estonian institution is not Spain's
+    offered = institution.locator("optgroup:not([hidden])")
+    assert [offered.nth(i).get_attribute("label") for i in range(offered.count())] == ["Spain"]

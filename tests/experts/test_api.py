@@ -269,12 +269,28 @@ def test_the_import_template_is_a_csv_download_written_as_every_export(client, w
     assert response.headers["content-type"].startswith("text/csv")
     header, example = csv.reader(io.StringIO(response.text))
     assert header == ["name", "email", "phone", "institution", "skills", "languages",
-                      "clearance", "deployability", "time_zone", "notes"]
+                      "clearance", "deployability", "time_zone", "notes", "messenger",
+                      "pgp_fingerprint", "clearance_expires_on"]
     assert example[2] == "'+370 600 00000"  # neutralised, as a formula would be
     assert response.text.startswith('"name","email",')  # every cell quoted
     assert _import(client, world, response.content).json()["created"] == 1
     [expert] = client.get(URL, headers=world.headers(Role.NATIONAL_POC)).json()["items"]
     assert expert["phone"] == "+370 600 00000"
+
+
+def test_the_import_template_is_also_an_xlsx_download_that_imports(client, world):
+    response = client.get(f"{URL}/import/template.xlsx", headers=world.headers(Role.OBSERVER))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert response.headers["content-disposition"] == \
+        'attachment; filename="experts-template.xlsx"'
+    imported = client.post(f"{URL}/import", headers=world.headers(Role.NATIONAL_POC),
+                           files={"file": ("template.xlsx", response.content)},
+                           data={"org": "EE"})
+    assert imported.status_code == 200 and imported.json()["created"] == 1
+    [expert] = client.get(URL, headers=world.headers(Role.NATIONAL_POC)).json()["items"]
+    assert (expert["phone"], expert["messenger"]) == ("+370 600 00000", "Signal +370 600 00000")
 
 
 def test_an_observers_megabyte_of_languages_is_one_small_422(client, database, world):

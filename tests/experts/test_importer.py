@@ -3,6 +3,7 @@ import struct
 import time
 import tracemalloc
 import zipfile
+from datetime import date, datetime
 
 import openpyxl
 import pytest
@@ -211,6 +212,84 @@ def test_the_template_row_imports_cleanly(database, world):
     assert (report.created, report.rejected) == (1, [])
 
 
+def test_the_xlsx_template_row_imports_cleanly(database, world):
+    report = _run(database, world, importer.template_xlsx(), filename="template.xlsx",
+                  dry_run=True)
+    assert (report.created, report.rejected) == (1, [])
+
+
+FINGERPRINT = "0123 4567 89ab cdef 0123 4567 89ab cdef 0123 4567"
+
+
+def test_messenger_fingerprint_and_clearance_expiry_are_read_from_csv(database, world):
+    _run(database, world, _csv(
+        f"Kadri Saar,kadri@ee.example,cloud:1,Signal +372 5550 1101,{FINGERPRINT},2027-03-31",
+        header="name,email,skills,messenger,pgp_fingerprint,clearance_expires_on"))
+    kadri = _pool(database)["kadri@ee.example"]
+    assert kadri.messenger == "Signal +372 5550 1101"
+    assert kadri.pgp_fingerprint == FINGERPRINT.replace(" ", "").upper()
+    assert kadri.clearance_expires_on == date(2027, 3, 31)
+
+
+def test_a_clearance_expiry_typed_as_a_date_in_a_workbook_is_read_as_that_day(database, world):
+    header = ["name", "email", "skills", "clearance", "clearance_expires_on"]
+    _run(database, world, _xlsx([header, ["Mart Kask", "mart@ee.example", "cloud:2",
+                                          "SECRET UE", datetime(2028, 1, 15)]]),
+         filename="experts.xlsx")
+    assert _pool(database)["mart@ee.example"].clearance_expires_on == date(2028, 1, 15)
+
+
+def test_bad_new_columns_are_rejected_by_their_column(database, world):
+    report = _run(database, world, _csv("Kadri Saar,kadri@ee.example,cloud:1,ABC,31.03.2027",
+                                        header="name,email,skills,pgp_fingerprint,"
+                                               "clearance_expires_on"), dry_run=True)
+    [row] = report.rejected
+    assert {e.split(":")[0] for e in row.errors} == {"pgp_fingerprint", "clearance_expires_on"}
+
+
+def test_a_reimport_of_new_columns_clears_a_left_empty_cell(database, world, nominate):
+    nominate(email="kadri@ee.example", messenger="Signal +372 5550 1101")
+    _run(database, world, _csv("Kadri Saar,kadri@ee.example,cloud:1,",
+                               header="name,email,skills,messenger"))
+    assert _pool(database)["kadri@ee.example"].messenger is None
+
+
+def test_the_outcome_says_row_by_row_what_happens(database, world, nominate):
+    nominate(email="same@ee.example", name="Same Person", languages=["et"],
+             skills=[{"skill": "cloud", "level": 2}], deployability=["remote"],
+             clearance="none", time_zone="UTC", phone=None, notes="")
+    nominate(email="changed@ee.example", name="Changed Person")
+    content = _csv("Same Person,SAME@ee.example,cloud:2,et",
+                   "Changed Person,changed@ee.example,cloud:3,et",
+                   "New Person,new@ee.example,cloud:1,en",
+                   "Bad Person,bad@ee.example,cloud:9,xx",
+                   header="name,email,skills,languages")
+    outcome = importer.run(database=database, actor=world.principals[Role.NATIONAL_POC],
+                           org="EE", filename="x.csv", content=content, dry_run=True)
+    assert [(r.row, r.name, r.action) for r in outcome.rows] == [
+        (2, "Same Person", importer.UNCHANGED), (3, "Changed Person", importer.UPDATE),
+        (4, "New Person", importer.NEW), (5, "Bad Person", importer.REJECTED)]
+    assert dict(outcome.rows[3].problems) == {
+        "skills.0.level": "Input should be less than or equal to 3",
+        "languages.0": "'xx' is not an ISO 639-1 language code (e.g. en, et, lt)."}
+    assert (outcome.report.created, outcome.report.updated) == (1, 2)
+    assert outcome.count(importer.UNCHANGED) == 1
+
+
+def test_an_unchanged_row_writes_no_update_to_the_audit_log(database, world, nominate):
+    kept = nominate(email="same@ee.example", name="Same Person", languages=["et", "en"],
+                    skills=[{"skill": "cloud", "level": 2}], notes="", phone=None)
+    content = _csv("Same Person,same@ee.example,cloud:2,\"en, et\"",
+                   header="name,email,skills,languages")
+    outcome = importer.run(database=database, actor=world.principals[Role.NATIONAL_POC],
+                           org="EE", filename="x.csv", content=content, dry_run=False)
+    assert [r.action for r in outcome.rows] == [importer.UNCHANGED]
+    with database.session() as db:
+        updates = db.scalars(select(AuditEvent).where(AuditEvent.action == "expert.update",
+                                                      AuditEvent.object_id == str(kept)))
+        assert list(updates) == []
+
+
 @pytest.mark.parametrize("cell", ["incident_handling", "cloud:", "cloud:two", "cloud:٣"])
 def test_a_skill_without_a_level_is_refused(cell):
     with pytest.raises(ValueError, match="skill:level"):
@@ -303,7 +382,7 @@ def test_a_header_of_40000_repeated_columns_is_refused_at_the_first_line():
 
 def test_a_row_wider_than_max_columns_is_refused():
     row = "Kadri Saar,kadri@ee.example,cloud:1" + ",x" * importer.MAX_COLUMNS
-    with pytest.raises(TooLarge, match="Row 2 is wider than 30 columns"):
+    with pytest.raises(TooLarge, match=f"Row 2 is wider than {importer.MAX_COLUMNS} columns"):
         importer.read_sheet("x.csv", _csv(row, header="name,email,skills"))
 
 

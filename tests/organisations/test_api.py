@@ -14,7 +14,10 @@ def test_create_an_eu_institution_and_read_it_back(client, world):
                           json={"code": "enisa", "name": "ENISA", "kind": "eu_institution"})
     assert created.status_code == 201
     assert created.json() == {"code": "enisa", "name": "ENISA", "kind": "eu_institution",
-                              "membership": None, "member_since": None, "planned": []}
+                              "membership": None, "member_since": None, "planned": [],
+                              "contact": {"hotline": None, "email": None,
+                                          "pgp_fingerprint": None, "messenger": None,
+                                          "default_tlp": None}}
     fetched = client.get("/api/v1/organisations/enisa", headers=world.headers(Role.OBSERVER))
     assert fetched.json() == created.json()
 
@@ -204,3 +207,55 @@ def test_a_membership_date_far_ahead_or_before_1990_is_a_422_naming_effective_on
                                json={"membership": "observer",
                                      "effective_on": str(clock.today() + timedelta(days=366))})
         assert changed.status_code == 200, changed.text
+
+
+CARD = {"hotline": "+372 600 0000", "email": "cert@cert.ee.example",
+        "pgp_fingerprint": "3AA5C34371567BD222820F3D26BB7D48D5DF47E1",
+        "messenger": "Threema: CERTEE42", "default_tlp": "amber+strict"}
+
+
+def test_a_poc_patches_its_nations_contact_card_and_everyone_reads_it(client, world):
+    patched = client.patch("/api/v1/organisations/EE", json={"contact": CARD},
+                           headers=world.headers(Role.NATIONAL_POC))
+    assert patched.status_code == 200
+    assert patched.json()["contact"] == CARD
+    for role in (Role.OBSERVER, Role.REQUESTER, Role.RESPONDER):
+        read = client.get("/api/v1/organisations/EE", headers=world.headers(role))
+        assert read.json()["contact"] == CARD
+
+
+def test_a_poc_patching_the_name_or_membership_is_a_403_field_by_field(client, world):
+    headers = world.headers(Role.NATIONAL_POC)
+    for body in ({"name": "Eesti", "contact": CARD}, {"membership": "observer"},
+                 {"contact": CARD, "effective_on": str(clock.today())}):
+        response = client.patch("/api/v1/organisations/EE", json=body, headers=headers)
+        assert response.status_code == 403, body
+        assert response.json()["type"] == "/problems/forbidden"
+        assert "contact card" in response.json()["detail"]
+    card = client.get("/api/v1/organisations/EE", headers=headers).json()["contact"]
+    assert card["hotline"] is None
+
+
+def test_a_poc_patching_another_nations_card_is_a_403(client, world):
+    response = client.patch("/api/v1/organisations/ES", json={"contact": CARD},
+                            headers=world.headers(Role.NATIONAL_POC))
+    assert response.status_code == 403
+
+
+def test_a_coordinator_renames_and_sets_the_card_in_one_patch(client, world):
+    response = client.patch("/api/v1/organisations/ES", headers=world.headers(Role.COORDINATOR),
+                            json={"name": "España", "contact": {"default_tlp": "green"}})
+    assert response.status_code == 200
+    assert (response.json()["name"], response.json()["contact"]["default_tlp"]) == (
+        "España", "green")
+
+
+def test_a_bad_card_is_a_422_naming_each_field(client, world):
+    response = client.patch("/api/v1/organisations/EE", headers=world.headers(Role.ADMIN),
+                            json={"contact": {"hotline": "24/7", "pgp_fingerprint": "F00",
+                                              "email": "x" * 300, "default_tlp": "white",
+                                              "pager": "1"}})
+    assert response.status_code == 422
+    fields = {tuple(e["loc"][-2:]) for e in response.json()["errors"]}
+    assert fields == {("contact", "hotline"), ("contact", "pgp_fingerprint"),
+                      ("contact", "email"), ("contact", "default_tlp"), ("contact", "pager")}

@@ -480,3 +480,73 @@ def test_a_leave_without_a_date_while_a_change_is_planned_is_a_409(database, wor
         _update(database, "DE", membership=None, effective_on=NEXT_MONTH)
         with pytest.raises(Conflict, match="already"):
             _update(database, "DE", membership=None)
+
+
+# --- the contact card ---------------------------------------------------------------------------
+
+CARD = {"hotline": "+372 600 0000", "email": "cert@cert.ee.example",
+        "pgp_fingerprint": "3aa5 c343 7156 7bd2 2282 0f3d 26bb 7d48 d5df 47e1",
+        "messenger": "Signal: +372 600 0001", "default_tlp": "amber"}
+
+
+def test_a_poc_keeps_its_own_nations_contact_card(database, world):
+    card = _update(database, "EE", actor=world.principals[Role.NATIONAL_POC],
+                   contact=CARD).contact
+    assert (card.hotline, card.email, card.messenger, card.default_tlp) == (
+        "+372 600 0000", "cert@cert.ee.example", "Signal: +372 600 0001", "amber")
+    assert card.pgp_fingerprint == "3AA5C34371567BD222820F3D26BB7D48D5DF47E1"
+
+
+def test_a_poc_may_not_touch_another_nations_card(database, world):
+    with pytest.raises(Forbidden):
+        _update(database, "ES", actor=world.principals[Role.NATIONAL_POC], contact=CARD)
+
+
+@pytest.mark.parametrize("sent", [{"name": "Eesti"}, {"membership": None},
+                                  {"note": "a note"}])
+def test_a_poc_may_not_rename_or_change_membership_even_with_a_card(database, world, sent):
+    with pytest.raises(Forbidden):
+        _update(database, "EE", actor=world.principals[Role.NATIONAL_POC],
+                contact=CARD, **sent)
+    assert _update(database, "EE").contact.hotline is None  # nothing of it was kept
+
+
+@pytest.mark.parametrize("role", [Role.RESPONDER, Role.REQUESTER, Role.OBSERVER])
+def test_other_roles_keep_no_contact_card(database, world, role):
+    with pytest.raises(Forbidden):
+        _update(database, world.principals[role].org_code, actor=world.principals[role],
+                contact=CARD)
+
+
+def test_central_roles_keep_any_card(database, world):
+    for role, code in ((Role.ADMIN, "ES"), (Role.COORDINATOR, "cert-eu")):
+        assert _update(database, code, actor=world.principals[role],
+                       contact={"default_tlp": "green"}).contact.default_tlp == "green"
+
+
+def test_a_card_change_sets_only_the_fields_sent_and_null_clears_one(database, world):
+    _update(database, "EE", contact=CARD)
+    card = _update(database, "EE", contact={"messenger": None, "default_tlp": "red"}).contact
+    assert (card.hotline, card.messenger, card.default_tlp) == ("+372 600 0000", None, "red")
+    assert _update(database, "EE", contact=None).contact.hotline is None
+
+
+def test_a_card_change_is_audited_without_the_addresses(database, world):
+    from crrt.audit.models import AuditEvent
+
+    _update(database, "EE", actor=world.principals[Role.NATIONAL_POC],
+            contact={"hotline": "+372 600 0000", "default_tlp": "green"})
+    with database.session() as db:
+        event = db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    assert (event.action, event.object_id) == ("organisation.contact", "EE")
+    assert event.changes == {"hotline": "(personal data)", "default_tlp": [None, "green"]}
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("hotline", "call us"), ("hotline", "+" + "1" * 60), ("email", "not an address"),
+    ("pgp_fingerprint", "ABCD"), ("pgp_fingerprint", "Z" * 40), ("messenger", "x" * 201),
+    ("messenger", "Signal:\u202e+370"), ("default_tlp", "white"), ("fax", "+372 600 0000")])
+def test_a_card_field_that_is_not_one_is_refused_by_its_name(field, value):
+    with pytest.raises(ValidationError) as caught:
+        OrganisationPatch.model_validate({"contact": {field: value}})
+    assert caught.value.errors()[0]["loc"] == ("contact", field)

@@ -96,7 +96,7 @@ def test_a_reader_sees_the_events_oldest_first_with_their_changes(browser, datab
     assert "<dt><code>kind</code></dt><dd>[\"csirt\", \"academia\"]</dd>" in first
     assert f"<dt><code>name</code></dt><dd>{PERSONAL}</dd>" in first
     assert re.search(r'<time datetime="[^"]+">[^<]+\(UTC\)</time>', first)
-    assert 'class="table-scroll table-scroll--cued"' in page.text
+    assert 'class="table-scroll" role="region"' in page.text
     assert 'aria-describedby="audit-scroll-cue"' in page.text
 
 
@@ -212,15 +212,30 @@ def test_the_chain_is_verified_only_when_asked_and_found_intact(browser, databas
     record(database, 3)
     page = page_client.get("/audit", params={"action": "test.poke"})
     assert "alert--success" not in page.text and "alert--error" not in page.text
-    verify_url = link(page.text, "Verify the chain")
-    assert verify_url == "/audit?action=test.poke&verify=1"
+    verify_form = re.search(r'<form method="post" action="([^"]+)" class="inline-form">\s*'
+                            r'<input type="hidden" name="csrf_token"[^>]*>\s*'
+                            r'<button type="submit"[^>]*>Verify the chain</button>', page.text)
+    assert verify_form and html.unescape(verify_form.group(1)) == "/audit?action=test.poke"
+    assert "verify" not in (link(page.text, "Verify the chain") or "")  # no link runs it
     expected = verify_result(database)
     assert expected.ok
-    checked = page_client.get(verify_url)
+    checked = post_form(page_client, "/audit", "/audit?action=test.poke", {})
     assert checked.status_code == 200
     assert (f"Intact: {expected.events} events verified, the last is event "
             f"{expected.events}.") in checked.text
     assert object_ids(checked.text) == ["0", "1", "2"]  # the filters and the table stay
+
+
+def test_one_check_runs_at_a_time_and_another_is_told_to_wait(browser, database):
+    from crrt.web import audit_pages
+
+    page_client = browser(Role.ADMIN)
+    record(database, 1)
+    with audit_pages._CHECKING:  # a check under way in this process
+        busy = post_form(page_client, "/audit", "/audit", {})
+    assert busy.status_code == 429
+    assert "already running" in busy.text
+    assert post_form(page_client, "/audit", "/audit", {}).status_code == 200
 
 
 def test_a_broken_chain_names_the_event_and_why(browser, database):
@@ -230,7 +245,7 @@ def test_a_broken_chain_names_the_event_and_why(browser, database):
     with database.engine.begin() as connection:
         connection.execute(text("UPDATE audit_events SET actor = 'user:999' WHERE seq = :s"),
                            {"s": edited})
-    page = page_client.get("/audit", params={"verify": "1"})
+    page = post_form(page_client, "/audit", "/audit", {})
     assert page.status_code == 200
     alert = re.search(r'<div class="alert alert--error" role="alert">(.*?)</div>', page.text,
                       re.S)
@@ -242,11 +257,13 @@ def test_a_broken_chain_names_the_event_and_why(browser, database):
 # --- who may read it -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role", OTHERS)
-@pytest.mark.parametrize("params", [{}, {"verify": "1"}, {"since": "nonsense"}])
+@pytest.mark.parametrize("params", [{}, {"since": "nonsense"}])
 def test_other_roles_get_the_403_page(browser, role, params):
     page = browser(role).get("/audit", params=params)
     assert page.status_code == 403
     assert "<tbody>" not in page.text and "Integrity" not in page.text
+    checked = post_form(browser(role), "/", "/audit", {})
+    assert checked.status_code == 403 and "Intact" not in checked.text
 
 
 def test_the_menu_offers_the_audit_log_to_its_readers_only(browser):
@@ -273,6 +290,6 @@ def test_an_event_whose_changes_cannot_be_read_is_shown_as_such(browser, databas
     assert "<dt>" not in rows[str(spoiled)]
     assert all("<dt><code>name</code></dt>" in row and "audit-unreadable" not in row
                for seq, row in rows.items() if seq != str(spoiled))
-    checked = page_client.get("/audit", params={"action": "test.tamper", "verify": "1"})
+    checked = post_form(page_client, "/audit", "/audit?action=test.tamper", {})
     assert checked.status_code == 200
     assert f"Broken at event {spoiled}: changes " in checked.text

@@ -13,7 +13,7 @@ from crrt.core import clock
 from crrt.experts import service as expert_service
 from crrt.experts.schemas import ExpertFilter, UnavailabilityIn
 from tests.conftest import SYSTEM
-from tests.web.conftest import csrf_of, nominate, post_form
+from tests.web.conftest import csrf_of, make_user, nominate, post_form
 
 
 def listed(html: str) -> set[str]:
@@ -136,6 +136,32 @@ def test_pool_pages_through_with_a_next_page_link(browser, database, world):
     assert "30 experts match; this page shows 5." in second.text
 
 
+def _names_in_order(html: str) -> list[str]:
+    return re.findall(r'<th scope="row"><a href="/experts/[0-9a-f-]{36}">([^<]+)</a></th>', html)
+
+
+def test_pool_sorts_by_name_either_way_and_pages_in_that_order(browser, database, world):
+    names = [f"Expert {letter}{n}" for n in range(14) for letter in "QA"]
+    for name in names:
+        nominate(database, "EE", name)
+    client = browser(Role.COORDINATOR)
+    unsorted = client.get("/experts?org=EE")
+    assert 'aria-sort="none"' in unsorted.text
+    first = client.get("/experts?org=EE&sort=name")
+    assert 'aria-sort="ascending"' in first.text
+    link = re.search(r'<a href="([^"]+)" rel="next">', first.text)
+    assert link and "sort=name" in link.group(1)
+    second = client.get(link.group(1).replace("&amp;", "&"))
+    shown = _names_in_order(first.text) + _names_in_order(second.text)
+    assert shown == sorted(names)
+    backwards = client.get("/experts?org=EE&sort=-name")
+    assert 'aria-sort="descending"' in backwards.text
+    assert _names_in_order(backwards.text) == sorted(names, reverse=True)[:25]
+    # filtering again keeps the order chosen
+    assert '<input type="hidden" name="sort" value="-name">' in backwards.text
+    assert client.get("/experts?org=EE&sort=name&cursor=bm9uc2Vuc2U").status_code == 422
+
+
 def test_poc_sees_only_its_own_nations_experts(browser, pool):
     client = browser(Role.NATIONAL_POC)
     page = client.get("/experts")
@@ -221,13 +247,33 @@ def test_coordinator_picks_the_nation_and_an_institution(browser, database):
     client = browser(Role.COORDINATOR)
     form = client.get("/experts/new?org=ES")
     assert '<option value="ES" selected>' in form.text
-    assert '<optgroup label="Spain">' in form.text
+    assert '<optgroup label="Spain" data-org="ES">' in form.text
     response = post_form(client, "/experts/new", "/experts/new", {
         "org": "ES", "institution_id": str(inst), "name": "Pablo Ruiz",
         "email": "pablo@es.example", "skill.cloud": "2", "deployability": "remote"})
     assert response.status_code == 303
     page = client.get(response.headers["location"])
     assert "Spain (ES) · INCIBE-CERT" in page.text
+
+
+def test_an_institution_of_another_nation_is_told_by_name_with_the_other_problems(browser,
+                                                                                  database):
+    from crrt.organisations import service as org_service
+    from crrt.organisations.enums import InstitutionKind
+    from crrt.organisations.schemas import InstitutionIn
+
+    with database.session() as db:
+        inst = org_service.create_institution(db=db, actor=SYSTEM, code="ES", data=InstitutionIn(
+            name="INCIBE-CERT", kind=InstitutionKind.CSIRT)).public_id
+    client = browser(Role.COORDINATOR)
+    response = post_form(client, "/experts/new", "/experts/new", {
+        "org": "EE", "institution_id": str(inst), "name": "", "email": "kadri@ee.example",
+        "skill.cloud": "2", "deployability": "remote"})
+    assert response.status_code == 422
+    assert "INCIBE-CERT belongs to Spain, not Estonia." in response.text
+    assert str(inst) not in re.sub(r'<option value="[^"]+"', "", response.text)
+    assert 'id="name-error"' in response.text  # the name's problem, in the same answer
+    assert pool_size(database) == 0
 
 
 def test_nomination_errors_are_shown_beside_their_fields_and_values_kept(browser, database):
@@ -272,6 +318,15 @@ def test_poc_cannot_open_the_form_for_another_nation(browser):
     assert "only for Estonia" in page.text
 
 
+def test_a_nation_code_no_one_has_is_told_by_the_nation_field(browser):
+    page = browser(Role.COORDINATOR).get("/experts/new?org=ZZ")
+    assert page.status_code == 422
+    assert re.search(r'id="org-error"[^>]*>.*No nation has the code &#39;ZZ&#39;', page.text,
+                     re.S)
+    assert 'aria-invalid="true"' in page.text
+    assert "You may nominate experts only for" not in page.text
+
+
 def test_poc_cannot_nominate_for_another_nation_by_posting(browser, database):
     client = browser(Role.NATIONAL_POC)
     response = post_form(client, "/experts/new", "/experts/new", {
@@ -301,7 +356,7 @@ def test_signed_out_nomination_post_goes_to_sign_in_and_stores_nothing(client, d
         "csrf_token": csrf_of(page.text), "name": "Anon", "email": "anon@ee.example",
         "org": "EE", "skill.cloud": "1", "deployability": "remote"}, follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"] == "/login?next=/experts/new"
+    assert response.headers["location"] == "/login?next=%2Fexperts%2Fnew&ended=1"
     assert pool_size(database) == 0
 
 
@@ -523,6 +578,52 @@ def test_poc_edits_an_expert_through_the_prefilled_form(browser, database, pool)
         out = expert_service.expert_out(db, SYSTEM, expert_service.get(db=db, actor=SYSTEM,
                                                                        expert_id=kadri))
     assert (out.institution, out.phone, out.languages, out.notes) == (None, None, [], "")
+
+
+def _edit(client, expert, **changes):
+    fields = {"name": "Kadri Tamm", "email": "kadri.tamm@ee.example", "skill.cloud": "1",
+              "deployability": "remote", "clearance": "none", "time_zone": "UTC", **changes}
+    return post_form(client, f"/experts/{expert}/edit", f"/experts/{expert}/edit", fields)
+
+
+def test_coordinator_moves_an_expert_to_another_nation_and_links_then_unlinks_an_account(
+        browser, database, pool):
+    kadri = pool["Kadri Tamm"]
+    make_user(database, Role.RESPONDER, "ES", email="kadri@es.example")
+    client = browser(Role.COORDINATOR)
+    form = client.get(f"/experts/{kadri}/edit")
+    assert '<select id="org" name="org"' in form.text
+    assert '<option value="EE" selected>' in form.text
+    assert 'name="user_email"' in form.text and 'name="unlink"' not in form.text
+    # an account of another nation is refused while the record stays Estonian
+    refused = _edit(client, kadri, user_email="kadri@es.example")
+    assert refused.status_code == 422 and 'id="user_email-error"' in refused.text
+    moved = _edit(client, kadri, org="ES", user_email="kadri@es.example")
+    assert moved.status_code == 303, moved.text
+    with database.session(read_only=True) as db:
+        expert = expert_service.get(db=db, actor=SYSTEM, expert_id=kadri)
+        assert expert.user_id is not None
+        assert expert_service.expert_out(db, SYSTEM, expert).org == "ES"
+    again = client.get(f"/experts/{kadri}/edit")
+    assert 'name="unlink"' in again.text and "Leave this empty to keep that link." in again.text
+    kept = _edit(client, kadri, org="ES")  # the email left empty keeps the link
+    assert kept.status_code == 303
+    with database.session(read_only=True) as db:
+        assert expert_service.get(db=db, actor=SYSTEM, expert_id=kadri).user_id is not None
+    assert _edit(client, kadri, org="ES", unlink="1").status_code == 303
+    with database.session(read_only=True) as db:
+        assert expert_service.get(db=db, actor=SYSTEM, expert_id=kadri).user_id is None
+
+
+def test_a_poc_neither_moves_an_expert_nor_links_an_account(browser, database, pool):
+    kadri = pool["Kadri Tamm"]
+    client = browser(Role.NATIONAL_POC)
+    assert _edit(client, kadri, org="ES", user_email="x@ee.example",
+                 unlink="1").status_code == 303  # the fields it may not use are ignored
+    with database.session(read_only=True) as db:
+        expert = expert_service.get(db=db, actor=SYSTEM, expert_id=kadri)
+        assert expert_service.expert_out(db, SYSTEM, expert).org == "EE"
+        assert expert.user_id is None
 
 
 def test_edit_errors_are_shown_by_their_fields_and_nothing_changes(browser, database, pool):

@@ -243,6 +243,18 @@ def test_a_coordinator_switched_to_lithuanian_reads_the_pages_in_lithuanian(brow
         assert translated != english and translated in text, page
     organisations = coordinator.get("/organisations").text
     assert format_date(date.today(), format="medium", locale="lt") in organisations
+    # nations by their Lithuanian names (Babel's), organisations that are not nations as named
+    form = coordinator.get("/experts/new").text
+    assert ">Estija (EE)</option>" in form and ">Ispanija (ES)</option>" in form
+    assert "Estonia" not in form
+
+
+def test_a_nation_keeps_its_recorded_name_in_english_and_a_slug_everywhere():
+    i18n.use(i18n.Viewpoint("fr"))
+    assert i18n.place_name("Estonia", "EE") == "Estonie"
+    assert i18n.place_name("CERT-EU", "cert-eu") == "CERT-EU"
+    i18n.use(i18n.Viewpoint("en"))
+    assert i18n.place_name("The Netherlands", "NL") == "The Netherlands"
 
 
 def test_the_browsers_language_serves_until_the_account_chooses(browser):

@@ -333,3 +333,27 @@ def test_an_anonymous_token_with_a_signed_in_cookie_cannot_post_a_form(client, d
         "skill.cloud": "1", "deployability": "remote"})
     assert response.status_code == 403
     assert client.get("/").status_code == 200  # the session itself is untouched
+
+
+def test_a_form_sent_after_the_session_ended_leads_back_to_its_page_saying_why(browser,
+                                                                               database):
+    from crrt.auth.models import WebSession
+
+    client = browser(Role.NATIONAL_POC)
+    token = csrf_of(client.get("/experts/new").text)
+    with database.session() as db:  # the session ends (expired, or signed out elsewhere)
+        db.execute(WebSession.__table__.delete())
+    response = client.post("/experts/new", data={"csrf_token": token, "name": "Mari Saar"},
+                           headers={"Referer": "http://testserver/experts/new?org=EE"},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Fexperts%2Fnew%3Forg%3DEE&ended=1"
+    page = client.get(response.headers["location"])
+    assert "data-session-ended" in page.text and "nothing was saved" in page.text
+    assert 'name="next" value="/experts/new?org=EE"' in page.text
+    # another site's page is never where the sign-in leads
+    elsewhere = client.post("/experts/new", data={"csrf_token": token},
+                            headers={"Referer": "https://evil.example/experts/new"},
+                            follow_redirects=False)
+    assert elsewhere.headers["location"] == "/login?next=%2Fexperts%2Fnew&ended=1"
+    assert "data-session-ended" not in client.get("/login").text
