@@ -131,8 +131,9 @@ def dashboard(request: Request, db: Db, me: SignedIn) -> Response:
         pool_of = by_nation[0][1] if len(by_nation) == 1 else None
         pool_charts = [
             bar_chart("chart-nation", _("Experts by nation"),
-                      [(f"{place_name(name, code)} ({code})", count, _pool_link(org=code))
-                       for code, name, count in by_nation]),
+                      sorted(((f"{place_name(name, code)} ({code})", count,
+                               _pool_link(org=code)) for code, name, count in by_nation),
+                             key=lambda row: row[0].casefold())),  # in the page's words
             bar_chart("chart-skill", _("Experts by skill"),
                       [(label(skill), count, _pool_link(skill=skill.value))
                        for skill, count in by_skill]),
