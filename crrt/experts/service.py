@@ -167,6 +167,9 @@ def filter_values(db: Session, actor: Principal, filters: ExpertFilter) -> dict[
         values["language"] = filters.language
     if filters.clearance is not None:
         values["clearance"] = [c for c in Clearance if c.rank >= filters.clearance.rank]
+        if filters.clearance is not Clearance.NONE:  # an expired clearance is none held
+            values["cleared_through"] = filters.available_until or filters.available_on \
+                or clock.today()
     if filters.deployability is not None:
         values[filters.deployability.value] = None
     if filters.available_until is not None:
@@ -210,6 +213,10 @@ def narrowed(stmt: Query, values: dict[str, Any], *, placeholders: bool = False)
     if "clearance" in values:
         stmt = stmt.where(Expert.clearance.in_(bound("clearance", Expert.clearance,
                                                      expanding=True)))
+    if "cleared_through" in values:
+        stmt = stmt.where(or_(Expert.clearance_expires_on.is_(None),
+                              Expert.clearance_expires_on >= bound(
+                                  "cleared_through", Expert.clearance_expires_on)))
     if Deployability.REMOTE.value in values:
         stmt = stmt.where(Expert.remote.is_(True))
     if Deployability.ON_SITE.value in values:
@@ -312,26 +319,32 @@ class Deployable:
     any_level: int
     expert_level: int
     on_site: int
+    cleared: int  # an EU clearance valid through the last day
 
 
 def deployable_by_skill(*, db: Session, actor: Principal, first: date,
                         last: date) -> list[Deployable]:
     """Per skill, the experts the actor sees who are free every day from ``first`` to
-    ``last``: at any level, at expert level (3), and ready to go on site. Every skill of the
-    taxonomy is listed, none free included."""
+    ``last``: at any level, at expert level (3), ready to go on site, and holding an EU
+    clearance valid through ``last``. Every skill of the taxonomy is listed, none free
+    included."""
     policy.require(actor, Permission.DASHBOARD_POOL)
     away = exists().where(Unavailability.expert_id == Expert.id,
                           Unavailability.starts_on <= last, Unavailability.ends_on >= first)
     rows = db.execute(
         select(ExpertSkill.skill, func.count(ExpertSkill.expert_id),
                func.count(ExpertSkill.expert_id).filter(ExpertSkill.level == 3),
-               func.count(ExpertSkill.expert_id).filter(Expert.on_site.is_(True)))
+               func.count(ExpertSkill.expert_id).filter(Expert.on_site.is_(True)),
+               func.count(ExpertSkill.expert_id).filter(
+                   Expert.clearance != Clearance.NONE,
+                   or_(Expert.clearance_expires_on.is_(None),
+                       Expert.clearance_expires_on >= last)))
         .join(Expert, Expert.id == ExpertSkill.expert_id)
         .where(Expert.erased_at.is_(None), ~away,
                policy.scope(actor, Permission.EXPERTS_READ, Expert))
         .group_by(ExpertSkill.skill)).all()
-    found = {Skill(skill): (n, top, on_site) for skill, n, top, on_site in rows}
-    return [Deployable(skill, *found.get(skill, (0, 0, 0))) for skill in Skill]
+    found = {Skill(skill): tuple(counts) for skill, *counts in rows}
+    return [Deployable(skill, *found.get(skill, (0, 0, 0, 0))) for skill in Skill]
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from crrt.core import clock
 from crrt.core.errors import TooManyRequests
 from crrt.core.http import Db
 from crrt.experts import service as expert_service
+from crrt.experts.enums import Clearance
 from crrt.experts.schemas import ExpertFilter
 from crrt.organisations import service as org_service
 from crrt.organisations.enums import Membership, OrgKind
@@ -168,7 +169,9 @@ def _to_decide_from(db: Session, me: Principal) -> dict[str, Any]:
             (row, {"any": _pool_link(skill=row.skill.value, **span),
                    "expert": _pool_link(skill=row.skill.value, min_level="3", **span),
                    "on_site": _pool_link(skill=row.skill.value, deployability="on_site",
-                                         **span)})
+                                         **span),
+                   "cleared": _pool_link(skill=row.skill.value,
+                                         clearance=Clearance.RESTREINT_UE.value, **span)})
             for row in expert_service.deployable_by_skill(db=db, actor=me, first=today,
                                                           last=last)]
     if policy.may(me, Permission.EXPERTS_READ):

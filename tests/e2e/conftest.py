@@ -128,6 +128,7 @@ def axe_page(chromium, server):
             pytest.fail(f"CI=true but {AXE} is missing: run npm ci (make test does)")
         pytest.skip("the accessibility checks need axe-core: npm ci")
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    context.add_init_script(path=str(AXE))  # on every page, without a round trip each time
     yield context.new_page()
     context.close()
 

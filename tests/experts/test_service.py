@@ -158,6 +158,34 @@ def test_filters_narrow_the_pool(database, world, nominate):
         _ids(database, world, org="XX")
 
 
+def test_an_expired_clearance_counts_as_none_in_the_filter_and_the_dashboard(database, world,
+                                                                            nominate):
+    today = clock.today()
+    lasting = nominate(name="No Expiry", email="a@ee.example", clearance="SECRET UE")
+    soon = nominate(name="Soon Expiring", email="b@ee.example", clearance="SECRET UE",
+                    clearance_expires_on=(today + timedelta(days=10)).isoformat())
+    nominate(name="Expired", email="c@ee.example", clearance="SECRET UE",
+             clearance_expires_on=(today - timedelta(days=1)).isoformat())
+    nominate(name="Uncleared", email="d@ee.example", clearance="none")
+    assert _ids(database, world, clearance=Clearance.RESTREINT_UE) == [lasting, soon]
+    # cleared for the whole span asked for, not only today
+    assert _ids(database, world, clearance=Clearance.RESTREINT_UE,
+                available_on=today, available_until=today + timedelta(days=20)) == [lasting]
+    assert _ids(database, world, clearance=Clearance.RESTREINT_UE,
+                available_on=today + timedelta(days=10)) == [lasting, soon]
+    assert len(_ids(database, world, clearance=Clearance.NONE)) == 4  # no clearance asked
+    with database.session(read_only=True) as db:
+        rows = {row.skill: row for row in service.deployable_by_skill(
+            db=db, actor=world.principals[COORDINATOR], first=today,
+            last=today + timedelta(days=2))}
+        later = {row.skill: row for row in service.deployable_by_skill(
+            db=db, actor=world.principals[COORDINATOR], first=today,
+            last=today + timedelta(days=11))}
+    skill = Skill.INCIDENT_HANDLING  # every one of them has it
+    assert (rows[skill].any_level, rows[skill].cleared) == (4, 2)
+    assert later[skill].cleared == 1
+
+
 def test_the_list_pages_through_every_expert_once(database, world, nominate):
     made = [nominate(email=f"expert{n}@ee.example") for n in range(5)]
     seen, cursor = [], None

@@ -207,7 +207,7 @@ def test_stylesheet_is_served_from_this_site(client):
 # --- the dashboard's decisions ---------------------------------------------------------------
 
 def _ready_row(html: str, skill_label: str) -> list[str]:
-    """The three counts of one skill's row in "Who can deploy in the next 72 hours"."""
+    """The four counts of one skill's row in "Who can deploy in the next 72 hours"."""
     table = re.search(r'<table class="table table--ready">(.*?)</table>', html, re.S)
     assert table, "no table of who can deploy"
     row = re.search(rf'<th scope="row">{re.escape(skill_label)}</th>(.*?)</tr>', table[1], re.S)
@@ -220,7 +220,7 @@ def test_the_dashboard_counts_who_can_deploy_in_72_hours_by_skill(browser, datab
     from crrt.experts.schemas import UnavailabilityIn
 
     nominate(database, "EE", "Free Expert", skills={"malware_analysis": 3},
-             deployability=("remote", "on_site"))
+             deployability=("remote", "on_site"), clearance="SECRET UE")
     nominate(database, "ES", "Free Remote", skills={"malware_analysis": 1})
     away = nominate(database, "EE", "Away Tomorrow", skills={"malware_analysis": 3})
     later = nominate(database, "ES", "Away Later", skills={"malware_analysis": 2})
@@ -233,11 +233,13 @@ def test_the_dashboard_counts_who_can_deploy_in_72_hours_by_skill(browser, datab
                                                                     ends_on=start))
     page = browser(Role.COORDINATOR).get("/").text
     # Free Expert, Free Remote and Away Later (away only after the 72 hours)
-    assert _ready_row(page, "Malware analysis") == ["3", "1", "1"]
-    assert _ready_row(page, "Cloud") == ["0", "0", "0"]
+    assert _ready_row(page, "Malware analysis") == ["3", "1", "1", "1"]
+    assert _ready_row(page, "Cloud") == ["0", "0", "0", "0"]
     last = (today + timedelta(days=2)).isoformat()
     assert (f'href="/experts?skill=malware_analysis&amp;min_level=3&amp;available_on='
             f'{today.isoformat()}&amp;available_until={last}"') in page
+    assert (f'href="/experts?skill=malware_analysis&amp;clearance=RESTREINT+UE&amp;'
+            f'available_on={today.isoformat()}&amp;available_until={last}"') in page
     away_list = re.search(r'id="away-heading">.*?</section>', page, re.S)[0]
     assert "Away Tomorrow" in away_list and "Away Later" in away_list
     assert "Free Expert" not in away_list
@@ -247,7 +249,7 @@ def test_a_poc_decides_from_their_own_nation_only(browser, database):
     nominate(database, "EE", "Estonian Free", skills={"cloud": 2})
     nominate(database, "ES", "Spanish Free", skills={"cloud": 2})
     page = browser(Role.NATIONAL_POC).get("/").text  # the EE point of contact
-    assert _ready_row(page, "Cloud") == ["1", "0", "0"]
+    assert _ready_row(page, "Cloud") == ["1", "0", "0", "0"]
 
 
 def test_a_responder_sees_their_own_record_and_others_see_no_pool(browser, database, world):
