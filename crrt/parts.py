@@ -15,6 +15,7 @@ from crrt.models import load_all
 REGISTERING = (
     "crrt.auth.jobs",
     "crrt.auth.personal_data",
+    "crrt.experts.jobs",
     "crrt.experts.personal_data",
     "crrt.notify.jobs",
     "crrt.workflow.jobs",

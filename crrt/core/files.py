@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -182,16 +182,24 @@ class FileStore:
         """Delete the object named ``sha256``, if it is there."""
         self.path_of(sha256).unlink(missing_ok=True)
 
-    def prune(self, older_than: timedelta) -> int:
-        """Delete the objects stored longer ago than ``older_than``; returns how many."""
+    def _stored_before(self, older_than: timedelta) -> Iterator[Path]:
         if not self.objects.is_dir():
-            return 0
+            return
         cutoff = clock.now().timestamp() - older_than.total_seconds()
-        removed = 0
         for path in self.objects.glob("*/*/*"):
             if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-                removed += 1
+                yield path
+
+    def holds_older(self, older_than: timedelta) -> bool:
+        """Whether any object was stored longer ago than ``older_than``."""
+        return next(self._stored_before(older_than), None) is not None
+
+    def prune(self, older_than: timedelta) -> int:
+        """Delete the objects stored longer ago than ``older_than``; returns how many."""
+        removed = 0
+        for path in self._stored_before(older_than):
+            path.unlink(missing_ok=True)
+            removed += 1
         return removed
 
     def clean_temp(self, older_than: timedelta) -> int:
@@ -252,6 +260,7 @@ class _Upload:
         target = self.store.path_of(digest)
         if target.is_file() and self.store.verify(digest):
             self.path.unlink()
+            os.utime(target)  # stored again now: a staging store keeps it from now on
             return Stored(digest, self.size, created=False)
         self.path.chmod(OBJECT_MODE)
         _make_dirs(target.parent)

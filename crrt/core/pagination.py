@@ -65,23 +65,25 @@ def paginate(db: Session, stmt: Select[Any], key: InstrumentedAttribute[Any], *,
     return [convert(row) for row in rows], next_cursor
 
 
-def decode_after_pair(cursor: str) -> tuple[str, int]:
-    """A sorted list's cursor: the text it sorts by and the key that breaks ties."""
-    after = decode_cursor(cursor)
-    if (not isinstance(after, list) or len(after) != 2 or not isinstance(after[0], str)
-            or len(after[0]) > 1000 or not isinstance(after[1], int)
-            or isinstance(after[1], bool) or not -2**63 <= after[1] < 2**63):
-        raise Invalid.field(["query", "cursor"], "The cursor is not one this server gave.")
-    return after[0], after[1]
-
 
 def paginate_sorted(db: Session, stmt: Select[Any], column: InstrumentedAttribute[str],
                     key: InstrumentedAttribute[Any], *, descending: bool, limit: int,
                     cursor: str | None) -> tuple[Sequence[Any], str | None]:
-    """Like :func:`paginate`, ordered by a text ``column`` (ties broken by ``key``), either way;
-    the cursor holds both, so a page never repeats or skips a row under inserts."""
+    """Like :func:`paginate`, ordered by a text ``column`` (ties broken by ``key``), either way.
+
+    The cursor holds only the last row's key, never its text (a name in an address ends up in
+    histories and logs): the text is read again from that row, so a page never repeats or
+    skips one under inserts; a cursor whose row is gone or out of the list is refused (422),
+    as a forged one is.
+    """
     if cursor:
-        value, after = decode_after_pair(cursor)
+        after = decode_after(cursor)
+        # read through the list's own statement: a row the caller may not list gives away
+        # nothing of its text, and is refused like a forged cursor
+        value = db.scalar(stmt.with_only_columns(column).where(key == after))
+        if value is None:
+            raise Invalid.field(["query", "cursor"], "The list changed under this cursor: "
+                                                     "start from the first page.")
         later = (column < value) | ((column == value) & (key < after)) if descending else \
             (column > value) | ((column == value) & (key > after))
         stmt = stmt.where(later)
@@ -89,7 +91,5 @@ def paginate_sorted(db: Session, stmt: Select[Any], column: InstrumentedAttribut
     rows = list(db.scalars(stmt.order_by(*order).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    last = rows[-1] if more and rows else None
-    next_cursor = encode_cursor([getattr(last, column.key), getattr(last, key.key)]) \
-        if last is not None else None
+    next_cursor = encode_cursor(getattr(rows[-1], key.key)) if more and rows else None
     return rows, next_cursor

@@ -139,8 +139,8 @@ def expert_changes(form: FormData) -> tuple[dict[str, Any], dict[str, Any]]:
 
     Every field the form shows is sent, so one left empty clears what may be cleared (the
     phone, the institution, the notes, the languages); an empty email is left out, for the
-    page to ask for it (see :func:`left_empty`); the nation and the linked account are not
-    edited here.
+    page to ask for it (see :func:`left_empty`); the nation and the linked account are left
+    to the page, which sends them only for whom may change them.
     """
     data, shown = nomination(form)
     for not_edited in ("org", "user_email"):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ from crrt.core.text import NOTE_LENGTH
 from crrt.experts import importer
 from crrt.experts import service as expert_service
 from crrt.experts.enums import Clearance, Skill
+from crrt.experts.jobs import STAGING_AREA
 from crrt.web import forms, i18n, session
 from crrt.web.i18n import N_, _
 from crrt.web.session import CheckedForm, CheckedUpload, SignedIn
@@ -186,22 +186,17 @@ def check_import(request: Request, form: CheckedUpload, db: Db, me: SignedIn) ->
     nation = next(n for n in nations if n.code == org)
     confirm = None
     if outcome.rows and not outcome.count(importer.REJECTED):
-        staging = _staging(request)
-        staging.prune(KEPT_FOR)  # checked files never confirmed leave after a day
-        digest = staging.save_bytes(content, limit=importer.MAX_BYTES).sha256
+        digest = _staging(request).save_bytes(content, limit=importer.MAX_BYTES).sha256
         confirm = {"upload": digest, "org": org, "filename": filename,
                    "seal": _seal(request, me, digest, org, filename)}
     return _report(request, outcome, nation, filename, confirm,
                    status=422 if outcome.count(importer.REJECTED) else 200)
 
 
-# A checked spreadsheet (personal data) waits for its confirmation at most this long.
-KEPT_FOR = timedelta(days=1)
-
-
 def _staging(request: Request) -> FileStore:
-    """Where checked spreadsheets wait for their confirmation, apart from the kept files."""
-    return staging_for(session.settings_of(request), "expert_imports")
+    """Where checked spreadsheets wait for their confirmation, apart from the kept files (the
+    worker's ``experts.prune_import_staging`` removes those left for a day)."""
+    return staging_for(session.settings_of(request), STAGING_AREA)
 
 
 def _stored(request: Request, me: Principal, form: Any, org: str) -> tuple[str, bytes] | None:

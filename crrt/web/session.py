@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
+from starlette.routing import Match
 
 from crrt.access.principal import Principal
 from crrt.auth import service as auth_service
@@ -109,6 +110,12 @@ def _form_page(request: Request) -> str | None:
     return page if page != "/" or referer.path == "/" else None
 
 
+def _shows_a_page(request: Request, path: str) -> bool:
+    """Whether ``path`` answers a GET (a form's address may take only its POST)."""
+    scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+    return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
+
+
 def login_url(request: Request) -> str:
     """The sign-in page, remembering the page the visitor wanted; a form posted after the
     session ended leads back to the page it was on, and the sign-in page says why (the
@@ -117,7 +124,8 @@ def login_url(request: Request) -> str:
     if request.url.query:
         here += "?" + request.url.query
     if request.method == "POST":
-        page = _form_page(request) or here
+        page = _form_page(request) or (here if _shows_a_page(request, request.url.path)
+                                       else "/")
         return "/login?" + urlencode({"next": page, "ended": "1"})
     if here == "/":
         return "/login"
@@ -161,6 +169,10 @@ async def _form(request: Request, *, sign_in: bool, max_files: int = 1000,
     form = await request.form(max_files=max_files, max_fields=max_fields)
     token = form.get(CSRF_FIELD)
     if not csrf_ok(request, token if isinstance(token, str) else None, sign_in=sign_in):
+        if not sign_in and session_secret(request) is None:
+            # no session at all (it ended and the cookie went with it): nothing is done, and
+            # the visitor is sent to sign in, as a signed-out page sends them
+            raise Unauthenticated(N_("Sign in to see this page."))
         # translated where the error page shows it (crrt/web/errors.py)
         raise Forbidden(N_("This form has expired or did not come from this site. "
                            "Go back, reload the page and try again."))

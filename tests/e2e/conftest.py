@@ -133,3 +133,4 @@ def axe_page(chromium, server):
     context.close()
 
 
+

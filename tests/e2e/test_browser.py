@@ -341,3 +341,19 @@ def test_the_institution_list_offers_the_chosen_nations_institutions(page, serve
     assert institution.input_value() == ""  # an Estonian institution is not Spain's
     offered = institution.locator("optgroup:not([hidden])")
     assert [offered.nth(i).get_attribute("label") for i in range(offered.count())] == ["Spain"]
+
+
+def test_a_draft_is_never_put_back_for_someone_else_signing_in_on_that_tab(page, server):
+    from crrt.auth.identify import SESSION_COOKIE
+
+    sign_in(page, server, POC_EMAIL, "/experts/new")
+    page.get_by_label("Full name").fill("Someone Confidential")
+    page.context.clear_cookies(name=SESSION_COOKIE)
+    page.get_by_role("button", name="Nominate").click()
+    page.wait_for_url(re.compile(r"/login\?next=%2Fexperts%2Fnew&ended=1$"))
+    page.get_by_label("Email address").fill(COORDINATOR_EMAIL)  # another person, same tab
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{server.url}/experts/new")
+    assert page.get_by_label("Full name").input_value() == ""
+    assert not page.locator("#form-restored").is_visible()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import date, timedelta
 
@@ -160,6 +161,27 @@ def test_pool_sorts_by_name_either_way_and_pages_in_that_order(browser, database
     # filtering again keeps the order chosen
     assert '<input type="hidden" name="sort" value="-name">' in backwards.text
     assert client.get("/experts?org=EE&sort=name&cursor=bm9uc2Vuc2U").status_code == 422
+    # the cursor names the last row by its key only, never by its name
+    assert "Expert" not in base64.urlsafe_b64decode(
+        link.group(1).split("cursor=")[1] + "==").decode()
+
+
+def test_a_sorted_cursor_pointing_outside_the_viewers_list_is_refused(browser, database,
+                                                                     world):
+    from sqlalchemy import select
+
+    from crrt.core.pagination import encode_cursor
+    from crrt.experts.models import Expert
+
+    for n in range(26):
+        nominate(database, "EE", f"Estonian {n:02d}")
+    spanish = nominate(database, "ES", "Spanish Secret")
+    with database.session(read_only=True) as db:
+        hidden = db.scalar(select(Expert.id).where(Expert.public_id == spanish))
+    poc = browser(Role.NATIONAL_POC)  # Estonia's
+    page = poc.get(f"/experts?sort=name&cursor={encode_cursor(hidden)}")
+    assert page.status_code == 422
+    assert "Estonian" not in page.text
 
 
 def test_poc_sees_only_its_own_nations_experts(browser, pool):

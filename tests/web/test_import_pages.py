@@ -108,22 +108,31 @@ def test_a_clean_file_is_shown_row_by_row_and_imported_once_confirmed(browser, d
         assert [e.changes["created"] for e in imports] == [1]
 
 
-def test_a_checked_file_waits_apart_and_leaves_once_imported_or_after_a_day(browser, settings):
+def test_a_checked_file_waits_apart_and_leaves_once_imported_or_after_a_day(browser, settings,
+                                                                           database):
     import os
     from datetime import timedelta
 
     from crrt.core import clock
     from crrt.core.files import staging_for
+    from crrt.experts.jobs import STAGING_AREA
+    from crrt.jobs import service as jobs
 
     client = browser(Role.NATIONAL_POC)
-    staging = staging_for(settings, "expert_imports")
+    staging = staging_for(settings, STAGING_AREA)
     kept = _confirmation(_check(client, _csv(NEW_ROW)).text)
     assert staging.exists(kept["upload"])
     assert not store_for(settings).exists(kept["upload"])  # never among the kept files
     a_day_ago = (clock.now() - timedelta(days=1, minutes=1)).timestamp()
     os.utime(staging.path_of(kept["upload"]), (a_day_ago, a_day_ago))
+    again = _confirmation(_check(client, _csv(NEW_ROW)).text)  # checked again: a new day
+    assert again["upload"] == kept["upload"]
+    assert staging.path_of(kept["upload"]).stat().st_mtime > a_day_ago + 3600
+    os.utime(staging.path_of(kept["upload"]), (a_day_ago, a_day_ago))
     later = _confirmation(_check(client, _csv(NEW_ROW.replace("Liis", "Laura"))).text)
+    jobs.run_due(database, settings, worker_id="test")  # the worker's hourly pass
     assert not staging.exists(kept["upload"])  # a day unconfirmed: gone
+    assert staging.exists(later["upload"])
     assert client.post("/experts/import/confirm", data=later,
                        follow_redirects=False).status_code == 303
     assert not staging.exists(later["upload"])  # imported: gone

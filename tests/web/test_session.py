@@ -357,3 +357,25 @@ def test_a_form_sent_after_the_session_ended_leads_back_to_its_page_saying_why(b
                             follow_redirects=False)
     assert elsewhere.headers["location"] == "/login?next=%2Fexperts%2Fnew&ended=1"
     assert "data-session-ended" not in client.get("/login").text
+
+
+def test_a_form_without_a_page_of_its_own_or_a_session_leads_to_sign_in_not_a_dead_end(
+        browser, database, client):
+    from crrt.auth.models import WebSession
+
+    poc = browser(Role.NATIONAL_POC)
+    token = csrf_of(poc.get("/experts/import").text)
+    with database.session() as db:
+        db.execute(WebSession.__table__.delete())
+    # no Referer, and the address takes only a POST: sign in, then the dashboard
+    confirm = poc.post("/experts/import/confirm", data={"csrf_token": token},
+                       follow_redirects=False)
+    assert confirm.headers["location"] == "/login?next=%2F&ended=1"
+    # an upload from a browser whose session cookie is gone: sign in too, not a 403
+    poc.cookies.delete(SESSION_COOKIE)
+    upload = poc.post("/experts/import", data={"csrf_token": token, "org": "EE"},
+                      files={"file": ("x.csv", b"name,email,skills\n", "text/csv")},
+                      follow_redirects=False)
+    assert upload.status_code == 303
+    assert upload.headers["location"].startswith("/login?next=")
+    assert upload.headers["location"].endswith("&ended=1")

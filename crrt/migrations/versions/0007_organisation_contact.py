@@ -4,7 +4,7 @@ a card starts empty and its nation fills it in).
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-01 09:00:00.000000
+Create Date: 2026-11-27
 
 """
 from typing import Sequence, Union

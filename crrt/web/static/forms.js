@@ -21,28 +21,34 @@ document.addEventListener("DOMContentLoaded", () => {
 
 // A form sent after the session ended is not saved: the server sends the person to sign in
 // (saying so) and then back to the form's page, where what they typed is put back. Each
-// posted form is kept in this tab's sessionStorage until the next page shows; passwords,
-// files and the CSRF token never are.
+// posted form is kept in this tab's sessionStorage until the next page shows, with whose it
+// was: it is put back only for the same person, in the same form of the same page.
+// Passwords, files and the CSRF token are never kept.
 const DRAFT = "crrt-draft";
 const RESUME = "crrt-resume";
 const kept = (field) => field.name && field.name !== "csrf_token" &&
   !["password", "file", "submit", "button", "hidden"].includes(field.type);
+// attributes, not properties: a field named "action" or "method" hides the form's own
+const actionOf = (form) => form.getAttribute("action") || "";
+const postForms = () => Array.from(document.querySelectorAll("form"))
+  .filter((form) => (form.getAttribute("method") || "").toLowerCase() === "post");
 
 document.addEventListener("submit", (event) => {
   const form = event.target;
-  if (form.method !== "post" || form.action.endsWith("/login") || form.action.endsWith("/logout")) return;
+  const action = actionOf(form);
+  if ((form.getAttribute("method") || "").toLowerCase() !== "post" ||
+      action === "/login" || action === "/logout") return;
   const fields = [];
   for (const field of form.elements) {
     if (!kept(field)) continue;
-    if (field.type === "checkbox" || field.type === "radio") {
-      fields.push([field.name, field.value, field.checked]);
-    } else {
-      fields.push([field.name, field.value, null]);
-    }
+    const checkable = field.type === "checkbox" || field.type === "radio";
+    fields.push([field.name, field.value, checkable ? field.checked : null]);
   }
+  const same = postForms().filter((f) => actionOf(f) === action);
   try {
     sessionStorage.setItem(DRAFT, JSON.stringify({
-      page: location.pathname + location.search, action: form.getAttribute("action"), fields,
+      viewer: document.body.dataset.viewer, page: location.pathname + location.search,
+      action, index: same.indexOf(form), fields,
     }));
   } catch (error) { /* storage full or refused: nothing is kept */ }
 });
@@ -57,9 +63,9 @@ document.addEventListener("DOMContentLoaded", () => {
     sessionStorage.removeItem(DRAFT);
     sessionStorage.removeItem(RESUME);
     if (!resume || !draft || draft.page !== location.pathname + location.search) return;
+    if (!draft.viewer || draft.viewer !== document.body.dataset.viewer) return;  // another's
   } catch (error) { return; }
-  const form = Array.from(document.querySelectorAll("form[method=post]"))
-    .find((f) => f.getAttribute("action") === draft.action);
+  const form = postForms().filter((f) => actionOf(f) === draft.action)[draft.index];
   if (!form) return;
   const used = new Map();
   for (const [name, value, checked] of draft.fields) {
@@ -73,7 +79,6 @@ document.addEventListener("DOMContentLoaded", () => {
     used.set(name, index + 1);
     if (candidates[index]) candidates[index].value = value;
   }
-  form.dispatchEvent(new Event("change"));
   document.getElementById("org")?.dispatchEvent(new Event("change"));
   const notice = document.getElementById("form-restored");
   if (notice) {
