@@ -53,11 +53,11 @@ test: install-dev
 	@echo "== type-checking crrt (mypy --strict)"
 	$(BIN)/mypy
 	@echo "== running the tests in parallel (the layer contracts among them)"
-	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist worksteal $(PYTEST_ARGS)
 
 # The same suite under coverage: about twice as slow, so on demand rather than in every run.
 coverage: install-dev
-	$(BIN)/python -m pytest -n auto --cov=crrt --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist worksteal --cov=crrt --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check crrt tests bench

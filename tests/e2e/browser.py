@@ -20,6 +20,14 @@ RESPONDER_EMAIL = "browser-responder@test.example"
 RESPONDER_NAME = "Riin Responder"
 PASSWORD = "a browser test password"
 SHOTS = Path(os.environ.get("CRRT_SCREENSHOTS", tempfile.gettempdir()))
+# Screenshots are for a person to look at: CI takes none unless CRRT_SCREENSHOTS asks.
+TAKE_SHOTS = "CRRT_SCREENSHOTS" in os.environ or os.environ.get("CI", "").lower() != "true"
+
+
+def shoot(page, filename: str, *, full: bool = True) -> None:
+    """Keep the page as it stands, as ``SHOTS/filename``, for a person to look at."""
+    if TAKE_SHOTS:
+        page.screenshot(path=str(SHOTS / filename), full_page=full)
 
 
 def free_port() -> int:

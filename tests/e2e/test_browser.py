@@ -15,9 +15,9 @@ from tests.e2e.browser import (
     POC_EMAIL,
     RESPONDER_EMAIL,
     RESPONDER_NAME,
-    SHOTS,
     no_horizontal_scroll,
     serious_violations,
+    shoot,
     sign_in,
     tab_to,
 )
@@ -27,10 +27,10 @@ pytestmark = pytest.mark.browser
 
 def test_poc_nominates_an_expert_and_finds_them_in_the_pool(page, server):
     page.goto(f"{server.url}/login")
-    page.screenshot(path=str(SHOTS / "crrt-login.png"))
+    shoot(page, "crrt-login.png", full=False)
     sign_in(page, server, POC_EMAIL, "/experts")
     assert page.get_by_role("heading", name="Expert pool").is_visible()
-    page.screenshot(path=str(SHOTS / "crrt-experts.png"), full_page=True)
+    shoot(page, "crrt-experts.png")
 
     page.get_by_role("link", name="Nominate an expert").click()
     page.wait_for_url(f"{server.url}/experts/new")
@@ -70,7 +70,7 @@ def test_nomination_errors_are_announced_beside_the_fields(page, server):
     assert email.get_attribute("aria-invalid") == "true"
     assert page.locator("#email-error").inner_text().endswith("Enter the expert's email address.")
     assert page.get_by_label("Full name").input_value() == "No Skills Given"
-    page.screenshot(path=str(SHOTS / "crrt-nominate-errors.png"), full_page=True)
+    shoot(page, "crrt-nominate-errors.png")
 
 
 def test_pages_fit_a_phone_screen(page, server):
@@ -82,7 +82,7 @@ def test_pages_fit_a_phone_screen(page, server):
                        ("/organisations/PL", "crrt-organisation-360.png")):
         page.goto(f"{server.url}{path}")
         assert no_horizontal_scroll(page), f"{path} scrolls sideways at 360px"
-        page.screenshot(path=str(SHOTS / shot), full_page=True)
+        shoot(page, shot)
 
 
 def test_dashboard_draws_the_pool_for_a_coordinator(page, server):
@@ -95,7 +95,7 @@ def test_dashboard_draws_the_pool_for_a_coordinator(page, server):
                         "(document.querySelector('footer').getBoundingClientRect().bottom"
                         " + window.scrollY)")
     assert gap <= 1, f"{gap}px of empty page under the footer"
-    page.screenshot(path=str(SHOTS / "crrt-dashboard.png"), full_page=True)
+    shoot(page, "crrt-dashboard.png")
     # each bar leads to the list it counts; at phone width its label keeps the page's size
     page.set_viewport_size({"width": 360, "height": 800})
     label = page.locator("#chart-skill .bars__label").first
@@ -150,17 +150,17 @@ def test_a_person_chooses_lithuanian_and_their_zone_by_keyboard(page, server):
     assert page.locator("html").get_attribute("lang") == "lt"
     assert page.get_by_role("status").inner_text() == \
         lithuanian.gettext("Your changes are saved.")
-    page.screenshot(path=str(SHOTS / "crrt-account-lt.png"), full_page=True)
+    shoot(page, "crrt-account-lt.png")
     for path, shot in (("/", "crrt-dashboard-lt.png"), ("/experts", "crrt-experts-lt.png"),
                        ("/experts/new", "crrt-nominate-lt.png")):
         page.goto(f"{server.url}{path}")
         assert page.locator("html").get_attribute("lang") == "lt"
-        page.screenshot(path=str(SHOTS / shot), full_page=True)
+        shoot(page, shot)
     assert "Europe/Vilnius" in page.locator("footer").inner_text()
     page.set_viewport_size({"width": 360, "height": 780})
     page.goto(f"{server.url}/account")
     assert no_horizontal_scroll(page)
-    page.screenshot(path=str(SHOTS / "crrt-account-lt-360.png"), full_page=True)
+    shoot(page, "crrt-account-lt-360.png")
     # back to English for the other tests of this module's server
     page.get_by_label(lithuanian.gettext("Language of the pages")).select_option("")
     page.get_by_label(lithuanian.gettext("Time zone")).fill("")
@@ -176,10 +176,10 @@ def test_the_sign_in_page_offers_every_language_by_its_own_name(page, server):
     switch.get_by_role("link", name="Eesti").click()
     page.wait_for_url(f"{server.url}/login")
     assert page.locator("html").get_attribute("lang") == "et"
-    page.screenshot(path=str(SHOTS / "crrt-login-et.png"), full_page=True)
+    shoot(page, "crrt-login-et.png")
     page.set_viewport_size({"width": 360, "height": 780})
     assert no_horizontal_scroll(page)
-    page.screenshot(path=str(SHOTS / "crrt-login-et-360.png"), full_page=True)
+    shoot(page, "crrt-login-et-360.png")
 
 
 ACCESSIBLE_PAGES = ["/", "/experts", "/experts?skill=cloud&min_level=7", "/experts/new",
@@ -231,7 +231,7 @@ def test_responder_records_their_own_unavailability_by_keyboard(page, server):
     assert summary.is_visible()
     assert page.evaluate("() => document.activeElement.classList.contains('error-summary')")
     assert page.get_by_label("First day").get_attribute("aria-invalid") == "true"
-    page.screenshot(path=str(SHOTS / "crrt-unavailability-errors.png"), full_page=True)
+    shoot(page, "crrt-unavailability-errors.png")
 
     tab_to(page, "starts_on")
     page.keyboard.type("03102031")  # the date field's segments: month, day, year
@@ -249,10 +249,10 @@ def test_responder_records_their_own_unavailability_by_keyboard(page, server):
     assert "Mar 10, 2031 to Mar 14, 2031" in period.inner_text()
     assert period.get_by_role("button",
                               name="Remove the period Mar 10, 2031 to Mar 14, 2031").is_visible()
-    page.screenshot(path=str(SHOTS / "crrt-unavailability.png"), full_page=True)
+    shoot(page, "crrt-unavailability.png")
     page.set_viewport_size({"width": 360, "height": 780})
     assert no_horizontal_scroll(page), "the expert page scrolls sideways at 360px"
-    page.screenshot(path=str(SHOTS / "crrt-unavailability-360.png"), full_page=True)
+    shoot(page, "crrt-unavailability-360.png")
 
 
 def test_the_coordinators_dashboard_shows_the_absence_a_responder_records(page, server):
@@ -278,7 +278,7 @@ def test_the_coordinators_dashboard_shows_the_absence_a_responder_records(page, 
     shown = (f"{format_date(start, 'medium', locale='en')} to "
              f"{format_date(end, 'medium', locale='en')}")
     assert shown in entry.inner_text()
-    page.screenshot(path=str(SHOTS / "crrt-dashboard-away.png"), full_page=True)
+    shoot(page, "crrt-dashboard-away.png")
 
 
 def test_a_coordinator_creates_an_api_token_and_sees_it_once(page, server):
@@ -294,10 +294,10 @@ def test_a_coordinator_creates_an_api_token_and_sees_it_once(page, server):
     secret = shown.inner_text()
     assert len(secret) > 20 and secret not in page.url
     assert page.get_by_label("Your password").input_value() == ""  # never echoed back
-    page.screenshot(path=str(SHOTS / "crrt-account-token.png"), full_page=True)
+    shoot(page, "crrt-account-token.png")
     page.set_viewport_size({"width": 360, "height": 780})
     assert no_horizontal_scroll(page), "the new token scrolls sideways at 360px"
-    page.screenshot(path=str(SHOTS / "crrt-account-token-360.png"), full_page=True)
+    shoot(page, "crrt-account-token-360.png")
     page.goto(f"{server.url}/account/tokens")
     assert secret not in page.content()
     assert page.get_by_role("button", name="Revoke “nightly export”").count() == 1

@@ -12,10 +12,10 @@ from tests.e2e.browser import (
     COORDINATOR_EMAIL,
     PASSWORD,
     POC_EMAIL,
-    SHOTS,
     Server,
     no_horizontal_scroll,
     serious_violations,
+    shoot,
     sign_in,
     tab_to,
 )
@@ -32,7 +32,7 @@ def _checked(page, name: str, *, axe: bool = False) -> None:
     assert no_horizontal_scroll(page), f"{page.url} scrolls sideways"
     if axe:
         assert serious_violations(page) == [], page.url
-    page.screenshot(path=str(SHOTS / f"crrt-{name}.png"), full_page=True)
+    shoot(page, f"crrt-{name}.png")
 
 
 def _type_into(page, element_id: str, text: str) -> None:

@@ -13,9 +13,9 @@ import pytest
 from tests.e2e.browser import (
     COORDINATOR_EMAIL,
     POC_EMAIL,
-    SHOTS,
     no_horizontal_scroll,
     serious_violations,
+    shoot,
     sign_in,
     tab_to,
 )
@@ -65,7 +65,7 @@ def test_a_poc_imports_a_spreadsheet_and_finds_the_expert_in_the_pool(page, serv
     assert "Rejected" in broken.inner_text() and "clearance_expires_on" in broken.inner_text()
     assert "New" in page.locator("tr", has_text="Ülle Importer").inner_text()
     assert page.get_by_role("button", name="Confirm the import").count() == 0
-    page.screenshot(path=str(SHOTS / "crrt-import-report-rejected.png"), full_page=True)
+    shoot(page, "crrt-import-report-rejected.png")
 
     page.get_by_role("link", name="Choose another file").first.click()
     page.wait_for_url(f"{server.url}/experts/import?org=EE")
@@ -73,7 +73,7 @@ def test_a_poc_imports_a_spreadsheet_and_finds_the_expert_in_the_pool(page, serv
                   "Ülle Importer,ulle.importer@ee.example,cloud:2,et,SECRET UE,2027-06-30,"
                   "Signal +372 5550 1101")
     _check(page, server, good)
-    page.screenshot(path=str(SHOTS / "crrt-import-report.png"), full_page=True)
+    shoot(page, "crrt-import-report.png")
     page.get_by_role("button", name="Confirm the import").click()
     page.wait_for_url("**/experts?org=EE&imported=1&added=1&updated=0")
     assert page.get_by_role("status").filter(has_text="1 expert was added.").is_visible()
@@ -91,7 +91,7 @@ def test_the_wrong_file_is_told_by_its_field(page, server, tmp_path):
     assert page.get_by_role("alert").filter(has_text="There is a problem").is_visible()
     assert page.get_by_label("Spreadsheet").get_attribute("aria-invalid") == "true"
     assert page.locator("#file-error").inner_text().endswith("Import a .csv or an .xlsx file.")
-    page.screenshot(path=str(SHOTS / "crrt-import-errors.png"), full_page=True)
+    shoot(page, "crrt-import-errors.png")
 
 
 def test_erasure_is_confirmed_by_typing_the_name_with_the_keyboard(page, server, tmp_path):
@@ -110,7 +110,7 @@ def test_erasure_is_confirmed_by_typing_the_name_with_the_keyboard(page, server,
     assert page.get_by_label("Type the expert's name to confirm").get_attribute(
         "aria-invalid") == "true"
     assert page.evaluate("() => document.activeElement.classList.contains('error-summary')")
-    page.screenshot(path=str(SHOTS / "crrt-privacy-erase-error.png"), full_page=True)
+    shoot(page, "crrt-privacy-erase-error.png")
 
     tab_to(page, "confirmation")
     page.keyboard.press("Control+A")
@@ -140,7 +140,7 @@ def test_the_new_pages_pass_the_accessibility_checks_and_fit(axe_page, server, t
         if not no_horizontal_scroll(page):
             wrong.append(f"{name} scrolls sideways at {width}px")
         wrong.extend(f"{name}: {v}" for v in serious_violations(page))
-        page.screenshot(path=str(SHOTS / f"crrt-{name}-{width}.png"), full_page=True)
+        shoot(page, f"crrt-{name}-{width}.png")
 
     for name, path in _pages(page, server, tmp_path, width):
         page.goto(f"{server.url}{path}")

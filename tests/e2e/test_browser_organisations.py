@@ -14,9 +14,9 @@ from crrt.core import clock
 from tests.e2e.browser import (
     COORDINATOR_EMAIL,
     POC_EMAIL,
-    SHOTS,
     no_horizontal_scroll,
     serious_violations,
+    shoot,
     sign_in,
     tab_to,
 )
@@ -55,10 +55,10 @@ def test_a_coordinator_plans_a_membership_change_by_keyboard(page, server):
     assert "Planned" in planned.inner_text()
     cancel = planned.get_by_role("button", name="Cancel this planned change")
     assert cancel.is_visible()
-    page.screenshot(path=str(SHOTS / "crrt-org-keyboard-planned-1280.png"), full_page=True)
+    shoot(page, "crrt-org-keyboard-planned-1280.png")
     page.set_viewport_size({"width": 360, "height": 780})
     assert no_horizontal_scroll(page)
-    page.screenshot(path=str(SHOTS / "crrt-org-keyboard-planned-360.png"), full_page=True)
+    shoot(page, "crrt-org-keyboard-planned-360.png")
 
     cancel.focus()
     page.keyboard.press("Enter")
@@ -79,7 +79,7 @@ def test_a_poc_keeps_its_nations_contact_card(page, server):
     fingerprint = page.get_by_label("PGP key fingerprint")
     assert fingerprint.get_attribute("aria-invalid") == "true"
     assert page.get_by_label("24/7 hotline").input_value() == "+372 600 0099"  # kept as typed
-    page.screenshot(path=str(SHOTS / "crrt-org-card-errors-1280.png"), full_page=True)
+    shoot(page, "crrt-org-card-errors-1280.png")
 
     fingerprint.fill("3aa5 c343 7156 7bd2 2282 0f3d 26bb 7d48 d5df 47e1")
     page.get_by_label("Shares by default as").select_option("green")
@@ -90,10 +90,10 @@ def test_a_poc_keeps_its_nations_contact_card(page, server):
         "tel:+3726000099"
     assert "3AA5 C343 7156 7BD2 2282 0F3D 26BB 7D48 D5DF 47E1" in card.inner_text()
     assert card.get_by_text("TLP:GREEN").is_visible()
-    page.screenshot(path=str(SHOTS / "crrt-org-card-1280.png"), full_page=True)
+    shoot(page, "crrt-org-card-1280.png")
     page.set_viewport_size({"width": 360, "height": 780})
     assert no_horizontal_scroll(page)
-    page.screenshot(path=str(SHOTS / "crrt-org-card-360.png"), full_page=True)
+    shoot(page, "crrt-org-card-360.png")
 
 
 def _institution_edit(page, server) -> str:
@@ -127,7 +127,7 @@ def test_the_organisation_pages_pass_axe_and_fit_the_screen(axe_page, server, wi
         found[name] = serious_violations(page)
         if not no_horizontal_scroll(page):
             wide.append(name)
-        page.screenshot(path=str(SHOTS / f"crrt-org-{name}-{width}.png"), full_page=True)
+        shoot(page, f"crrt-org-{name}-{width}.png")
 
     for name, path in pages.items():
         page.goto(f"{server.url}{path}")
