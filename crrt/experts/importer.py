@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -356,7 +356,14 @@ def _check_header(header: list[str]) -> None:
 
 # --- validating and writing ------------------------------------------------------------------
 
-Problem = tuple[str, str]
+class Problem(NamedTuple):
+    """Why a row is refused: the column (``skills.0.level``), the words, and the kind of
+    validation error (Pydantic's type, ``""`` for the importer's own), so a page can word it
+    in the reader's language."""
+
+    where: str
+    message: str
+    kind: str = ""
 """What is wrong with a row: where (a column, ``skills.0.level``, or ``""`` for the whole row)
 and the message."""
 
@@ -365,13 +372,13 @@ NEW, UPDATE, UNCHANGED, REJECTED = "new", "update", "unchanged", "rejected"
 
 def _problem(error: dict[str, Any]) -> Problem:
     where = ".".join(str(part) for part in error.get("loc", ()))
-    return where, str(error.get("msg", "")).removeprefix("Value error, ")
+    return Problem(where, str(error.get("msg", "")).removeprefix("Value error, "),
+                   str(error.get("type", "")))
 
 
 def problem_text(problem: Problem) -> str:
     """A problem as the API and the command line word it: ``column: message``."""
-    where, message = problem
-    return f"{where}: {message}" if where else message
+    return f"{problem.where}: {problem.message}" if problem.where else problem.message
 
 
 def _row_input(org_code: str, cells: dict[str, str],
@@ -398,11 +405,11 @@ def _row_input(org_code: str, cells: dict[str, str],
             else:
                 raw[column] = value
         except ValueError as exc:
-            problems.append((column, str(exc)))
+            problems.append(Problem(column, str(exc)))
     try:
         data = ExpertIn.model_validate(raw)
     except ValidationError as exc:
-        unparsed = {column for column, _ in problems}  # already explained, not "missing"
+        unparsed = {p.where for p in problems}  # already explained, not "missing"
         problems += [_problem(dict(e)) for e in exc.errors()
                      if not (e["loc"] and str(e["loc"][0]) in unparsed)]
         return None, problems
@@ -498,9 +505,9 @@ def _check(db: Session, actor: Principal, nation: Organisation, sheet: Sheet) ->
         email = (str(data.email).lower() if data is not None
                  else named.get("email", "").strip().lower()) or None
         if len(cells) > len(sheet.header) and any(cells[len(sheet.header):]):
-            problems.append(("", "the row has more cells than the header has columns"))
+            problems.append(Problem("", "the row has more cells than the header has columns"))
         if email and email in seen:
-            problems.append(("email", f"the same email is on row {seen[email]}"))
+            problems.append(Problem("email", f"the same email is on row {seen[email]}"))
         if email:
             seen.setdefault(email, number)
         if problems:

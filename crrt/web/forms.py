@@ -53,7 +53,9 @@ def _sentence(message: str) -> str:
     return _(message if message.endswith((".", ")")) else message + ".")
 
 
-def _message(field: str, kind: str, raw: str) -> str:
+def message_for(field: str, kind: str, raw: str) -> str:
+    """One validation error of ``field`` (Pydantic's ``kind`` and English ``raw`` words) as a
+    form shows it, in the reader's language."""
     if kind == "missing" and field in REQUIRED:
         return _(REQUIRED[field])
     if kind in ("too_short", "string_too_short") and field in SHORT:
@@ -90,7 +92,7 @@ def messages(errors: ValidationError | Iterable[FieldError]) -> dict[str, str]:
         if across is not None:
             found.setdefault(*across)
         else:
-            found.setdefault(field, _message(field, kind, raw))
+            found.setdefault(field, message_for(field, kind, raw))
     return found
 
 

@@ -104,10 +104,14 @@ def _file_problem(exc: Invalid) -> str:
     return _(exc.detail)
 
 
-def _said(message: str) -> str:
-    """A row's problem as a sentence, translated when the catalogue has it (the importer's
-    words are English, as the API's are)."""
-    message = message[:1].upper() + message[1:]
+def _said(problem: importer.Problem) -> str:
+    """A row's problem in the reader's language: a validation error worded as the nomination
+    form words it; the importer's own words translated when the catalogue has them (they are
+    English, as the API's are)."""
+    field = problem.where.split(".")[0]
+    if problem.kind:
+        return forms.message_for(field, problem.kind, problem.message)
+    message = problem.message[:1].upper() + problem.message[1:]
     return _(message if message.endswith((".", ")")) else message + ".")
 
 
@@ -138,8 +142,8 @@ def _report(request: Request, outcome: importer.Outcome, nation: Organisation, f
             status: int = 200) -> Response:
     rows = [{"row": r.row, "name": r.name, "email": r.email, "action": r.action,
              "action_label": _(ACTIONS[r.action]),
-             "problems": [(where.split(".")[0], _said(message))
-                          for where, message in r.problems]} for r in outcome.rows]
+             "problems": [(p.where.split(".")[0], _said(p)) for p in r.problems]}
+            for r in outcome.rows]
     totals = [(action, _(label), outcome.count(action)) for action, label in ACTIONS.items()]
     return render(request, "expert_import_report.html", {
         "rows": rows, "totals": totals, "nation": nation, "filename": filename,

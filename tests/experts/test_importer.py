@@ -269,7 +269,7 @@ def test_the_outcome_says_row_by_row_what_happens(database, world, nominate):
     assert [(r.row, r.name, r.action) for r in outcome.rows] == [
         (2, "Same Person", importer.UNCHANGED), (3, "Changed Person", importer.UPDATE),
         (4, "New Person", importer.NEW), (5, "Bad Person", importer.REJECTED)]
-    assert dict(outcome.rows[3].problems) == {
+    assert {p.where: p.message for p in outcome.rows[3].problems} == {
         "skills.0.level": "Input should be less than or equal to 3",
         "languages.0": "'xx' is not an ISO 639-1 language code (e.g. en, et, lt)."}
     assert (outcome.report.created, outcome.report.updated) == (1, 2)

@@ -153,6 +153,21 @@ def test_a_rejected_row_is_shown_with_its_problems_by_column_and_cannot_be_confi
     assert pool_size(database, "EE") == 0
 
 
+def test_a_rejected_rows_problems_are_worded_as_the_forms_are_in_the_readers_language(
+        browser):
+    from crrt.web import i18n
+
+    client = browser(Role.NATIONAL_POC)
+    bad_row = "Bad Row,not-an-email,cloud:2,et,,"
+    english = _check(client, _csv(bad_row)).text
+    assert "Enter an email address such as name@example.org." in english
+    client.headers["Accept-Language"] = "lt"
+    lithuanian = _check(client, _csv(bad_row)).text
+    assert i18n.catalogue("lt").gettext("Enter an email address such as name@example.org.") \
+        in lithuanian
+    assert "not a valid email" not in lithuanian
+
+
 def test_an_xlsx_file_is_checked_as_a_csv_is(browser):
     book = openpyxl.Workbook()
     book.active.append(["name", "email", "skills"])
