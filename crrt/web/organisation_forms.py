@@ -25,7 +25,7 @@ from crrt.organisations.schemas import EARLIEST, SLUG
 from crrt.web import forms
 from crrt.web.i18n import N_, _, format_day
 
-CONTACT_FIELDS = ("hotline", "email", "pgp_fingerprint", "messenger", "default_tlp")
+CONTACT_FIELDS = ("hotline", "email", "messenger", "pgp_fingerprint", "default_tlp")
 MEMBERSHIP_FIELDS = ("membership", "effective_on", "note")
 NEW_FIELDS = ("kind", "code", "name", "membership", "effective_on")
 INSTITUTION_FIELDS = ("name", "kind")
