@@ -100,6 +100,12 @@ def test_dashboard_draws_the_pool_for_a_coordinator(page, server):
     page.set_viewport_size({"width": 360, "height": 800})
     label = page.locator("#chart-skill .bars__label").first
     assert float(label.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 14
+    # who can deploy reads skill by skill: every count of a row in sight, none scrolled away
+    counts = page.locator(".table--ready tbody tr").first.locator("td")
+    assert counts.count() == 4
+    for i in range(4):
+        box = counts.nth(i).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 360
     page.locator("#chart-nation a", has_text="Estonia (EE)").click()
     page.wait_for_url(f"{server.url}/experts?org=EE")
     assert page.get_by_role("heading", name="Expert pool").is_visible()
