@@ -63,8 +63,8 @@ def test_poc_nominates_an_expert_and_finds_them_in_the_pool(page, server):
 def test_nomination_errors_are_announced_beside_the_fields(page, server):
     sign_in(page, server, POC_EMAIL, "/experts/new")
     page.get_by_label("Full name").fill("No Skills Given")
-    page.get_by_role("button", name="Nominate").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not this one
+        page.get_by_role("button", name="Nominate").click()
     assert page.get_by_role("alert").filter(has_text="There is a problem").is_visible()
     email = page.get_by_label("Email address")
     assert email.get_attribute("aria-invalid") == "true"
@@ -127,14 +127,14 @@ def test_fields_in_error_turn_red_on_the_sign_in_and_nomination_forms(page, serv
     page.goto(f"{server.url}/login")
     page.get_by_label("Email address").fill(POC_EMAIL)
     page.get_by_label("Password").fill("not the password at all")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not this one
+        page.get_by_role("button", name="Sign in").click()
     email = page.get_by_label("Email address")
     assert email.get_attribute("aria-invalid") == "true"
     assert email.evaluate("e => getComputedStyle(e).borderTopColor") == ERROR_RED
     sign_in(page, server, POC_EMAIL, "/experts/new")
-    page.get_by_role("button", name="Nominate").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not this one
+        page.get_by_role("button", name="Nominate").click()
     name = page.get_by_label("Full name")
     assert name.get_attribute("aria-invalid") == "true"
     assert name.evaluate("e => getComputedStyle(e).borderTopColor") == ERROR_RED
@@ -207,8 +207,8 @@ def test_no_page_has_a_serious_or_critical_wcag_violation(axe_page, server, widt
         page.goto(f"{server.url}{path}")
         found[path] = serious_violations(page)
     page.goto(f"{server.url}/experts/new")
-    page.get_by_role("button", name="Nominate").click()  # a form with its errors shown
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not this one
+        page.get_by_role("button", name="Nominate").click()  # a form with its errors shown
     found["/experts/new (errors)"] = serious_violations(page)
     assert {path: v for path, v in found.items() if v} == {}
 
@@ -294,8 +294,8 @@ def test_a_coordinator_creates_an_api_token_and_sees_it_once(page, server):
     page.get_by_label("Name").fill("nightly export")
     page.get_by_label("Expires after (days)").fill("30")
     page.get_by_label("Your password").fill(PASSWORD)
-    page.get_by_role("button", name="Create the token").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not this one
+        page.get_by_role("button", name="Create the token").click()
     shown = page.get_by_role("status").locator("code")
     secret = shown.inner_text()
     assert len(secret) > 20 and secret not in page.url

@@ -82,8 +82,8 @@ def test_an_admin_adds_an_account_changes_its_role_and_deactivates_it(axe_page, 
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(re.compile(r"\?saved=details$"))
     assert page.locator("#role").input_value() == "responder"
-    page.get_by_role("button", name="Deactivate", exact=True).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not this one
+        page.get_by_role("button", name="Deactivate", exact=True).click()
     assert page.get_by_text("Deactivated", exact=True).first.is_visible()
     assert page.get_by_role("button", name="Reactivate", exact=True).is_visible()
 
@@ -104,8 +104,8 @@ def test_a_coordinator_filters_the_audit_log_and_verifies_the_chain(axe_page, se
     assert actions.count() > 0
     assert all(text.strip() == "expert.nominate"
                for text in page.locator("table tbody tr > :nth-child(4)").all_text_contents())
-    page.get_by_role("button", name="Verify the chain").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not this one
+        page.get_by_role("button", name="Verify the chain").click()
     assert page.get_by_text(re.compile(r"^Intact: [\d,]+ events verified")).is_visible()
     _checked(page, f"audit-verified-{width}", axe=True)
 

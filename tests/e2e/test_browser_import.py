@@ -37,8 +37,8 @@ def _check(page, server, sheet: Path) -> None:
     if page.locator("select#org").count():  # a coordinator chooses the nation
         page.get_by_label("Nation").select_option("EE")
     page.get_by_label("Spreadsheet").set_input_files(str(sheet))
-    page.get_by_role("button", name="Check the file").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not this one
+        page.get_by_role("button", name="Check the file").click()
 
 
 def _import(page, server, folder: Path, name: str, email: str) -> str:
@@ -105,8 +105,8 @@ def test_erasure_is_confirmed_by_typing_the_name_with_the_keyboard(page, server,
 
     tab_to(page, "confirmation")
     page.keyboard.type("Erik Somebody")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not this one
+        page.keyboard.press("Enter")
     assert page.get_by_label("Type the expert's name to confirm").get_attribute(
         "aria-invalid") == "true"
     assert page.evaluate("() => document.activeElement.classList.contains('error-summary')")
@@ -150,7 +150,7 @@ def test_the_new_pages_pass_the_accessibility_checks_and_fit(axe_page, server, t
                                 "Mixed Bad,mixed bad,cloud:9,xx,,2027-02-30,"))
     look("import-report-rejected")
     page.goto(f"{server.url}/experts/import")
-    page.get_by_role("button", name="Check the file").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not this one
+        page.get_by_role("button", name="Check the file").click()
     look("import-errors")
     assert not wrong, "\n".join(wrong)

@@ -74,8 +74,8 @@ def test_a_poc_keeps_its_nations_contact_card(page, server):
     assert page.get_by_label("Name").count() == 0  # a POC renames nothing
     page.get_by_label("24/7 hotline").fill("+372 600 0099")
     page.get_by_label("PGP key fingerprint").fill("not a key")
-    page.get_by_role("button", name="Save changes").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not this one
+        page.get_by_role("button", name="Save changes").click()
     fingerprint = page.get_by_label("PGP key fingerprint")
     assert fingerprint.get_attribute("aria-invalid") == "true"
     assert page.get_by_label("24/7 hotline").input_value() == "+372 600 0099"  # kept as typed
@@ -106,8 +106,8 @@ def _with_errors(page, server, path: str, button: str, clear: tuple[str, ...] = 
     page.goto(f"{server.url}{path}")
     for field in clear:
         page.locator(f"#{field}").fill("")
-    page.get_by_role("button", name=button).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the next page, not this one
+        page.get_by_role("button", name=button).click()
 
 
 @pytest.mark.parametrize("width", [1280, 360])
