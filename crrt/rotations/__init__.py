@@ -1,0 +1,1 @@
+"""Rotations: six-month rapid response teams planned from the nations' experts (issue 14)."""
