@@ -134,9 +134,7 @@ def _audit_page(request: Request, db: Session, me: Principal, cursor: str | None
     here = {**query, "cursor": cursor} if cursor else query
     return render(request, "audit.html", {
         "rows": rows, "values": values, "errors": errors, "filtered": bool(query),
-        "next_url": f"/audit?{urlencode({**query, 'cursor': next_cursor})}"
-                    if next_cursor else None,
-        "first_url": f"/audit?{urlencode(query)}" if cursor else None,
+        **forms.page_links("/audit", query, cursor, next_cursor),
         "verify_url": f"/audit?{urlencode(here)}" if here else "/audit",
         "verification": verification}, status=422 if errors else 200)
 

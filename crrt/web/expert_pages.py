@@ -139,15 +139,12 @@ def pool(request: Request, db: Db, me: SignedIn, cursor: str | None = None,
     query = {k: v for k, v in values.items() if v}
     sort = sort if sort in SORTS else ""
     ordered = {**query, "sort": sort} if sort else query
-    next_url = f"/experts?{urlencode({**ordered, 'cursor': next_cursor})}" if next_cursor \
-        else None
-    first_url = f"/experts?{urlencode(ordered)}" if cursor else None
     # The Name heading's link: A to Z first, then Z to A, then back to A to Z.
     sort_url = f"/experts?{urlencode({**query, 'sort': '-name' if sort == 'name' else 'name'})}"
     can_nominate = bool(expert_service.nominating_nations(db=db, actor=me))
     return render(request, "experts.html", {
         "rows": rows, "values": values, "errors": errors, "nations": nations,
-        "next_url": next_url, "first_url": first_url, "filtered": bool(query),
+        **forms.page_links("/experts", ordered, cursor, next_cursor), "filtered": bool(query),
         "can_nominate": can_nominate, "withdrawn": withdrawn == "1",
         "imported": import_notice(request.query_params),
         "availability_day": day if day and day != clock.today() else None, "total": total,

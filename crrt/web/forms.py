@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from starlette.datastructures import FormData
@@ -42,6 +43,15 @@ def text(form: FormData | Mapping[str, Any], name: str) -> str:
     """A form or query value as stripped text ('' when absent or not text)."""
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+def page_links(path: str, query: dict[str, str], cursor: str | None,
+               next_cursor: str | None) -> dict[str, str | None]:
+    """A list's pager: the first page (when this is a later one) and the next, each with the
+    list's filters (the ``pager`` macro draws them)."""
+    return {"first_url": f"{path}?{urlencode(query)}" if cursor else None,
+            "next_url": f"{path}?{urlencode({**query, 'cursor': next_cursor})}"
+            if next_cursor else None}
 
 
 def _sentence(message: str) -> str:

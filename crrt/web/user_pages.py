@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -185,9 +184,7 @@ def users(request: Request, db: Db, me: SignedIn, cursor: str | None = None) -> 
         "rows": rows, "values": values, "errors": _in_order(errors, FILTERS),
         "roles": ROLES, "organisations": organisations,
         "org_names": {org.code: org.name for org in organisations}, "filtered": bool(query),
-        "next_url": f"/users?{urlencode({**query, 'cursor': next_cursor})}"
-                    if next_cursor else None,
-        "first_url": f"/users?{urlencode(query)}" if cursor else None},
+        **forms.page_links("/users", query, cursor, next_cursor)},
         status=422 if errors else 200)
 
 
