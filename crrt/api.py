@@ -35,6 +35,7 @@ from crrt.core.http import (
 )
 from crrt.experts.api import router as experts_router
 from crrt.organisations.api import router as organisations_router
+from crrt.rotations import api as rotations_api
 from crrt.web import errors as web_errors
 from crrt.web.pages import router as web_router
 from crrt.web.static import mount_static
@@ -197,7 +198,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (health_router, auth_router, organisations_router, experts_router,
-                   audit_router):
+                   audit_router, rotations_api.templates, rotations_api.router,
+                   rotations_api.other):
         api.include_router(router)
     app.include_router(api)
     app.include_router(web_router)

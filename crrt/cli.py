@@ -25,6 +25,7 @@ from crrt.core import clock, logs, migrations
 from crrt.core.config import get_settings
 from crrt.experts.cli import app as experts_app
 from crrt.organisations.enums import Membership, OrgKind
+from crrt.rotations.cli import app as roster_app
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -44,7 +45,8 @@ webhook_app = typer.Typer(help="Signed webhook endpoints (Standard Webhooks).",
                           no_args_is_help=True)
 for sub, name in ((db_app, "db"), (org_app, "org"), (user_app, "user"), (token_app, "token"),
                   (audit_app, "audit"), (demo_app, "demo"), (experts_app, "experts"),
-                  (jobs_app, "jobs"), (webhook_app, "webhook")):
+                  (jobs_app, "jobs"), (webhook_app, "webhook"),
+                  (roster_app, "roster")):
     app.add_typer(sub, name=name)
 
 

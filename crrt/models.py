@@ -11,4 +11,5 @@ def load_all() -> None:
     import crrt.experts.models
     import crrt.jobs.models
     import crrt.notify.models
-    import crrt.organisations.models  # noqa: F401
+    import crrt.organisations.models
+    import crrt.rotations.models  # noqa: F401

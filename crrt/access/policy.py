@@ -48,6 +48,10 @@ class Permission(StrEnum):
     WEBHOOKS_MANAGE = "webhooks.manage"
     DASHBOARD_POOL = "dashboard.pool"
     MARKED_READ = "marked.read"
+    ROTATIONS_READ = "rotations.read"
+    ROTATIONS_PLAN = "rotations.plan"
+    COMMITMENTS_WRITE = "commitments.write"
+    CALENDAR_OWN = "calendar.own"
 
 
 RULES: dict[Permission, Rule] = {
@@ -82,6 +86,14 @@ RULES: dict[Permission, Rule] = {
     Permission.DASHBOARD_POOL: Rule(grant(*CENTRAL, POC)),
     # on a marked record: what its TLP marking allows (DESIGN §1)
     Permission.MARKED_READ: Rule(grant(*EVERY_ROLE, when=READABLE)),
+    # the teams on duty, their members and weekly duty; templates; commitments
+    Permission.ROTATIONS_READ: Rule(grant(*CENTRAL, POC, Role.RESPONDER, Role.OBSERVER)),
+    # templates, planning, publishing and replacing: the coordination cell's work
+    Permission.ROTATIONS_PLAN: Rule(grant(*CENTRAL)),
+    # on an organisation: the expert-seats a year it commits
+    Permission.COMMITMENTS_WRITE: Rule(grant(*CENTRAL), grant(POC, when=OWN_ORGANISATION)),
+    # one's own duty calendar address (for whoever has an expert record)
+    Permission.CALENDAR_OWN: Rule(grant(*EVERY_ROLE)),
 }
 
 

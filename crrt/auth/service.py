@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -575,3 +576,16 @@ def prune_login_attempts(*, db: Session, older_than: datetime) -> int:
     """Forget old attempts (the worker calls this); returns how many were removed."""
     result = db.execute(delete(LoginAttempt).where(LoginAttempt.at < older_than))
     return removed(result)
+
+
+def poc_addresses(*, db: Session, org_ids: Collection[int]) -> dict[int, list[str]]:
+    """The active national POCs' addresses by nation: whom a nation's notices go to."""
+    found: dict[int, list[str]] = {}
+    if not org_ids:
+        return found
+    rows = db.execute(select(User.organisation_id, User.email).where(
+        User.role == Role.NATIONAL_POC, User.is_active.is_(True),
+        User.organisation_id.in_(list(org_ids))).order_by(User.email))
+    for org_id, email in rows:
+        found.setdefault(org_id, []).append(email)
+    return found

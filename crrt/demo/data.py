@@ -401,6 +401,21 @@ _POSTED_ABROAD = {
 # true (the membership history is the project's past and does not move).
 DEMO_TODAY = date(2026, 11, 27)
 
+# The standard rapid response team: ten seats, a lead, at least four nations.
+TEMPLATE: dict[str, Any] = {
+    "name": "Standard rapid response team", "min_size": 8, "max_size": 12,
+    "min_nations": 4, "max_per_nation": 3, "languages": ["en"], "consecutive": False,
+    "slots": [{"skill": "team_lead", "min_level": 2},
+              {"skill": "incident_handling", "min_level": 2, "count": 2},
+              {"skill": "digital_forensics", "min_level": 2},
+              {"skill": "malware_analysis", "min_level": 2},
+              {"skill": "network_forensics", "min_level": 2},
+              {"skill": "threat_intelligence", "min_level": 2},
+              {"skill": "ot_ics", "min_level": 2},
+              {"skill": "cloud", "min_level": 2},
+              {"skill": "legal_advisor", "min_level": 1}],
+}
+
 # Declared unavailability, (starts_on, ends_on, reason), both ends inclusive.
 _UNAVAILABILITY = {
     "paulius.butkus@kam.lt.example": [("2027-02-01", "2027-02-12", "Training course")],

@@ -29,6 +29,9 @@ from crrt.organisations.schemas import (
     OrganisationIn,
     OrganisationPatch,
 )
+from crrt.rotations import drafting
+from crrt.rotations import service as rotations
+from crrt.rotations.schemas import PlanIn, TemplateIn
 
 DEMO = Principal.system("demo")
 
@@ -39,10 +42,11 @@ class Summary:
     institutions: int = 0
     users: int = 0
     experts: int = 0
+    rotations: int = 0
 
     def __str__(self) -> str:
         added = (f"{self.organisations} organisations, {self.institutions} institutions, "
-                 f"{self.users} users, {self.experts} experts")
+                 f"{self.users} users, {self.experts} experts, {self.rotations} rotations")
         return f"demo data loaded: {added} added" if any(vars(self).values()) \
             else "demo data already present: nothing added"
 
@@ -146,7 +150,24 @@ def load(db: Session) -> Summary:
     institutions = _institutions(db, summary)
     _users(db, summary)
     _experts(db, summary, institutions)
+    _rotations(db, summary)
     return summary
+
+
+def _rotations(db: Session, summary: Summary) -> None:
+    """The standard team template, and a published plan from the current half-year on (two
+    teams, their weekly duty): what the rotation pages show."""
+    if any(t.name == data.TEMPLATE["name"] for t in rotations.list_templates(db=db,
+                                                                           actor=DEMO)):
+        return
+    template = rotations.create_template(db=db, actor=DEMO,
+                                         data=TemplateIn.model_validate(data.TEMPLATE))
+    today = clock.today()
+    start = date(today.year, 1 if today.month <= 6 else 7, 1)
+    plan = drafting.draft_in(db=db, actor=DEMO, data=PlanIn(
+        template_id=template.public_id, start=start, periods=2, seconds=5,
+        zone="Europe/Vilnius"))
+    summary.rotations += len(drafting.publish(db=db, actor=DEMO, plan_id=plan.public_id))
 
 
 def logins() -> str:

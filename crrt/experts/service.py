@@ -11,6 +11,7 @@ what the pool holds about a person, for export and erasure, is :mod:`crrt.expert
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -657,3 +658,37 @@ def erase(*, db: Session, actor: Principal, expert_id: uuid.UUID) -> Expert:
     privacy.erase_person(db=db, actor=actor, person=_person(expert, with_account=False),
                          object_type="expert", object_id=expert.public_id)
     return expert
+
+
+# --- for the rotations part --------------------------------------------------------------------
+
+def roster_pool(*, db: Session, actor: Principal, org_ids: Collection[int]) -> list[Expert]:
+    """The nominated (not erased) experts of the nations a plan may draw on, with their
+    skills, languages and unavailability loaded: what the planner is given."""
+    policy.require_some(actor, Permission.EXPERTS_READ)
+    if not org_ids:
+        return []
+    stmt = select(Expert).where(Expert.erased_at.is_(None),
+                                Expert.organisation_id.in_(list(org_ids)),
+                                policy.scope(actor, Permission.EXPERTS_READ, Expert))
+    return list(db.scalars(stmt.order_by(Expert.id)))
+
+
+def team_cards(*, db: Session, expert_ids: Collection[int]) -> dict[int, Expert]:
+    """Experts by id, as a team's roster shows them to whoever may read the team (the
+    rotations part asks its own permission first): name, nation, zone, contact."""
+    if not expert_ids:
+        return {}
+    rows = db.scalars(select(Expert).where(Expert.id.in_(list(expert_ids))))
+    return {e.id: e for e in rows}
+
+
+def by_public_id(*, db: Session, expert_id: uuid.UUID) -> Expert | None:
+    """An expert by public id, unscoped: the rotations part decides who may name one."""
+    return db.scalar(select(Expert).where(Expert.public_id == expert_id))
+
+
+def own_record(*, db: Session, user_id: int) -> Expert | None:
+    """The expert record linked to an account: that person's own."""
+    return db.scalar(select(Expert).where(Expert.user_id == user_id,
+                                          Expert.erased_at.is_(None)).limit(1))

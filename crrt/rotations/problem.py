@@ -11,7 +11,8 @@ from datetime import date
 @dataclass(frozen=True)
 class Candidate:
     """An expert as the planner sees one: skills with levels 1-3, languages, clearance as a
-    rank (0 none, 1 RESTREINT UE ... 3 SECRET UE) and the days they are away."""
+    rank (0 none, 1 RESTREINT UE ... 3 SECRET UE), the days they are away and their time zone
+    as a whole-hour UTC offset (a team spread over zones answers more hours of the day)."""
 
     id: int
     org: str
@@ -19,6 +20,7 @@ class Candidate:
     languages: frozenset[str] = frozenset({"en"})
     clearance: int = 0
     away: tuple[tuple[date, date], ...] = ()
+    zone_offset: int = 0
 
     def qualifies(self, slot: Slot) -> bool:
         return self.skills.get(slot.skill, 0) >= slot.min_level and \
@@ -42,13 +44,33 @@ class Slot:
 
 @dataclass(frozen=True)
 class Template:
-    """A team: its slots and the rules every team of the horizon keeps."""
+    """A team: its slots and the rules every team of the horizon keeps.
+
+    A team's size is its seats (the slots' counts), so size bounds are a check on the
+    template, not a choice of the planner. The issue's bounds for a real team are 8 to 12
+    (``TEAM_SIZE``); the defaults here bound nothing, so that small teams stay expressible, and
+    whoever accepts a template from a user passes the bounds to have them checked here."""
 
     slots: tuple[Slot, ...]
     min_nations: int = 1
     max_per_nation: int = 99
     languages: frozenset[str] = frozenset({"en"})
     consecutive: bool = False  # may an expert serve two periods in a row
+    min_size: int = 0
+    max_size: int | None = None
+
+    def __post_init__(self) -> None:
+        size = self.size
+        if size < self.min_size or (self.max_size is not None and size > self.max_size):
+            bounds = f"{self.min_size} to {'any' if self.max_size is None else self.max_size}"
+            raise ValueError(f"a team of {size} seats, {bounds} allowed")
+
+    @property
+    def size(self) -> int:
+        return sum(slot.count for slot in self.slots)
+
+
+TEAM_SIZE = (8, 12)  # the issue's bounds on a real team's seats
 
 
 @dataclass(frozen=True)
@@ -98,6 +120,7 @@ class Plan:
     explanation: list[str] = field(default_factory=list)
     objective: float = 0.0
     bound: float = 0.0
+    shortfall: float = 0.0  # the objective's price of seats and rules missed; the rest prefers
     solve_seconds: float = 0.0
     targets: dict[str, float] = field(default_factory=dict)
 
@@ -107,3 +130,24 @@ class Plan:
         for a in self.assignments:
             held[a.org] = held.get(a.org, 0) + 1
         return held
+
+
+@dataclass(frozen=True)
+class Move:
+    """One seat whose holder a replacement changed; ``None`` is an empty seat."""
+
+    period: int
+    slot: int
+    old: int | None
+    new: int | None
+
+
+@dataclass
+class Replacement:
+    """A plan repaired after a withdrawal: the new plan, its moves for the service to apply,
+    and the same moves in words for the coordinator."""
+
+    plan: Plan
+    changes: list[str] = field(default_factory=list)
+    moved: list[Move] = field(default_factory=list)
+    fewest: bool = False  # the solver proved no repair changes fewer seats

@@ -39,6 +39,7 @@ from crrt.web.i18n import _, place_name
 from crrt.web.import_pages import router as import_router
 from crrt.web.organisation_pages import router as organisation_router
 from crrt.web.privacy_pages import router as privacy_router
+from crrt.web.rotation_pages import router as rotation_router
 from crrt.web.session import CheckedForm, PageLanguage, SignedIn, SignInForm, Viewer
 from crrt.web.templating import label, render
 from crrt.web.user_pages import router as user_router
@@ -190,5 +191,6 @@ router.include_router(privacy_router)
 router.include_router(expert_router)
 router.include_router(expert_edit_router)
 router.include_router(account_router)
+router.include_router(rotation_router)
 router.include_router(audit_router)
 router.include_router(user_router)

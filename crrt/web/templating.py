@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from crrt import __version__
 from crrt.access import policy
+from crrt.access.enums import Role
 from crrt.access.principal import Principal
 from crrt.web import i18n, session, viewpoint
 from crrt.web.i18n import N_
@@ -54,6 +55,15 @@ LABELS = {
     "cloud": N_("Cloud"),
     "legal_advisor": N_("Legal advice"),
     "communications": N_("Communications"),
+    "draft": N_("Draft"),
+    "published": N_("Published"),
+    "discarded": N_("Discarded"),
+    # Translators: the solver proved no plan is better
+    "optimal": N_("Optimal"),
+    # Translators: every seat filled; the solver did not prove it the best
+    "feasible": N_("Every seat filled"),
+    # Translators: some seats or rules could not be met
+    "infeasible": N_("Partly filled"),
 }
 
 LEVELS = {1: N_("working"), 2: N_("advanced"), 3: N_("expert")}
@@ -104,6 +114,10 @@ def layout(request: Request) -> dict[str, Any]:
         nav = [("/", i18n.gettext("Dashboard")), ("/organisations", i18n.gettext("Organisations"))]
         if policy.may(me, policy.Permission.EXPERTS_READ):
             nav.append(("/experts", i18n.gettext("Expert pool")))
+        if policy.may(me, policy.Permission.ROTATIONS_READ):
+            nav.append(("/rotations", i18n.gettext("Rotations")))
+        if me.role is Role.RESPONDER:
+            nav.append(("/duty", i18n.gettext("My duty")))
         if policy.may(me, policy.Permission.AUDIT_READ):
             nav.append(("/audit", i18n.gettext("Audit log")))
         if policy.may(me, policy.Permission.USERS_MANAGE):

@@ -43,6 +43,7 @@ OK = "2xx"              # allowed (API)
 NO = "refused"          # anonymous: 401; a role: 403 or 404
 PAGE = "page 200"       # a page shown
 FORBIDDEN = "page 403"  # a page refused to a signed-in role
+MISSING = "page 404"    # a page of a record out of the role's reach (a draft plan)
 LOGIN = "303 /login"    # sent to sign in (or back to it after signing out)
 AWAY = "303 onward"     # a redirect elsewhere: signed in, or a form done
 
@@ -53,6 +54,8 @@ COLUMNS: tuple[Role | None, ...] = (ANON, Role.ADMIN, Role.COORDINATOR, Role.NAT
 _ = NO
 EXPERTS = "/api/v1/experts"
 ORGS = "/api/v1/organisations"
+TEMPLATES = "/api/v1/team-templates"
+ROTATIONS = "/api/v1/rotations"
 RULES: dict[tuple[str, str], tuple[str, ...]] = {
     #                                                     anon  admin coord poc   resp  req   obs
     ("GET", "/api/v1/health"):                           (OK,   OK,   OK,   OK,   OK,   OK,   OK),
@@ -68,6 +71,36 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/api/v1/users/{user_id}/tokens"):           (_,    OK,   _,    _,    _,    _,    _),
     ("DELETE", "/api/v1/users/{user_id}/tokens/{token_id}"):
                                                          (_,    OK,   _,    _,    _,    _,    _),
+    # rotations: read by every role of the project but requesters; planned centrally
+    ("GET", TEMPLATES):                                  (_,    OK,   OK,   OK,   OK,   _,    OK),
+    ("POST", TEMPLATES):                                 (_,    OK,   OK,   _,    _,    _,    _),
+    ("GET", f"{TEMPLATES}/{{template_id}}"):             (_,    OK,   OK,   OK,   OK,   _,    OK),
+    ("PATCH", f"{TEMPLATES}/{{template_id}}"):           (_,    OK,   OK,   _,    _,    _,    _),
+    ("GET", "/api/v1/commitments"):                      (_,    OK,   OK,   OK,   OK,   _,    OK),
+    # Estonia's commitment: its POC states it
+    ("PUT", "/api/v1/commitments/{code}"):               (_,    OK,   OK,   OK,   _,    _,    _),
+    ("DELETE", "/api/v1/commitments/{code}"):            (_,    OK,   OK,   OK,   _,    _,    _),
+    ("POST", f"{ROTATIONS}/plan"):                       (_,    OK,   OK,   _,    _,    _,    _),
+    ("GET", f"{ROTATIONS}/plans"):                       (_,    OK,   OK,   OK,   OK,   _,    OK),
+    # a draft: only those who plan see it
+    ("GET", f"{ROTATIONS}/plans/{{plan_id}}"):           (_,    OK,   OK,   _,    _,    _,    _),
+    ("GET", f"{ROTATIONS}/plans/{{plan_id}}/check"):     (_,    OK,   OK,   _,    _,    _,    _),
+    ("POST", f"{ROTATIONS}/plans/{{plan_id}}/publish"):  (_,    OK,   OK,   _,    _,    _,    _),
+    ("POST", f"{ROTATIONS}/plans/{{plan_id}}/discard"):  (_,    OK,   OK,   _,    _,    _,    _),
+    ("GET", ROTATIONS):                                  (_,    OK,   OK,   OK,   OK,   _,    OK),
+    ("GET", f"{ROTATIONS}/current"):                     (_,    OK,   OK,   OK,   OK,   _,    OK),
+    ("GET", f"{ROTATIONS}/{{rotation_id}}"):             (_,    OK,   OK,   OK,   OK,   _,    OK),
+    ("GET", f"{ROTATIONS}/{{rotation_id}}/duty"):        (_,    OK,   OK,   OK,   OK,   _,    OK),
+    ("GET", f"{ROTATIONS}/{{rotation_id}}/calendar.ics"):
+                                                         (_,    OK,   OK,   OK,   OK,   _,    OK),
+    ("POST", f"{ROTATIONS}/{{rotation_id}}/replace"):    (_,    OK,   OK,   _,    _,    _,    _),
+    # one's own duty and calendar address: only the responder has an expert record
+    ("GET", "/api/v1/me/duty"):                          (_,    _,    _,    _,    OK,   _,    _),
+    ("POST", "/api/v1/me/calendar"):                     (_,    _,    _,    _,    OK,   _,    _),
+    ("DELETE", "/api/v1/me/calendar"):                   (_,    _,    _,    _,    OK,   _,    _),
+    ("GET", "/api/v1/calendars/nations/{code}.ics"):     (_,    OK,   OK,   OK,   OK,   _,    OK),
+    # the secret address is the credential
+    ("GET", "/api/v1/calendars/{token}.ics"):            (OK,   OK,   OK,   OK,   OK,   OK,   OK),
     ("GET", ORGS):                                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
     ("POST", ORGS):                                      (_,    OK,   OK,   _,    _,    _,    _),
     ("GET", f"{ORGS}/{{code}}"):                         (_,    OK,   OK,   OK,   OK,   OK,   OK),
@@ -184,6 +217,32 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/experts/{expert_id}/unavailability/{unavailability_id}/remove"):
                                                   (LOGIN, AWAY, AWAY, AWAY, AWAY, FORBIDDEN,
                                                    FORBIDDEN),
+    # rotations: read by every role but requesters; plans and replacements central; a draft
+    # is out of reach of those who do not plan
+    ("GET", "/rotations"):                        (LOGIN, PAGE, PAGE, PAGE, PAGE, FORBIDDEN,
+                                                   PAGE),
+    ("GET", "/rotations/plan"):                   (LOGIN, PAGE, PAGE, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/rotations/plan"):                  (LOGIN, AWAY, AWAY, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("GET", "/rotations/plans/{plan_id}"):        (LOGIN, PAGE, PAGE, MISSING, MISSING,
+                                                   FORBIDDEN, MISSING),
+    ("POST", "/rotations/plans/{plan_id}/publish"):
+                                                  (LOGIN, AWAY, AWAY, MISSING, MISSING,
+                                                   FORBIDDEN, MISSING),
+    ("POST", "/rotations/plans/{plan_id}/discard"):
+                                                  (LOGIN, AWAY, AWAY, MISSING, MISSING,
+                                                   FORBIDDEN, MISSING),
+    ("GET", "/rotations/{rotation_id}"):          (LOGIN, PAGE, PAGE, PAGE, PAGE, FORBIDDEN,
+                                                   PAGE),
+    ("POST", "/rotations/{rotation_id}/replace"): (LOGIN, PAGE, PAGE, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    # one's own duty: the page says so to an account without an expert record
+    ("GET", "/duty"):                             (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    ("POST", "/duty/calendar"):                   (LOGIN, MISSING, MISSING, MISSING, PAGE,
+                                                   MISSING, MISSING),
+    ("POST", "/duty/calendar/revoke"):            (LOGIN, MISSING, MISSING, MISSING, PAGE,
+                                                   MISSING, MISSING),
     ("GET", "/account"):                          (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
     ("POST", "/account"):                         (LOGIN, AWAY, AWAY, AWAY, AWAY, AWAY, AWAY),
     # one's own password and API tokens (the password given again): every role
@@ -284,6 +343,9 @@ class Scene:
     ee_expert: uuid.UUID = NIL
     ee_institution: uuid.UUID = NIL
     spare_user: int = 0
+    template: uuid.UUID = NIL
+    rotation: uuid.UUID = NIL
+    seated: uuid.UUID = NIL  # the member a replacement withdraws
     role: Role | None = None  # whose run this is (an import's confirmation is sealed for it)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -307,6 +369,32 @@ class Scene:
                 db=db, actor=auth_service.principal_of(db, user), user=user,
                 data=TokenIn(name="x"))
             return token.id
+
+    def fresh_draft(self) -> uuid.UUID:
+        """A draft of one month of the scene's template, years ahead (each its own year, so
+        published ones never overlap)."""
+        from crrt.rotations import drafting
+        from crrt.rotations.schemas import PlanIn
+
+        return drafting.draft(database=self.database, actor=SYSTEM, data=PlanIn(
+            template_id=self.template, start=date(2040 + self.n(), 1, 1), periods=1,
+            period_months=1, seconds=1))
+
+    def fresh_rotation(self) -> tuple[uuid.UUID, uuid.UUID]:
+        """A published rotation and the public id of its one member."""
+        from crrt.rotations import drafting
+
+        plan_id = self.fresh_draft()
+        with self.database.session() as db:
+            rotation = drafting.publish(db=db, actor=SYSTEM, plan_id=plan_id)[0]
+            return rotation.public_id, _member_of(db, rotation)
+
+    def fresh_feed(self, user_id: int) -> str:
+        from crrt.rotations import feeds
+
+        with self.database.session() as db:
+            user = db.get(User, user_id)
+            return feeds.new_feed(db=db, actor=auth_service.principal_of(db, user))[0]
 
     def fresh_planned_change(self) -> uuid.UUID:
         """A membership change of Estonia planned for a later day, the last of its history."""
@@ -332,7 +420,34 @@ def build_scene(database: Database, world: World, secret_key: str) -> Scene:
         spare = auth_service.create_user(db=db, actor=auth_service.principal_of(
             db, db.get(User, world.users[Role.ADMIN])), data=_spare_user())
         scene.spare_user = spare.id
+    _rotation_scene(scene)
     return scene
+
+
+def _member_of(db: Any, rotation: Any) -> uuid.UUID:
+    from crrt.experts import service as experts
+
+    cards = experts.team_cards(db=db, expert_ids=[rotation.members[0].expert_id])
+    return next(iter(cards.values())).public_id
+
+
+def _rotation_scene(scene: Scene) -> None:
+    """A one-seat template drawn from two Lithuanian experts, and a rotation on duty today."""
+    from crrt.rotations import drafting
+    from crrt.rotations import service as rotations
+    from crrt.rotations.schemas import PlanIn, TemplateIn
+
+    for n in (1, 2):
+        add_expert(scene.database, "LT", name=f"Lithuanian Responder {n}")
+    with scene.database.session() as db:
+        scene.template = rotations.create_template(db=db, actor=SYSTEM, data=TemplateIn(
+            name="Matrix team", min_size=1, max_size=1, min_nations=1, max_per_nation=1,
+            languages=[], slots=[{"skill": "incident_handling"}])).public_id
+        plan = drafting.draft_in(db=db, actor=SYSTEM, data=PlanIn(
+            template_id=scene.template, start=clock.today() - timedelta(days=3), periods=1,
+            period_months=1, seconds=1))
+        scene.rotation = drafting.publish(db=db, actor=SYSTEM,
+                                          plan_id=plan.public_id)[0].public_id
 
 
 def _spare_user():
@@ -368,6 +483,20 @@ def path_params(scene: Scene, method: str, path: str, role: Role | None) -> dict
             scene.spare_user if "{user_id}" in path else scene.world.users[role or Role.OBSERVER])
     if "{change_id}" in path:
         params["change_id"] = scene.fresh_planned_change()
+    if "{template_id}" in path:
+        params["template_id"] = scene.template
+    if "{plan_id}" in path:
+        params["plan_id"] = scene.fresh_draft()
+    if "{rotation_id}" in path:
+        if path.endswith("/replace"):
+            params["rotation_id"], scene.seated = scene.fresh_rotation()
+        else:
+            params["rotation_id"] = scene.rotation
+    if "{token}" in path:
+        params["token"] = scene.fresh_feed(scene.world.users[Role.RESPONDER])
+    if (method, path) in {("DELETE", "/api/v1/me/calendar"), ("POST", "/duty/calendar/revoke")} \
+            and role is Role.RESPONDER:
+        scene.fresh_feed(scene.world.users[role])
     return params
 
 
@@ -428,6 +557,21 @@ BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
         "org": "EE", "name": f"Nominee {s.n()}", "email": f"nominee-{s.n()}@ee.example",
         "skills": [{"skill": "incident_handling", "level": 2}], "languages": ["et", "en"]}},
     ("PATCH", f"{EXPERTS}/{{expert_id}}"): lambda s: {"json": {"notes": f"Note {s.n()}"}},
+    ("POST", TEMPLATES): lambda s: {"json": {
+        "name": f"Team {s.n()}", "min_size": 1, "min_nations": 1,
+        "slots": [{"skill": "team_lead"}, {"skill": "cloud", "count": 2}]}},
+    ("PATCH", f"{TEMPLATES}/{{template_id}}"): lambda s: {"json": {"max_per_nation": 1}},
+    ("PUT", "/api/v1/commitments/{code}"): lambda s: {"json": {"seats_per_year": 2}},
+    ("POST", f"{ROTATIONS}/plan"): lambda s: {"json": {
+        "template_id": str(s.template), "start": "2039-01-01", "periods": 1,
+        "period_months": 1, "seconds": 1}},
+    ("POST", f"{ROTATIONS}/{{rotation_id}}/replace"): lambda s: {"json": {
+        "expert_id": str(s.seated), "reason": "matrix"}},
+    ("POST", "/rotations/{rotation_id}/replace"): lambda s: {"data": {
+        "expert": str(s.seated), "reason": "matrix"}},
+    ("POST", "/rotations/plan"): lambda s: {"data": {
+        "template": str(s.template), "start": f"{2100 + s.n()}-01-01", "periods": "1",
+        "period_months": "1", "seconds": "1", "zone": "Europe/Vilnius"}},
     ("POST", f"{EXPERTS}/{{expert_id}}/unavailability"): lambda s: {"json": {
         "starts_on": (date(2050, 1, 1) + timedelta(days=10 * s.n())).isoformat(),
         "ends_on": (date(2050, 1, 3) + timedelta(days=10 * s.n())).isoformat(),
@@ -516,6 +660,8 @@ def meets(outcome: str, role: Role | None, status: int, location: str) -> bool:
         return status == 200
     if outcome == FORBIDDEN:
         return status == 403
+    if outcome == MISSING:
+        return status == 404
     target = urlsplit(location).path
     if outcome == LOGIN:
         return status == 303 and target == "/login"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -103,3 +104,67 @@ def test_the_checker_finds_what_a_broken_plan_breaks():
     assert any("does not qualify" in v for v in checker.violations(unqualified, good))
     emptied = Plan(status="feasible", assignments=good.assignments[1:])
     assert any("does not say why" in v for v in checker.violations(problem, emptied))
+
+
+def test_the_lead_of_the_next_team_served_on_the_team_before_when_the_rules_allow():
+    team = Template(slots=(Slot("team_lead", 1, 1, lead=True), Slot("incident_handling", 1, 1)),
+                    consecutive=True)
+    pool = tuple(Candidate(i, "EE", {"team_lead": 1, "incident_handling": 1}) for i in range(4))
+    plan = planner.plan(Problem(team, (H1, H2), pool))
+    first = {a.expert for a in plan.assignments if a.period == 0}
+    lead = next(a.expert for a in plan.assignments if a.period == 1 and a.lead)
+    assert plan.status == "optimal"
+    assert lead in first  # four experts could each serve once; the hand-over is worth more
+
+
+def test_no_one_serves_twice_in_a_row_when_the_rules_forbid_it():
+    team = Template(slots=(Slot("team_lead", 1, 1, lead=True), Slot("incident_handling", 1, 1)))
+    pool = tuple(Candidate(i, "EE", {"team_lead": 1, "incident_handling": 1}) for i in range(4))
+    problem = Problem(team, (H1, H2), pool)
+    plan = planner.plan(problem)
+    teams = [{a.expert for a in plan.assignments if a.period == p} for p in (0, 1)]
+    assert plan.status == "optimal" and checker.violations(problem, plan) == []
+    assert not teams[0] & teams[1]
+
+
+def test_a_team_spreads_over_time_zones_before_it_seeks_higher_levels():
+    team = Template(slots=(Slot("incident_handling", 1, 3),))
+    west, east = Candidate(0, "EE", {"incident_handling": 1}, zone_offset=0), \
+        Candidate(1, "EE", {"incident_handling": 1}, zone_offset=2)
+    central = tuple(Candidate(i, "EE", {"incident_handling": 3}, zone_offset=1)
+                    for i in range(2, 6))
+    problem = Problem(team, (H1,), (west, *central, east))
+    plan = planner.plan(problem)
+    zone = {c.id: c.zone_offset for c in problem.candidates}
+    zones = {zone[a.expert] for a in plan.assignments}
+    assert plan.status == "optimal"
+    assert zones == {0, 1, 2}  # without the spread, three level-3 experts of one zone
+
+
+def test_progress_hears_each_better_plan_and_the_last_is_the_answer():
+    heard: list[tuple[float, float, float]] = []
+    plan = planner.plan(Problem(TEAM, (H1, H2), _pool(4)),
+                        progress=lambda *figures: heard.append(figures))
+    assert heard
+    assert [t for t, _, _ in heard] == sorted(t for t, _, _ in heard)
+    assert all(objective >= bound for _, objective, bound in heard)
+    assert heard[-1][1] == plan.objective
+
+
+def test_a_template_outside_its_size_bounds_is_refused():
+    seats = (Slot("team_lead", 1, 1, lead=True), Slot("incident_handling", 1, 9))
+    assert Template(slots=seats, min_size=8, max_size=12).size == 10
+    with pytest.raises(ValueError, match="a team of 10 seats"):
+        Template(slots=seats, min_size=8, max_size=9)
+    with pytest.raises(ValueError, match="a team of 5 seats"):
+        Template(slots=TEAM.slots, min_size=8, max_size=12)
+
+
+def test_the_fairness_floor_is_the_least_split_of_whole_seats():
+    # three seats between two nations that should hold 1.5 each: 2 and 1, each half off
+    floor = planner.fairness_floor({"EE": 150, "LT": 150}, {"EE": 3, "LT": 3}, 3)
+    assert floor == planner.WORST_NATION * 50 + planner.ALL_NATIONS * 100
+    # a cap forces the split 3 and 0
+    assert planner.fairness_floor({"EE": 150, "LT": 150}, {"EE": 3, "LT": 0}, 3) == \
+        planner.WORST_NATION * 150 + planner.ALL_NATIONS * 300
+    assert planner.fairness_floor({"EE": 150}, {"EE": 2}, 3) is None

@@ -1,0 +1,525 @@
+"""From the pool to a published team: the planner's problem read from the database, drafts,
+publishing (rotations, weekly duty, notices) and replacements after a withdrawal.
+
+A draft is solved outside any write transaction (a minute of solving must not hold the
+database's write lock): the problem is read in a reading session, solved, and the answer
+stored in a short write. Publishing checks the draft again with the independent checker
+against the pool as it is then, so a plan made before someone became unavailable is refused
+with the reason rather than published wrong.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crrt.access import policy
+from crrt.access.policy import Permission
+from crrt.access.principal import Principal
+from crrt.audit import service as audit
+from crrt.auth import service as auth
+from crrt.core import clock
+from crrt.core.db import Database
+from crrt.core.errors import Conflict, NotFound
+from crrt.experts import service as experts
+from crrt.notify import service as notify
+from crrt.organisations import service as organisations
+from crrt.organisations.enums import Membership
+from crrt.rotations import checker, duty, planner, replacement, service
+from crrt.rotations.enums import PlanState, SolveStatus
+from crrt.rotations.models import DutyShift, Rotation, RotationMember, RotationPlan, TeamTemplate
+from crrt.rotations.problem import Assignment, Candidate, Period, Plan, Problem, Unfilled
+from crrt.rotations.schemas import (
+    MemberOut,
+    Metrics,
+    NationShare,
+    PlanIn,
+    PlanOut,
+    PlanSummary,
+    RotationDraft,
+    UnfilledOut,
+)
+
+if TYPE_CHECKING:
+    from crrt.experts.models import Expert
+
+Progress = Callable[[float, float, float], None]
+
+
+# --- the problem, from the database ------------------------------------------------------------
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day where it is shorter)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def periods_of(start: date, periods: int, months: int) -> tuple[Period, ...]:
+    starts = [add_months(start, k * months) for k in range(periods + 1)]
+    return tuple(Period(a, b - timedelta(days=1)) for a, b in itertools.pairwise(starts))
+
+
+@dataclass
+class Setting:
+    """A problem with what it was read from: experts by id and nations' codes by id."""
+
+    problem: Problem
+    experts: dict[int, Expert]
+    codes: dict[int, str]
+
+
+def _offset_hours(zone: str, day: date) -> int:
+    try:
+        here = ZoneInfo(zone)
+    except (ValueError, KeyError):
+        return 0
+    offset = datetime(day.year, day.month, day.day, 12, tzinfo=here).utcoffset()
+    return round(offset.total_seconds() / 3600) if offset else 0
+
+
+def _member_throughout(org: Any, period: Period) -> bool:
+    """Lead or participant on every day of the period: no change inside it leaves the
+    project or becomes an observer."""
+    return all(org.membership_on(c.effective_on) in (Membership.LEAD, Membership.PARTICIPANT)
+               for c in org.history if period.start < c.effective_on <= period.end)
+
+
+def _clearance_rank(expert: Expert, through: date) -> int:
+    """A clearance counts only if valid through the horizon's last day (conservative)."""
+    expires = expert.clearance_expires_on
+    return 0 if expires is not None and expires < through else expert.clearance.rank
+
+
+def setting(db: Session, actor: Principal, template: TeamTemplate, start: date, periods: int,
+            months: int) -> Setting:
+    """The planner's problem over a horizon: the nations that lead or take part for a whole
+    period, their experts (a period when one's nation is not in counts as away), and the
+    targets (commitments where stated, else a share in proportion to qualified, free
+    experts)."""
+    spans = periods_of(start, periods, months)
+    planned: list[set[int]] = []
+    codes: dict[int, str] = {}
+    for period in spans:
+        first = organisations.members_on(db=db, actor=actor, day=period.start)
+        codes |= {o.id: o.code for o in first}
+        planned.append({o.id for o in first if _member_throughout(o, period)})
+    pool = experts.roster_pool(db=db, actor=actor, org_ids=set().union(*planned))
+    candidates = []
+    for e in pool:
+        away = [(u.starts_on, u.ends_on) for u in e.unavailability]
+        away += [(p.start, p.end) for p, nations in zip(spans, planned, strict=True)
+                 if e.organisation_id not in nations]
+        candidates.append(Candidate(
+            id=e.id, org=codes[e.organisation_id],
+            skills={s.skill.value: s.level for s in e.skills},
+            languages=frozenset(lang.code for lang in e.languages),
+            clearance=_clearance_rank(e, spans[-1].end), away=tuple(away),
+            zone_offset=_offset_hours(e.time_zone, start)))
+    template_ = service.problem_template(template)
+    problem = Problem(template_, spans, tuple(candidates))
+    committed = {codes[i]: n for i, n in service.seats_committed(db=db).items() if i in codes}
+    problem = Problem(template_, spans, tuple(candidates),
+                      targets=targets(problem, committed, periods * months / 12))
+    return Setting(problem, {e.id: e for e in pool}, codes)
+
+
+def targets(problem: Problem, committed: dict[str, int], years: float) -> dict[str, float]:
+    """Seats each nation should hold over the horizon: its commitment where stated; the seats
+    left shared among the others in proportion to their experts who qualify for a seat and
+    are free for some period. Commitments above the seats there are scale down."""
+    seats = sum(s.count for s in problem.template.slots) * len(problem.periods)
+    qualified: dict[str, int] = defaultdict(int)
+    for c in problem.candidates:
+        if any(c.qualifies(s) for s in problem.template.slots) and \
+                any(c.free(p) for p in problem.periods):
+            qualified[c.org] += 1
+    fixed = {org: n * years for org, n in committed.items() if org in qualified}
+    if sum(fixed.values()) > seats:
+        scale = seats / sum(fixed.values())
+        fixed = {org: t * scale for org, t in fixed.items()}
+    rest = {org: n for org, n in qualified.items() if org not in fixed}
+    left, total = seats - sum(fixed.values()), sum(rest.values())
+    return fixed | {org: left * n / total for org, n in rest.items()} if total else fixed
+
+
+# --- drafts --------------------------------------------------------------------------------------
+
+def _status(plan: Plan) -> SolveStatus:
+    return {"optimal": SolveStatus.OPTIMAL, "feasible": SolveStatus.FEASIBLE}.get(
+        plan.status, SolveStatus.INFEASIBLE)
+
+
+def _gap(plan: Plan) -> float:
+    return round(abs(plan.objective - plan.bound) / max(1.0, abs(plan.objective)), 6)
+
+
+def result_of(found: Setting, plan: Plan, zone: str) -> dict[str, Any]:
+    """The stored answer: what the API gives, with experts named by id (names are read when
+    shown, so an erasure reaches drafts too)."""
+    problem = found.problem
+    slots = problem.template.slots
+    teams: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for a in plan.assignments:
+        teams[a.period].append({"expert": a.expert, "org": a.org, "slot": a.slot,
+                                "slot_skill": slots[a.slot].skill, "lead": a.lead})
+    held, goals = plan.seats(), planner.targets_of(problem)
+    return {
+        "zone": zone,
+        "rotations": [{"label": p.label, "start": p.start.isoformat(),
+                       "end": p.end.isoformat(),
+                       "members": sorted(teams[i], key=lambda m: (not m["lead"], m["slot"]))}
+                      for i, p in enumerate(problem.periods)],
+        "unfilled": [{"period": problem.periods[u.period].label, "period_index": u.period,
+                      "slot": u.slot, "skill": slots[u.slot].skill,
+                      "min_level": slots[u.slot].min_level, "missing": u.missing,
+                      "reason": u.reason} for u in plan.unfilled],
+        "explanation": named(found, list(plan.explanation)),
+        "violations": named(found, checker.violations(problem, plan)),
+        "metrics": {"solve_seconds": plan.solve_seconds, "objective": plan.objective,
+                    "bound": plan.bound, "gap": _gap(plan),
+                    "nations": {org: {"assigned": held.get(org, 0),
+                                      "target": round(goals.get(org, 0.0), 2)}
+                                for org in sorted(set(held) | set(goals))}},
+    }
+
+
+def _solve(db: Session, actor: Principal, data: PlanIn,
+           progress: Progress | None) -> tuple[int, Setting, Plan]:
+    template = service.get_template(db=db, actor=actor, template_id=data.template_id)
+    found = setting(db, actor, template, data.start, data.periods, data.period_months)
+    return template.id, found, planner.plan(found.problem, seconds=data.seconds,
+                                            progress=progress)
+
+
+def _store(db: Session, actor: Principal, data: PlanIn, template_id: int, found: Setting,
+           plan: Plan) -> RotationPlan:
+    result = result_of(found, plan, data.zone)
+    row = RotationPlan(template_id=template_id, starts_on=data.start, periods=data.periods,
+                       period_months=data.period_months, state=PlanState.DRAFT,
+                       status=_status(plan), result=result)
+    db.add(row)
+    db.flush()
+    audit.record(db=db, actor=actor, action="rotation_plan.drafted",
+                 object_type="rotation_plan", object_id=row.public_id,
+                 changes={"start": data.start.isoformat(), "periods": data.periods,
+                          "status": row.status.value,
+                          "unfilled": sum(u["missing"] for u in result["unfilled"])})
+    return row
+
+
+def draft(*, database: Database, actor: Principal, data: PlanIn,
+          progress: Progress | None = None) -> uuid.UUID:
+    """Solve a plan and keep it as a draft; returns its id. The solving holds no write lock:
+    the pool is read in a reading session and the answer stored in a short write."""
+    policy.require(actor, Permission.ROTATIONS_PLAN)
+    with database.session(read_only=True) as db:
+        template_id, found, plan = _solve(db, actor, data, progress)
+    with database.session() as db:
+        return _store(db, actor, data, template_id, found, plan).public_id
+
+
+def draft_in(*, db: Session, actor: Principal, data: PlanIn) -> RotationPlan:
+    """The same in the caller's session (the demo's loading, which holds one already)."""
+    policy.require(actor, Permission.ROTATIONS_PLAN)
+    return _store(db, actor, data, *_solve(db, actor, data, None))
+
+
+def get_plan(*, db: Session, actor: Principal, plan_id: uuid.UUID) -> RotationPlan:
+    policy.require(actor, Permission.ROTATIONS_READ)
+    row = db.scalar(select(RotationPlan).where(RotationPlan.public_id == plan_id))
+    if row is None or (row.state is not PlanState.PUBLISHED
+                       and not policy.may(actor, Permission.ROTATIONS_PLAN)):
+        raise NotFound("No such plan.")
+    return row
+
+
+def list_plans(*, db: Session, actor: Principal, limit: int = 50) -> list[PlanSummary]:
+    """The latest plans, drafts only for those who plan."""
+    policy.require(actor, Permission.ROTATIONS_READ)
+    stmt = select(RotationPlan, TeamTemplate.name).join(
+        TeamTemplate, TeamTemplate.id == RotationPlan.template_id)
+    if not policy.may(actor, Permission.ROTATIONS_PLAN):
+        stmt = stmt.where(RotationPlan.state == PlanState.PUBLISHED)
+    rows = db.execute(stmt.order_by(RotationPlan.created_at.desc(), RotationPlan.id.desc())
+                      .limit(limit)).all()
+    return [PlanSummary(id=p.public_id, template=name, state=p.state, status=p.status,
+                        start=p.starts_on, periods=p.periods, period_months=p.period_months,
+                        created_at=p.created_at) for p, name in rows]
+
+
+def plan_out(*, db: Session, actor: Principal, row: RotationPlan) -> PlanOut:
+    result = row.result
+    template = db.get(TeamTemplate, row.template_id)
+    assert template is not None
+    ids = {m["expert"] for r in result["rotations"] for m in r["members"]}
+    cards = experts.team_cards(db=db, expert_ids=ids)
+    name = {i: service.ERASED if e.erased_at else e.name for i, e in cards.items()}
+    return PlanOut(
+        id=row.public_id, template_id=template.public_id, template=template.name,
+        state=row.state, status=row.status, start=row.starts_on, periods=row.periods,
+        period_months=row.period_months, zone=result["zone"],
+        rotations=[RotationDraft(
+            label=r["label"], start=date.fromisoformat(r["start"]),
+            end=date.fromisoformat(r["end"]),
+            members=[MemberOut(expert_id=cards[m["expert"]].public_id, name=name[m["expert"]],
+                               org=m["org"], slot_skill=m["slot_skill"], lead=m["lead"])
+                     for m in r["members"]]) for r in result["rotations"]],
+        unfilled=[UnfilledOut(period=u["period"], skill=u["skill"], min_level=u["min_level"],
+                              missing=u["missing"], reason=u["reason"])
+                  for u in result["unfilled"]],
+        explanation=result["explanation"], violations=result["violations"],
+        metrics=Metrics(solve_seconds=result["metrics"]["solve_seconds"],
+                        objective=result["metrics"]["objective"],
+                        bound=result["metrics"]["bound"], gap=result["metrics"]["gap"],
+                        nations={k: NationShare(**v)
+                                 for k, v in result["metrics"]["nations"].items()}),
+        created_at=row.created_at, published_at=row.published_at)
+
+
+def stored_plan(found: Setting, result: dict[str, Any]) -> Plan:
+    """A stored draft as the checker reads it."""
+    return Plan(status="stored", explanation=list(result["explanation"]), assignments=[
+        Assignment(p, m["expert"], m["org"], m["slot"], m["lead"])
+        for p, r in enumerate(result["rotations"]) for m in r["members"]],
+        unfilled=[Unfilled(u["period_index"], u["slot"], u["missing"], u["reason"])
+                  for u in result["unfilled"]])
+
+
+def check(*, db: Session, actor: Principal, plan_id: uuid.UUID) -> list[str]:
+    """Every hard rule of a plan verified again, without the solver, against the pool as it
+    is now (a published plan as its rotations now stand)."""
+    policy.require(actor, Permission.ROTATIONS_PLAN)  # it reads every nation's pool
+    row = get_plan(db=db, actor=actor, plan_id=plan_id)
+    template = db.get(TeamTemplate, row.template_id)
+    assert template is not None
+    found = setting(db, actor, template, row.starts_on, row.periods, row.period_months)
+    plan = stored_plan(found, row.result) if row.state is not PlanState.PUBLISHED \
+        else standing_plan(db, found, row)
+    return named(found, checker.violations(found.problem, plan))
+
+
+EXPERT_ID = re.compile(r"\bexpert (\d+)\b(?: \([^)]*\))?")
+
+
+def named(found: Setting, lines: list[str]) -> list[str]:
+    """The planner's and the checker's words with each expert named as people know them:
+    by name and nation, never by the database's row id."""
+    def name(match: re.Match[str]) -> str:
+        expert = found.experts.get(int(match.group(1)))
+        if expert is None:
+            return "an expert"
+        shown = service.ERASED if expert.erased_at else expert.name
+        return f"{shown} ({found.codes.get(expert.organisation_id, '?')})"
+    return [EXPERT_ID.sub(name, line) for line in lines]
+
+
+def discard(*, db: Session, actor: Principal, plan_id: uuid.UUID) -> None:
+    row = get_plan(db=db, actor=actor, plan_id=plan_id)
+    policy.require(actor, Permission.ROTATIONS_PLAN)
+    if row.state is not PlanState.DRAFT:
+        raise Conflict(f"The plan is {row.state.value}; only a draft can be discarded.")
+    row.state = PlanState.DISCARDED
+    audit.record(db=db, actor=actor, action="rotation_plan.discarded",
+                 object_type="rotation_plan", object_id=row.public_id)
+
+
+# --- publishing ----------------------------------------------------------------------------------
+
+def publish(*, db: Session, actor: Principal, plan_id: uuid.UUID,
+            base_url: str = "") -> list[Rotation]:
+    """Make a draft's rotations official: checked again against today's pool, never over
+    another published rotation; the members and their POCs are told through the outbox."""
+    row = get_plan(db=db, actor=actor, plan_id=plan_id)
+    policy.require(actor, Permission.ROTATIONS_PLAN)
+    if row.state is not PlanState.DRAFT:
+        raise Conflict(f"The plan is {row.state.value}; only a draft can be published.")
+    template = db.get(TeamTemplate, row.template_id)
+    assert template is not None
+    found = setting(db, actor, template, row.starts_on, row.periods, row.period_months)
+    broken = named(found, checker.violations(found.problem, stored_plan(found, row.result)))
+    if broken:
+        raise Conflict("The pool changed since this draft was made; plan again. "
+                       + " ".join(broken[:5]), violations=broken[:50])
+    last = found.problem.periods[-1].end
+    overlap = db.scalar(select(Rotation.label).where(Rotation.starts_on <= last,
+                                                     Rotation.ends_on >= row.starts_on))
+    if overlap is not None:
+        raise Conflict(f"Published rotation {overlap} overlaps this plan's horizon.")
+    rotations = []
+    for number, drafted in enumerate(row.result["rotations"]):
+        rotation = Rotation(plan_id=row.id, number=number, label=drafted["label"],
+                            starts_on=date.fromisoformat(drafted["start"]),
+                            ends_on=date.fromisoformat(drafted["end"]),
+                            zone=row.result["zone"])
+        rotation.members = [RotationMember(
+            expert_id=m["expert"], organisation_id=found.experts[m["expert"]].organisation_id,
+            slot=m["slot"], slot_skill=m["slot_skill"], lead=m["lead"])
+            for m in drafted["members"]]
+        db.add(rotation)
+        rotations.append(rotation)
+    db.flush()
+    for rotation in rotations:
+        rotation.shifts = roster(rotation, found.experts)
+    row.state, row.published_at = PlanState.PUBLISHED, clock.now()
+    audit.record(db=db, actor=actor, action="rotation_plan.published",
+                 object_type="rotation_plan", object_id=row.public_id,
+                 changes={"rotations": [str(r.public_id) for r in rotations],
+                          "seats": sum(len(r.members) for r in rotations)})
+    _tell(db, found.experts, [(r, m) for r in rotations for m in r.members], base_url,
+          "You are on the rapid response team {label}, {start} to {end}, as {skill}.")
+    return rotations
+
+
+def roster(rotation: Rotation, pool: dict[int, Expert],
+           since: date | None = None) -> list[DutyShift]:
+    """The weekly duty of a rotation's members (from ``since``), as rows."""
+    members = [m for m in rotation.members if m.withdrawn_at is None]
+    people = [duty.DutyMember(m.expert_id, pool[m.expert_id].time_zone,
+                              tuple((u.starts_on, u.ends_on)
+                                    for u in pool[m.expert_id].unavailability))
+              for m in members]
+    start = max(rotation.starts_on, since or rotation.starts_on)
+    if start > rotation.ends_on or not people:
+        return []
+    made = duty.weekly(start, rotation.ends_on, people, zone=rotation.zone, seconds=1.0)
+    return [DutyShift(rotation_id=rotation.id, starts_at=s.start, ends_at=s.end,
+                      primary_id=s.primary, backup_id=s.backup) for s in made.shifts]
+
+
+def _tell(db: Session, pool: dict[int, Expert], seats: Sequence[tuple[Rotation, Any]],
+          base_url: str, line: str) -> None:
+    """One notice to each member named (a line each) and one to their nations' POCs."""
+    by_expert: dict[int, list[str]] = defaultdict(list)
+    by_org: dict[int, list[str]] = defaultdict(list)
+    for rotation, member in seats:
+        said = line.format(label=rotation.label, start=rotation.starts_on.isoformat(),
+                           end=rotation.ends_on.isoformat(), skill=member.slot_skill)
+        by_expert[member.expert_id].append(said)
+        expert = pool[member.expert_id]
+        by_org[expert.organisation_id].append(f"{expert.name}: {said}")
+    link = f"\n\n{base_url.rstrip('/')}/rotations" if base_url else ""
+    for expert_id, lines in by_expert.items():
+        if email := pool[expert_id].email:
+            notify.enqueue_email(db=db, to=email, subject="crrt: rapid response team duty",
+                                 body="\n".join(lines) + link)
+    for org_id, addresses in auth.poc_addresses(db=db, org_ids=set(by_org)).items():
+        for address in addresses:
+            notify.enqueue_email(db=db, to=address,
+                                 subject="crrt: your nation's experts on rotation",
+                                 body="\n".join(sorted(by_org[org_id])) + link)
+
+
+# --- replacing after a withdrawal ----------------------------------------------------------------
+
+def standing_plan(db: Session, found: Setting, row: RotationPlan) -> Plan:
+    """A published plan as its rotations stand now, empty seats declared as such."""
+    rotations = list(db.scalars(select(Rotation).where(Rotation.plan_id == row.id)
+                                .order_by(Rotation.number)))
+    plan = Plan(status="standing")
+    slots = found.problem.template.slots
+    for rotation in rotations:
+        filled: dict[int, int] = defaultdict(int)
+        for m in rotation.members:
+            if m.withdrawn_at is None:
+                plan.assignments.append(Assignment(rotation.number, m.expert_id,
+                                                   found.codes[m.organisation_id], m.slot,
+                                                   m.lead))
+                filled[m.slot] += 1
+        for s, slot in enumerate(slots):
+            if filled[s] < slot.count:
+                reason = f"{rotation.label}: {slot.skill} seat left empty."
+                plan.unfilled.append(Unfilled(rotation.number, s, slot.count - filled[s],
+                                              reason))
+                plan.explanation.append(reason)
+    return plan
+
+
+def replace(*, db: Session, actor: Principal, rotation_id: uuid.UUID, expert_id: uuid.UUID,
+            reason: str = "", base_url: str = "") -> tuple[Rotation, list[str], list[str]]:
+    """Withdraw an expert from a published rotation and find the replacement that changes
+    the fewest other seats (rotations already over stay as they were); returns the rotation,
+    the changes in words and what could not be filled."""
+    policy.require(actor, Permission.ROTATIONS_PLAN)
+    rotation = service.get_rotation(db=db, actor=actor, rotation_id=rotation_id)
+    if rotation.ends_on < clock.today():
+        raise Conflict(f"Rotation {rotation.label} is over.")
+    expert = experts.by_public_id(db=db, expert_id=expert_id)
+    seat = next((m for m in rotation.members if expert is not None
+                 and m.expert_id == expert.id and m.withdrawn_at is None), None)
+    if expert is None or seat is None:
+        raise NotFound("That expert is not on this rotation.")
+    row = db.get(RotationPlan, rotation.plan_id)
+    template = db.get(TeamTemplate, row.template_id) if row else None
+    assert row is not None and template is not None
+    found = setting(db, actor, template, row.starts_on, row.periods, row.period_months)
+    before = standing_plan(db, found, row)
+    rotations = {r.number: r for r in db.scalars(
+        select(Rotation).where(Rotation.plan_id == row.id))}
+    over = sum(1 for r in rotations.values() if r.ends_on < clock.today())
+    result = replacement.replace(found.problem, before, period=rotation.number,
+                                 expert=expert.id, frozen_before=over)
+    old = {(a.period, a.expert): a for a in before.assignments}
+    new = {(a.period, a.expert): a for a in result.plan.assignments}
+    now = clock.now()
+    touched: set[int] = set()
+    for key in old.keys() - new.keys():
+        member = next(m for m in rotations[key[0]].members
+                      if m.expert_id == key[1] and m.withdrawn_at is None)
+        member.withdrawn_at = now
+        member.reason = reason if key == (rotation.number, expert.id) else \
+            "Moved to fill a seat after a withdrawal."
+        touched.add(key[0])
+    added = []
+    for key in new.keys() - old.keys():
+        a = new[key]
+        member = RotationMember(rotation_id=rotations[a.period].id, expert_id=a.expert,
+                                organisation_id=found.experts[a.expert].organisation_id,
+                                slot=a.slot, slot_skill=found.problem.template.slots[a.slot].skill,
+                                lead=a.lead)
+        rotations[a.period].members.append(member)
+        added.append((rotations[a.period], member))
+        touched.add(a.period)
+    db.flush()
+    for number in sorted(touched):
+        _redo_duty(db, rotations[number], found.experts)
+    unfilled = [u.reason for u in result.plan.unfilled if u.period == rotation.number]
+    audit.record(db=db, actor=actor, action="rotation.replaced", object_type="rotation",
+                 object_id=rotation.public_id,
+                 changes={"withdrawn": str(expert.public_id), "reason_given": bool(reason),
+                          "added": [str(found.experts[m.expert_id].public_id)
+                                    for _, m in added],
+                          "changed_seats": len(old.keys() ^ new.keys())})
+    _tell(db, found.experts, added, base_url,
+          "You replace a withdrawn member of the rapid response team {label}, {start} to "
+          "{end}, as {skill}.")
+    return rotation, named(found, list(result.changes)), named(found, unfilled)
+
+
+def _redo_duty(db: Session, rotation: Rotation, pool: dict[int, Expert]) -> None:
+    """Weekly duty again from the next hand-over on; weeks begun stay as they were."""
+    now = clock.now()
+    kept = [s for s in rotation.shifts if s.starts_at <= now]
+    for s in rotation.shifts:
+        if s.starts_at > now:
+            db.delete(s)
+    since = kept[-1].ends_at.astimezone(ZoneInfo(rotation.zone)).date() if kept else None
+    db.flush()
+    db.expire(rotation, ["shifts"])
+    for shift in roster(rotation, pool, since=since):
+        db.add(shift)
