@@ -261,7 +261,12 @@ def main() -> None:
                     f"{', fewest proven' if repaired.fewest else ''}")
             print(row(size, "replace", time.monotonic() - started, problem, repaired.plan,
                       "-", note))
-        if solved.status != "unknown" and baseline.status != "partial":
+        if baseline.status == "partial" and solved.status != "partial":
+            empty = sum(u.missing for u in baseline.unfilled)
+            rules = len(baseline.explanation) - len(baseline.unfilled)
+            print(f"{size:4} greedy fails where the planner does not: {empty} seat(s) empty, "
+                  f"{rules} rule(s) missed")
+        elif solved.status != "unknown":
             ratio = worst_gap(problem, baseline) / max(worst_gap(problem, solved), 0.01)
             print(f"{size:4} greedy's worst nation is {ratio:.1f}x as far from its target")
 

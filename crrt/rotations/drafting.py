@@ -474,15 +474,16 @@ def replace(*, db: Session, actor: Principal, rotation_id: uuid.UUID, expert_id:
     over = sum(1 for r in rotations.values() if r.ends_on < clock.today())
     result = replacement.replace(found.problem, before, period=rotation.number,
                                  expert=expert.id, frozen_before=over)
-    old = {(a.period, a.expert): a for a in before.assignments}
-    new = {(a.period, a.expert): a for a in result.plan.assignments}
+    # keyed by seat too: an expert moved to another seat of the same period is a change
+    old = {(a.period, a.expert, a.slot): a for a in before.assignments}
+    new = {(a.period, a.expert, a.slot): a for a in result.plan.assignments}
     now = clock.now()
     touched: set[int] = set()
     for key in old.keys() - new.keys():
         member = next(m for m in rotations[key[0]].members
-                      if m.expert_id == key[1] and m.withdrawn_at is None)
+                      if m.expert_id == key[1] and m.slot == key[2] and m.withdrawn_at is None)
         member.withdrawn_at = now
-        member.reason = reason if key == (rotation.number, expert.id) else \
+        member.reason = reason if key[:2] == (rotation.number, expert.id) else \
             "Moved to fill a seat after a withdrawal."
         touched.add(key[0])
     added = []

@@ -109,7 +109,9 @@ class RotationMember(Base, PublicId):
     id: Mapped[int] = mapped_column(primary_key=True)
     rotation_id: Mapped[int] = mapped_column(ForeignKey("rotations.id", ondelete="CASCADE"),
                                              index=True)
-    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"), index=True)
+    # a nomination withdrawn takes its seats with it (the seat shows empty)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id", ondelete="CASCADE"),
+                                           index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     slot: Mapped[int] = mapped_column(Integer)  # index into the template's slots
     slot_skill: Mapped[str] = mapped_column(String(40))
@@ -129,8 +131,10 @@ class DutyShift(Base):
                                              index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    primary_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id"), index=True)
-    backup_id: Mapped[int | None] = mapped_column(ForeignKey("experts.id"), index=True)
+    primary_id: Mapped[int | None] = mapped_column(
+        ForeignKey("experts.id", ondelete="SET NULL"), index=True)
+    backup_id: Mapped[int | None] = mapped_column(
+        ForeignKey("experts.id", ondelete="SET NULL"), index=True)
 
 
 class CalendarFeed(Base):

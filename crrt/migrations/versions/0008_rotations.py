@@ -106,8 +106,8 @@ def upgrade() -> None:
     sa.Column('primary_id', sa.Integer(), nullable=True),
     sa.Column('backup_id', sa.Integer(), nullable=True),
     sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_duty_shifts_ordered')),
-    sa.ForeignKeyConstraint(['backup_id'], ['experts.id'], name=op.f('fk_duty_shifts_backup_id_experts')),
-    sa.ForeignKeyConstraint(['primary_id'], ['experts.id'], name=op.f('fk_duty_shifts_primary_id_experts')),
+    sa.ForeignKeyConstraint(['backup_id'], ['experts.id'], name=op.f('fk_duty_shifts_backup_id_experts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['primary_id'], ['experts.id'], name=op.f('fk_duty_shifts_primary_id_experts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['rotation_id'], ['rotations.id'], name=op.f('fk_duty_shifts_rotation_id_rotations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_duty_shifts'))
     )
@@ -127,7 +127,7 @@ def upgrade() -> None:
     sa.Column('withdrawn_at', UTCDateTime(), nullable=True),
     sa.Column('reason', sa.String(length=500), nullable=False),
     sa.Column('public_id', sa.Uuid(), nullable=False),
-    sa.ForeignKeyConstraint(['expert_id'], ['experts.id'], name=op.f('fk_rotation_members_expert_id_experts')),
+    sa.ForeignKeyConstraint(['expert_id'], ['experts.id'], name=op.f('fk_rotation_members_expert_id_experts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_rotation_members_organisation_id_organisations')),
     sa.ForeignKeyConstraint(['rotation_id'], ['rotations.id'], name=op.f('fk_rotation_members_rotation_id_rotations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rotation_members')),
