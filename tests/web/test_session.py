@@ -299,7 +299,9 @@ def test_sign_in_holds_no_lock_while_it_checks_the_password(app, client, databas
     thread.join()
     assert answers == [303]
     assert checks >= 3, "the sign-in ended before it could be watched"
-    assert held == 0, f"{held} of {checks} writers waited over 250 ms for the sign-in"
+    # A lock held through Argon2 keeps every probe waiting; the sign-in's own short writes at
+    # the end may catch one probe on a machine busy with other tests (a solver), never more.
+    assert held <= 1, f"{held} of {checks} writers waited over 250 ms for the sign-in"
 
 
 def test_the_sign_in_pages_token_does_not_work_once_signed_in(client, database, world):
