@@ -18,6 +18,7 @@ REGISTERING = (
     "crrt.experts.jobs",
     "crrt.experts.personal_data",
     "crrt.notify.jobs",
+    "crrt.rotations.personal_data",
     "crrt.workflow.jobs",
 )
 

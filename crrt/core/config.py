@@ -81,9 +81,18 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_minutes: int = 15
     embedded_worker: bool | None = None
+    # Where people reach crrt (https://crrt.example.eu): the links in notices and calendar
+    # addresses; unset, a calendar address is made from the request's own address.
+    public_url: str | None = None
 
     @model_validator(mode="after")
     def _check_smtp(self) -> Settings:
+        if self.public_url is not None:
+            if not self.public_url.startswith(("https://", "http://")) or \
+                    any(c.isspace() for c in self.public_url) or len(self.public_url) > 200:
+                raise ValueError("CRRT_PUBLIC_URL must be an http(s) address such as "
+                                 "https://crrt.example.eu")
+            self.public_url = self.public_url.rstrip("/")
         if self.smtp_url:
             problem = smtp_url_problem(self.smtp_url,
                                        allow_plain_login=self.smtp_allow_plain_login)

@@ -11,7 +11,7 @@ what the pool holds about a person, for export and erasure, is :mod:`crrt.expert
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -576,9 +576,26 @@ def stale_count(*, db: Session, actor: Principal) -> int:
             Expert.verified_at < clock.now() - STALE_AFTER))) or 0
 
 
+# What holds an expert's record in place: parts above this one (a rotation's seat) register a
+# check that names why a withdrawal must wait, or None (see crrt.rotations.personal_data).
+Hold = Callable[[Session, Expert], str | None]
+_holds: list[Hold] = []
+
+
+def holds_record(check: Hold) -> Hold:
+    """Register a check asked before a nomination is withdrawn."""
+    if check not in _holds:
+        _holds.append(check)
+    return check
+
+
 def withdraw(*, db: Session, actor: Principal, expert_id: uuid.UUID) -> None:
-    """The nation withdraws the nomination: the record goes (its audit trail stays)."""
+    """The nation withdraws the nomination: the record goes (its audit trail stays). A record
+    another part still needs (a seat on a rotation not over) is kept, and the answer says why."""
     expert = editable(db=db, actor=actor, expert_id=expert_id)
+    for check in _holds:
+        if (reason := check(db, expert)) is not None:
+            raise Conflict(reason)
     public_id, org_code = expert.public_id, _nation_of(db, actor, expert).code
     db.delete(expert)
     db.flush()

@@ -41,6 +41,11 @@ OrgCode = Annotated[str, Path(max_length=64, description="The organisation's cod
 FeedToken = Annotated[str, Path(min_length=20, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
+def base_url(request: Request) -> str:
+    """The address links point at: CRRT_PUBLIC_URL, else this request's own."""
+    return request.app.state.settings.public_url or str(request.base_url).rstrip("/")
+
+
 def _ics(body: bytes, name: str) -> Response:
     return Response(body, media_type=ICS,
                     headers={"Content-Disposition": f'inline; filename="{name}.ics"'})
@@ -120,8 +125,9 @@ def check_plan(plan_id: PublicIdParam, db: Db, me: Me) -> dict[str, list[str]]:
 
 
 @router.post("/plans/{plan_id}/publish")
-def publish(plan_id: PublicIdParam, db: Db, me: Me) -> list[RotationOut]:
-    rotations = drafting.publish(db=db, actor=me, plan_id=plan_id)
+def publish(plan_id: PublicIdParam, request: Request, db: Db, me: Me) -> list[RotationOut]:
+    rotations = drafting.publish(db=db, actor=me, plan_id=plan_id,
+                                 base_url=request.app.state.settings.public_url or "")
     return [service.rotation_out(db, me, r, plan_id) for r in rotations]
 
 
@@ -165,11 +171,12 @@ def rotation_duty(rotation_id: PublicIdParam, db: Db, me: Me) -> list[ShiftOut]:
 
 
 @router.post("/{rotation_id}/replace")
-def replace(rotation_id: PublicIdParam, body: ReplaceIn, db: Db, me: Me) -> ReplaceOut:
+def replace(rotation_id: PublicIdParam, body: ReplaceIn, request: Request, db: Db,
+            me: Me) -> ReplaceOut:
     """Withdraw an expert; the replacement changes the fewest other seats, and says how."""
-    rotation, changes, unfilled = drafting.replace(db=db, actor=me, rotation_id=rotation_id,
-                                                   expert_id=body.expert_id,
-                                                   reason=body.reason)
+    rotation, changes, unfilled = drafting.replace(
+        db=db, actor=me, rotation_id=rotation_id, expert_id=body.expert_id, reason=body.reason,
+        base_url=request.app.state.settings.public_url or "")
     return ReplaceOut(rotation=_out(db, me, rotation), changes=changes, unfilled=unfilled)
 
 
@@ -193,7 +200,7 @@ def own_duty(db: Db, me: Me, upcoming: Annotated[bool, Query()] = True) -> list[
 def new_calendar(request: Request, db: Db, me: Me) -> FeedOut:
     """A new secret address for one's duty calendar, shown once; the old one stops working."""
     token, created = feeds.new_feed(db=db, actor=me)
-    return FeedOut(url=str(request.base_url).rstrip("/") + feeds.FEED_PATH.format(token=token),
+    return FeedOut(url=base_url(request) + feeds.FEED_PATH.format(token=token),
                    created_at=created)
 
 

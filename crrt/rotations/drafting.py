@@ -47,6 +47,7 @@ from crrt.rotations.schemas import (
     PlanOut,
     PlanSummary,
     RotationDraft,
+    RuleGap,
     UnfilledOut,
 )
 
@@ -185,10 +186,8 @@ def result_of(found: Setting, plan: Plan, zone: str) -> dict[str, Any]:
                        "end": p.end.isoformat(),
                        "members": sorted(teams[i], key=lambda m: (not m["lead"], m["slot"]))}
                       for i, p in enumerate(problem.periods)],
-        "unfilled": [{"period": problem.periods[u.period].label, "period_index": u.period,
-                      "slot": u.slot, "skill": slots[u.slot].skill,
-                      "min_level": slots[u.slot].min_level, "missing": u.missing,
-                      "reason": u.reason} for u in plan.unfilled],
+        "unfilled": [_unfilled(problem, u) for u in plan.unfilled],
+        "rule_gaps": _rule_gaps(problem, plan),
         "explanation": named(found, list(plan.explanation)),
         "violations": named(found, checker.violations(problem, plan)),
         "metrics": {"solve_seconds": plan.solve_seconds, "objective": plan.objective,
@@ -221,6 +220,36 @@ def _store(db: Session, actor: Principal, data: PlanIn, template_id: int, found:
                           "status": row.status.value,
                           "unfilled": sum(u["missing"] for u in result["unfilled"])})
     return row
+
+
+def _unfilled(problem: Problem, u: Unfilled) -> dict[str, Any]:
+    """An empty seat with the counts behind its reason, so a page can word it in the
+    viewer's language: nobody qualifies, all who qualify are away, or the others are held."""
+    period, slot = problem.periods[u.period], problem.template.slots[u.slot]
+    qualified = [c for c in problem.candidates if c.qualifies(slot)]
+    free = sum(1 for c in qualified if c.free(period))
+    return {"period": period.label, "period_index": u.period, "slot": u.slot,
+            "skill": slot.skill, "min_level": slot.min_level, "clearance": slot.clearance,
+            "count": slot.count, "missing": u.missing, "qualified": len(qualified),
+            "free": free, "why": "none" if not qualified else "away" if not free else "held",
+            "reason": u.reason}
+
+
+def _rule_gaps(problem: Problem, plan: Plan) -> list[dict[str, Any]]:
+    """The team rules a period misses (too few nations, a language nobody speaks)."""
+    template = problem.template
+    by_id = {c.id: c for c in problem.candidates}
+    gaps: list[dict[str, Any]] = []
+    for p, period in enumerate(problem.periods):
+        team = [by_id[a.expert] for a in plan.assignments if a.period == p]
+        nations = len({c.org for c in team})
+        if nations < template.min_nations:
+            gaps.append({"period": period.label, "rule": "nations", "have": nations,
+                         "need": template.min_nations})
+        spoken = set().union(*(c.languages for c in team)) if team else set()
+        gaps += [{"period": period.label, "rule": "language", "language": language}
+                 for language in sorted(template.languages - spoken)]
+    return gaps
 
 
 def draft(*, database: Database, actor: Principal, data: PlanIn,
@@ -280,9 +309,8 @@ def plan_out(*, db: Session, actor: Principal, row: RotationPlan) -> PlanOut:
             members=[MemberOut(expert_id=cards[m["expert"]].public_id, name=name[m["expert"]],
                                org=m["org"], slot_skill=m["slot_skill"], lead=m["lead"])
                      for m in r["members"]]) for r in result["rotations"]],
-        unfilled=[UnfilledOut(period=u["period"], skill=u["skill"], min_level=u["min_level"],
-                              missing=u["missing"], reason=u["reason"])
-                  for u in result["unfilled"]],
+        unfilled=[UnfilledOut.model_validate(u) for u in result["unfilled"]],
+        rule_gaps=[RuleGap.model_validate(g) for g in result.get("rule_gaps", [])],
         explanation=result["explanation"], violations=result["violations"],
         metrics=Metrics(solve_seconds=result["metrics"]["solve_seconds"],
                         objective=result["metrics"]["objective"],

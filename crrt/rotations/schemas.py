@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -148,11 +148,30 @@ class RotationDraft(BaseModel):
 
 
 class UnfilledOut(BaseModel):
+    """Seats left empty, with the counts behind the reason: ``why`` is ``none`` (nobody in
+    the pool qualifies), ``away`` (all who qualify are unavailable then) or ``held`` (the
+    free ones are held by other seats or by the team's rules)."""
+
     period: str
     skill: str
     min_level: int
+    clearance: int = 0  # the rank a seat needs: 0 none, 1 RESTREINT UE ... 3 SECRET UE
+    count: int = 1
     missing: int
+    qualified: int = 0
+    free: int = 0
+    why: Literal["none", "away", "held"] = "held"
     reason: str
+
+
+class RuleGap(BaseModel):
+    """A team rule a period misses: fewer nations than asked, or a language nobody speaks."""
+
+    period: str
+    rule: Literal["nations", "language"]
+    have: int | None = None
+    need: int | None = None
+    language: str | None = None
 
 
 class NationShare(BaseModel):
@@ -180,6 +199,7 @@ class PlanOut(BaseModel):
     zone: str
     rotations: list[RotationDraft]
     unfilled: list[UnfilledOut]
+    rule_gaps: list[RuleGap]
     explanation: list[str]
     violations: list[str]
     metrics: Metrics

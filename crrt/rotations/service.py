@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import or_, select
@@ -250,12 +251,20 @@ def get_rotation(*, db: Session, actor: Principal, rotation_id: uuid.UUID) -> Ro
     return rotation
 
 
-def current(*, db: Session, actor: Principal, day: date | None = None) -> Rotation | None:
-    """The rotation on duty on ``day`` (today by default), if one is published."""
+def current(*, db: Session, actor: Principal, at: datetime | None = None) -> Rotation | None:
+    """The rotation on duty at ``at`` (now by default): its days are read in its own zone, so
+    at 23:30 UTC on its last day a Brussels rotation has already handed over."""
     policy.require(actor, Permission.ROTATIONS_READ)
-    day = day or clock.today()
-    return db.scalar(select(Rotation).where(Rotation.starts_on <= day, Rotation.ends_on >= day)
-                     .order_by(Rotation.starts_on.desc()).limit(1))
+    at = at or clock.now()
+    day = at.date()
+    near = db.scalars(select(Rotation).where(Rotation.starts_on <= day + timedelta(days=1),
+                                             Rotation.ends_on >= day - timedelta(days=1))
+                      .order_by(Rotation.starts_on.desc()))
+    for rotation in near:
+        local = at.astimezone(ZoneInfo(rotation.zone)).date()
+        if rotation.starts_on <= local <= rotation.ends_on:
+            return rotation
+    return None
 
 
 def _officer(cards: dict[int, Expert], codes: dict[int, str],

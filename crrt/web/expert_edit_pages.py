@@ -153,8 +153,16 @@ def confirm_current(db: Db, me: SignedIn, expert_id: PublicIdParam,
 
 
 @router.post("/{expert_id}/withdraw")
-def withdraw(db: Db, me: SignedIn, expert_id: PublicIdParam, form: CheckedForm) -> Response:
-    expert_service.withdraw(db=db, actor=me, expert_id=expert_id)
+def withdraw(request: Request, db: Db, me: SignedIn, expert_id: PublicIdParam,
+             form: CheckedForm) -> Response:
+    try:
+        expert_service.withdraw(db=db, actor=me, expert_id=expert_id)
+    except Conflict:  # another part still holds the record: a seat on a rotation
+        db.rollback()
+        expert = expert_service.editable(db=db, actor=me, expert_id=expert_id)
+        return render(request, "expert_withdraw.html",
+                      {"expert": expert_service.expert_out(db, me, expert), "held": True},
+                      status=409)
     return RedirectResponse("/experts?withdrawn=1", status_code=303)
 
 

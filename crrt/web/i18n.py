@@ -193,6 +193,14 @@ def format_count(number: int | float) -> str:
     return babel_numbers.format_decimal(number, locale=current().locale)
 
 
+def language_name(code: str) -> str:
+    """A language (ISO 639-1) named in the page's language (Babel's names), else its code."""
+    try:
+        return current().locale.languages.get(code) or code
+    except (KeyError, ValueError):  # pragma: no cover - an unknown code in the catalogue
+        return code
+
+
 def place_name(name: str, code: str) -> str:
     """A nation's name in the page's language (Babel's names of countries); an English page,
     and an organisation that is not a nation (its code a lowercase slug), keep the name on

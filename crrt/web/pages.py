@@ -41,6 +41,7 @@ from crrt.web.organisation_pages import router as organisation_router
 from crrt.web.privacy_pages import router as privacy_router
 from crrt.web.rotation_pages import router as rotation_router
 from crrt.web.session import CheckedForm, PageLanguage, SignedIn, SignInForm, Viewer
+from crrt.web.template_pages import router as template_router
 from crrt.web.templating import label, render
 from crrt.web.user_pages import router as user_router
 
@@ -191,6 +192,7 @@ router.include_router(privacy_router)
 router.include_router(expert_router)
 router.include_router(expert_edit_router)
 router.include_router(account_router)
+router.include_router(template_router)  # before /rotations/{rotation_id}
 router.include_router(rotation_router)
 router.include_router(audit_router)
 router.include_router(user_router)

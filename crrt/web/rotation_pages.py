@@ -146,7 +146,8 @@ def plan_page(request: Request, db: Db, me: SignedIn, plan_id: PublicIdParam,
 def publish(request: Request, db: Db, me: SignedIn, form: CheckedForm,
             plan_id: PublicIdParam) -> Response:
     try:
-        drafting.publish(db=db, actor=me, plan_id=plan_id)
+        drafting.publish(db=db, actor=me, plan_id=plan_id,
+                         base_url=request.app.state.settings.public_url or "")
     except Conflict as exc:
         db.rollback()
         return _plan_page(request, db, me, plan_id, None, problem=exc.detail, status=409)
@@ -198,7 +199,8 @@ def replace(request: Request, db: Db, me: SignedIn, form: CheckedForm,
                               errors={"expert": _("Choose the member who withdraws.")})
     try:
         _done, changes, unfilled = drafting.replace(
-            db=db, actor=me, rotation_id=rotation_id, expert_id=expert_id, reason=reason)
+            db=db, actor=me, rotation_id=rotation_id, expert_id=expert_id, reason=reason,
+            base_url=request.app.state.settings.public_url or "")
     except (Conflict, NotFound) as exc:
         db.rollback()
         return _rotation_page(request, db, me, rotation_id, status=409,
@@ -233,7 +235,8 @@ def duty_page(request: Request, db: Db, me: SignedIn) -> Response:
 def new_calendar(request: Request, db: Db, me: SignedIn, form: CheckedForm) -> Response:
     """A new secret calendar address, shown in this answer only."""
     token, _created = feeds.new_feed(db=db, actor=me)
-    address = str(request.base_url).rstrip("/") + feeds.FEED_PATH.format(token=token)
+    public = request.app.state.settings.public_url or str(request.base_url).rstrip("/")
+    address = public + feeds.FEED_PATH.format(token=token)
     return _duty_page(request, db, me, address=address)
 
 

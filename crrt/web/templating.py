@@ -101,6 +101,7 @@ templates.env.filters["moment"] = i18n.format_moment
 templates.env.filters["day"] = i18n.format_day
 templates.env.filters["count"] = i18n.format_count
 templates.env.filters["place"] = i18n.place_name
+templates.env.filters["language"] = i18n.language_name
 templates.env.globals["LEVELS"] = LEVELS
 templates.env.globals["LANGUAGES"] = i18n.LANGUAGES
 templates.env.globals["version"] = __version__

@@ -233,6 +233,18 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/rotations/plans/{plan_id}/discard"):
                                                   (LOGIN, AWAY, AWAY, MISSING, MISSING,
                                                    FORBIDDEN, MISSING),
+    ("GET", "/rotations/templates"):              (LOGIN, PAGE, PAGE, PAGE, PAGE, FORBIDDEN,
+                                                   PAGE),
+    ("GET", "/rotations/templates/new"):          (LOGIN, PAGE, PAGE, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/rotations/templates/new"):         (LOGIN, AWAY, AWAY, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("GET", "/rotations/templates/{template_id}/edit"):
+                                                  (LOGIN, PAGE, PAGE, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/rotations/templates/{template_id}/edit"):
+                                                  (LOGIN, AWAY, AWAY, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
     ("GET", "/rotations/{rotation_id}"):          (LOGIN, PAGE, PAGE, PAGE, PAGE, FORBIDDEN,
                                                    PAGE),
     ("POST", "/rotations/{rotation_id}/replace"): (LOGIN, PAGE, PAGE, FORBIDDEN, FORBIDDEN,
@@ -569,6 +581,14 @@ BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
         "expert_id": str(s.seated), "reason": "matrix"}},
     ("POST", "/rotations/{rotation_id}/replace"): lambda s: {"data": {
         "expert": str(s.seated), "reason": "matrix"}},
+    ("POST", "/rotations/templates/new"): lambda s: {"data": {
+        "name": f"Web team {s.n()}", "min_size": "1", "max_size": "3", "min_nations": "1",
+        "max_per_nation": "3", "languages": "en", "slot-1-skill": "cloud",
+        "slot-1-min_level": "1", "slot-1-count": "2", "slot-1-clearance": "none"}},
+    ("POST", "/rotations/templates/{template_id}/edit"): lambda s: {"data": {
+        "name": "Matrix team", "min_size": "1", "max_size": "1", "min_nations": "1",
+        "max_per_nation": "1", "languages": "", "slot-1-skill": "incident_handling",
+        "slot-1-min_level": "1", "slot-1-count": "1", "slot-1-clearance": "none"}},
     ("POST", "/rotations/plan"): lambda s: {"data": {
         "template": str(s.template), "start": f"{2100 + s.n()}-01-01", "periods": "1",
         "period_months": "1", "seconds": "1", "zone": "Europe/Vilnius"}},

@@ -139,3 +139,15 @@ def test_the_audit_key_never_shows_in_the_settings_or_their_errors(monkeypatch):
     with pytest.raises(ValidationError, match="at least 32 characters") as refused:
         Settings()
     assert "too-short-secret" not in str(refused.value)
+
+
+@pytest.mark.parametrize("address", ["crrt.example.eu", "ftp://crrt.example.eu",
+                                     "https://crrt.example.eu/ x", "https://" + "a" * 300])
+def test_a_public_url_is_an_http_address(tmp_path, address):
+    with pytest.raises(ValidationError, match="CRRT_PUBLIC_URL"):
+        Settings(data_dir=tmp_path, public_url=address)
+
+
+def test_a_public_url_loses_its_trailing_slash(tmp_path):
+    assert Settings(data_dir=tmp_path, public_url="https://crrt.example.eu/").public_url == \
+        "https://crrt.example.eu"

@@ -58,6 +58,11 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             auth_service.create_user(db=db, actor=SYSTEM, data=UserIn(
                 email=email, name=f"Browser {role.value.replace('_', ' ').title()}", role=role,
                 org=org, password=PASSWORD))
+        # a nomination no rotation holds (the demo's rotations were planned before it came)
+        expert_service.nominate(db=db, actor=SYSTEM, data=ExpertIn.model_validate({
+            "org": "EE", "name": "Rein Lahkuja", "email": "rein.lahkuja@ee.example",
+            "skills": [{"skill": "cloud", "level": 2}], "languages": ["et", "en"],
+            "time_zone": "Europe/Tallinn"}))
         # the responder's own record, linked to their account
         expert_service.nominate(db=db, actor=SYSTEM, data=ExpertIn.model_validate({
             "org": "EE", "name": RESPONDER_NAME, "email": "riin.responder@ee.example",

@@ -214,10 +214,21 @@ def test_an_infeasible_plan_says_what_is_missing_and_why(client, world, database
     assert plan["status"] == "infeasible"
     assert len(plan["rotations"][0]["members"]) == 3
     assert plan["unfilled"] == [{
-        "period": "2027-01-01 to 2027-01-31", "skill": "ot_ics", "min_level": 3, "missing": 1,
+        "period": "2027-01-01 to 2027-01-31", "skill": "ot_ics", "min_level": 3,
+        "clearance": 0, "count": 1, "missing": 1, "qualified": 0, "free": 0, "why": "none",
         "reason": "2027-01-01 to 2027-01-31: ot_ics level >= 3 needs 1, 0 filled: no expert "
                   "in the pool qualifies."}]
     assert plan["explanation"] == [plan["unfilled"][0]["reason"]]
+    assert plan["rule_gaps"] == []
+
+
+def test_a_language_nobody_speaks_is_a_rule_gap(client, world, database):
+    small_pool(database)
+    template = _template(client, world, SMALL | {"languages": ["en", "mt"]}).json()
+    plan = _plan(client, world, template["id"])
+    assert plan["status"] == "infeasible"
+    assert plan["rule_gaps"] == [{"period": "2027-01-01 to 2027-01-31", "rule": "language",
+                                  "have": None, "need": None, "language": "mt"}]
 
 
 def test_checking_a_plan_is_for_those_who_plan(client, world, database):
@@ -309,6 +320,32 @@ def test_the_current_rotation_is_the_one_covering_today(client, world, database)
         body = _problem(client.get(f"{API}/rotations/current", headers=headers), 404)
     assert "No published rotation" in body["detail"]
     _problem(client.get(f"{API}/rotations/current", headers=headers), 404)  # before it
+
+
+def test_the_current_rotation_hands_over_at_midnight_in_its_own_zone(client, world, database):
+    _, _, rotation = _published(client, world, database)  # Brussels, to 31 January
+    headers = world.headers(Role.RESPONDER)
+    with clock.frozen(datetime(2027, 1, 31, 22, 30, tzinfo=UTC)):  # 23:30 in Brussels
+        assert client.get(f"{API}/rotations/current", headers=headers).json()["id"] == \
+            rotation["id"]
+    with clock.frozen(datetime(2027, 1, 31, 23, 30, tzinfo=UTC)):  # 1 February there
+        _problem(client.get(f"{API}/rotations/current", headers=headers), 404)
+
+
+def test_a_seated_expert_is_replaced_before_the_nomination_is_withdrawn(client, world,
+                                                                        database):
+    _pool, _, rotation = _published(client, world, database)
+    coordinator = world.headers(Role.COORDINATOR)
+    seated = rotation["members"][-1]["expert_id"]
+    body = _problem(client.delete(f"{API}/experts/{seated}", headers=coordinator), 409)
+    assert rotation["label"] in body["detail"] and "replaces them" in body["detail"]
+    exported = client.get(f"{API}/experts/{seated}/personal-data", headers=coordinator).json()
+    assert exported["parts"]["rotations"]["seats"][0]["label"] == rotation["label"]
+    replaced = client.post(f"{API}/rotations/{rotation['id']}/replace",
+                           json={"expert_id": seated, "reason": "leaves the service"},
+                           headers=coordinator)
+    assert replaced.status_code == 200, replaced.text
+    assert client.delete(f"{API}/experts/{seated}", headers=coordinator).status_code == 204
 
 
 def test_a_requester_may_not_read_rotations(client, world, database):

@@ -105,9 +105,10 @@ def draft(database: Database, template_id: uuid.UUID, *, periods: int = 1, month
                                  row=drafting.get_plan(db=db, actor=SYSTEM, plan_id=plan_id))
 
 
-def publish(database: Database, plan_id: uuid.UUID) -> list[uuid.UUID]:
+def publish(database: Database, plan_id: uuid.UUID, base_url: str = "") -> list[uuid.UUID]:
     with database.session() as db:
-        return [r.public_id for r in drafting.publish(db=db, actor=SYSTEM, plan_id=plan_id)]
+        return [r.public_id for r in drafting.publish(db=db, actor=SYSTEM, plan_id=plan_id,
+                                                      base_url=base_url)]
 
 
 def members_of(plan: PlanOut, period: int = 0) -> set[uuid.UUID]:
@@ -313,7 +314,7 @@ def test_publishing_makes_rotations_weekly_duty_and_notices(database, world):
     add_away(database, pool["lead"], date(2027, 2, 1), date(2027, 2, 7))
     plan = draft(database, make_template(database))
     assert plan.violations == []
-    [rotation_id] = publish(database, plan.id)
+    [rotation_id] = publish(database, plan.id, base_url="https://crrt.example.eu")
     with database.session(read_only=True) as db:
         rotation = db.scalars(select(Rotation).where(Rotation.public_id == rotation_id)).one()
         assert (rotation.label, rotation.starts_on, rotation.ends_on, rotation.zone) == (
@@ -341,6 +342,7 @@ def test_publishing_makes_rotations_weekly_duty_and_notices(database, world):
     to_members = {m.recipient for m in outbox if m.subject == "crrt: rapid response team duty"}
     assert to_members == expected
     assert all(m.channel == "email" for m in outbox)
+    assert all(m.body.endswith("\n\nhttps://crrt.example.eu/rotations") for m in outbox)
     if row_id(database, pool["es1"]) in members:
         assert len(expected) == 2  # Sara has no email address: nothing is queued for her
     [poc] = [m for m in outbox if m.recipient == "national-poc@test.example"]
