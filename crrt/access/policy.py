@@ -86,14 +86,16 @@ RULES: dict[Permission, Rule] = {
     Permission.DASHBOARD_POOL: Rule(grant(*CENTRAL, POC)),
     # on a marked record: what its TLP marking allows (DESIGN §1)
     Permission.MARKED_READ: Rule(grant(*EVERY_ROLE, when=READABLE)),
-    # the teams on duty, their members and weekly duty; templates; commitments
-    Permission.ROTATIONS_READ: Rule(grant(*CENTRAL, POC, Role.RESPONDER, Role.OBSERVER)),
+    # the teams on duty, their members and weekly duty; templates; commitments: the people of
+    # the participating nations (observers get statistics, not who is on duty)
+    Permission.ROTATIONS_READ: Rule(grant(*CENTRAL, POC, Role.RESPONDER)),
     # templates, planning, publishing and replacing: the coordination cell's work
     Permission.ROTATIONS_PLAN: Rule(grant(*CENTRAL)),
     # on an organisation: the expert-seats a year it commits
     Permission.COMMITMENTS_WRITE: Rule(grant(*CENTRAL), grant(POC, when=OWN_ORGANISATION)),
-    # one's own duty calendar address (for whoever has an expert record)
-    Permission.CALENDAR_OWN: Rule(grant(*EVERY_ROLE)),
+    # one's own duty and calendar address (for whoever may read rotations and has an expert
+    # record)
+    Permission.CALENDAR_OWN: Rule(grant(*CENTRAL, POC, Role.RESPONDER)),
 }
 
 

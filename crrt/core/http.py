@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 
 from crrt.core.db import Database, refusal
 from crrt.core.errors import DomainError, Invalid
+from crrt.core.logs import redacted
 from crrt.core.pagination import MAX_LIMIT
 
 log = logging.getLogger("crrt")
@@ -173,7 +174,7 @@ def http_problem(request: Request, exc: HTTPException) -> JSONResponse:
 def data_problem(request: Request, exc: DataError) -> JSONResponse:
     """422 for a value the database refuses (a number out of range, a NUL character): input
     that slipped past validation is still the client's mistake, not a 500."""
-    log.warning("database refused a value on %s %s: %s", request.method, request.url.path,
+    log.warning("database refused a value on %s %s: %s", request.method, redacted(request.url.path),
                 refusal(exc))
     return problem(request, status=422, title="Invalid input", slug="validation",
                    detail="A value cannot be stored: a number out of range or a character "
@@ -183,7 +184,7 @@ def data_problem(request: Request, exc: DataError) -> JSONResponse:
 def internal_problem(request: Request, exc: Exception) -> JSONResponse:
     """500 with an id to quote to the operator; the details go to the log, never the client."""
     incident = uuid.uuid4().hex[:12]
-    log.error("unhandled error %s on %s %s", incident, request.method, request.url.path,
+    log.error("unhandled error %s on %s %s", incident, request.method, redacted(request.url.path),
               exc_info=exc)
     return problem(request, status=500, title="Internal error", slug="internal",
                    detail=f"Something went wrong on our side (reference {incident}).",
@@ -193,8 +194,8 @@ def internal_problem(request: Request, exc: Exception) -> JSONResponse:
 def integrity_problem(request: Request, exc: IntegrityError) -> JSONResponse:
     """409 when the database's own constraint catches what a check before it could not: two
     requests creating the same thing at the same moment."""
-    log.warning("constraint refused a change on %s %s: %s", request.method, request.url.path,
-                refusal(exc))
+    log.warning("constraint refused a change on %s %s: %s", request.method,
+                redacted(request.url.path), refusal(exc))
     return problem(request, status=409, title="Conflict", slug="conflict",
                    detail="The change clashes with another one (a duplicate, most likely "
                           "made at the same moment). Reload and try again.")

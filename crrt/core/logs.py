@@ -15,6 +15,14 @@ from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 QUERY = re.compile(r"\?\S*")
+# A secret in a path (a duty calendar's address, polled hourly by calendar programs) is a
+# credential: the log keeps that it was asked for, never which.
+SECRET_IN_PATH = re.compile(r"crrtcal_[A-Za-z0-9_-]+")
+
+
+def redacted(path: str) -> str:
+    """A path as the logs may keep it: without its query string or any secret in it."""
+    return SECRET_IN_PATH.sub("crrtcal_…", path.partition("?")[0])
 
 
 def access_line(record: logging.LogRecord) -> str:
@@ -23,8 +31,9 @@ def access_line(record: logging.LogRecord) -> str:
     args = record.args
     if isinstance(args, tuple) and len(args) == 5:
         _client, method, full_path, _version, status = args
-        return f"{method} {str(full_path).partition('?')[0]} {status}"
-    return QUERY.sub("", record.getMessage())  # a shape we do not know: still no query
+        return f"{method} {redacted(str(full_path))} {status}"
+    # a shape we do not know: still no query, no secret
+    return SECRET_IN_PATH.sub("crrtcal_…", QUERY.sub("", record.getMessage()))
 
 
 class AccessFormatter(logging.Formatter):

@@ -29,7 +29,7 @@ from crrt.organisations.schemas import (
     OrganisationIn,
     OrganisationPatch,
 )
-from crrt.rotations import drafting
+from crrt.rotations import drafting, publishing
 from crrt.rotations import service as rotations
 from crrt.rotations.schemas import PlanIn, TemplateIn
 
@@ -167,7 +167,7 @@ def _rotations(db: Session, summary: Summary) -> None:
     plan = drafting.draft_in(db=db, actor=DEMO, data=PlanIn(
         template_id=template.public_id, start=start, periods=2, seconds=5,
         zone="Europe/Vilnius"))
-    summary.rotations += len(drafting.publish(db=db, actor=DEMO, plan_id=plan.public_id))
+    summary.rotations += len(publishing.publish(db=db, actor=DEMO, plan_id=plan.public_id))
 
 
 def logins() -> str:

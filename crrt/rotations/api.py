@@ -15,7 +15,7 @@ from crrt.access.caller import Me
 from crrt.core import clock
 from crrt.core.errors import NotFound
 from crrt.core.http import AppDatabase, Db, PublicIdParam
-from crrt.rotations import drafting, feeds, service
+from crrt.rotations import drafting, feeds, publishing, service
 from crrt.rotations.models import Rotation
 from crrt.rotations.schemas import (
     CommitmentIn,
@@ -125,10 +125,14 @@ def check_plan(plan_id: PublicIdParam, db: Db, me: Me) -> dict[str, list[str]]:
 
 
 @router.post("/plans/{plan_id}/publish")
-def publish(plan_id: PublicIdParam, request: Request, db: Db, me: Me) -> list[RotationOut]:
-    rotations = drafting.publish(db=db, actor=me, plan_id=plan_id,
-                                 base_url=request.app.state.settings.public_url or "")
-    return [service.rotation_out(db, me, r, plan_id) for r in rotations]
+def publish(plan_id: PublicIdParam, request: Request, database: AppDatabase,
+            me: Me) -> list[RotationOut]:
+    """Make a draft's rotations official; the rosters are solved before the write."""
+    made = publishing.publish_apart(database=database, actor=me, plan_id=plan_id,
+                                    base_url=request.app.state.settings.public_url or "")
+    with database.session(read_only=True) as db:
+        return [service.rotation_out(db, me, service.get_rotation(
+            db=db, actor=me, rotation_id=rotation_id), plan_id) for rotation_id in made]
 
 
 @router.post("/plans/{plan_id}/discard", status_code=204)
@@ -171,13 +175,16 @@ def rotation_duty(rotation_id: PublicIdParam, db: Db, me: Me) -> list[ShiftOut]:
 
 
 @router.post("/{rotation_id}/replace")
-def replace(rotation_id: PublicIdParam, body: ReplaceIn, request: Request, db: Db,
-            me: Me) -> ReplaceOut:
+def replace(rotation_id: PublicIdParam, body: ReplaceIn, request: Request,
+            database: AppDatabase, me: Me) -> ReplaceOut:
     """Withdraw an expert; the replacement changes the fewest other seats, and says how."""
-    rotation, changes, unfilled = drafting.replace(
-        db=db, actor=me, rotation_id=rotation_id, expert_id=body.expert_id, reason=body.reason,
-        base_url=request.app.state.settings.public_url or "")
-    return ReplaceOut(rotation=_out(db, me, rotation), changes=changes, unfilled=unfilled)
+    changes, unfilled = publishing.replace_apart(
+        database=database, actor=me, rotation_id=rotation_id, expert_id=body.expert_id,
+        reason=body.reason, base_url=request.app.state.settings.public_url or "")
+    with database.session(read_only=True) as db:
+        rotation = service.get_rotation(db=db, actor=me, rotation_id=rotation_id)
+        return ReplaceOut(rotation=service.rotation_view(db, me, rotation), changes=changes,
+                          unfilled=unfilled)
 
 
 @router.get("/{rotation_id}/calendar.ics", response_class=Response,

@@ -24,7 +24,8 @@ def violations(problem: Problem, plan: Plan) -> list[str]:
         expert = experts.get(a.expert)
         if expert is None or not 0 <= a.period < len(periods) or \
                 not 0 <= a.slot < len(template.slots):
-            found.append(f"{a}: names an expert, period or seat the problem does not have.")
+            found.append(f"expert {a.expert} in period {a.period}, seat {a.slot}: names an "
+                         "expert, period or seat the problem does not have.")
             continue
         period, slot = periods[a.period], template.slots[a.slot]
         if expert.org != a.org:

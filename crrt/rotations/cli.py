@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from crrt.cli_support import SYSTEM, fail, ready_database, refused, unit_of_work
-from crrt.rotations import drafting, service
+from crrt.rotations import drafting, publishing, service
 from crrt.rotations.schemas import MAX_PERIODS, PlanIn, PlanOut
 
 app = typer.Typer(help="Rotations: plan the rapid response teams.", no_args_is_help=True)
@@ -101,10 +101,17 @@ def check(plan_id: uuid.UUID) -> None:
 @app.command("publish")
 def publish(plan_id: uuid.UUID) -> None:
     """Make a draft official; its members and their POCs are told."""
-    with unit_of_work() as db:
-        rotations = drafting.publish(db=db, actor=SYSTEM, plan_id=plan_id)
-        said = [f"{r.public_id}  {r.label}  {r.starts_on} to {r.ends_on}  "
-                f"{len(r.members)} members" for r in rotations]
+    database = ready_database()
+    try:
+        with refused():
+            made = publishing.publish_apart(database=database, actor=SYSTEM, plan_id=plan_id)
+            with database.session(read_only=True) as db:
+                said = [f"{r.public_id}  {r.label}  {r.starts_on} to {r.ends_on}  "
+                        f"{len(r.members)} members"
+                        for r in (service.get_rotation(db=db, actor=SYSTEM, rotation_id=i)
+                                  for i in made)]
+    finally:
+        database.dispose()
     typer.echo("\n".join(said))
 
 

@@ -14,7 +14,7 @@ import itertools
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -27,18 +27,24 @@ from crrt.access import policy
 from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.audit import service as audit
-from crrt.auth import service as auth
-from crrt.core import clock
 from crrt.core.db import Database
 from crrt.core.errors import Conflict, NotFound
 from crrt.experts import service as experts
-from crrt.notify import service as notify
 from crrt.organisations import service as organisations
 from crrt.organisations.enums import Membership
-from crrt.rotations import checker, duty, planner, replacement, service
+from crrt.rotations import checker, planner, service
 from crrt.rotations.enums import PlanState, SolveStatus
-from crrt.rotations.models import DutyShift, Rotation, RotationMember, RotationPlan, TeamTemplate
-from crrt.rotations.problem import Assignment, Candidate, Period, Plan, Problem, Unfilled
+from crrt.rotations.models import Rotation, RotationPlan, TeamTemplate
+from crrt.rotations.problem import (
+    Assignment,
+    Candidate,
+    Period,
+    Plan,
+    Problem,
+    Slot,
+    Template,
+    Unfilled,
+)
 from crrt.rotations.schemas import (
     MemberOut,
     Metrics,
@@ -107,12 +113,14 @@ def _clearance_rank(expert: Expert, through: date) -> int:
     return 0 if expires is not None and expires < through else expert.clearance.rank
 
 
-def setting(db: Session, actor: Principal, template: TeamTemplate, start: date, periods: int,
-            months: int) -> Setting:
+def setting(db: Session, actor: Principal, template: Template, start: date, periods: int,
+            months: int, *, seated: Collection[int] = (), open_from: int = 0) -> Setting:
     """The planner's problem over a horizon: the nations that lead or take part for a whole
     period, their experts (a period when one's nation is not in counts as away), and the
     targets (commitments where stated, else a share in proportion to qualified, free
-    experts)."""
+    experts). ``seated`` experts of a published plan who are no longer in the pool (erased,
+    or their nation out) come too, away from period ``open_from`` on: their seats there
+    must be filled again, and the seats they held before stay as they were."""
     spans = periods_of(start, periods, months)
     planned: list[set[int]] = []
     codes: dict[int, str] = {}
@@ -132,12 +140,43 @@ def setting(db: Session, actor: Principal, template: TeamTemplate, start: date, 
             languages=frozenset(lang.code for lang in e.languages),
             clearance=_clearance_rank(e, spans[-1].end), away=tuple(away),
             zone_offset=_offset_hours(e.time_zone, start)))
-    template_ = service.problem_template(template)
-    problem = Problem(template_, spans, tuple(candidates))
+    known = {e.id: e for e in pool}
+    gone = experts.team_cards(db=db, expert_ids=set(seated) - set(known))
+    for e in gone.values():
+        codes.setdefault(e.organisation_id, organisations.by_id(
+            db=db, actor=actor, org_id=e.organisation_id).code)
+        away = [(u.starts_on, u.ends_on) for u in e.unavailability]
+        away += [(p.start, p.end) for p in spans[open_from:]]
+        candidates.append(Candidate(
+            id=e.id, org=codes[e.organisation_id],
+            skills={s.skill.value: s.level for s in e.skills},
+            languages=frozenset(lang.code for lang in e.languages),
+            clearance=_clearance_rank(e, spans[-1].end), away=tuple(away)))
+    problem = Problem(template, spans, tuple(candidates))
     committed = {codes[i]: n for i, n in service.seats_committed(db=db).items() if i in codes}
-    problem = Problem(template_, spans, tuple(candidates),
+    problem = Problem(template, spans, tuple(candidates),
                       targets=targets(problem, committed, periods * months / 12))
-    return Setting(problem, {e.id: e for e in pool}, codes)
+    return Setting(problem, known | gone, codes)
+
+
+def snapshot(template: Template) -> dict[str, Any]:
+    """A template as a plan keeps it: a later edit of the template changes no plan made."""
+    return {"slots": [{"skill": s.skill, "min_level": s.min_level, "count": s.count,
+                       "clearance": s.clearance, "lead": s.lead} for s in template.slots],
+            "min_nations": template.min_nations, "max_per_nation": template.max_per_nation,
+            "languages": sorted(template.languages), "consecutive": template.consecutive}
+
+
+def template_of(db: Session, row: RotationPlan) -> Template:
+    """The template a plan was made with (its snapshot)."""
+    kept = row.result.get("template")
+    if kept is None:  # pragma: no cover - plans are stored with their template
+        stored = db.get(TeamTemplate, row.template_id)
+        assert stored is not None
+        return service.problem_template(stored)
+    return Template(slots=tuple(Slot(**s) for s in kept["slots"]),
+                    min_nations=kept["min_nations"], max_per_nation=kept["max_per_nation"],
+                    languages=frozenset(kept["languages"]), consecutive=kept["consecutive"])
 
 
 def targets(problem: Problem, committed: dict[str, int], years: float) -> dict[str, float]:
@@ -182,14 +221,15 @@ def result_of(found: Setting, plan: Plan, zone: str) -> dict[str, Any]:
     held, goals = plan.seats(), planner.targets_of(problem)
     return {
         "zone": zone,
+        "template": snapshot(problem.template),
         "rotations": [{"label": p.label, "start": p.start.isoformat(),
                        "end": p.end.isoformat(),
                        "members": sorted(teams[i], key=lambda m: (not m["lead"], m["slot"]))}
                       for i, p in enumerate(problem.periods)],
         "unfilled": [_unfilled(problem, u) for u in plan.unfilled],
         "rule_gaps": _rule_gaps(problem, plan),
-        "explanation": named(found, list(plan.explanation)),
-        "violations": named(found, checker.violations(problem, plan)),
+        "explanation": list(plan.explanation),
+        "violations": checker.violations(problem, plan),  # named when shown
         "metrics": {"solve_seconds": plan.solve_seconds, "objective": plan.objective,
                     "bound": plan.bound, "gap": _gap(plan),
                     "nations": {org: {"assigned": held.get(org, 0),
@@ -201,7 +241,8 @@ def result_of(found: Setting, plan: Plan, zone: str) -> dict[str, Any]:
 def _solve(db: Session, actor: Principal, data: PlanIn,
            progress: Progress | None) -> tuple[int, Setting, Plan]:
     template = service.get_template(db=db, actor=actor, template_id=data.template_id)
-    found = setting(db, actor, template, data.start, data.periods, data.period_months)
+    found = setting(db, actor, service.problem_template(template), data.start, data.periods,
+                    data.period_months)
     return template.id, found, planner.plan(found.problem, seconds=data.seconds,
                                             progress=progress)
 
@@ -311,7 +352,8 @@ def plan_out(*, db: Session, actor: Principal, row: RotationPlan) -> PlanOut:
                      for m in r["members"]]) for r in result["rotations"]],
         unfilled=[UnfilledOut.model_validate(u) for u in result["unfilled"]],
         rule_gaps=[RuleGap.model_validate(g) for g in result.get("rule_gaps", [])],
-        explanation=result["explanation"], violations=result["violations"],
+        explanation=result["explanation"],
+        violations=_named_now(db, actor, result["violations"]),
         metrics=Metrics(solve_seconds=result["metrics"]["solve_seconds"],
                         objective=result["metrics"]["objective"],
                         bound=result["metrics"]["bound"], gap=result["metrics"]["gap"],
@@ -334,12 +376,44 @@ def check(*, db: Session, actor: Principal, plan_id: uuid.UUID) -> list[str]:
     is now (a published plan as its rotations now stand)."""
     policy.require(actor, Permission.ROTATIONS_PLAN)  # it reads every nation's pool
     row = get_plan(db=db, actor=actor, plan_id=plan_id)
-    template = db.get(TeamTemplate, row.template_id)
-    assert template is not None
-    found = setting(db, actor, template, row.starts_on, row.periods, row.period_months)
-    plan = stored_plan(found, row.result) if row.state is not PlanState.PUBLISHED \
-        else standing_plan(db, found, row)
-    return named(found, checker.violations(found.problem, plan))
+    if row.state is not PlanState.PUBLISHED:
+        found = setting(db, actor, template_of(db, row), row.starts_on, row.periods,
+                        row.period_months)
+        return named(found, checker.violations(found.problem, stored_plan(found, row.result)))
+    rotations = rotations_of(db, row)
+    found = setting(db, actor, template_of(db, row), row.starts_on, row.periods,
+                    row.period_months, seated=seated_in(rotations))
+    return named(found, checker.violations(found.problem, standing_plan(found, rotations)))
+
+
+def rotations_of(db: Session, row: RotationPlan) -> list[Rotation]:
+    return list(db.scalars(select(Rotation).where(Rotation.plan_id == row.id)
+                           .order_by(Rotation.number)))
+
+
+def seated_in(rotations: list[Rotation]) -> set[int]:
+    return {m.expert_id for r in rotations for m in r.members if m.withdrawn_at is None}
+
+
+def standing_plan(found: Setting, rotations: list[Rotation]) -> Plan:
+    """A published plan as its rotations stand now, empty seats declared as such."""
+    plan = Plan(status="standing")
+    slots = found.problem.template.slots
+    nation = {c.id: c.org for c in found.problem.candidates}
+    for rotation in rotations:
+        filled: dict[int, int] = defaultdict(int)
+        for m in rotation.members:
+            if m.withdrawn_at is None:
+                plan.assignments.append(Assignment(rotation.number, m.expert_id,
+                                                   nation[m.expert_id], m.slot, m.lead))
+                filled[m.slot] += 1
+        for s, slot in enumerate(slots):
+            if filled[s] < slot.count:
+                reason = f"{rotation.label}: {slot.skill} seat left empty."
+                plan.unfilled.append(Unfilled(rotation.number, s, slot.count - filled[s],
+                                              reason))
+                plan.explanation.append(reason)
+    return plan
 
 
 EXPERT_ID = re.compile(r"\bexpert (\d+)\b(?: \([^)]*\))?")
@@ -357,6 +431,17 @@ def named(found: Setting, lines: list[str]) -> list[str]:
     return [EXPERT_ID.sub(name, line) for line in lines]
 
 
+def _named_now(db: Session, actor: Principal, lines: list[str]) -> list[str]:
+    """Stored words with experts named as they are now (an erased one as erased)."""
+    ids = {int(m.group(1)) for line in lines for m in EXPERT_ID.finditer(line)}
+    if not ids:
+        return lines
+    cards = experts.team_cards(db=db, expert_ids=ids)
+    codes = {i: organisations.by_id(db=db, actor=actor, org_id=i).code
+             for i in {e.organisation_id for e in cards.values()}}
+    return named(Setting(Problem(Template(slots=()), (), ()), cards, codes), lines)
+
+
 def discard(*, db: Session, actor: Principal, plan_id: uuid.UUID) -> None:
     row = get_plan(db=db, actor=actor, plan_id=plan_id)
     policy.require(actor, Permission.ROTATIONS_PLAN)
@@ -365,190 +450,3 @@ def discard(*, db: Session, actor: Principal, plan_id: uuid.UUID) -> None:
     row.state = PlanState.DISCARDED
     audit.record(db=db, actor=actor, action="rotation_plan.discarded",
                  object_type="rotation_plan", object_id=row.public_id)
-
-
-# --- publishing ----------------------------------------------------------------------------------
-
-def publish(*, db: Session, actor: Principal, plan_id: uuid.UUID,
-            base_url: str = "") -> list[Rotation]:
-    """Make a draft's rotations official: checked again against today's pool, never over
-    another published rotation; the members and their POCs are told through the outbox."""
-    row = get_plan(db=db, actor=actor, plan_id=plan_id)
-    policy.require(actor, Permission.ROTATIONS_PLAN)
-    if row.state is not PlanState.DRAFT:
-        raise Conflict(f"The plan is {row.state.value}; only a draft can be published.")
-    template = db.get(TeamTemplate, row.template_id)
-    assert template is not None
-    found = setting(db, actor, template, row.starts_on, row.periods, row.period_months)
-    broken = named(found, checker.violations(found.problem, stored_plan(found, row.result)))
-    if broken:
-        raise Conflict("The pool changed since this draft was made; plan again. "
-                       + " ".join(broken[:5]), violations=broken[:50])
-    last = found.problem.periods[-1].end
-    overlap = db.scalar(select(Rotation.label).where(Rotation.starts_on <= last,
-                                                     Rotation.ends_on >= row.starts_on))
-    if overlap is not None:
-        raise Conflict(f"Published rotation {overlap} overlaps this plan's horizon.")
-    rotations = []
-    for number, drafted in enumerate(row.result["rotations"]):
-        rotation = Rotation(plan_id=row.id, number=number, label=drafted["label"],
-                            starts_on=date.fromisoformat(drafted["start"]),
-                            ends_on=date.fromisoformat(drafted["end"]),
-                            zone=row.result["zone"])
-        rotation.members = [RotationMember(
-            expert_id=m["expert"], organisation_id=found.experts[m["expert"]].organisation_id,
-            slot=m["slot"], slot_skill=m["slot_skill"], lead=m["lead"])
-            for m in drafted["members"]]
-        db.add(rotation)
-        rotations.append(rotation)
-    db.flush()
-    for rotation in rotations:
-        rotation.shifts = roster(rotation, found.experts)
-    row.state, row.published_at = PlanState.PUBLISHED, clock.now()
-    audit.record(db=db, actor=actor, action="rotation_plan.published",
-                 object_type="rotation_plan", object_id=row.public_id,
-                 changes={"rotations": [str(r.public_id) for r in rotations],
-                          "seats": sum(len(r.members) for r in rotations)})
-    _tell(db, found.experts, [(r, m) for r in rotations for m in r.members], base_url,
-          "You are on the rapid response team {label}, {start} to {end}, as {skill}.")
-    return rotations
-
-
-def roster(rotation: Rotation, pool: dict[int, Expert],
-           since: date | None = None) -> list[DutyShift]:
-    """The weekly duty of a rotation's members (from ``since``), as rows."""
-    members = [m for m in rotation.members if m.withdrawn_at is None]
-    people = [duty.DutyMember(m.expert_id, pool[m.expert_id].time_zone,
-                              tuple((u.starts_on, u.ends_on)
-                                    for u in pool[m.expert_id].unavailability))
-              for m in members]
-    start = max(rotation.starts_on, since or rotation.starts_on)
-    if start > rotation.ends_on or not people:
-        return []
-    made = duty.weekly(start, rotation.ends_on, people, zone=rotation.zone, seconds=1.0)
-    return [DutyShift(rotation_id=rotation.id, starts_at=s.start, ends_at=s.end,
-                      primary_id=s.primary, backup_id=s.backup) for s in made.shifts]
-
-
-def _tell(db: Session, pool: dict[int, Expert], seats: Sequence[tuple[Rotation, Any]],
-          base_url: str, line: str) -> None:
-    """One notice to each member named (a line each) and one to their nations' POCs."""
-    by_expert: dict[int, list[str]] = defaultdict(list)
-    by_org: dict[int, list[str]] = defaultdict(list)
-    for rotation, member in seats:
-        said = line.format(label=rotation.label, start=rotation.starts_on.isoformat(),
-                           end=rotation.ends_on.isoformat(), skill=member.slot_skill)
-        by_expert[member.expert_id].append(said)
-        expert = pool[member.expert_id]
-        by_org[expert.organisation_id].append(f"{expert.name}: {said}")
-    link = f"\n\n{base_url.rstrip('/')}/rotations" if base_url else ""
-    for expert_id, lines in by_expert.items():
-        if email := pool[expert_id].email:
-            notify.enqueue_email(db=db, to=email, subject="crrt: rapid response team duty",
-                                 body="\n".join(lines) + link)
-    for org_id, addresses in auth.poc_addresses(db=db, org_ids=set(by_org)).items():
-        for address in addresses:
-            notify.enqueue_email(db=db, to=address,
-                                 subject="crrt: your nation's experts on rotation",
-                                 body="\n".join(sorted(by_org[org_id])) + link)
-
-
-# --- replacing after a withdrawal ----------------------------------------------------------------
-
-def standing_plan(db: Session, found: Setting, row: RotationPlan) -> Plan:
-    """A published plan as its rotations stand now, empty seats declared as such."""
-    rotations = list(db.scalars(select(Rotation).where(Rotation.plan_id == row.id)
-                                .order_by(Rotation.number)))
-    plan = Plan(status="standing")
-    slots = found.problem.template.slots
-    for rotation in rotations:
-        filled: dict[int, int] = defaultdict(int)
-        for m in rotation.members:
-            if m.withdrawn_at is None:
-                plan.assignments.append(Assignment(rotation.number, m.expert_id,
-                                                   found.codes[m.organisation_id], m.slot,
-                                                   m.lead))
-                filled[m.slot] += 1
-        for s, slot in enumerate(slots):
-            if filled[s] < slot.count:
-                reason = f"{rotation.label}: {slot.skill} seat left empty."
-                plan.unfilled.append(Unfilled(rotation.number, s, slot.count - filled[s],
-                                              reason))
-                plan.explanation.append(reason)
-    return plan
-
-
-def replace(*, db: Session, actor: Principal, rotation_id: uuid.UUID, expert_id: uuid.UUID,
-            reason: str = "", base_url: str = "") -> tuple[Rotation, list[str], list[str]]:
-    """Withdraw an expert from a published rotation and find the replacement that changes
-    the fewest other seats (rotations already over stay as they were); returns the rotation,
-    the changes in words and what could not be filled."""
-    policy.require(actor, Permission.ROTATIONS_PLAN)
-    rotation = service.get_rotation(db=db, actor=actor, rotation_id=rotation_id)
-    if rotation.ends_on < clock.today():
-        raise Conflict(f"Rotation {rotation.label} is over.")
-    expert = experts.by_public_id(db=db, expert_id=expert_id)
-    seat = next((m for m in rotation.members if expert is not None
-                 and m.expert_id == expert.id and m.withdrawn_at is None), None)
-    if expert is None or seat is None:
-        raise NotFound("That expert is not on this rotation.")
-    row = db.get(RotationPlan, rotation.plan_id)
-    template = db.get(TeamTemplate, row.template_id) if row else None
-    assert row is not None and template is not None
-    found = setting(db, actor, template, row.starts_on, row.periods, row.period_months)
-    before = standing_plan(db, found, row)
-    rotations = {r.number: r for r in db.scalars(
-        select(Rotation).where(Rotation.plan_id == row.id))}
-    over = sum(1 for r in rotations.values() if r.ends_on < clock.today())
-    result = replacement.replace(found.problem, before, period=rotation.number,
-                                 expert=expert.id, frozen_before=over)
-    # keyed by seat too: an expert moved to another seat of the same period is a change
-    old = {(a.period, a.expert, a.slot): a for a in before.assignments}
-    new = {(a.period, a.expert, a.slot): a for a in result.plan.assignments}
-    now = clock.now()
-    touched: set[int] = set()
-    for key in old.keys() - new.keys():
-        member = next(m for m in rotations[key[0]].members
-                      if m.expert_id == key[1] and m.slot == key[2] and m.withdrawn_at is None)
-        member.withdrawn_at = now
-        member.reason = reason if key[:2] == (rotation.number, expert.id) else \
-            "Moved to fill a seat after a withdrawal."
-        touched.add(key[0])
-    added = []
-    for key in new.keys() - old.keys():
-        a = new[key]
-        member = RotationMember(rotation_id=rotations[a.period].id, expert_id=a.expert,
-                                organisation_id=found.experts[a.expert].organisation_id,
-                                slot=a.slot, slot_skill=found.problem.template.slots[a.slot].skill,
-                                lead=a.lead)
-        rotations[a.period].members.append(member)
-        added.append((rotations[a.period], member))
-        touched.add(a.period)
-    db.flush()
-    for number in sorted(touched):
-        _redo_duty(db, rotations[number], found.experts)
-    unfilled = [u.reason for u in result.plan.unfilled if u.period == rotation.number]
-    audit.record(db=db, actor=actor, action="rotation.replaced", object_type="rotation",
-                 object_id=rotation.public_id,
-                 changes={"withdrawn": str(expert.public_id), "reason_given": bool(reason),
-                          "added": [str(found.experts[m.expert_id].public_id)
-                                    for _, m in added],
-                          "changed_seats": len(old.keys() ^ new.keys())})
-    _tell(db, found.experts, added, base_url,
-          "You replace a withdrawn member of the rapid response team {label}, {start} to "
-          "{end}, as {skill}.")
-    return rotation, named(found, list(result.changes)), named(found, unfilled)
-
-
-def _redo_duty(db: Session, rotation: Rotation, pool: dict[int, Expert]) -> None:
-    """Weekly duty again from the next hand-over on; weeks begun stay as they were."""
-    now = clock.now()
-    kept = [s for s in rotation.shifts if s.starts_at <= now]
-    for s in rotation.shifts:
-        if s.starts_at > now:
-            db.delete(s)
-    since = kept[-1].ends_at.astimezone(ZoneInfo(rotation.zone)).date() if kept else None
-    db.flush()
-    db.expire(rotation, ["shifts"])
-    for shift in roster(rotation, pool, since=since):
-        db.add(shift)

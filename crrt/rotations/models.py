@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -85,7 +86,8 @@ class Rotation(Base, PublicId):
     weeks hand over in ``zone``."""
 
     __tablename__ = "rotations"
-    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="ordered"),)
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="ordered"),
+                      UniqueConstraint("plan_id", "number"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("rotation_plans.id"), index=True)

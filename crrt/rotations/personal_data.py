@@ -2,19 +2,21 @@
 
 An expert's seats and weeks of duty are part of their personal data (exported with the rest);
 erasure anonymises the expert's record in the pool, which is where a seat's name is read, so
-the seats stay, nameless, and a team keeps its shape. A nomination cannot be withdrawn while
-its expert holds a seat on a rotation not yet over: the coordination cell replaces them first.
+the seats stay, nameless, and a team keeps its shape; the reasons written for a withdrawal
+go. A nomination cannot be withdrawn while its expert holds a seat on a rotation not yet
+over: the coordination cell replaces them first.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from crrt.access.principal import Principal
 from crrt.core import clock
+from crrt.core.db import removed
 from crrt.experts import service as experts
 from crrt.privacy import service as privacy
 from crrt.rotations.models import DutyShift, Rotation, RotationMember
@@ -43,7 +45,8 @@ def export(db: Session, actor: Principal, person: privacy.Person) -> Any:
         "seats": [{"rotation": str(r.public_id), "label": r.label,
                    "start": r.starts_on.isoformat(), "end": r.ends_on.isoformat(),
                    "skill": m.slot_skill, "lead": m.lead,
-                   "withdrawn_at": clock.iso(m.withdrawn_at) if m.withdrawn_at else None}
+                   "withdrawn_at": clock.iso(m.withdrawn_at) if m.withdrawn_at else None,
+                   "reason": m.reason}
                   for r, m in seats],
         "duty": [{"start": clock.iso(s.starts_at), "end": clock.iso(s.ends_at),
                   "role": "primary" if s.primary_id in ids else "backup"} for s in shifts],
@@ -51,9 +54,14 @@ def export(db: Session, actor: Principal, person: privacy.Person) -> Any:
 
 
 def erase(db: Session, actor: Principal, person: privacy.Person) -> list[str]:
-    """Nothing to remove here: the seats name the expert only through the pool's record,
-    which the pool anonymises."""
-    return []
+    """The seats name the expert only through the pool's record, which the pool anonymises;
+    what was written about a withdrawal (its reason) goes."""
+    ids = sorted(person.expert_ids)
+    if not ids:
+        return []
+    blanked = db.execute(update(RotationMember).where(
+        RotationMember.expert_id.in_(ids), RotationMember.reason != "").values(reason=""))
+    return ["rotation withdrawal reasons"] if removed(blanked) else []
 
 
 HOLDER = privacy.holder("rotations", export=export, erase=erase)

@@ -121,9 +121,12 @@ class CommitmentOut(BaseModel):
     updated_at: datetime | None
 
 
+FIRST_START, LAST_START = date(2000, 1, 1), date(2200, 12, 31)
+
+
 class PlanIn(Input):
     template_id: uuid.UUID
-    start: date
+    start: date = Field(ge=FIRST_START, le=LAST_START)
     periods: int = Field(default=2, ge=1, le=MAX_PERIODS)
     period_months: int = Field(default=6, ge=1, le=12)
     seconds: float = Field(default=10.0, gt=0, le=MAX_SOLVE_SECONDS,

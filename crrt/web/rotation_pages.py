@@ -23,7 +23,7 @@ from crrt.access.principal import Principal
 from crrt.core import clock
 from crrt.core.errors import Conflict, NotFound
 from crrt.core.http import Db, PublicIdParam
-from crrt.rotations import drafting, feeds, service
+from crrt.rotations import drafting, feeds, publishing, service
 from crrt.rotations.schemas import MAX_PERIODS, PlanIn, PlanOut
 from crrt.web import forms
 from crrt.web.i18n import _
@@ -145,9 +145,11 @@ def plan_page(request: Request, db: Db, me: SignedIn, plan_id: PublicIdParam,
 @router.post("/rotations/plans/{plan_id}/publish")
 def publish(request: Request, db: Db, me: SignedIn, form: CheckedForm,
             plan_id: PublicIdParam) -> Response:
+    db.commit()  # the rosters are solved with no lock held
     try:
-        drafting.publish(db=db, actor=me, plan_id=plan_id,
-                         base_url=request.app.state.settings.public_url or "")
+        publishing.publish_apart(database=request.app.state.database, actor=me,
+                                 plan_id=plan_id,
+                                 base_url=request.app.state.settings.public_url or "")
     except Conflict as exc:
         db.rollback()
         return _plan_page(request, db, me, plan_id, None, problem=exc.detail, status=409)
@@ -197,15 +199,17 @@ def replace(request: Request, db: Db, me: SignedIn, form: CheckedForm,
     except ValueError:
         return _rotation_page(request, db, me, rotation_id, status=422,
                               errors={"expert": _("Choose the member who withdraws.")})
+    db.commit()  # the repair is solved with no lock held
     try:
-        _done, changes, unfilled = drafting.replace(
-            db=db, actor=me, rotation_id=rotation_id, expert_id=expert_id, reason=reason,
+        changes, unfilled = publishing.replace_apart(
+            database=request.app.state.database, actor=me, rotation_id=rotation_id,
+            expert_id=expert_id, reason=reason,
             base_url=request.app.state.settings.public_url or "")
     except (Conflict, NotFound) as exc:
         db.rollback()
         return _rotation_page(request, db, me, rotation_id, status=409,
                               errors={"expert": exc.detail})
-    db.flush()
+    db.expire_all()
     return _rotation_page(request, db, me, rotation_id, replaced=(changes, unfilled))
 
 

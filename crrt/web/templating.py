@@ -11,7 +11,6 @@ from fastapi.templating import Jinja2Templates
 
 from crrt import __version__
 from crrt.access import policy
-from crrt.access.enums import Role
 from crrt.access.principal import Principal
 from crrt.web import i18n, session, viewpoint
 from crrt.web.i18n import N_
@@ -117,7 +116,7 @@ def layout(request: Request) -> dict[str, Any]:
             nav.append(("/experts", i18n.gettext("Expert pool")))
         if policy.may(me, policy.Permission.ROTATIONS_READ):
             nav.append(("/rotations", i18n.gettext("Rotations")))
-        if me.role is Role.RESPONDER:
+        if policy.may(me, policy.Permission.CALENDAR_OWN):
             nav.append(("/duty", i18n.gettext("My duty")))
         if policy.may(me, policy.Permission.AUDIT_READ):
             nav.append(("/audit", i18n.gettext("Audit log")))

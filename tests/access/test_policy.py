@@ -77,10 +77,10 @@ EXPECTED: dict[Permission, Row] = {
     # the records above carry no marking, so they are AMBER: the owner organisation and
     # coordinators read them (the whole TLP table is in test_tlp.py)
     Permission.MARKED_READ: Row(ALL, "C", "C", "C", some=ALL, needs_record=ALL),
-    Permission.ROTATIONS_READ: Row("ACPRO", "ACPRO", "ACPRO", "ACPRO", some="ACPRO"),
+    Permission.ROTATIONS_READ: Row("ACPR", "ACPR", "ACPR", "ACPR", some="ACPR"),
     Permission.ROTATIONS_PLAN: Row("AC", "AC", "AC", "AC", some="AC"),
     Permission.COMMITMENTS_WRITE: Row("ACP", "AC", "AC", "AC", some="ACP", needs_record="P"),
-    Permission.CALENDAR_OWN: Row(ALL, ALL, ALL, ALL, some=ALL),
+    Permission.CALENDAR_OWN: Row("ACPR", "ACPR", "ACPR", "ACPR", some="ACPR"),
 }
 
 

@@ -71,34 +71,35 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/api/v1/users/{user_id}/tokens"):           (_,    OK,   _,    _,    _,    _,    _),
     ("DELETE", "/api/v1/users/{user_id}/tokens/{token_id}"):
                                                          (_,    OK,   _,    _,    _,    _,    _),
-    # rotations: read by every role of the project but requesters; planned centrally
-    ("GET", TEMPLATES):                                  (_,    OK,   OK,   OK,   OK,   _,    OK),
+    # rotations: read by the participating nations' people (not requesters, not observers);
+    # planned centrally
+    ("GET", TEMPLATES):                                  (_,    OK,   OK,   OK,   OK,   _,    _),
     ("POST", TEMPLATES):                                 (_,    OK,   OK,   _,    _,    _,    _),
-    ("GET", f"{TEMPLATES}/{{template_id}}"):             (_,    OK,   OK,   OK,   OK,   _,    OK),
+    ("GET", f"{TEMPLATES}/{{template_id}}"):             (_,    OK,   OK,   OK,   OK,   _,    _),
     ("PATCH", f"{TEMPLATES}/{{template_id}}"):           (_,    OK,   OK,   _,    _,    _,    _),
-    ("GET", "/api/v1/commitments"):                      (_,    OK,   OK,   OK,   OK,   _,    OK),
+    ("GET", "/api/v1/commitments"):                      (_,    OK,   OK,   OK,   OK,   _,    _),
     # Estonia's commitment: its POC states it
     ("PUT", "/api/v1/commitments/{code}"):               (_,    OK,   OK,   OK,   _,    _,    _),
     ("DELETE", "/api/v1/commitments/{code}"):            (_,    OK,   OK,   OK,   _,    _,    _),
     ("POST", f"{ROTATIONS}/plan"):                       (_,    OK,   OK,   _,    _,    _,    _),
-    ("GET", f"{ROTATIONS}/plans"):                       (_,    OK,   OK,   OK,   OK,   _,    OK),
+    ("GET", f"{ROTATIONS}/plans"):                       (_,    OK,   OK,   OK,   OK,   _,    _),
     # a draft: only those who plan see it
     ("GET", f"{ROTATIONS}/plans/{{plan_id}}"):           (_,    OK,   OK,   _,    _,    _,    _),
     ("GET", f"{ROTATIONS}/plans/{{plan_id}}/check"):     (_,    OK,   OK,   _,    _,    _,    _),
     ("POST", f"{ROTATIONS}/plans/{{plan_id}}/publish"):  (_,    OK,   OK,   _,    _,    _,    _),
     ("POST", f"{ROTATIONS}/plans/{{plan_id}}/discard"):  (_,    OK,   OK,   _,    _,    _,    _),
-    ("GET", ROTATIONS):                                  (_,    OK,   OK,   OK,   OK,   _,    OK),
-    ("GET", f"{ROTATIONS}/current"):                     (_,    OK,   OK,   OK,   OK,   _,    OK),
-    ("GET", f"{ROTATIONS}/{{rotation_id}}"):             (_,    OK,   OK,   OK,   OK,   _,    OK),
-    ("GET", f"{ROTATIONS}/{{rotation_id}}/duty"):        (_,    OK,   OK,   OK,   OK,   _,    OK),
+    ("GET", ROTATIONS):                                  (_,    OK,   OK,   OK,   OK,   _,    _),
+    ("GET", f"{ROTATIONS}/current"):                     (_,    OK,   OK,   OK,   OK,   _,    _),
+    ("GET", f"{ROTATIONS}/{{rotation_id}}"):             (_,    OK,   OK,   OK,   OK,   _,    _),
+    ("GET", f"{ROTATIONS}/{{rotation_id}}/duty"):        (_,    OK,   OK,   OK,   OK,   _,    _),
     ("GET", f"{ROTATIONS}/{{rotation_id}}/calendar.ics"):
-                                                         (_,    OK,   OK,   OK,   OK,   _,    OK),
+                                                         (_,    OK,   OK,   OK,   OK,   _,    _),
     ("POST", f"{ROTATIONS}/{{rotation_id}}/replace"):    (_,    OK,   OK,   _,    _,    _,    _),
     # one's own duty and calendar address: only the responder has an expert record
     ("GET", "/api/v1/me/duty"):                          (_,    _,    _,    _,    OK,   _,    _),
     ("POST", "/api/v1/me/calendar"):                     (_,    _,    _,    _,    OK,   _,    _),
     ("DELETE", "/api/v1/me/calendar"):                   (_,    _,    _,    _,    OK,   _,    _),
-    ("GET", "/api/v1/calendars/nations/{code}.ics"):     (_,    OK,   OK,   OK,   OK,   _,    OK),
+    ("GET", "/api/v1/calendars/nations/{code}.ics"):     (_,    OK,   OK,   OK,   OK,   _,    _),
     # the secret address is the credential
     ("GET", "/api/v1/calendars/{token}.ics"):            (OK,   OK,   OK,   OK,   OK,   OK,   OK),
     ("GET", ORGS):                                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
@@ -220,21 +221,21 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     # rotations: read by every role but requesters; plans and replacements central; a draft
     # is out of reach of those who do not plan
     ("GET", "/rotations"):                        (LOGIN, PAGE, PAGE, PAGE, PAGE, FORBIDDEN,
-                                                   PAGE),
+                                                   FORBIDDEN),
     ("GET", "/rotations/plan"):                   (LOGIN, PAGE, PAGE, FORBIDDEN, FORBIDDEN,
                                                    FORBIDDEN, FORBIDDEN),
     ("POST", "/rotations/plan"):                  (LOGIN, AWAY, AWAY, FORBIDDEN, FORBIDDEN,
                                                    FORBIDDEN, FORBIDDEN),
     ("GET", "/rotations/plans/{plan_id}"):        (LOGIN, PAGE, PAGE, MISSING, MISSING,
-                                                   FORBIDDEN, MISSING),
+                                                   FORBIDDEN, FORBIDDEN),
     ("POST", "/rotations/plans/{plan_id}/publish"):
                                                   (LOGIN, AWAY, AWAY, MISSING, MISSING,
-                                                   FORBIDDEN, MISSING),
+                                                   FORBIDDEN, FORBIDDEN),
     ("POST", "/rotations/plans/{plan_id}/discard"):
                                                   (LOGIN, AWAY, AWAY, MISSING, MISSING,
-                                                   FORBIDDEN, MISSING),
+                                                   FORBIDDEN, FORBIDDEN),
     ("GET", "/rotations/templates"):              (LOGIN, PAGE, PAGE, PAGE, PAGE, FORBIDDEN,
-                                                   PAGE),
+                                                   FORBIDDEN),
     ("GET", "/rotations/templates/new"):          (LOGIN, PAGE, PAGE, FORBIDDEN, FORBIDDEN,
                                                    FORBIDDEN, FORBIDDEN),
     ("POST", "/rotations/templates/new"):         (LOGIN, AWAY, AWAY, FORBIDDEN, FORBIDDEN,
@@ -246,15 +247,16 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
                                                   (LOGIN, AWAY, AWAY, FORBIDDEN, FORBIDDEN,
                                                    FORBIDDEN, FORBIDDEN),
     ("GET", "/rotations/{rotation_id}"):          (LOGIN, PAGE, PAGE, PAGE, PAGE, FORBIDDEN,
-                                                   PAGE),
+                                                   FORBIDDEN),
     ("POST", "/rotations/{rotation_id}/replace"): (LOGIN, PAGE, PAGE, FORBIDDEN, FORBIDDEN,
                                                    FORBIDDEN, FORBIDDEN),
     # one's own duty: the page says so to an account without an expert record
-    ("GET", "/duty"):                             (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    ("GET", "/duty"):                             (LOGIN, PAGE, PAGE, PAGE, PAGE, FORBIDDEN,
+                                                   FORBIDDEN),
     ("POST", "/duty/calendar"):                   (LOGIN, MISSING, MISSING, MISSING, PAGE,
-                                                   MISSING, MISSING),
+                                                   FORBIDDEN, FORBIDDEN),
     ("POST", "/duty/calendar/revoke"):            (LOGIN, MISSING, MISSING, MISSING, PAGE,
-                                                   MISSING, MISSING),
+                                                   FORBIDDEN, FORBIDDEN),
     ("GET", "/account"):                          (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
     ("POST", "/account"):                         (LOGIN, AWAY, AWAY, AWAY, AWAY, AWAY, AWAY),
     # one's own password and API tokens (the password given again): every role
@@ -394,11 +396,11 @@ class Scene:
 
     def fresh_rotation(self) -> tuple[uuid.UUID, uuid.UUID]:
         """A published rotation and the public id of its one member."""
-        from crrt.rotations import drafting
+        from crrt.rotations import publishing
 
         plan_id = self.fresh_draft()
         with self.database.session() as db:
-            rotation = drafting.publish(db=db, actor=SYSTEM, plan_id=plan_id)[0]
+            rotation = publishing.publish(db=db, actor=SYSTEM, plan_id=plan_id)[0]
             return rotation.public_id, _member_of(db, rotation)
 
     def fresh_feed(self, user_id: int) -> str:
@@ -445,7 +447,7 @@ def _member_of(db: Any, rotation: Any) -> uuid.UUID:
 
 def _rotation_scene(scene: Scene) -> None:
     """A one-seat template drawn from two Lithuanian experts, and a rotation on duty today."""
-    from crrt.rotations import drafting
+    from crrt.rotations import drafting, publishing
     from crrt.rotations import service as rotations
     from crrt.rotations.schemas import PlanIn, TemplateIn
 
@@ -458,7 +460,7 @@ def _rotation_scene(scene: Scene) -> None:
         plan = drafting.draft_in(db=db, actor=SYSTEM, data=PlanIn(
             template_id=scene.template, start=clock.today() - timedelta(days=3), periods=1,
             period_months=1, seconds=1))
-        scene.rotation = drafting.publish(db=db, actor=SYSTEM,
+        scene.rotation = publishing.publish(db=db, actor=SYSTEM,
                                           plan_id=plan.public_id)[0].public_id
 
 

@@ -42,3 +42,14 @@ def test_the_server_log_configuration_loads():
             logger = logging.getLogger(name)
             logger.handlers[:], logger.propagate = handlers, propagate
             logger.setLevel(level)
+
+
+def test_a_calendar_address_in_a_path_is_logged_without_its_secret():
+    secret = "crrtcal_Zm9vYmFyYmF6cXV4LXNlY3JldC0xMjM0NTY3ODkw"
+    line = AccessFormatter().format(_access_record(
+        "192.0.2.7:51234", "GET", f"/api/v1/calendars/{secret}.ics", "1.1", 200))
+    assert line.endswith(" GET /api/v1/calendars/crrtcal_….ics 200")
+    assert secret not in line
+    other = AccessFormatter().format(_access_record(f"GET /api/v1/calendars/{secret}.ics",
+                                                    msg="%s"))
+    assert secret not in other

@@ -69,7 +69,7 @@ def test_a_coordinator_creates_a_template(client, world, database):
         {"skill": "team_lead", "min_level": 1, "count": 1, "clearance": "none", "lead": True},
         {"skill": "incident_handling", "min_level": 1, "count": 2, "clearance": "none",
          "lead": False}]
-    listed = client.get(f"{API}/team-templates", headers=world.headers(Role.OBSERVER)).json()
+    listed = client.get(f"{API}/team-templates", headers=world.headers(Role.RESPONDER)).json()
     assert [t["id"] for t in listed] == [body["id"]]
     got = client.get(f"{API}/team-templates/{body['id']}",
                      headers=world.headers(Role.RESPONDER))
@@ -144,7 +144,7 @@ def test_a_poc_states_its_own_nations_commitment_only(client, world, database):
     _problem(client.put(f"{API}/commitments/EE", json={"seats_per_year": -1}, headers=headers),
              422)
     listed = client.get(f"{API}/commitments", params={"on": "2027-01-01"},
-                        headers=world.headers(Role.OBSERVER)).json()
+                        headers=world.headers(Role.RESPONDER)).json()
     assert {c["org"]: c["seats_per_year"] for c in listed} == {"EE": 2, "ES": None, "LT": None}
     assert client.delete(f"{API}/commitments/EE", headers=headers).status_code == 204
     [event, withdrawn] = events(database, "commitment.stated")
@@ -243,14 +243,14 @@ def test_checking_a_plan_is_for_those_who_plan(client, world, database):
     assert check.json() == {"violations": []}
 
 
-def test_an_observer_reads_a_published_plan_but_does_not_check_it(client, world, database):
-    _pool, plan, _rotation = _published(client, world, database)
-    read = client.get(f"{API}/rotations/plans/{plan['id']}",
-                      headers=world.headers(Role.OBSERVER))
-    assert read.status_code == 200, read.text
-    check = client.get(f"{API}/rotations/plans/{plan['id']}/check",
-                       headers=world.headers(Role.OBSERVER))
-    assert check.status_code == 403, check.text
+def test_an_observer_reads_no_rotation(client, world, database):
+    """Observers get the community's statistics, not who is on duty (DESIGN §1)."""
+    _pool, plan, rotation = _published(client, world, database)
+    headers = world.headers(Role.OBSERVER)
+    for url in (f"/rotations/plans/{plan['id']}", f"/rotations/plans/{plan['id']}/check",
+                f"/rotations/{rotation['id']}", "/rotations", "/rotations/current",
+                "/team-templates", "/me/duty"):
+        assert client.get(f"{API}{url}", headers=headers).status_code == 403, url
 
 
 # --- publishing ----------------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def test_publishing_gives_the_rotations_and_refuses_a_second_time(client, world,
                      headers=world.headers(Role.RESPONDER))  # published: every reader's
     assert got.json()["state"] == "published"
     duty = client.get(f"{API}/rotations/{rotation['id']}/duty",
-                      headers=world.headers(Role.OBSERVER)).json()
+                      headers=world.headers(Role.RESPONDER)).json()
     assert len(duty) == 5
     assert all(s["primary"]["expert_id"] != s["backup"]["expert_id"] for s in duty)
 
@@ -293,7 +293,7 @@ def test_a_plan_over_a_published_rotation_is_not_published(client, world, databa
     assert "2027-01-01 to 2027-01-31" in body["detail"] and "overlaps" in body["detail"]
     after = _plan(client, world, plan["template_id"], start=date(2027, 2, 1))
     assert _publish(client, world, after["id"]).status_code == 200
-    listed = client.get(f"{API}/rotations", headers=world.headers(Role.OBSERVER)).json()
+    listed = client.get(f"{API}/rotations", headers=world.headers(Role.RESPONDER)).json()
     assert [r["start"] for r in listed] == ["2027-01-01", "2027-02-01"]
 
 
@@ -356,7 +356,7 @@ def test_a_requester_may_not_read_rotations(client, world, database):
                 "/team-templates", "/commitments"):
         _problem(client.get(API + url, headers=headers), 403)
     assert client.get(f"{API}/rotations/{rotation['id']}",
-                      headers=world.headers(Role.OBSERVER)).json() == rotation
+                      headers=world.headers(Role.RESPONDER)).json() == rotation
 
 
 # --- replacements --------------------------------------------------------------------------------
@@ -423,3 +423,61 @@ def test_replacements_are_refused_when_they_cannot_apply(client, world, database
     assert "is over" in body["detail"]
     _problem(client.post(f"{API}/rotations/{uuid.uuid4()}/replace",
                          json={"expert_id": str(pool["lead"])}, headers=headers), 404)
+
+
+# --- what a published plan survives ---------------------------------------------------------------
+
+def test_an_erased_member_leaves_a_seat_the_next_replacement_fills(client, world, database):
+    pool, _, rotation = _published(client, world, database)
+    coordinator = world.headers(Role.COORDINATOR)
+    handlers = [m["expert_id"] for m in rotation["members"] if m["slot_skill"] != "team_lead"]
+    erased, leaving = handlers
+    assert client.post(f"{API}/experts/{erased}/erase", headers=coordinator).status_code == 200
+    response = client.post(f"{API}/rotations/{rotation['id']}/replace",
+                           json={"expert_id": leaving, "reason": "ill"}, headers=coordinator)
+    assert response.status_code == 200, response.text
+    seated = {m["expert_id"] for m in response.json()["rotation"]["members"]}
+    assert erased not in seated and leaving not in seated
+    # one handler (the spare) is left for two seats: one filled, one said to be empty
+    assert len(seated) == 2 and len(response.json()["unfilled"]) == 1
+    assert str(pool["lead"]) in seated
+
+
+def test_a_template_edited_after_publishing_changes_no_plan(client, world, database):
+    _pool, plan, rotation = _published(client, world, database)
+    coordinator = world.headers(Role.COORDINATOR)
+    edited = client.patch(f"{API}/team-templates/{plan['template_id']}", headers=coordinator,
+                          json={"min_size": 1, "min_nations": 1,
+                                "slots": [{"skill": "cloud", "count": 1}]})
+    assert edited.status_code == 200, edited.text
+    check = client.get(f"{API}/rotations/plans/{plan['id']}/check", headers=coordinator)
+    assert check.json() == {"violations": []}
+    leaving = next(m["expert_id"] for m in rotation["members"]
+                   if m["slot_skill"] == "incident_handling")
+    replaced = client.post(f"{API}/rotations/{rotation['id']}/replace",
+                           json={"expert_id": leaving}, headers=coordinator)
+    assert replaced.status_code == 200, replaced.text
+    skills = sorted(m["slot_skill"] for m in replaced.json()["rotation"]["members"])
+    assert skills == ["incident_handling", "incident_handling", "team_lead"]
+
+
+@pytest.mark.parametrize("start", ["9999-06-01", "1999-12-31"])
+def test_a_plan_starts_in_a_sensible_century(client, world, database, start):
+    template = _template(client, world).json()
+    response = client.post(f"{API}/rotations/plan", headers=world.headers(Role.COORDINATOR),
+                           json={"template_id": template["id"], "start": start, "periods": 2})
+    assert _problem(response, 422)["errors"][0]["loc"][-1] == "start"
+
+
+def test_a_withdrawal_reason_is_exported_and_erased(client, world, database):
+    _pool, _, rotation = _published(client, world, database)
+    coordinator = world.headers(Role.COORDINATOR)
+    leaving = next(m["expert_id"] for m in rotation["members"]
+                   if m["slot_skill"] == "incident_handling")
+    client.post(f"{API}/rotations/{rotation['id']}/replace", headers=coordinator,
+                json={"expert_id": leaving, "reason": "long illness"})
+    exported = client.get(f"{API}/experts/{leaving}/personal-data", headers=coordinator).json()
+    assert exported["parts"]["rotations"]["seats"][0]["reason"] == "long illness"
+    assert client.post(f"{API}/experts/{leaving}/erase", headers=coordinator).status_code == 200
+    again = client.get(f"{API}/experts/{leaving}/personal-data", headers=coordinator).json()
+    assert again["parts"]["rotations"]["seats"][0]["reason"] == ""

@@ -121,19 +121,22 @@ def test_an_erased_experts_address_stops_working(client, world, rotation, databa
 
 
 def test_an_account_without_an_expert_record_has_no_calendar(client, world):
-    for role in (Role.COORDINATOR, Role.REQUESTER):
+    for role in (Role.COORDINATOR, Role.NATIONAL_POC):
         headers = world.headers(role)
         response = client.post(f"{API}/me/calendar", headers=headers)
         assert response.status_code == 404, response.text
         assert "not linked to an expert record" in response.json()["detail"]
         assert client.get(f"{API}/me/duty", headers=headers).status_code == 404
+    for role in (Role.REQUESTER, Role.OBSERVER):  # who reads no rotation has no duty either
+        assert client.post(f"{API}/me/calendar", headers=world.headers(role)).status_code \
+            == 403
     assert client.post(f"{API}/me/calendar").status_code == 401
 
 
 def test_a_nations_feed_holds_its_members_and_their_duty(client, world, rotation):
     members = {m["name"]: m["org"] for m in rotation["members"]}
     duty = client.get(f"{API}/rotations/{rotation['id']}/duty",
-                      headers=world.headers(Role.OBSERVER)).json()
+                      headers=world.headers(Role.RESPONDER)).json()
     for code in ("EE", "LT", "ES"):
         calendar = _calendar(client.get(f"{API}/calendars/nations/{code}.ics",
                                         headers=world.headers(Role.NATIONAL_POC)))
@@ -150,9 +153,9 @@ def test_a_nations_feed_holds_its_members_and_their_duty(client, world, rotation
         assert [_utc(e, "dtstart") for e in weeks] == [
             datetime.fromisoformat(s["start"]) for s in expected]
     _calendar(client.get(f"{API}/calendars/nations/DE.ics",
-                         headers=world.headers(Role.OBSERVER)))  # no rotation, still a feed
+                         headers=world.headers(Role.RESPONDER)))  # no rotation, still a feed
     assert client.get(f"{API}/calendars/nations/XX.ics",
-                      headers=world.headers(Role.OBSERVER)).status_code == 404
+                      headers=world.headers(Role.RESPONDER)).status_code == 404
 
 
 def test_a_rotations_feed_holds_the_team_and_every_week(client, world, rotation):

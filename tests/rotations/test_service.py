@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
 import pytest
@@ -26,7 +26,7 @@ from crrt.notify.models import OutboxMessage
 from crrt.organisations import service as org_service
 from crrt.organisations.models import Organisation
 from crrt.organisations.schemas import OrganisationPatch
-from crrt.rotations import drafting, service
+from crrt.rotations import drafting, publishing, service
 from crrt.rotations.models import DutyShift, Rotation
 from crrt.rotations.schemas import PlanIn, PlanOut, TemplateIn, TemplatePatch
 from tests.conftest import SYSTEM
@@ -107,7 +107,7 @@ def draft(database: Database, template_id: uuid.UUID, *, periods: int = 1, month
 
 def publish(database: Database, plan_id: uuid.UUID, base_url: str = "") -> list[uuid.UUID]:
     with database.session() as db:
-        return [r.public_id for r in drafting.publish(db=db, actor=SYSTEM, plan_id=plan_id,
+        return [r.public_id for r in publishing.publish(db=db, actor=SYSTEM, plan_id=plan_id,
                                                       base_url=base_url)]
 
 
@@ -302,7 +302,7 @@ def test_a_discarded_draft_cannot_be_published(database, world):
     with database.session() as db:
         drafting.discard(db=db, actor=SYSTEM, plan_id=plan.id)
     with database.session() as db, pytest.raises(Conflict, match="discarded"):
-        drafting.publish(db=db, actor=SYSTEM, plan_id=plan.id)
+        publishing.publish(db=db, actor=SYSTEM, plan_id=plan.id)
 
 
 # --- publishing ----------------------------------------------------------------------------------
@@ -362,7 +362,7 @@ def test_publishing_twice_conflicts(database, world):
     plan = draft(database, make_template(database))
     publish(database, plan.id)
     with database.session() as db, pytest.raises(Conflict, match="published"):
-        drafting.publish(db=db, actor=SYSTEM, plan_id=plan.id)
+        publishing.publish(db=db, actor=SYSTEM, plan_id=plan.id)
 
 
 # --- replacing after a withdrawal ---------------------------------------------------------------
@@ -384,7 +384,7 @@ def test_a_replacement_changes_only_the_withdrawn_members_seat(database, world):
         before = [(s.starts_at, s.primary_id, s.backup_id) for s in service.get_rotation(
             db=db, actor=SYSTEM, rotation_id=rotation_id).shifts]
     with mid_rotation, database.session() as db:
-        rotation, changes, unfilled = drafting.replace(
+        rotation, changes, unfilled = publishing.replace(
             db=db, actor=SYSTEM, rotation_id=rotation_id, expert_id=leaving, reason="ill")
         assert unfilled == []
         [change] = changes
@@ -397,7 +397,12 @@ def test_a_replacement_changes_only_the_withdrawn_members_seat(database, world):
     assert {m.expert_id for m in out.members} == members_of(plan) - {leaving} | {spare}
     gone = row_id(database, leaving)
     begun = [(s.starts_at, s.primary_id, s.backup_id) for s in shifts if s.starts_at <= now]
-    assert begun == [b for b in before if b[0] <= now] and len(begun) == 3
+    assert len(begun) == 3
+    assert begun[:-1] == [b for b in before if b[0] <= now][:-1]  # weeks over stay as they were
+    # the week under way keeps its officers but the one who left, whose role another takes
+    assert gone not in begun[-1][1:] and None not in begun[-1][1:]
+    kept = {b[1:] for b in before if b[0] <= now < b[0] + timedelta(days=7)} - {begun[-1][1:]}
+    assert all(gone in officers for officers in kept)
     assert [s.starts_at for s in shifts] == sorted(s.starts_at for s in shifts)
     assert all(gone not in (s.primary_id, s.backup_id) for s in shifts if s.starts_at > now)
     assert any(s.starts_at > now for s in shifts)
@@ -407,12 +412,20 @@ def test_a_replacement_changes_only_the_withdrawn_members_seat(database, world):
     [event] = events(database, "rotation.replaced")
     assert event.changes["withdrawn"] == str(leaving)
     assert event.changes["added"] == [str(spare)]
+    with database.session(read_only=True) as db:
+        told = {m.recipient: m.body
+                for m in db.scalars(select(OutboxMessage).order_by(OutboxMessage.id))}
+        address = {e.public_id: e.email for e in db.scalars(select(Expert))}
+    if address[leaving]:  # the last word to each is the replacement's
+        assert "You are no longer on the rapid response team" in told[address[leaving]]
+    if address[spare]:
+        assert "You are on the rapid response team" in told[address[spare]]
 
 
 def test_a_withdrawal_nobody_can_fill_is_left_empty_and_explained(database, world):
     pool, rotation_id, plan = _published(database)
     with database.session() as db:
-        rotation, changes, unfilled = drafting.replace(
+        rotation, changes, unfilled = publishing.replace(
             db=db, actor=SYSTEM, rotation_id=rotation_id, expert_id=pool["lead"])
         assert [m.lead for m in rotation.members if m.withdrawn_at is None] == [False, False]
     [reason] = unfilled

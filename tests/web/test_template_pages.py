@@ -52,7 +52,7 @@ def errors_of(html: str) -> list[str]:
 
 def test_the_list_shows_each_template_with_its_slots(browser, database):
     template_id = add_template(database)
-    page = browser(Role.OBSERVER).get("/rotations/templates")
+    page = browser(Role.RESPONDER).get("/rotations/templates")
     assert page.status_code == 200
     rows = re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</th>\s*<td>(.*?)</td>\s*"
                       r"<td class=\"num\">(.*?)</td>\s*<td>(.*?)</td>", page.text)

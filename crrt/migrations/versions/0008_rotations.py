@@ -81,6 +81,7 @@ def upgrade() -> None:
     sa.CheckConstraint('ends_on >= starts_on', name=op.f('ck_rotations_ordered')),
     sa.ForeignKeyConstraint(['plan_id'], ['rotation_plans.id'], name=op.f('fk_rotations_plan_id_rotation_plans')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rotations')),
+    sa.UniqueConstraint('plan_id', 'number', name=op.f('uq_rotations_plan_id_number')),
     sa.UniqueConstraint('public_id', name=op.f('uq_rotations_public_id'))
     )
     with op.batch_alter_table('rotations', schema=None) as batch_op:
