@@ -199,7 +199,8 @@ def _solve(weeks: list[Shift], members: Sequence[DutyMember], free: list[list[bo
         costs.extend(_shares(model, m, mine, weeks, free, per_week, primary, backup, on))
         costs.extend(_consecutive(model, m, mine, on))
     model.minimize(sum(costs))
-    for (w, m), role in _greedy(weeks, members, free).items():
+    start = _greedy(weeks, members, free)
+    for (w, m), role in start.items():
         model.add_hint(primary[w, m], role == PRIMARY)
         model.add_hint(backup[w, m], role == BACKUP)
     solver = cp_model.CpSolver()
@@ -207,7 +208,12 @@ def _solve(weeks: list[Shift], members: Sequence[DutyMember], free: list[list[bo
     solver.parameters.num_workers = 2
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError("the duty roster solver found no roster in the time given")
+        # a machine too busy to find any roster in time: the greedy one, which keeps every
+        # hard rule, rather than no roster at all
+        return [(next((members[m].id for (v, m), r in start.items() if v == w and r == PRIMARY),
+                      None),
+                 next((members[m].id for (v, m), r in start.items() if v == w and r == BACKUP),
+                      None)) for w in range(len(weeks))], False
 
     def holder(role: dict[tuple[int, int], cp_model.IntVar], w: int) -> int | None:
         return next((members[m].id for m in range(len(members))

@@ -170,3 +170,18 @@ def test_hard_rules_hold_and_every_role_someone_can_take_is_taken(
         assert (shift.backup is not None) == (len(free) >= 2)
         empty += (shift.primary is None) + (shift.backup is None)
     assert len(roster.gaps) == empty
+
+
+def test_no_time_to_search_still_gives_a_roster_that_keeps_the_rules():
+    """A machine too busy for the solver gets the greedy roster, never none."""
+    members = [DutyMember(i, "Europe/Vilnius",
+                          ((date(2027, 2, 1), date(2027, 2, 20)),) if i == 0 else ())
+               for i in range(5)]
+    roster = weekly(date(2027, 1, 1), date(2027, 6, 30), members, zone="Europe/Vilnius",
+                    seconds=1e-9)
+    assert len(roster.shifts) == 27
+    for shift in roster.shifts:
+        assert shift.primary is not None and shift.backup is not None
+        assert shift.primary != shift.backup
+    february = [s for s in roster.shifts if date(2027, 2, 1) <= s.start.date() <= date(2027, 2, 14)]
+    assert february and all(0 not in (s.primary, s.backup) for s in february)
