@@ -41,13 +41,11 @@ from tests.e2e.browser import (
 )
 
 
-@pytest.fixture(scope="module")
-def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """crrt under uvicorn in a thread, on a migrated SQLite database with the demo data."""
-    import uvicorn
-
-    folder = tmp_path_factory.mktemp("browser")
-    path = folder / "crrt.db"
+@pytest.fixture(scope="session")
+def demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo picture (its rotations solved) and the browser tests' accounts, loaded once
+    per test process into a migrated SQLite file; each module's server gets a copy."""
+    path = tmp_path_factory.mktemp("browser-demo") / "crrt.db"
     shutil.copyfile(sqlite_template, path)
     database = audit.bind_key(Database(f"sqlite:///{path}"), AUDIT_KEY)
     with database.session() as db:
@@ -68,6 +66,19 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             "org": "EE", "name": RESPONDER_NAME, "email": "riin.responder@ee.example",
             "skills": [{"skill": "incident_handling", "level": 2}], "languages": ["et", "en"],
             "time_zone": "Europe/Tallinn", "user_email": RESPONDER_EMAIL}))
+    database.dispose()
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """crrt under uvicorn in a thread, on a copy of the demo database of its own."""
+    import uvicorn
+
+    folder = tmp_path_factory.mktemp("browser")
+    path = folder / "crrt.db"
+    shutil.copyfile(demo_template, path)
+    database = audit.bind_key(Database(f"sqlite:///{path}"), AUDIT_KEY)
     settings = Settings(database_url=database.url, data_dir=folder / "data",
                         secret_key="browser-test-secret-key")
     port = free_port()
