@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
 from crrt import __version__, parts
+from crrt.assistance import api as assistance_api
 from crrt.audit import service as audit
 from crrt.audit.api import router as audit_router
 from crrt.auth.api import router as auth_router
@@ -199,7 +200,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     api = APIRouter(prefix=API_PREFIX)
     for router in (health_router, auth_router, organisations_router, experts_router,
                    audit_router, rotations_api.templates, rotations_api.router,
-                   rotations_api.other):
+                   rotations_api.other, assistance_api.router, assistance_api.arrangements):
         api.include_router(router)
     app.include_router(api)
     app.include_router(web_router)

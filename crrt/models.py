@@ -6,6 +6,7 @@ from __future__ import annotations
 def load_all() -> None:
     """Register every table with :data:`crrt.core.db.Base.metadata`."""
     import crrt.access.models
+    import crrt.assistance.models
     import crrt.audit.models
     import crrt.auth.models
     import crrt.experts.models

@@ -52,6 +52,9 @@ class Permission(StrEnum):
     ROTATIONS_PLAN = "rotations.plan"
     COMMITMENTS_WRITE = "commitments.write"
     CALENDAR_OWN = "calendar.own"
+    REQUESTS_SUBMIT = "requests.submit"
+    REQUESTS_READ = "requests.read"
+    ARRANGEMENTS_MANAGE = "arrangements.manage"
 
 
 RULES: dict[Permission, Rule] = {
@@ -96,6 +99,16 @@ RULES: dict[Permission, Rule] = {
     # one's own duty and calendar address (for whoever may read rotations and has an expert
     # record)
     Permission.CALENDAR_OWN: Rule(grant(*CENTRAL, POC, Role.RESPONDER)),
+    # on an organisation: a requester asks for its own; a coordinator enters one received by
+    # phone or e-mail on a requester's behalf
+    Permission.REQUESTS_SUBMIT: Rule(grant(COORDINATOR),
+                                     grant(Role.REQUESTER, when=OWN_ORGANISATION)),
+    # on a request: its TLP decides (participants are named on an AMBER one for the Council);
+    # a requester sees only its own organisation's
+    Permission.REQUESTS_READ: Rule(grant(*CENTRAL, POC, when=READABLE),
+                                   grant(Role.REQUESTER, when=OWN_ORGANISATION & READABLE)),
+    # partners' arrangements with the project, which let them ask
+    Permission.ARRANGEMENTS_MANAGE: Rule(grant(*CENTRAL)),
 }
 
 

@@ -589,3 +589,15 @@ def poc_addresses(*, db: Session, org_ids: Collection[int]) -> dict[int, list[st
     for org_id, email in rows:
         found.setdefault(org_id, []).append(email)
     return found
+
+
+def user_ids_of_role(*, db: Session, role: Role) -> list[int]:
+    """The active accounts holding ``role`` (the coordination cell, to be told or named)."""
+    return list(db.scalars(select(User.id).where(User.role == role, User.is_active.is_(True))
+                           .order_by(User.id)))
+
+
+def addresses_of_role(*, db: Session, role: Role) -> list[str]:
+    return list(db.scalars(select(User.email).where(User.role == role,
+                                                    User.is_active.is_(True))
+                           .order_by(User.email)))

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SMTP_SCHEMES = ("smtp", "smtps", "smtp+starttls")
@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     # Where people reach crrt (https://crrt.example.eu): the links in notices and calendar
     # addresses; unset, a calendar address is made from the request's own address.
     public_url: str | None = None
+    # Hours from a request's receipt to a team on its way (the project's 72-hour promise).
+    response_hours: int = Field(default=72, ge=1, le=720)
 
     @model_validator(mode="after")
     def _check_smtp(self) -> Settings:

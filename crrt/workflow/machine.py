@@ -144,13 +144,26 @@ class Machine:
         db.flush()
         self.record(db=db, actor=actor, move=move, current=current, target=target,
                     object_type=object_type, object_id=object_id, changes=changes)
+        self._queue(db, record, target, object_type, object_id)
+        return move
+
+    def start(self, *, db: Session, record: Stateful, state: str, object_type: str,
+              object_id: object) -> None:
+        """Put a new record in its first state and queue that state's deadlines (the caller
+        audits the creation itself)."""
+        if state not in self.states:
+            raise ValueError(f"{self.name} has no state {state!r}")
+        record.state, record.state_since = state, clock.now()
+        self._queue(db, record, state, object_type, object_id)
+
+    def _queue(self, db: Session, record: Stateful, state: str, object_type: str,
+               object_id: object) -> None:
         for deadline in self.deadlines:
-            if deadline.state == target:
+            if deadline.state == state:
                 jobs.schedule(db=db, name=DEADLINE_TASK, at=deadline.due(record), payload={
                     "machine": self.name, "object_type": object_type,
-                    "object_id": str(object_id), "state": target, "deadline": deadline.name,
+                    "object_id": str(object_id), "state": state, "deadline": deadline.name,
                     "since": record.state_since.isoformat()})
-        return move
 
     def expire(self, db: Session, payload: Mapping[str, Any]) -> str:
         """Act on a deadline that came due: nothing if the record has moved on since."""

@@ -81,6 +81,10 @@ EXPECTED: dict[Permission, Row] = {
     Permission.ROTATIONS_PLAN: Row("AC", "AC", "AC", "AC", some="AC"),
     Permission.COMMITMENTS_WRITE: Row("ACP", "AC", "AC", "AC", some="ACP", needs_record="P"),
     Permission.CALENDAR_OWN: Row("ACPR", "ACPR", "ACPR", "ACPR", some="ACPR"),
+    Permission.REQUESTS_SUBMIT: Row("CQ", "C", "C", "C", some="CQ", needs_record="Q"),
+    # unmarked records are AMBER: the owner organisation's people and coordinators
+    Permission.REQUESTS_READ: Row("ACPQ", "C", "C", "C", some="ACPQ", needs_record="ACPQ"),
+    Permission.ARRANGEMENTS_MANAGE: Row("AC", "AC", "AC", "AC", some="AC"),
 }
 
 

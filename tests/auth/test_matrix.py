@@ -56,6 +56,7 @@ EXPERTS = "/api/v1/experts"
 ORGS = "/api/v1/organisations"
 TEMPLATES = "/api/v1/team-templates"
 ROTATIONS = "/api/v1/rotations"
+REQUESTS = "/api/v1/requests"
 RULES: dict[tuple[str, str], tuple[str, ...]] = {
     #                                                     anon  admin coord poc   resp  req   obs
     ("GET", "/api/v1/health"):                           (OK,   OK,   OK,   OK,   OK,   OK,   OK),
@@ -102,6 +103,15 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/api/v1/calendars/nations/{code}.ics"):     (_,    OK,   OK,   OK,   OK,   _,    _),
     # the secret address is the credential
     ("GET", "/api/v1/calendars/{token}.ics"):            (OK,   OK,   OK,   OK,   OK,   OK,   OK),
+    # requests for assistance: a requester for its own organisation, a coordinator on its
+    # behalf; read under the request's TLP (an AMBER one reaches the participants' people)
+    ("POST", REQUESTS):                                  (_,    _,    OK,   _,    _,    OK,   _),
+    ("GET", REQUESTS):                                   (_,    OK,   OK,   OK,   _,    OK,   _),
+    ("GET", f"{REQUESTS}/{{request_id}}"):               (_,    OK,   OK,   OK,   _,    OK,   _),
+    ("GET", f"{REQUESTS}/{{request_id}}/timeline"):      (_,    OK,   OK,   OK,   _,    OK,   _),
+    ("POST", f"{REQUESTS}/{{request_id}}/withdraw"):     (_,    _,    OK,   _,    _,    OK,   _),
+    ("GET", f"{ORGS}/{{code}}/arrangements"):            (_,    OK,   OK,   _,    _,    _,    _),
+    ("POST", f"{ORGS}/{{code}}/arrangements"):           (_,    OK,   OK,   _,    _,    _,    _),
     ("GET", ORGS):                                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
     ("POST", ORGS):                                      (_,    OK,   OK,   _,    _,    _,    _),
     ("GET", f"{ORGS}/{{code}}"):                         (_,    OK,   OK,   OK,   OK,   OK,   OK),
@@ -360,6 +370,7 @@ class Scene:
     template: uuid.UUID = NIL
     rotation: uuid.UUID = NIL
     seated: uuid.UUID = NIL  # the member a replacement withdraws
+    request: uuid.UUID = NIL  # the requester's request for assistance
     role: Role | None = None  # whose run this is (an import's confirmation is sealed for it)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -410,6 +421,17 @@ class Scene:
             user = db.get(User, user_id)
             return feeds.new_feed(db=db, actor=auth_service.principal_of(db, user))[0]
 
+    def fresh_request(self) -> uuid.UUID:
+        """A request for assistance of the requester's organisation (AMBER)."""
+        from crrt.assistance import service as assistance
+        from crrt.assistance.enums import Channel
+        from crrt.assistance.schemas import RequestIn
+
+        with self.database.session() as db:
+            return assistance.submit(db=db, actor=self.world.principals[Role.REQUESTER],
+                                     data=RequestIn.model_validate(ASK),
+                                     channel=Channel.API).public_id
+
     def fresh_planned_change(self) -> uuid.UUID:
         """A membership change of Estonia planned for a later day, the last of its history."""
         with self.database.session() as db:
@@ -435,7 +457,14 @@ def build_scene(database: Database, world: World, secret_key: str) -> Scene:
             db, db.get(User, world.users[Role.ADMIN])), data=_spare_user())
         scene.spare_user = spare.id
     _rotation_scene(scene)
+    scene.request = scene.fresh_request()
     return scene
+
+
+ASK = {"contact_name": "Matrix Contact", "contact_email": "contact@cert-eu.example",
+       "affected_entity": "An agency", "sector": "public administration",
+       "description": "Phishing with credential theft.", "severity": 2,
+       "services": ["incident_response"], "mode": "remote"}
 
 
 def _member_of(db: Any, rotation: Any) -> uuid.UUID:
@@ -499,6 +528,9 @@ def path_params(scene: Scene, method: str, path: str, role: Role | None) -> dict
         params["change_id"] = scene.fresh_planned_change()
     if "{template_id}" in path:
         params["template_id"] = scene.template
+    if "{request_id}" in path:
+        params["request_id"] = scene.fresh_request() if path.endswith("/withdraw") \
+            else scene.request
     if "{plan_id}" in path:
         params["plan_id"] = scene.fresh_draft()
     if "{rotation_id}" in path:
@@ -571,6 +603,10 @@ BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
         "org": "EE", "name": f"Nominee {s.n()}", "email": f"nominee-{s.n()}@ee.example",
         "skills": [{"skill": "incident_handling", "level": 2}], "languages": ["et", "en"]}},
     ("PATCH", f"{EXPERTS}/{{expert_id}}"): lambda s: {"json": {"notes": f"Note {s.n()}"}},
+    ("POST", REQUESTS): lambda s: {"json": ASK | (
+        {"org": "cert-eu", "channel": "phone"} if s.role is Role.COORDINATOR else {})},
+    ("POST", f"{ORGS}/{{code}}/arrangements"): lambda s: {"json": {
+        "reference": f"Arrangement {s.n()}", "signed_on": "2026-01-01"}},
     ("POST", TEMPLATES): lambda s: {"json": {
         "name": f"Team {s.n()}", "min_size": 1, "min_nations": 1,
         "slots": [{"skill": "team_lead"}, {"skill": "cloud", "count": 2}]}},

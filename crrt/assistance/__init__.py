@@ -1,0 +1,1 @@
+"""Requests for assistance: intake, clocks, the Council, consent, dispatch (issue 15)."""

@@ -1,0 +1,71 @@
+"""Routes of requests for assistance; access and rules live in the service and the policy."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from crrt.access.caller import Me
+from crrt.assistance import service
+from crrt.assistance.enums import Channel
+from crrt.assistance.schemas import (
+    ArrangementIn,
+    ArrangementOut,
+    RequestIn,
+    RequestOut,
+    TimelineOut,
+)
+from crrt.core.http import Db, PublicIdParam
+
+router = APIRouter(prefix="/requests", tags=["requests"])
+arrangements = APIRouter(tags=["requests"])
+OrgCode = Annotated[str, Path(max_length=64, description="The organisation's code.")]
+
+
+@router.post("", status_code=201)
+def submit(body: RequestIn, request: Request, db: Db, me: Me) -> RequestOut:
+    """Ask for assistance: `status: submitted`, `received_at` and `response_due_at` (received
+    plus CRRT_RESPONSE_HOURS, 72 by default) come back with the clocks."""
+    made = service.submit(db=db, actor=me, data=body, channel=Channel.API,
+                          response_hours=request.app.state.settings.response_hours)
+    return service.request_out(db, me, made)
+
+
+@router.get("")
+def list_requests(db: Db, me: Me, open: Annotated[bool, Query()] = False,
+                  limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[RequestOut]:
+    """The requests the caller may read, the most urgent first."""
+    return [service.request_out(db, me, r)
+            for r in service.list_requests(db=db, actor=me, open_only=open, limit=limit)]
+
+
+@router.get("/{request_id}")
+def get_request(request_id: PublicIdParam, db: Db, me: Me) -> RequestOut:
+    return service.request_out(db, me, service.get(db=db, actor=me, request_id=request_id))
+
+
+@router.get("/{request_id}/timeline")
+def timeline(request_id: PublicIdParam, db: Db, me: Me) -> TimelineOut:
+    """Every event about the request, oldest first, and its clocks."""
+    return service.timeline(db=db, actor=me, request_id=request_id)
+
+
+@router.post("/{request_id}/withdraw")
+def withdraw(request_id: PublicIdParam, db: Db, me: Me) -> RequestOut:
+    """The requester withdraws a request not yet triaged."""
+    return service.request_out(db, me, service.withdraw(db=db, actor=me,
+                                                        request_id=request_id))
+
+
+@arrangements.get("/organisations/{code}/arrangements")
+def list_arrangements(code: OrgCode, db: Db, me: Me) -> list[ArrangementOut]:
+    return [service.arrangement_out(db, me, a)
+            for a in service.arrangements(db=db, actor=me, code=code)]
+
+
+@arrangements.post("/organisations/{code}/arrangements", status_code=201)
+def add_arrangement(code: OrgCode, body: ArrangementIn, db: Db, me: Me) -> ArrangementOut:
+    """File a partner's arrangement with the project: with one in force, it may ask."""
+    return service.arrangement_out(db, me, service.add_arrangement(db=db, actor=me, code=code,
+                                                                   data=body))

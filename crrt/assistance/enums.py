@@ -1,0 +1,63 @@
+"""Closed sets of requests for assistance."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    """Who asks: what decides whether they may (DESIGN §4, the project's eligibility)."""
+
+    PARTICIPANT = "participant"
+    MEMBER_STATE = "member_state"          # an EU member state outside the project
+    EU_INSTITUTION = "eu_institution"
+    CSDP_MISSION = "csdp_mission"
+    PARTNER = "partner"                    # needs an arrangement on file
+
+
+class Service(StrEnum):
+    INCIDENT_RESPONSE = "incident_response"
+    DIGITAL_FORENSICS = "digital_forensics"
+    MALWARE_ANALYSIS = "malware_analysis"
+    VULNERABILITY_ASSESSMENT = "vulnerability_assessment"
+    ELECTION_SUPPORT = "election_support"
+    TRAINING = "training"
+    OTHER = "other"
+
+
+class Mode(StrEnum):
+    REMOTE = "remote"
+    ON_SITE = "on_site"
+    HYBRID = "hybrid"
+
+
+class OtherSupport(StrEnum):
+    """Help engaged besides the CRRTs, so nobody duplicates it."""
+
+    NATO = "nato"
+    EU_CYBERSECURITY_RESERVE = "eu_cybersecurity_reserve"
+    CSIRTS_NETWORK = "csirts_network"
+    BILATERAL = "bilateral"
+
+
+class Channel(StrEnum):
+    """How the request reached the coordination cell."""
+
+    WEB = "web"
+    API = "api"
+    PHONE = "phone"
+    EMAIL = "email"
+
+
+class RequestState(StrEnum):
+    SUBMITTED = "submitted"
+    TRIAGED = "triaged"
+    WITHDRAWN = "withdrawn"
+
+
+class Clock(StrEnum):
+    """The SLA clocks of a request, each counted from its receipt."""
+
+    TRIAGE = "triage"
+    DECISION = "decision"
+    RESPONSE = "response"  # a team on its way: 72 hours by default
