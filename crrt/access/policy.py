@@ -55,6 +55,8 @@ class Permission(StrEnum):
     REQUESTS_SUBMIT = "requests.submit"
     REQUESTS_READ = "requests.read"
     ARRANGEMENTS_MANAGE = "arrangements.manage"
+    REQUESTS_DECIDE = "requests.decide"
+    COUNCIL_POSITION = "council.position"
 
 
 RULES: dict[Permission, Rule] = {
@@ -109,6 +111,10 @@ RULES: dict[Permission, Rule] = {
                                    grant(Role.REQUESTER, when=OWN_ORGANISATION & READABLE)),
     # partners' arrangements with the project, which let them ask
     Permission.ARRANGEMENTS_MANAGE: Rule(grant(*CENTRAL)),
+    # triage and the Council's decision: the coordination cell
+    Permission.REQUESTS_DECIDE: Rule(grant(COORDINATOR)),
+    # on an organisation: a participating nation's position in the Council, by its POC
+    Permission.COUNCIL_POSITION: Rule(grant(POC, when=OWN_ORGANISATION)),
 }
 
 

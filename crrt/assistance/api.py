@@ -12,9 +12,13 @@ from crrt.assistance.enums import Channel
 from crrt.assistance.schemas import (
     ArrangementIn,
     ArrangementOut,
+    DecisionIn,
+    PositionIn,
+    PositionOut,
     RequestIn,
     RequestOut,
     TimelineOut,
+    TriageIn,
 )
 from crrt.core.http import Db, PublicIdParam
 
@@ -56,6 +60,37 @@ def withdraw(request_id: PublicIdParam, db: Db, me: Me) -> RequestOut:
     """The requester withdraws a request not yet triaged."""
     return service.request_out(db, me, service.withdraw(db=db, actor=me,
                                                         request_id=request_id))
+
+
+@router.post("/{request_id}/triage")
+def triage(request_id: PublicIdParam, body: TriageIn, db: Db, me: Me) -> RequestOut:
+    """Triaged: the triage clock is met and the CRRT Council opens."""
+    return service.request_out(db, me, service.triage(db=db, actor=me, request_id=request_id,
+                                                      note=body.note))
+
+
+@router.get("/{request_id}/positions")
+def positions(request_id: PublicIdParam, db: Db, me: Me) -> list[PositionOut]:
+    """Every Council member's position, or none yet."""
+    return service.positions(db=db, actor=me, request_id=request_id)
+
+
+@router.post("/{request_id}/positions")
+def record_position(request_id: PublicIdParam, body: PositionIn, db: Db,
+                    me: Me) -> list[PositionOut]:
+    """A participating nation's position, by its POC, while the Council sits."""
+    service.record_position(db=db, actor=me, request_id=request_id, data=body)
+    return service.positions(db=db, actor=me, request_id=request_id)
+
+
+@router.post("/{request_id}/decision")
+def decide(request_id: PublicIdParam, body: DecisionIn, request: Request, db: Db,
+           me: Me) -> RequestOut:
+    """The Council's decision, recorded by a coordinator: `activate` (its rule met, by
+    default no participant objecting) or `decline` (with a reason)."""
+    return service.request_out(db, me, service.decide(
+        db=db, actor=me, request_id=request_id, data=body,
+        rule=request.app.state.settings.council_rule))
 
 
 @arrangements.get("/organisations/{code}/arrangements")

@@ -50,8 +50,13 @@ class Channel(StrEnum):
 
 
 class RequestState(StrEnum):
+    """Submitted, then triaged into the Council, which ends it activated or declined; the
+    requester may withdraw it until the Council has decided."""
+
     SUBMITTED = "submitted"
-    TRIAGED = "triaged"
+    COUNCIL = "council"
+    ACTIVATED = "activated"
+    DECLINED = "declined"
     WITHDRAWN = "withdrawn"
 
 
@@ -61,3 +66,16 @@ class Clock(StrEnum):
     TRIAGE = "triage"
     DECISION = "decision"
     RESPONSE = "response"  # a team on its way: 72 hours by default
+
+
+class Position(StrEnum):
+    """A participant's word in the CRRT Council."""
+
+    SUPPORT = "support"
+    OBJECT = "object"
+    ABSTAIN = "abstain"
+
+
+class Outcome(StrEnum):
+    ACTIVATE = "activate"
+    DECLINE = "decline"

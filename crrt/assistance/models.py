@@ -10,12 +10,22 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crrt.access.marking import Marked
 from crrt.access.resource import AccessMap
-from crrt.assistance.enums import Category, Channel, Mode
+from crrt.assistance.enums import Category, Channel, Mode, Outcome, Position
 from crrt.core import clock
 from crrt.core.db import Base, UTCDateTime, str_enum
 from crrt.core.ids import PublicId
@@ -57,6 +67,29 @@ class AssistanceRequest(Base, Marked, Stateful):
     response_due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # when each clock was met (None while it runs)
     met: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # the Council's decision, once taken
+    outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome))
+    legal_basis: Mapped[str | None] = mapped_column(String(200))
+    scope: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CouncilPosition(Base):
+    """A participating nation's position on a request in the Council, as its POC records it
+    (a later word replaces an earlier one until the decision)."""
+
+    __tablename__ = "council_positions"
+    __table_args__ = (UniqueConstraint("request_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("assistance_requests.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    position: Mapped[Position] = mapped_column(str_enum(Position))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class Arrangement(Base, PublicId):

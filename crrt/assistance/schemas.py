@@ -15,6 +15,8 @@ from crrt.assistance.enums import (
     Clock,
     Mode,
     OtherSupport,
+    Outcome,
+    Position,
     RequestState,
     Service,
 )
@@ -97,8 +99,53 @@ class RequestOut(BaseModel):
     received_at: datetime
     response_due_at: datetime
     clocks: list[ClockOut]
+    decision: DecisionOut | None = None
+    deployment_id: uuid.UUID | None = Field(default=None, description="The deployment an "
+                                            "activation proposes (to come with dispatch).")
     priority: int = Field(description="Higher first: severity, essential entity, cross-border "
                                       "spill-over, and no mitigation of its own.")
+
+
+class TriageIn(Input):
+    note: Note = ""
+
+
+class PositionIn(Input):
+    position: Position
+    comment: Note = ""
+
+
+class PositionOut(BaseModel):
+    """A Council member's position, or ``None`` while it has not given one."""
+
+    org: str
+    org_name: str
+    position: Position | None
+    comment: str
+    recorded_at: datetime | None
+
+
+class DecisionIn(Input):
+    outcome: Outcome
+    legal_basis: Label = "Memorandum of Understanding"
+    scope: Note = ""
+    reason: Note = ""
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> DecisionIn:
+        if self.outcome is Outcome.DECLINE and not self.reason.strip():
+            raise ValueError("A decline gives its reason.")
+        if not self.legal_basis.strip():
+            raise ValueError("A decision names its legal basis.")
+        return self
+
+
+class DecisionOut(BaseModel):
+    outcome: Outcome
+    legal_basis: str
+    scope: str
+    reason: str
+    decided_at: datetime
 
 
 class TimelineEvent(BaseModel):

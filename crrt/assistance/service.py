@@ -22,12 +22,16 @@ from crrt.access.enums import Role, Tlp
 from crrt.access.marking import name_recipients
 from crrt.access.policy import Permission
 from crrt.access.principal import Principal
-from crrt.assistance.enums import Category, Channel, Clock, RequestState
-from crrt.assistance.models import Arrangement, AssistanceRequest
+from crrt.assistance.enums import Category, Channel, Clock, Outcome, Position, RequestState
+from crrt.assistance.models import Arrangement, AssistanceRequest, CouncilPosition
 from crrt.assistance.schemas import (
     ArrangementIn,
     ArrangementOut,
     ClockOut,
+    DecisionIn,
+    DecisionOut,
+    PositionIn,
+    PositionOut,
     RequestIn,
     RequestOut,
     TimelineEvent,
@@ -36,7 +40,7 @@ from crrt.assistance.schemas import (
 from crrt.audit import service as audit
 from crrt.auth import service as auth
 from crrt.core import clock
-from crrt.core.errors import Forbidden, Invalid, NotFound
+from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
 from crrt.notify import service as notify
 from crrt.organisations import service as organisations
 from crrt.organisations.enums import Membership, OrgKind
@@ -106,16 +110,30 @@ def _load(db: Session, key: str) -> AssistanceRequest | None:
 
 
 # Each clock still running in a state has its warning and its breach queued there.
+RUNNING = {RequestState.SUBMITTED: tuple(Clock),
+           RequestState.COUNCIL: (Clock.DECISION, Clock.RESPONSE),
+           RequestState.ACTIVATED: (Clock.RESPONSE,)}
 REQUEST = Machine(
     "request", states=[s.value for s in RequestState],
     transitions=[
-        transition("withdraw", sources=[RequestState.SUBMITTED.value],
+        transition("triage", sources=[RequestState.SUBMITTED.value],
+                   targets=[RequestState.COUNCIL.value],
+                   permission=Permission.REQUESTS_DECIDE),
+        transition("activate", sources=[RequestState.COUNCIL.value],
+                   targets=[RequestState.ACTIVATED.value],
+                   permission=Permission.REQUESTS_DECIDE),
+        transition("decline", sources=[RequestState.SUBMITTED.value, RequestState.COUNCIL.value],
+                   targets=[RequestState.DECLINED.value],
+                   permission=Permission.REQUESTS_DECIDE),
+        transition("withdraw", sources=[RequestState.SUBMITTED.value,
+                                        RequestState.COUNCIL.value],
                    targets=[RequestState.WITHDRAWN.value],
                    permission=Permission.REQUESTS_SUBMIT),
     ],
-    deadlines=[Deadline(RequestState.SUBMITTED.value, _after(which, warning),
+    deadlines=[Deadline(state.value, _after(which, warning),
                         f"{which.value}_{'warning' if warning else 'breach'}")
-               for which in Clock for warning in (True, False)],
+               for state, clocks in RUNNING.items() for which in clocks
+               for warning in (True, False)],
     loader=_load)
 
 
@@ -124,8 +142,11 @@ def _alert(db: Session, record: Any, deadline: Deadline) -> None:
     """A clock nearly or already out: every active coordinator is told."""
     request: AssistanceRequest = record
     which, kind = deadline.name.rsplit("_", 1)
-    if request.met.get(which):
-        return
+    alerts = dict(request.met.get("alerts", {}))
+    if request.met.get(which) or deadline.name in alerts:
+        return  # met, or told already (a clock runs on through several states)
+    alerts[deadline.name] = clock.iso(clock.now())
+    request.met = {**request.met, "alerts": alerts}
     due = clock.as_utc(_due(request, Clock(which)))
     said = (f"{request.reference}: the {which} target is due at {due:%Y-%m-%d %H:%M} UTC."
             if kind == "warning" else
@@ -288,7 +309,7 @@ def request_out(db: Session, actor: Principal, request: AssistanceRequest) -> Re
         other_support=request.other_support, cross_border=request.cross_border,
         tlp=request.tlp, received_at=request.received_at,
         response_due_at=request.response_due_at, clocks=clocks_of(request),
-        priority=_priority(request))
+        decision=decision_of(request), priority=_priority(request))
 
 
 def timeline(*, db: Session, actor: Principal, request_id: uuid.UUID) -> TimelineOut:
@@ -307,6 +328,124 @@ def withdraw(*, db: Session, actor: Principal, request_id: uuid.UUID) -> Assista
     REQUEST.move(db=db, actor=actor, record=request, target=RequestState.WITHDRAWN.value,
                  object_type=KIND, object_id=request.public_id, what=org)
     return request
+
+
+# --- triage and the Council -------------------------------------------------------------------
+
+def _met(request: AssistanceRequest, which: Clock) -> None:
+    request.met = {**request.met, which.value: clock.iso(clock.now())}
+
+
+def council_members(db: Session, day: date) -> list[Organisation]:
+    """The nations whose POCs sit in the Council on ``day``: the lead and the participants."""
+    return organisations.members_on(db=db, actor=policy_reader(), day=day)
+
+
+def triage(*, db: Session, actor: Principal, request_id: uuid.UUID,
+           note: str = "") -> AssistanceRequest:
+    """The coordination cell has triaged the request: its triage clock is met and the Council
+    opens; the participating nations' POCs are asked for their positions."""
+    request = get(db=db, actor=actor, request_id=request_id)
+    REQUEST.move(db=db, actor=actor, record=request, target=RequestState.COUNCIL.value,
+                 object_type=KIND, object_id=request.public_id,
+                 changes={"note_given": bool(note.strip())})
+    _met(request, Clock.TRIAGE)
+    members = council_members(db, clock.today())
+    due = clock.as_utc(request.decision_due_at)
+    for addresses in auth.poc_addresses(db=db, org_ids=[o.id for o in members]).values():
+        for address in addresses:
+            notify.enqueue_email(
+                db=db, to=address, subject=f"crrt: {request.reference} is before the Council",
+                body=f"{request.reference} (severity {request.severity}) is before the CRRT "
+                     f"Council: record your nation's position before {due:%Y-%m-%d %H:%M} UTC.")
+    return request
+
+
+def record_position(*, db: Session, actor: Principal, request_id: uuid.UUID,
+                    data: PositionIn) -> CouncilPosition:
+    """A participating nation's position, by its POC, while the Council sits; a later word
+    replaces an earlier one."""
+    request = get(db=db, actor=actor, request_id=request_id)
+    if actor.org_code is None:
+        raise Forbidden("Only a participating nation's point of contact records a position.")
+    org = organisations.get(db=db, actor=actor, code=actor.org_code)
+    policy.require(actor, Permission.COUNCIL_POSITION, org)
+    if request.state != RequestState.COUNCIL.value:
+        raise Conflict(f"{request.reference} is {request.state}: positions are recorded while "
+                       "the Council sits.")
+    if org.id not in {o.id for o in council_members(db, clock.today())}:
+        raise Forbidden(f"{org.name} does not sit in the Council (only the lead and the "
+                        "participants do).")
+    row = db.scalar(select(CouncilPosition).where(CouncilPosition.request_id == request.id,
+                                                  CouncilPosition.organisation_id == org.id))
+    before = row.position.value if row else None
+    if row is None:
+        row = CouncilPosition(request_id=request.id, organisation_id=org.id)
+        db.add(row)
+    row.position, row.comment = data.position, data.comment
+    row.recorded_by, row.recorded_at = actor.user_id, clock.now()
+    db.flush()
+    audit.record(db=db, actor=actor, action="request.position", object_type=KIND,
+                 object_id=request.public_id,
+                 changes={"org": org.code, "position": [before, data.position.value],
+                          "comment_given": bool(data.comment.strip())})
+    return row
+
+
+def positions(*, db: Session, actor: Principal, request_id: uuid.UUID) -> list[PositionOut]:
+    """Every Council member with its position, or none yet."""
+    request = get(db=db, actor=actor, request_id=request_id)
+    given = {p.organisation_id: p for p in db.scalars(
+        select(CouncilPosition).where(CouncilPosition.request_id == request.id))}
+    members = {o.id: o for o in council_members(db, clock.today())}
+    for org_id in set(given) - set(members):  # a nation that gave its word, then left
+        members[org_id] = organisations.by_id(db=db, actor=actor, org_id=org_id)
+    return [PositionOut(org=o.code, org_name=o.name,
+                        position=given[o.id].position if o.id in given else None,
+                        comment=given[o.id].comment if o.id in given else "",
+                        recorded_at=given[o.id].recorded_at if o.id in given else None)
+            for o in sorted(members.values(), key=lambda o: o.code)]
+
+
+def decide(*, db: Session, actor: Principal, request_id: uuid.UUID, data: DecisionIn,
+           rule: str = "no_objection") -> AssistanceRequest:
+    """The coordinator records the Council's decision. An activation needs the rule met
+    (by default: no participant objects); a decline needs a reason. The requester's contact,
+    the coordinators and the Council are told."""
+    request = get(db=db, actor=actor, request_id=request_id)
+    if data.outcome is Outcome.ACTIVATE:
+        given = list(db.scalars(select(CouncilPosition).where(
+            CouncilPosition.request_id == request.id)))
+        objecting = [p for p in given if p.position is Position.OBJECT]
+        support = sum(1 for p in given if p.position is Position.SUPPORT)
+        if objecting and (rule == "no_objection" or len(objecting) >= support):
+            codes = sorted(organisations.by_id(db=db, actor=actor, org_id=p.organisation_id)
+                           .code for p in objecting)
+            raise Conflict(f"The Council's rule ({rule.replace('_', ' ')}) is not met: "
+                           f"{', '.join(codes)} object.", objecting=codes)
+    target = RequestState.ACTIVATED if data.outcome is Outcome.ACTIVATE \
+        else RequestState.DECLINED
+    REQUEST.move(db=db, actor=actor, record=request, target=target.value, object_type=KIND,
+                 object_id=request.public_id,
+                 changes={"outcome": data.outcome.value, "legal_basis": data.legal_basis})
+    request.outcome, request.legal_basis = data.outcome, data.legal_basis
+    request.scope, request.reason, request.decided_at = data.scope, data.reason, clock.now()
+    _met(request, Clock.DECISION)
+    said = (f"{request.reference}: the CRRT Council decided to {data.outcome.value} "
+            f"({data.legal_basis}).")
+    notify.enqueue_email(db=db, to=request.contact_email,
+                         subject=f"crrt: {request.reference} {target.value}",
+                         body=said + (f"\n\n{data.reason}" if data.reason else ""))
+    _tell_coordinators(db, f"crrt: {request.reference} {target.value}", said)
+    return request
+
+
+def decision_of(request: AssistanceRequest) -> DecisionOut | None:
+    if request.outcome is None or request.decided_at is None:
+        return None
+    return DecisionOut(outcome=request.outcome, legal_basis=request.legal_basis or "",
+                       scope=request.scope or "", reason=request.reason or "",
+                       decided_at=request.decided_at)
 
 
 # --- arrangements ------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
@@ -86,6 +87,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # Hours from a request's receipt to a team on its way (the project's 72-hour promise).
     response_hours: int = Field(default=72, ge=1, le=720)
+    # The CRRT Council's rule for an activation: no participant objects (the default), or
+    # more support than objections among the positions given.
+    council_rule: Literal["no_objection", "majority"] = "no_objection"
 
     @model_validator(mode="after")
     def _check_smtp(self) -> Settings:

@@ -85,6 +85,8 @@ EXPECTED: dict[Permission, Row] = {
     # unmarked records are AMBER: the owner organisation's people and coordinators
     Permission.REQUESTS_READ: Row("ACPQ", "C", "C", "C", some="ACPQ", needs_record="ACPQ"),
     Permission.ARRANGEMENTS_MANAGE: Row("AC", "AC", "AC", "AC", some="AC"),
+    Permission.REQUESTS_DECIDE: Row("C", "C", "C", "C", some="C"),
+    Permission.COUNCIL_POSITION: Row("P", NONE, NONE, NONE, some="P", needs_record="P"),
 }
 
 

@@ -110,6 +110,12 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{REQUESTS}/{{request_id}}"):               (_,    OK,   OK,   OK,   _,    OK,   _),
     ("GET", f"{REQUESTS}/{{request_id}}/timeline"):      (_,    OK,   OK,   OK,   _,    OK,   _),
     ("POST", f"{REQUESTS}/{{request_id}}/withdraw"):     (_,    _,    OK,   _,    _,    OK,   _),
+    # the Council: the coordination cell triages and decides, each participant's POC
+    # records its nation's position
+    ("POST", f"{REQUESTS}/{{request_id}}/triage"):       (_,    _,    OK,   _,    _,    _,    _),
+    ("GET", f"{REQUESTS}/{{request_id}}/positions"):     (_,    OK,   OK,   OK,   _,    OK,   _),
+    ("POST", f"{REQUESTS}/{{request_id}}/positions"):    (_,    _,    _,    OK,   _,    _,    _),
+    ("POST", f"{REQUESTS}/{{request_id}}/decision"):     (_,    _,    OK,   _,    _,    _,    _),
     ("GET", f"{ORGS}/{{code}}/arrangements"):            (_,    OK,   OK,   _,    _,    _,    _),
     ("POST", f"{ORGS}/{{code}}/arrangements"):           (_,    OK,   OK,   _,    _,    _,    _),
     ("GET", ORGS):                                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
@@ -432,6 +438,16 @@ class Scene:
                                      data=RequestIn.model_validate(ASK),
                                      channel=Channel.API).public_id
 
+    def fresh_council_request(self) -> uuid.UUID:
+        """A request before the Council (triaged by the coordinator)."""
+        from crrt.assistance import service as assistance
+
+        request_id = self.fresh_request()
+        with self.database.session() as db:
+            assistance.triage(db=db, actor=self.world.principals[Role.COORDINATOR],
+                              request_id=request_id)
+        return request_id
+
     def fresh_planned_change(self) -> uuid.UUID:
         """A membership change of Estonia planned for a later day, the last of its history."""
         with self.database.session() as db:
@@ -529,8 +545,12 @@ def path_params(scene: Scene, method: str, path: str, role: Role | None) -> dict
     if "{template_id}" in path:
         params["template_id"] = scene.template
     if "{request_id}" in path:
-        params["request_id"] = scene.fresh_request() if path.endswith("/withdraw") \
-            else scene.request
+        if method == "POST" and path.endswith(("/positions", "/decision")):
+            params["request_id"] = scene.fresh_council_request()
+        elif method == "POST":
+            params["request_id"] = scene.fresh_request()
+        else:
+            params["request_id"] = scene.request
     if "{plan_id}" in path:
         params["plan_id"] = scene.fresh_draft()
     if "{rotation_id}" in path:
@@ -605,6 +625,11 @@ BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
     ("PATCH", f"{EXPERTS}/{{expert_id}}"): lambda s: {"json": {"notes": f"Note {s.n()}"}},
     ("POST", REQUESTS): lambda s: {"json": ASK | (
         {"org": "cert-eu", "channel": "phone"} if s.role is Role.COORDINATOR else {})},
+    ("POST", f"{REQUESTS}/{{request_id}}/triage"): lambda s: {"json": {"note": "matrix"}},
+    ("POST", f"{REQUESTS}/{{request_id}}/positions"): lambda s: {"json": {
+        "position": "support"}},
+    ("POST", f"{REQUESTS}/{{request_id}}/decision"): lambda s: {"json": {
+        "outcome": "activate"}},
     ("POST", f"{ORGS}/{{code}}/arrangements"): lambda s: {"json": {
         "reference": f"Arrangement {s.n()}", "signed_on": "2026-01-01"}},
     ("POST", TEMPLATES): lambda s: {"json": {
