@@ -69,7 +69,7 @@ class ClockOut(BaseModel):
     name: Clock
     due_at: datetime
     met_at: datetime | None
-    state: str  # running, due_soon, breached, met, met_late
+    state: str  # running, due_soon, breached, met, met_late, stopped (withdrawn, declined)
     seconds_left: int  # negative once breached; the time it was met with to spare when met
 
 

@@ -77,8 +77,11 @@ def warn_at(request: AssistanceRequest, which: Clock) -> datetime:
     return max(due - lead, request.received_at)
 
 
+STOPPED = (RequestState.WITHDRAWN.value, RequestState.DECLINED.value)
+
+
 def clocks_of(request: AssistanceRequest, now: datetime | None = None) -> list[ClockOut]:
-    """Each clock as it stands at ``now``."""
+    """Each clock as it stands at ``now``; a withdrawn or declined request's clocks stop."""
     now = now or clock.now()
     out = []
     for which in Clock:
@@ -88,6 +91,9 @@ def clocks_of(request: AssistanceRequest, now: datetime | None = None) -> list[C
         if met_at is not None:
             state = "met" if met_at <= due else "met_late"
             left = int((due - met_at).total_seconds())
+        elif request.state in STOPPED:
+            state, left = "stopped", int((due - clock.as_utc(request.state_since))
+                                         .total_seconds())
         else:
             left = int((due - now).total_seconds())
             state = "breached" if left < 0 else "due_soon" \
@@ -430,6 +436,8 @@ def decide(*, db: Session, actor: Principal, request_id: uuid.UUID, data: Decisi
                  changes={"outcome": data.outcome.value, "legal_basis": data.legal_basis})
     request.outcome, request.legal_basis = data.outcome, data.legal_basis
     request.scope, request.reason, request.decided_at = data.scope, data.reason, clock.now()
+    if not request.met.get(Clock.TRIAGE.value):  # decided straight away: triaged with it
+        _met(request, Clock.TRIAGE)
     _met(request, Clock.DECISION)
     said = (f"{request.reference}: the CRRT Council decided to {data.outcome.value} "
             f"({data.legal_basis}).")

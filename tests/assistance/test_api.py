@@ -166,7 +166,8 @@ def test_the_timeline_holds_every_event_and_no_personal_data(client, world):
     assert [e["action"] for e in timeline["events"]] == ["request.submitted",
                                                          "request.withdraw"]
     assert "Jana" not in str(timeline["events"]) and "jana" not in str(timeline["events"])
-    assert {c["name"] for c in timeline["clocks"]} == {"triage", "decision", "response"}
+    assert {c["name"]: c["state"] for c in timeline["clocks"]} == {
+        "triage": "stopped", "decision": "stopped", "response": "stopped"}
 
 
 def _outbox(database) -> list[OutboxMessage]:

@@ -118,6 +118,8 @@ def test_a_decline_gives_its_reason(client, world):
         "outcome": "decline", "reason": "Covered by the EU Cybersecurity Reserve."}).json()
     assert declined["status"] == "declined"
     assert declined["decision"]["reason"] == "Covered by the EU Cybersecurity Reserve."
+    states = {c["name"]: c["state"] for c in declined["clocks"]}
+    assert states == {"triage": "met", "decision": "met", "response": "stopped"}
     _problem(client.post(url, headers=coordinator, json={"outcome": "activate"}), 409)
 
 
