@@ -39,6 +39,7 @@ from crrt.web.i18n import _, place_name
 from crrt.web.import_pages import router as import_router
 from crrt.web.organisation_pages import router as organisation_router
 from crrt.web.privacy_pages import router as privacy_router
+from crrt.web.request_pages import router as request_router
 from crrt.web.rotation_pages import router as rotation_router
 from crrt.web.session import CheckedForm, PageLanguage, SignedIn, SignInForm, Viewer
 from crrt.web.template_pages import router as template_router
@@ -192,6 +193,7 @@ router.include_router(privacy_router)
 router.include_router(expert_router)
 router.include_router(expert_edit_router)
 router.include_router(account_router)
+router.include_router(request_router)  # /requests/new before /requests/{request_id}
 router.include_router(template_router)  # before /rotations/{rotation_id}
 router.include_router(rotation_router)
 router.include_router(audit_router)

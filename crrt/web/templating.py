@@ -63,6 +63,43 @@ LABELS = {
     "feasible": N_("Every seat filled"),
     # Translators: some seats or rules could not be met
     "infeasible": N_("Partly filled"),
+    # requests for assistance
+    "member_state": N_("Other EU member state"),
+    "csdp_mission": N_("CSDP mission"),
+    "incident_response": N_("Incident response"),
+    "election_support": N_("Election support"),
+    "training": N_("Training"),
+    "hybrid": N_("Hybrid"),
+    "nato": N_("NATO"),
+    "eu_cybersecurity_reserve": N_("EU Cybersecurity Reserve"),
+    "csirts_network": N_("CSIRTs Network"),
+    "bilateral": N_("Bilateral"),
+    "phone": N_("Phone"),
+    "email": N_("E-mail"),
+    "web": N_("Web form"),
+    "api": N_("API"),
+    "submitted": N_("Submitted"),
+    # Translators: a request's state: before the CRRT Council
+    "council": N_("Before the Council"),
+    "activated": N_("Activated"),
+    "declined": N_("Declined"),
+    "withdrawn": N_("Withdrawn"),
+    "support": N_("Support"),
+    # Translators: a nation's position in the CRRT Council: it objects to the activation
+    "object": N_("Objection"),
+    "abstain": N_("Abstain"),
+    "activate": N_("Activate"),
+    "decline": N_("Decline"),
+    "triage": N_("Triage"),
+    "decision": N_("Decision"),
+    # Translators: the SLA clock of a team on its way (72 hours)
+    "response": N_("Response"),
+    "running": N_("Running"),
+    "due_soon": N_("Due soon"),
+    "breached": N_("Breached"),
+    "met": N_("Met"),
+    "met_late": N_("Met late"),
+    "stopped": N_("Stopped"),
 }
 
 LEVELS = {1: N_("working"), 2: N_("advanced"), 3: N_("expert")}
@@ -114,6 +151,8 @@ def layout(request: Request) -> dict[str, Any]:
         nav = [("/", i18n.gettext("Dashboard")), ("/organisations", i18n.gettext("Organisations"))]
         if policy.may(me, policy.Permission.EXPERTS_READ):
             nav.append(("/experts", i18n.gettext("Expert pool")))
+        if policy.may(me, policy.Permission.REQUESTS_READ):
+            nav.append(("/requests", i18n.gettext("Requests")))
         if policy.may(me, policy.Permission.ROTATIONS_READ):
             nav.append(("/rotations", i18n.gettext("Rotations")))
         if policy.may(me, policy.Permission.CALENDAR_OWN):

@@ -273,6 +273,23 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
                                                    FORBIDDEN, FORBIDDEN),
     ("POST", "/duty/calendar/revoke"):            (LOGIN, MISSING, MISSING, MISSING, PAGE,
                                                    FORBIDDEN, FORBIDDEN),
+    # requests for assistance: as the API's
+    ("GET", "/requests"):                         (LOGIN, PAGE, PAGE, PAGE, FORBIDDEN, PAGE,
+                                                   FORBIDDEN),
+    ("GET", "/requests/new"):                     (LOGIN, FORBIDDEN, PAGE, FORBIDDEN, FORBIDDEN,
+                                                   PAGE, FORBIDDEN),
+    ("POST", "/requests/new"):                    (LOGIN, FORBIDDEN, AWAY, FORBIDDEN, FORBIDDEN,
+                                                   AWAY, FORBIDDEN),
+    ("GET", "/requests/{request_id}"):            (LOGIN, PAGE, PAGE, PAGE, FORBIDDEN, PAGE,
+                                                   FORBIDDEN),
+    ("POST", "/requests/{request_id}/withdraw"):  (LOGIN, FORBIDDEN, AWAY, FORBIDDEN, FORBIDDEN,
+                                                   AWAY, FORBIDDEN),
+    ("POST", "/requests/{request_id}/triage"):    (LOGIN, FORBIDDEN, AWAY, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/requests/{request_id}/position"):  (LOGIN, FORBIDDEN, FORBIDDEN, AWAY, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/requests/{request_id}/decision"):  (LOGIN, FORBIDDEN, AWAY, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
     ("GET", "/account"):                          (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
     ("POST", "/account"):                         (LOGIN, AWAY, AWAY, AWAY, AWAY, AWAY, AWAY),
     # one's own password and API tokens (the password given again): every role
@@ -402,13 +419,14 @@ class Scene:
             return token.id
 
     def fresh_draft(self) -> uuid.UUID:
-        """A draft of one month of the scene's template, years ahead (each its own year, so
+        """A draft of one month of the scene's template, years ahead (each its own month, so
         published ones never overlap)."""
         from crrt.rotations import drafting
+        from crrt.rotations.drafting import add_months
         from crrt.rotations.schemas import PlanIn
 
         return drafting.draft(database=self.database, actor=SYSTEM, data=PlanIn(
-            template_id=self.template, start=date(2040 + self.n(), 1, 1), periods=1,
+            template_id=self.template, start=add_months(date(2040, 1, 1), self.n()), periods=1,
             period_months=1, seconds=1))
 
     def fresh_rotation(self) -> tuple[uuid.UUID, uuid.UUID]:
@@ -545,7 +563,7 @@ def path_params(scene: Scene, method: str, path: str, role: Role | None) -> dict
     if "{template_id}" in path:
         params["template_id"] = scene.template
     if "{request_id}" in path:
-        if method == "POST" and path.endswith(("/positions", "/decision")):
+        if method == "POST" and path.endswith(("/positions", "/position", "/decision")):
             params["request_id"] = scene.fresh_council_request()
         elif method == "POST":
             params["request_id"] = scene.fresh_request()
@@ -626,6 +644,11 @@ BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
     ("POST", REQUESTS): lambda s: {"json": ASK | (
         {"org": "cert-eu", "channel": "phone"} if s.role is Role.COORDINATOR else {})},
     ("POST", f"{REQUESTS}/{{request_id}}/triage"): lambda s: {"json": {"note": "matrix"}},
+    ("POST", "/requests/new"): lambda s: {"data": {
+        **{k: v for k, v in ASK.items() if k != "services"}, "services": ["incident_response"],
+        **({"org": "cert-eu", "channel": "phone"} if s.role is Role.COORDINATOR else {})}},
+    ("POST", "/requests/{request_id}/position"): lambda s: {"data": {"position": "support"}},
+    ("POST", "/requests/{request_id}/decision"): lambda s: {"data": {"outcome": "activate"}},
     ("POST", f"{REQUESTS}/{{request_id}}/positions"): lambda s: {"json": {
         "position": "support"}},
     ("POST", f"{REQUESTS}/{{request_id}}/decision"): lambda s: {"json": {
@@ -653,7 +676,7 @@ BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
         "max_per_nation": "1", "languages": "", "slot-1-skill": "incident_handling",
         "slot-1-min_level": "1", "slot-1-count": "1", "slot-1-clearance": "none"}},
     ("POST", "/rotations/plan"): lambda s: {"data": {
-        "template": str(s.template), "start": f"{2100 + s.n()}-01-01", "periods": "1",
+        "template": str(s.template), "start": f"{2101 + s.n() % 90}-01-01", "periods": "1",
         "period_months": "1", "seconds": "1", "zone": "Europe/Vilnius"}},
     ("POST", f"{EXPERTS}/{{expert_id}}/unavailability"): lambda s: {"json": {
         "starts_on": (date(2050, 1, 1) + timedelta(days=10 * s.n())).isoformat(),

@@ -17,6 +17,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 POC_EMAIL = "browser-poc@test.example"
 COORDINATOR_EMAIL = "browser-coordinator@test.example"
 RESPONDER_EMAIL = "browser-responder@test.example"
+REQUESTER_EMAIL = "browser-requester@test.example"
 RESPONDER_NAME = "Riin Responder"
 PASSWORD = "a browser test password"
 SHOTS = Path(os.environ.get("CRRT_SCREENSHOTS", tempfile.gettempdir()))

@@ -34,6 +34,7 @@ from tests.e2e.browser import (
     COORDINATOR_EMAIL,
     PASSWORD,
     POC_EMAIL,
+    REQUESTER_EMAIL,
     RESPONDER_EMAIL,
     RESPONDER_NAME,
     Server,
@@ -52,7 +53,8 @@ def demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactor
         demo.load(db)
         for email, role, org in ((POC_EMAIL, Role.NATIONAL_POC, "EE"),
                                  (COORDINATOR_EMAIL, Role.COORDINATOR, "LT"),
-                                 (RESPONDER_EMAIL, Role.RESPONDER, "EE")):
+                                 (RESPONDER_EMAIL, Role.RESPONDER, "EE"),
+                                 (REQUESTER_EMAIL, Role.REQUESTER, "cert-eu")):
             auth_service.create_user(db=db, actor=SYSTEM, data=UserIn(
                 email=email, name=f"Browser {role.value.replace('_', ' ').title()}", role=role,
                 org=org, password=PASSWORD))
