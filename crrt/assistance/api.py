@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from crrt.access.caller import Me
 from crrt.assistance import service
@@ -20,11 +20,10 @@ from crrt.assistance.schemas import (
     TimelineOut,
     TriageIn,
 )
-from crrt.core.http import Db, PublicIdParam
+from crrt.core.http import Db, OrgCodeParam, PublicIdParam
 
 router = APIRouter(prefix="/requests", tags=["requests"])
 arrangements = APIRouter(tags=["requests"])
-OrgCode = Annotated[str, Path(max_length=64, description="The organisation's code.")]
 
 
 @router.post("", status_code=201)
@@ -94,13 +93,13 @@ def decide(request_id: PublicIdParam, body: DecisionIn, request: Request, db: Db
 
 
 @arrangements.get("/organisations/{code}/arrangements")
-def list_arrangements(code: OrgCode, db: Db, me: Me) -> list[ArrangementOut]:
+def list_arrangements(code: OrgCodeParam, db: Db, me: Me) -> list[ArrangementOut]:
     return [service.arrangement_out(db, me, a)
             for a in service.arrangements(db=db, actor=me, code=code)]
 
 
 @arrangements.post("/organisations/{code}/arrangements", status_code=201)
-def add_arrangement(code: OrgCode, body: ArrangementIn, db: Db, me: Me) -> ArrangementOut:
+def add_arrangement(code: OrgCodeParam, body: ArrangementIn, db: Db, me: Me) -> ArrangementOut:
     """File a partner's arrangement with the project: with one in force, it may ask."""
     return service.arrangement_out(db, me, service.add_arrangement(db=db, actor=me, code=code,
                                                                    data=body))

@@ -197,7 +197,7 @@ def _priority(request: AssistanceRequest) -> int:
     """Concurrent requests, ranked: severity first, then an essential entity, spill-over
     across borders, and a requester that could not mitigate on its own."""
     return (request.severity * 100 + 30 * request.essential_entity
-            + 20 * request.cross_border + 10 * (not request.mitigation.strip()))
+            + 20 * request.cross_border + 10 * (not request.mitigation))
 
 
 def submit(*, db: Session, actor: Principal, data: RequestIn, channel: Channel,
@@ -296,9 +296,12 @@ def list_requests(*, db: Session, actor: Principal, open_only: bool = False,
         policy.scope(actor, Permission.REQUESTS_READ, AssistanceRequest))
     if open_only:
         stmt = stmt.where(AssistanceRequest.state == RequestState.SUBMITTED.value)
-    rows = list(db.scalars(stmt.order_by(AssistanceRequest.response_due_at,
-                                         AssistanceRequest.id).limit(max(1, min(limit, 200)))))
-    return sorted(rows, key=lambda r: (-_priority(r), r.response_due_at))
+    # the weights of _priority are each larger than all below them together, so ordering by
+    # its terms one after another is ordering by the sum, and the database can do it
+    return list(db.scalars(stmt.order_by(
+        AssistanceRequest.severity.desc(), AssistanceRequest.essential_entity.desc(),
+        AssistanceRequest.cross_border.desc(), (AssistanceRequest.mitigation == "").desc(),
+        AssistanceRequest.response_due_at, AssistanceRequest.id).limit(max(1, min(limit, 200)))))
 
 
 def request_out(db: Session, actor: Principal, request: AssistanceRequest) -> RequestOut:

@@ -85,6 +85,20 @@ def get_database(request: Request) -> Database:
 # For a route whose service opens its own sessions: reading first, writing only if it must.
 AppDatabase = Annotated[Database, Depends(get_database)]
 
+# An organisation is named by its code (a country code, or a slug such as cert-eu).
+OrgCodeParam = Annotated[str, Path(max_length=64,
+                                   description="The organisation's code (LT, cert-eu).")]
+
+
+def public_base(request: Request, *, or_request: bool = True) -> str:
+    """Where links point: CRRT_PUBLIC_URL; else (when ``or_request``) this request's own
+    address, else nothing (a notice then carries no link)."""
+    configured = request.app.state.settings.public_url
+    if configured or not or_request:
+        return configured or ""
+    return str(request.base_url).rstrip("/")
+
+
 MAX_ID = 2**31 - 1
 # Ids are 32-bit on PostgreSQL (and SQLite overflows past 64 bits): a larger one is a 422, not a
 # driver error.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from crrt.access.caller import Me, Read
-from crrt.core.http import Cursor, Db, Limit, PublicIdParam
+from crrt.core.http import Cursor, Db, Limit, OrgCodeParam, PublicIdParam
 from crrt.core.pagination import Page
 from crrt.organisations import service
 from crrt.organisations.enums import Membership, OrgKind
@@ -25,7 +25,7 @@ from crrt.organisations.schemas import (
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
 # Bounded like the column, so a megabyte of address is refused before any lookup.
-Code = Annotated[str, Path(max_length=64, description="The organisation's code (LT, cert-eu).")]
+Code = OrgCodeParam
 
 
 @router.get("")

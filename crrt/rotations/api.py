@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from crrt.access.caller import Me
 from crrt.core import clock
 from crrt.core.errors import NotFound
-from crrt.core.http import AppDatabase, Db, PublicIdParam
+from crrt.core.http import AppDatabase, Db, OrgCodeParam, PublicIdParam, public_base
 from crrt.rotations import drafting, feeds, publishing, service
 from crrt.rotations.models import Rotation
 from crrt.rotations.schemas import (
@@ -37,13 +37,7 @@ templates = APIRouter(prefix="/team-templates", tags=["rotations"])
 router = APIRouter(prefix="/rotations", tags=["rotations"])
 other = APIRouter(tags=["rotations"])
 ICS = "text/calendar; charset=utf-8"
-OrgCode = Annotated[str, Path(max_length=64, description="The organisation's code (LT).")]
 FeedToken = Annotated[str, Path(min_length=20, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")]
-
-
-def base_url(request: Request) -> str:
-    """The address links point at: CRRT_PUBLIC_URL, else this request's own."""
-    return request.app.state.settings.public_url or str(request.base_url).rstrip("/")
 
 
 def _ics(body: bytes, name: str) -> Response:
@@ -84,13 +78,13 @@ def list_commitments(db: Db, me: Me, on: date | None = None) -> list[CommitmentO
 
 
 @other.put("/commitments/{code}", status_code=204)
-def set_commitment(code: OrgCode, body: CommitmentIn, db: Db, me: Me) -> Response:
+def set_commitment(code: OrgCodeParam, body: CommitmentIn, db: Db, me: Me) -> Response:
     service.set_commitment(db=db, actor=me, code=code, seats_per_year=body.seats_per_year)
     return Response(status_code=204)
 
 
 @other.delete("/commitments/{code}", status_code=204)
-def withdraw_commitment(code: OrgCode, db: Db, me: Me) -> Response:
+def withdraw_commitment(code: OrgCodeParam, db: Db, me: Me) -> Response:
     """No stated commitment: the nation's fair share is proportional again."""
     service.set_commitment(db=db, actor=me, code=code, seats_per_year=None)
     return Response(status_code=204)
@@ -129,7 +123,7 @@ def publish(plan_id: PublicIdParam, request: Request, database: AppDatabase,
             me: Me) -> list[RotationOut]:
     """Make a draft's rotations official; the rosters are solved before the write."""
     made = publishing.publish_apart(database=database, actor=me, plan_id=plan_id,
-                                    base_url=request.app.state.settings.public_url or "")
+                                    base_url=public_base(request, or_request=False))
     with database.session(read_only=True) as db:
         return [service.rotation_out(db, me, service.get_rotation(
             db=db, actor=me, rotation_id=rotation_id), plan_id) for rotation_id in made]
@@ -180,7 +174,7 @@ def replace(rotation_id: PublicIdParam, body: ReplaceIn, request: Request,
     """Withdraw an expert; the replacement changes the fewest other seats, and says how."""
     changes, unfilled = publishing.replace_apart(
         database=database, actor=me, rotation_id=rotation_id, expert_id=body.expert_id,
-        reason=body.reason, base_url=request.app.state.settings.public_url or "")
+        reason=body.reason, base_url=public_base(request, or_request=False))
     with database.session(read_only=True) as db:
         rotation = service.get_rotation(db=db, actor=me, rotation_id=rotation_id)
         return ReplaceOut(rotation=service.rotation_view(db, me, rotation), changes=changes,
@@ -207,7 +201,7 @@ def own_duty(db: Db, me: Me, upcoming: Annotated[bool, Query()] = True) -> list[
 def new_calendar(request: Request, db: Db, me: Me) -> FeedOut:
     """A new secret address for one's duty calendar, shown once; the old one stops working."""
     token, created = feeds.new_feed(db=db, actor=me)
-    return FeedOut(url=base_url(request) + feeds.FEED_PATH.format(token=token),
+    return FeedOut(url=public_base(request) + feeds.FEED_PATH.format(token=token),
                    created_at=created)
 
 
@@ -219,7 +213,7 @@ def revoke_calendar(db: Db, me: Me) -> Response:
 
 @other.get("/calendars/nations/{code}.ics", response_class=Response,
            responses={200: {"content": {"text/calendar": {}}}})
-def nation_calendar(code: OrgCode, db: Db, me: Me) -> Response:
+def nation_calendar(code: OrgCodeParam, db: Db, me: Me) -> Response:
     return _ics(feeds.nation_feed(db=db, actor=me, code=code), f"duty-{code}")
 
 

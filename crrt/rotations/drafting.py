@@ -422,12 +422,16 @@ EXPERT_ID = re.compile(r"\bexpert (\d+)\b(?: \([^)]*\))?")
 def named(found: Setting, lines: list[str]) -> list[str]:
     """The planner's and the checker's words with each expert named as people know them:
     by name and nation, never by the database's row id."""
+    return _name_in(found.experts, found.codes, lines)
+
+
+def _name_in(people: dict[int, Expert], codes: dict[int, str], lines: list[str]) -> list[str]:
     def name(match: re.Match[str]) -> str:
-        expert = found.experts.get(int(match.group(1)))
+        expert = people.get(int(match.group(1)))
         if expert is None:
             return "an expert"
         shown = service.ERASED if expert.erased_at else expert.name
-        return f"{shown} ({found.codes.get(expert.organisation_id, '?')})"
+        return f"{shown} ({codes.get(expert.organisation_id, '?')})"
     return [EXPERT_ID.sub(name, line) for line in lines]
 
 
@@ -439,7 +443,7 @@ def _named_now(db: Session, actor: Principal, lines: list[str]) -> list[str]:
     cards = experts.team_cards(db=db, expert_ids=ids)
     codes = {i: organisations.by_id(db=db, actor=actor, org_id=i).code
              for i in {e.organisation_id for e in cards.values()}}
-    return named(Setting(Problem(Template(slots=()), (), ()), cards, codes), lines)
+    return _name_in(cards, codes, lines)
 
 
 def discard(*, db: Session, actor: Principal, plan_id: uuid.UUID) -> None:

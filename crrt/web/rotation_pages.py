@@ -22,7 +22,7 @@ from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.core import clock
 from crrt.core.errors import Conflict, NotFound
-from crrt.core.http import Db, PublicIdParam
+from crrt.core.http import Db, PublicIdParam, public_base
 from crrt.rotations import drafting, feeds, publishing, service
 from crrt.rotations.schemas import MAX_PERIODS, PlanIn, PlanOut
 from crrt.web import forms
@@ -149,7 +149,7 @@ def publish(request: Request, db: Db, me: SignedIn, form: CheckedForm,
     try:
         publishing.publish_apart(database=request.app.state.database, actor=me,
                                  plan_id=plan_id,
-                                 base_url=request.app.state.settings.public_url or "")
+                                 base_url=public_base(request, or_request=False))
     except Conflict as exc:
         db.rollback()
         return _plan_page(request, db, me, plan_id, None, problem=exc.detail, status=409)
@@ -204,7 +204,7 @@ def replace(request: Request, db: Db, me: SignedIn, form: CheckedForm,
         changes, unfilled = publishing.replace_apart(
             database=request.app.state.database, actor=me, rotation_id=rotation_id,
             expert_id=expert_id, reason=reason,
-            base_url=request.app.state.settings.public_url or "")
+            base_url=public_base(request, or_request=False))
     except (Conflict, NotFound) as exc:
         db.rollback()
         return _rotation_page(request, db, me, rotation_id, status=409,
@@ -239,8 +239,7 @@ def duty_page(request: Request, db: Db, me: SignedIn) -> Response:
 def new_calendar(request: Request, db: Db, me: SignedIn, form: CheckedForm) -> Response:
     """A new secret calendar address, shown in this answer only."""
     token, _created = feeds.new_feed(db=db, actor=me)
-    public = request.app.state.settings.public_url or str(request.base_url).rstrip("/")
-    address = public + feeds.FEED_PATH.format(token=token)
+    address = public_base(request) + feeds.FEED_PATH.format(token=token)
     return _duty_page(request, db, me, address=address)
 
 
