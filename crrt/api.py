@@ -200,7 +200,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     api = APIRouter(prefix=API_PREFIX)
     for router in (health_router, auth_router, organisations_router, experts_router,
                    audit_router, rotations_api.templates, rotations_api.router,
-                   rotations_api.other, assistance_api.router, assistance_api.arrangements):
+                   rotations_api.other, assistance_api.router, assistance_api.arrangements,
+                   assistance_api.deployment_routes, assistance_api.callouts):
         api.include_router(router)
     app.include_router(api)
     app.include_router(web_router)

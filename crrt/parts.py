@@ -13,6 +13,7 @@ from crrt.models import load_all
 
 # Each part's modules that register themselves on import; a new part adds its own here.
 REGISTERING = (
+    "crrt.assistance.jobs",
     "crrt.assistance.service",
     "crrt.auth.jobs",
     "crrt.auth.personal_data",

@@ -16,6 +16,7 @@ from crrt.access.principal import Principal
 from crrt.access.resource import NOTHING_IN_PARTICULAR, columns_of, resource_of
 from crrt.access.rules import (
     EVERY_ROLE,
+    ON_TEAM,
     OWN_ORGANISATION,
     OWN_RECORD,
     Rule,
@@ -57,6 +58,11 @@ class Permission(StrEnum):
     ARRANGEMENTS_MANAGE = "arrangements.manage"
     REQUESTS_DECIDE = "requests.decide"
     COUNCIL_POSITION = "council.position"
+    DEPLOYMENTS_READ = "deployments.read"
+    DEPLOYMENTS_MANAGE = "deployments.manage"
+    DEPLOYMENTS_CONSENT = "deployments.consent"
+    CALLOUTS_ANSWER = "callouts.answer"
+    COSTS_WRITE = "costs.write"
 
 
 RULES: dict[Permission, Rule] = {
@@ -115,6 +121,19 @@ RULES: dict[Permission, Rule] = {
     Permission.REQUESTS_DECIDE: Rule(grant(COORDINATOR)),
     # on an organisation: a participating nation's position in the Council, by its POC
     Permission.COUNCIL_POSITION: Rule(grant(POC, when=OWN_ORGANISATION)),
+    # on a deployment: its marking decides; the contributing nations are named on it, its
+    # team reads it as the team, the requester follows its own organisation's
+    Permission.DEPLOYMENTS_READ: Rule(grant(*CENTRAL, POC, when=READABLE),
+                                      grant(Role.RESPONDER, when=ON_TEAM & READABLE),
+                                      grant(Role.REQUESTER, when=OWN_ORGANISATION & READABLE)),
+    # the team, its status, logistics and the mission arrangement: the coordination cell
+    Permission.DEPLOYMENTS_MANAGE: Rule(grant(COORDINATOR)),
+    # on an organisation: a nation's consent to sending its own experts, by its POC
+    Permission.DEPLOYMENTS_CONSENT: Rule(grant(POC, when=OWN_ORGANISATION)),
+    # on an expert: the call-out's answer, by the responder whose record it is
+    Permission.CALLOUTS_ANSWER: Rule(grant(Role.RESPONDER, when=OWN_RECORD)),
+    # on the paying organisation: a coordinator, or a POC for what its own nation paid
+    Permission.COSTS_WRITE: Rule(grant(COORDINATOR), grant(POC, when=OWN_ORGANISATION)),
 }
 
 

@@ -4,26 +4,50 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from crrt.access.caller import Me
-from crrt.assistance import service
+from crrt.access.caller import Me, optional_principal
+from crrt.access.principal import Principal
+from crrt.assistance import costs, deployments, dispatch, service
 from crrt.assistance.enums import Channel
 from crrt.assistance.schemas import (
+    AnswerIn,
     ArrangementIn,
     ArrangementOut,
+    CallOutOut,
+    ConsentIn,
+    CostIn,
+    CostOut,
+    CostsOut,
     DecisionIn,
+    DeploymentOut,
+    DeploymentPatch,
+    MemberOut,
+    MissionArrangement,
     PositionIn,
     PositionOut,
+    ReportIn,
     RequestIn,
     RequestOut,
+    SharingIn,
+    StatusIn,
     TimelineOut,
     TriageIn,
 )
-from crrt.core.http import Db, OrgCodeParam, PublicIdParam
+from crrt.core.http import Db, OrgCodeParam, PublicIdParam, public_base
 
 router = APIRouter(prefix="/requests", tags=["requests"])
 arrangements = APIRouter(tags=["requests"])
+deployment_routes = APIRouter(prefix="/deployments", tags=["deployments"])
+callouts = APIRouter(prefix="/callouts", tags=["deployments"])
+Caller = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def links(request: Request) -> dispatch.Links:
+    """The notices' links and the call-outs' signing key and wait, from the settings."""
+    settings = request.app.state.settings
+    return dispatch.Links(base=public_base(request), secret=settings.resolved_secret_key(),
+                          callout_minutes=settings.callout_minutes)
 
 
 @router.post("", status_code=201)
@@ -86,10 +110,12 @@ def record_position(request_id: PublicIdParam, body: PositionIn, db: Db,
 def decide(request_id: PublicIdParam, body: DecisionIn, request: Request, db: Db,
            me: Me) -> RequestOut:
     """The Council's decision, recorded by a coordinator: `activate` (its rule met, by
-    default no participant objecting) or `decline` (with a reason)."""
-    return service.request_out(db, me, service.decide(
-        db=db, actor=me, request_id=request_id, data=body,
-        rule=request.app.state.settings.council_rule))
+    default no participant objecting) or `decline` (with a reason). An activation answers
+    with the proposed team's `deployment_id`; the contributing nations are asked to consent."""
+    decided, _ = dispatch.decide(db=db, actor=me, request_id=request_id, data=body,
+                                 rule=request.app.state.settings.council_rule,
+                                 links=links(request))
+    return service.request_out(db, me, decided)
 
 
 @arrangements.get("/organisations/{code}/arrangements")
@@ -103,3 +129,114 @@ def add_arrangement(code: OrgCodeParam, body: ArrangementIn, db: Db, me: Me) -> 
     """File a partner's arrangement with the project: with one in force, it may ask."""
     return service.arrangement_out(db, me, service.add_arrangement(db=db, actor=me, code=code,
                                                                    data=body))
+
+
+# --- deployments -------------------------------------------------------------------------------
+
+@deployment_routes.get("")
+def list_deployments(db: Db, me: Me, open: Annotated[bool, Query()] = False,
+                     limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[DeploymentOut]:
+    """The deployments the caller may read, the newest first."""
+    return [deployments.deployment_out(db, me, d) for d in deployments.list_deployments(
+        db=db, actor=me, open_only=open, limit=limit)]
+
+
+@deployment_routes.get("/{deployment_id}")
+def get_deployment(deployment_id: PublicIdParam, db: Db, me: Me) -> DeploymentOut:
+    """A deployment with its members, each with the nation's consent and the call-out."""
+    return deployments.deployment_out(db, me, deployments.get(db=db, actor=me,
+                                                              deployment_id=deployment_id))
+
+
+@deployment_routes.patch("/{deployment_id}")
+def update_deployment(deployment_id: PublicIdParam, body: DeploymentPatch, db: Db,
+                      me: Me) -> DeploymentOut:
+    """Where and when, travel and logistics notes (the coordination cell)."""
+    return deployments.deployment_out(db, me, deployments.update(
+        db=db, actor=me, deployment_id=deployment_id, data=body))
+
+
+@deployment_routes.post("/{deployment_id}/status")
+def move_deployment(deployment_id: PublicIdParam, body: StatusIn, db: Db,
+                    me: Me) -> DeploymentOut:
+    """planned → deploying → deployed → completed, or cancelled with a reason."""
+    return deployments.deployment_out(db, me, deployments.move(
+        db=db, actor=me, deployment_id=deployment_id, data=body))
+
+
+@deployment_routes.put("/{deployment_id}/arrangement")
+def attach_arrangement(deployment_id: PublicIdParam, body: MissionArrangement, db: Db,
+                       me: Me) -> DeploymentOut:
+    """The mission arrangement an on-site deployment needs before it starts."""
+    return deployments.deployment_out(db, me, deployments.attach_arrangement(
+        db=db, actor=me, deployment_id=deployment_id, data=body))
+
+
+@deployment_routes.post("/{deployment_id}/report")
+def file_report(deployment_id: PublicIdParam, body: ReportIn, db: Db, me: Me) -> DeploymentOut:
+    """The final report to the requester, due within a month of closing."""
+    return deployments.deployment_out(db, me, deployments.file_report(
+        db=db, actor=me, deployment_id=deployment_id, data=body))
+
+
+@deployment_routes.post("/{deployment_id}/consents")
+def give_consent(deployment_id: PublicIdParam, body: ConsentIn, request: Request, db: Db,
+                 me: Me) -> MemberOut:
+    """A nation's POC confirms (with any caveat) or declines one of its experts."""
+    dispatch.consent(db=db, actor=me, deployment_id=deployment_id, data=body,
+                     links=links(request))
+    return _member_out(db, me, deployment_id, body.expert_id)
+
+
+def _member_out(db: Db, me: Principal, deployment_id: PublicIdParam,
+                expert_id: PublicIdParam) -> MemberOut:
+    out = deployments.deployment_out(db, me, deployments.get(db=db, actor=me,
+                                                             deployment_id=deployment_id))
+    return next(m for m in out.members if m.expert_id == expert_id)
+
+
+@deployment_routes.post("/{deployment_id}/callouts/{expert_id}/answer")
+def answer_callout(deployment_id: PublicIdParam, expert_id: PublicIdParam, body: AnswerIn,
+                   request: Request, db: Db, caller: Caller) -> CallOutOut:
+    """The called-out expert accepts or declines: signed in, or with the call-out's `token`."""
+    member = dispatch.answer(db=db, actor=caller, deployment_id=deployment_id,
+                             expert_id=expert_id, data=body, links=links(request))
+    return CallOutOut(deployment_id=deployment_id, expert_id=expert_id,
+                      callout=member.callout, answered_at=member.answered_at)
+
+
+@deployment_routes.get("/{deployment_id}/costs")
+def list_costs(deployment_id: PublicIdParam, db: Db, me: Me) -> CostsOut:
+    """The cost items, what each nation paid, the totals and what each owes."""
+    return costs.costs(db=db, actor=me, deployment_id=deployment_id)
+
+
+@deployment_routes.post("/{deployment_id}/costs", status_code=201)
+def add_cost(deployment_id: PublicIdParam, body: CostIn, db: Db, me: Me) -> CostOut:
+    item = costs.add(db=db, actor=me, deployment_id=deployment_id, data=body)
+    return CostOut(id=item.public_id, kind=item.kind, amount=item.amount,
+                   currency=item.currency, paid_by=body.paid_by.upper(),
+                   description=item.description, added_at=item.added_at)
+
+
+@deployment_routes.delete("/{deployment_id}/costs/{item_id}", status_code=204)
+def remove_cost(deployment_id: PublicIdParam, item_id: PublicIdParam, db: Db,
+                me: Me) -> Response:
+    costs.remove(db=db, actor=me, deployment_id=deployment_id, item_id=item_id)
+    return Response(status_code=204)
+
+
+@deployment_routes.put("/{deployment_id}/cost-sharing")
+def set_sharing(deployment_id: PublicIdParam, body: SharingIn, db: Db, me: Me) -> CostsOut:
+    """Who bears the costs: the requester, each nation what it paid, or a common budget."""
+    costs.set_sharing(db=db, actor=me, deployment_id=deployment_id, data=body)
+    return costs.costs(db=db, actor=me, deployment_id=deployment_id)
+
+
+@callouts.get("")
+def my_callouts(db: Db, me: Me) -> list[CallOutOut]:
+    """The caller's own call-outs (an expert's account), open ones first."""
+    return [CallOutOut(deployment_id=d.public_id, expert_id=None, reference=r.reference or "",
+                       callout=m.callout, due_at=m.due_at, answered_at=m.answered_at,
+                       mode=d.mode, location=d.location, skill=m.skill, lead=m.lead)
+            for d, m, r in dispatch.callouts_of(db=db, actor=me)]

@@ -79,3 +79,57 @@ class Position(StrEnum):
 class Outcome(StrEnum):
     ACTIVATE = "activate"
     DECLINE = "decline"
+
+
+class DeploymentState(StrEnum):
+    """A deployment's life: planned on activation, then on its way, in the field, closed; or
+    cancelled (the request then ends activated, not deployed)."""
+
+    PLANNED = "planned"
+    DEPLOYING = "deploying"
+    DEPLOYED = "deployed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Consent(StrEnum):
+    """A contributing nation's word on sending one of its experts."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+
+
+class Callout(StrEnum):
+    """A team member's call-out: sent once the nation consents, then answered, or escalated
+    when the answer does not come in time."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    ESCALATED = "escalated"
+
+
+class Source(StrEnum):
+    """Where a proposed member came from: the team on duty, or the wider pool."""
+
+    ROTATION = "rotation"
+    POOL = "pool"
+
+
+class CostKind(StrEnum):
+    TRAVEL = "travel"
+    ACCOMMODATION = "accommodation"
+    PER_DIEM = "per_diem"
+    EQUIPMENT = "equipment"
+    LICENCES = "licences"
+    OTHER = "other"
+
+
+class Sharing(StrEnum):
+    """Who bears a deployment's costs."""
+
+    REQUESTER_PAYS = "requester_pays"
+    LIE_WHERE_THEY_FALL = "lie_where_they_fall"   # each nation bears what it paid
+    COMMON_BUDGET = "common_budget"               # split among nations by a key

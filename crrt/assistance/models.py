@@ -1,4 +1,5 @@
-"""Tables of requests for assistance and the arrangements that let partners ask.
+"""Tables of requests for assistance, the arrangements that let partners ask, and the
+deployments that answer them: their members (consent and call-out) and costs.
 
 The requesting organisation is a reference into the organisations part; the account that
 submitted a request, one into the accounts part. A request is marked (TLP): who may read it is
@@ -8,6 +9,7 @@ decided by :mod:`crrt.access.tlp` with the rules of :mod:`crrt.access.policy`.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -17,6 +19,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -25,7 +28,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crrt.access.marking import Marked
 from crrt.access.resource import AccessMap
-from crrt.assistance.enums import Category, Channel, Mode, Outcome, Position
+from crrt.assistance.enums import (
+    Callout,
+    Category,
+    Channel,
+    Consent,
+    CostKind,
+    Mode,
+    Outcome,
+    Position,
+    Sharing,
+    Source,
+)
 from crrt.core import clock
 from crrt.core.db import Base, UTCDateTime, str_enum
 from crrt.core.ids import PublicId
@@ -106,3 +120,89 @@ class Arrangement(Base, PublicId):
     signed_on: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class Deployment(Base, Marked, Stateful):
+    """The team sent in answer to an activated request: where, when, who, on what terms.
+
+    Marked RED when its request is, AMBER otherwise (it says who goes where, not what
+    happened); the contributing nations are named on it, and its team reads it as the team.
+    """
+
+    __tablename__ = "deployments"
+    __access__ = AccessMap("deployment", owner_org="organisation_id", marking="tlp",
+                           key="public_id", team="team_key")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("assistance_requests.id", ondelete="CASCADE"), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    team_key: Mapped[str] = mapped_column(String(60), unique=True)
+    team_size: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[Mode] = mapped_column(str_enum(Mode))
+    location: Mapped[str] = mapped_column(String(200), default="")
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    logistics: Mapped[str] = mapped_column(Text, default="")
+    # the mission arrangement (legal basis, scope, liability, data handling, cost terms);
+    # an on-site deployment cannot start without one
+    arrangement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    sharing: Mapped[Sharing] = mapped_column(str_enum(Sharing),
+                                             default=Sharing.LIE_WHERE_THEY_FALL)
+    sharing_key: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str] = mapped_column(Text, default="")   # why cancelled
+    report_due_on: Mapped[date | None] = mapped_column(Date)
+    report_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    report: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class DeploymentMember(Base):
+    """One expert proposed for a deployment: the nation's consent, then the call-out.
+
+    A member who is declined, declines or stays silent is kept (``active`` false) with the
+    reason, and the next qualified candidate is proposed in their place.
+    """
+
+    __tablename__ = "deployment_members"
+    __table_args__ = (UniqueConstraint("deployment_id", "expert_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id", ondelete="CASCADE"),
+                                           index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    skill: Mapped[str] = mapped_column(String(40))      # the need the member fills
+    lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[Source] = mapped_column(str_enum(Source))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    consent: Mapped[Consent] = mapped_column(str_enum(Consent), default=Consent.PENDING)
+    caveat: Mapped[str] = mapped_column(String(500), default="")
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    callout: Mapped[Callout] = mapped_column(str_enum(Callout), default=Callout.PENDING)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class CostItem(Base, PublicId):
+    """One cost of a deployment, in the currency it was paid in, by the nation that paid."""
+
+    __tablename__ = "cost_items"
+    __table_args__ = (CheckConstraint("amount >= 0", name="not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[CostKind] = mapped_column(str_enum(CostKind))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_by: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -4,26 +4,34 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from crrt.access.enums import Tlp
 from crrt.assistance.enums import (
+    Callout,
     Category,
     Channel,
     Clock,
+    Consent,
+    CostKind,
+    DeploymentState,
     Mode,
     OtherSupport,
     Outcome,
     Position,
     RequestState,
     Service,
+    Sharing,
+    Source,
 )
 from crrt.core.contact import Phone
 from crrt.core.inputs import Input
-from crrt.core.text import Email, Label, Name, Note, note_text
+from crrt.core.text import Email, Label, Name, Note, ShortNote, note_text
 
+MAX_TEAM = 20
 DESCRIPTION_LENGTH = 10_000  # an incident described at length, still bounded
 Description = Annotated[str, Field(min_length=1, max_length=DESCRIPTION_LENGTH),
                         AfterValidator(note_text)]
@@ -101,7 +109,7 @@ class RequestOut(BaseModel):
     clocks: list[ClockOut]
     decision: DecisionOut | None = None
     deployment_id: uuid.UUID | None = Field(default=None, description="The deployment an "
-                                            "activation proposes (to come with dispatch).")
+                                            "activation proposed.")
     priority: int = Field(description="Higher first: severity, essential entity, cross-border "
                                       "spill-over, and no mitigation of its own.")
 
@@ -130,6 +138,8 @@ class DecisionIn(Input):
     legal_basis: Label = "Memorandum of Understanding"
     scope: Note = ""
     reason: Note = ""
+    team_size: int = Field(default=8, ge=1, le=MAX_TEAM,
+                           description="How many experts an activation's team proposes.")
 
     @model_validator(mode="after")
     def _reasoned(self) -> DecisionIn:
@@ -180,3 +190,182 @@ class ArrangementOut(BaseModel):
     signed_on: date
     expires_on: date | None
     in_force: bool
+
+
+# --- deployments -------------------------------------------------------------------------------
+
+class MemberOut(BaseModel):
+    """A proposed team member: the nation's consent, then the call-out. ``name`` is given to
+    those who may see the team (the coordination cell, the nation's POC, the team itself)."""
+
+    expert_id: uuid.UUID
+    name: str | None
+    org: str
+    skill: str
+    lead: bool
+    source: Source
+    active: bool
+    consent: Consent
+    caveat: str
+    callout: Callout
+    due_at: datetime | None
+    answered_at: datetime | None
+    reason: str
+
+
+class MissionArrangement(Input):
+    """The terms an on-site deployment needs before it starts."""
+
+    legal_basis: Label = "Memorandum of Understanding"
+    scope: Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(note_text)]
+    liability: Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(note_text)]
+    data_handling: Annotated[str, Field(min_length=1, max_length=4000),
+                             AfterValidator(note_text)]
+    cost_terms: Annotated[str, Field(min_length=1, max_length=4000), AfterValidator(note_text)]
+
+    @model_validator(mode="after")
+    def _named(self) -> MissionArrangement:
+        if not self.legal_basis.strip():
+            raise ValueError("An arrangement names its legal basis.")
+        return self
+
+
+class DeploymentOut(BaseModel):
+    id: uuid.UUID
+    request_id: uuid.UUID
+    reference: str
+    status: DeploymentState
+    mode: Mode
+    location: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    logistics: str
+    team_size: int
+    arrangement: dict[str, str] | None
+    sharing: Sharing
+    members: list[MemberOut]
+    report_due_on: date | None
+    report_late: bool
+    report_at: datetime | None
+    reason: str
+    created_at: datetime
+
+
+class DeploymentPatch(Input):
+    """Where and when, and the travel and logistics notes; what is left out stays."""
+
+    location: Label | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    logistics: Note | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DeploymentPatch:
+        for moment in (self.starts_at, self.ends_at):
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError("Give times with their offset (2026-11-27T09:00:00Z).")
+        if self.starts_at and self.ends_at and self.ends_at < self.starts_at:
+            raise ValueError("A deployment ends after it starts.")
+        return self
+
+
+class ConsentIn(Input):
+    """A nation's POC confirms (with any caveat, such as "remote only") or declines one of its
+    experts for the team."""
+
+    expert_id: uuid.UUID
+    consent: bool
+    caveat: ShortNote = ""
+
+
+class AnswerIn(Input):
+    """A team member's answer to the call-out; ``token`` is the signed link's, for an answer
+    given without signing in."""
+
+    accept: bool
+    reason: ShortNote = ""
+    token: Annotated[str, Field(max_length=200)] | None = None
+
+
+class StatusIn(Input):
+    status: DeploymentState
+    reason: Note = ""
+
+
+class ReportIn(Input):
+    """The final report to the requester, due within a month of closing."""
+
+    summary: Annotated[str, Field(min_length=1, max_length=DESCRIPTION_LENGTH),
+                       AfterValidator(note_text)]
+
+
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR.")]
+Amount = Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), max_digits=14,
+                                  decimal_places=2)]
+
+
+class CostIn(Input):
+    kind: CostKind
+    amount: Amount
+    currency: Currency
+    paid_by: Annotated[str, Field(min_length=1, max_length=64,
+                                  description="The paying nation's code.")]
+    description: Label = ""
+
+
+class CostOut(BaseModel):
+    id: uuid.UUID
+    kind: CostKind
+    amount: Decimal
+    currency: str
+    paid_by: str
+    description: str
+    added_at: datetime
+
+
+class SharingIn(Input):
+    """Who bears the costs; a common budget is split by ``key`` (nation code to its share)."""
+
+    policy: Sharing
+    key: Annotated[dict[Annotated[str, Field(max_length=64)],
+                        Annotated[Decimal, Field(gt=0, le=1000, max_digits=8,
+                                                 decimal_places=4)]],
+                   Field(max_length=60)] = {}
+
+    @model_validator(mode="after")
+    def _keyed(self) -> SharingIn:
+        if self.policy is Sharing.COMMON_BUDGET and not self.key:
+            raise ValueError("A common budget is split by a key: give each nation's share.")
+        if self.policy is not Sharing.COMMON_BUDGET and self.key:
+            raise ValueError("Only a common budget takes a key.")
+        return self
+
+
+Sums = dict[str, dict[str, Decimal]]  # nation code -> currency -> amount
+
+
+class CostsOut(BaseModel):
+    """The items and their totals, per currency (no rates are assumed): what each nation
+    paid, what the deployment cost, and what each owes under the sharing policy."""
+
+    items: list[CostOut]
+    sharing: Sharing
+    key: dict[str, Decimal]
+    paid: Sums
+    total: dict[str, Decimal]
+    owed: Sums
+
+
+class CallOutOut(BaseModel):
+    """A call-out as its expert sees it."""
+
+    deployment_id: uuid.UUID
+    expert_id: uuid.UUID | None = None
+    reference: str = ""
+    callout: Callout
+    due_at: datetime | None = None
+    answered_at: datetime | None = None
+    mode: Mode | None = None
+    location: str = ""
+    skill: str = ""
+    lead: bool = False

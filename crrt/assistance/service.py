@@ -23,7 +23,7 @@ from crrt.access.marking import name_recipients
 from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.assistance.enums import Category, Channel, Clock, Outcome, Position, RequestState
-from crrt.assistance.models import Arrangement, AssistanceRequest, CouncilPosition
+from crrt.assistance.models import Arrangement, AssistanceRequest, CouncilPosition, Deployment
 from crrt.assistance.schemas import (
     ArrangementIn,
     ArrangementOut,
@@ -318,7 +318,9 @@ def request_out(db: Session, actor: Principal, request: AssistanceRequest) -> Re
         other_support=request.other_support, cross_border=request.cross_border,
         tlp=request.tlp, received_at=request.received_at,
         response_due_at=request.response_due_at, clocks=clocks_of(request),
-        decision=decision_of(request), priority=_priority(request))
+        decision=decision_of(request), priority=_priority(request),
+        deployment_id=db.scalar(select(Deployment.public_id).where(
+            Deployment.request_id == request.id)))
 
 
 def timeline(*, db: Session, actor: Principal, request_id: uuid.UUID) -> TimelineOut:

@@ -591,6 +591,15 @@ def poc_addresses(*, db: Session, org_ids: Collection[int]) -> dict[int, list[st
     return found
 
 
+def poc_user_ids(*, db: Session, org_ids: Collection[int]) -> list[int]:
+    """The active national POCs' accounts of these nations (named on what they decide on)."""
+    if not org_ids:
+        return []
+    return list(db.scalars(select(User.id).where(
+        User.role == Role.NATIONAL_POC, User.is_active.is_(True),
+        User.organisation_id.in_(list(org_ids))).order_by(User.id)))
+
+
 def user_ids_of_role(*, db: Session, role: Role) -> list[int]:
     """The active accounts holding ``role`` (the coordination cell, to be told or named)."""
     return list(db.scalars(select(User.id).where(User.role == role, User.is_active.is_(True))

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # The CRRT Council's rule for an activation: no participant objects (the default), or
     # more support than objections among the positions given.
     council_rule: Literal["no_objection", "majority"] = "no_objection"
+    # Minutes a called-out expert has to answer before the call-out escalates (the next
+    # qualified candidate, the team lead, the coordinators).
+    callout_minutes: int = Field(default=30, ge=1, le=1440)
 
     @model_validator(mode="after")
     def _check_smtp(self) -> Settings:
