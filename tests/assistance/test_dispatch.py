@@ -297,7 +297,7 @@ def test_on_site_needs_a_mission_arrangement_and_states_move_in_order(client, wo
 
 
 def test_a_cancelled_deployment_releases_its_team(client, world, pool, database, settings):
-    request, deployment_id = _activated(client, world, team_size=2)
+    _request, deployment_id = _activated(client, world, team_size=2)
     _consent(client, world, deployment_id, pool["lead"])
     status = f"{API}/deployments/{deployment_id}/status"
     coordinator = world.headers(Role.COORDINATOR)
