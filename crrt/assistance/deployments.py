@@ -34,11 +34,9 @@ from crrt.assistance.schemas import (
 )
 from crrt.audit import service as audit
 from crrt.auth import service as auth
-from crrt.auth.models import User
 from crrt.core import clock
 from crrt.core.errors import Conflict, Invalid, NotFound
 from crrt.experts import service as experts
-from crrt.experts.models import Expert
 from crrt.notify import service as notify
 from crrt.organisations import service as organisations
 from crrt.workflow.machine import Machine, transition
@@ -67,14 +65,13 @@ def team_key(public_id: uuid.UUID) -> str:
 def _deployments_of(db: Session, user_id: int) -> list[str]:
     """The deployments a user is called out on: their expert record is linked to the account,
     or carries the account's e-mail address."""
-    email = db.scalar(select(User.email).where(User.id == user_id))
-    own = Expert.user_id == user_id
-    if email:
-        own = own | (Expert.email == email)
+    own = experts.ids_of_person(db=db, user_id=user_id, email=auth.email_of(db=db,
+                                                                          user_id=user_id))
+    if not own:
+        return []
     rows = db.scalars(select(Deployment.public_id).join(
-        DeploymentMember, DeploymentMember.deployment_id == Deployment.id).join(
-        Expert, Expert.id == DeploymentMember.expert_id).where(
-        own, Expert.erased_at.is_(None), DeploymentMember.active.is_(True),
+        DeploymentMember, DeploymentMember.deployment_id == Deployment.id).where(
+        DeploymentMember.expert_id.in_(own), DeploymentMember.active.is_(True),
         DeploymentMember.callout.in_([Callout.SENT.value, Callout.ACCEPTED.value])))
     return [team_key(p) for p in rows]
 
@@ -249,9 +246,11 @@ def _release(db: Session, deployment: Deployment) -> None:
     """A cancelled deployment's call-outs still waiting are withdrawn (their timers then find
     nothing to escalate); the team is told."""
     request = _request_of(db, deployment)
-    for m in members_of(db, deployment):
+    members = members_of(db, deployment)
+    cards = experts.team_cards(db=db, expert_ids=[m.expert_id for m in members])
+    for m in members:
         if m.active and m.callout in (Callout.PENDING, Callout.SENT, Callout.ACCEPTED):
-            expert = db.get(Expert, m.expert_id)
+            expert = cards.get(m.expert_id)
             if m.callout is not Callout.PENDING and expert is not None and expert.email:
                 notify.enqueue_email(db=db, to=expert.email,
                                      subject=f"crrt: {request.reference} cancelled",

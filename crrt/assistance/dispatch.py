@@ -21,9 +21,13 @@ import hmac
 import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from crrt.experts.models import Expert
 
 from crrt.access import policy
 from crrt.access.enums import Role
@@ -40,7 +44,6 @@ from crrt.core import clock
 from crrt.core.errors import Conflict, Forbidden, NotFound
 from crrt.experts import service as experts
 from crrt.experts.enums import Skill
-from crrt.experts.models import Expert
 from crrt.jobs import service as jobs
 from crrt.notify import service as notify
 from crrt.notify import webhooks
@@ -168,8 +171,7 @@ def call_out(db: Session, request: AssistanceRequest, deployment: Deployment,
              member: DeploymentMember, links: Links) -> None:
     """Call a confirmed member out: e-mail with the signed link, the nation's webhooks, the
     app; and the timer that escalates silence."""
-    expert = db.get(Expert, member.expert_id)
-    assert expert is not None
+    expert = experts.team_cards(db=db, expert_ids=[member.expert_id])[member.expert_id]
     now = clock.now()
     member.callout, member.attempt = Callout.SENT, member.attempt + 1
     member.sent_at, member.due_at = now, now + links.wait
@@ -306,7 +308,7 @@ def replace(db: Session, request: AssistanceRequest, deployment: Deployment,
 def _accepted_lead(db: Session, deployment: Deployment) -> Expert | None:
     for m in deployments.members_of(db, deployment):
         if m.active and m.lead and m.callout is Callout.ACCEPTED:
-            return db.get(Expert, m.expert_id)
+            return experts.team_cards(db=db, expert_ids=[m.expert_id])[m.expert_id]
     return None
 
 
@@ -342,14 +344,11 @@ def callouts_of(*, db: Session, actor: Principal) -> list[tuple[Deployment, Depl
                                                                  AssistanceRequest]]:
     """The caller's call-outs, in the app: open ones first, then the answered."""
     policy.require_some(actor, Permission.CALLOUTS_ANSWER)
-    own = Expert.user_id == actor.user_id
-    if actor.email:
-        own = own | (Expert.email == actor.email)
+    own = experts.ids_of_person(db=db, user_id=actor.user_id, email=actor.email)
     rows = db.execute(select(Deployment, DeploymentMember, AssistanceRequest)
                       .join(DeploymentMember, DeploymentMember.deployment_id == Deployment.id)
-                      .join(Expert, Expert.id == DeploymentMember.expert_id)
                       .join(AssistanceRequest, AssistanceRequest.id == Deployment.request_id)
-                      .where(own, Expert.erased_at.is_(None),
+                      .where(DeploymentMember.expert_id.in_(own),
                              DeploymentMember.callout != Callout.PENDING.value)
                       .order_by((DeploymentMember.callout == Callout.SENT.value).desc(),
                                 DeploymentMember.sent_at.desc()).limit(100)).all()

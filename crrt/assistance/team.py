@@ -11,20 +11,22 @@ never proposed for this deployment before (so a declined or silent expert is not
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from crrt.access.principal import Principal
 from crrt.assistance.enums import DeploymentState, Mode, Service, Source
 from crrt.assistance.models import Deployment, DeploymentMember
 from crrt.core import clock
+from crrt.experts import service as experts
 from crrt.experts.enums import Skill
-from crrt.experts.models import Expert, ExpertSkill, Unavailability
 from crrt.organisations import service as organisations
 from crrt.rotations import service as rotations
-from crrt.rotations.models import RotationMember
+
+if TYPE_CHECKING:
+    from crrt.experts.models import Expert
 
 SYSTEM = Principal.system("dispatch")
 
@@ -68,54 +70,37 @@ class Candidate:
     lead: bool = False
 
 
-def _fits(mode: Mode, day: date) -> list:  # type: ignore[type-arg]
-    """Conditions on an expert: deployable in ``mode``, not erased, available on ``day``."""
-    deployable = {Mode.REMOTE: Expert.remote.is_(True), Mode.ON_SITE: Expert.on_site.is_(True),
-                  Mode.HYBRID: or_(Expert.remote.is_(True), Expert.on_site.is_(True))}[mode]
-    away = exists().where(Unavailability.expert_id == Expert.id,
-                          Unavailability.starts_on <= day, Unavailability.ends_on >= day)
-    busy = exists().where(DeploymentMember.expert_id == Expert.id,
-                          DeploymentMember.active.is_(True),
-                          DeploymentMember.deployment_id == Deployment.id,
-                          Deployment.state.in_(OPEN))
-    return [deployable, Expert.erased_at.is_(None), ~away, ~busy]
+def _busy_or_asked(deployment: Deployment) -> Select[Any]:
+    """Experts not to propose: asked for this deployment before, or on another open one."""
+    return select(DeploymentMember.expert_id).join(
+        Deployment, Deployment.id == DeploymentMember.deployment_id).where(
+        (DeploymentMember.deployment_id == deployment.id)
+        | (DeploymentMember.active.is_(True) & Deployment.state.in_(OPEN)))
 
 
 def next_candidate(db: Session, deployment: Deployment, skill: Skill, *,
                    taken: set[int]) -> Candidate | None:
-    """The best expert for a seat needing ``skill``: the rotation on duty first, then the
-    pool; ``taken`` are experts already chosen in this pass."""
+    """The best expert for a seat needing ``skill``: the rotation on duty first (its own lead
+    for the lead's seat), then the pool; ``taken`` are experts already chosen in this pass."""
     now = clock.now()
-    asked = select(DeploymentMember.expert_id).where(
-        DeploymentMember.deployment_id == deployment.id)
-    fits = [*_fits(deployment.mode, now.date()), Expert.id.not_in(sorted(taken))]
+    mode = deployment.mode
+    ask: dict[str, Any] = {"db": db, "day": now.date(), "remote": mode is not Mode.ON_SITE,
+                           "on_site": mode is not Mode.REMOTE,
+                           "excluded": _busy_or_asked(deployment), "taken": taken}
+    lead = skill is Skill.TEAM_LEAD
     rotation = rotations.current(db=db, actor=SYSTEM, at=now)
     if rotation is not None:
-        stmt = (select(Expert).join(
-            RotationMember, RotationMember.expert_id == Expert.id)
-            .where(RotationMember.rotation_id == rotation.id,
-                   RotationMember.withdrawn_at.is_(None), Expert.id.not_in(asked), *fits))
-        if skill is Skill.TEAM_LEAD:
-            stmt = stmt.outerjoin(ExpertSkill, and_(ExpertSkill.expert_id == Expert.id,
-                                                    ExpertSkill.skill == skill)).where(
-                or_(RotationMember.lead.is_(True), ExpertSkill.skill.is_not(None)))
-            stmt = stmt.order_by(RotationMember.lead.desc(), ExpertSkill.level.desc(),
-                                 Expert.id)
-        else:
-            stmt = stmt.join(ExpertSkill, and_(ExpertSkill.expert_id == Expert.id,
-                                               ExpertSkill.skill == skill))
-            stmt = stmt.order_by(ExpertSkill.level.desc(), Expert.id)
-        expert = db.scalar(stmt.limit(1))
-        if expert is not None:
-            return Candidate(expert, Source.ROTATION, lead=skill is Skill.TEAM_LEAD)
+        seated = rotations.seated(db=db, rotation=rotation)
+        leads = [e for e, is_lead in seated.items() if is_lead]
+        found = experts.best_for(skill=None, among=leads, **ask) \
+            if lead and leads else None
+        found = found or experts.best_for(skill=skill, among=list(seated),
+                                          **ask)
+        if found is not None:
+            return Candidate(found, Source.ROTATION, lead=lead)
     members = [o.id for o in organisations.members_on(db=db, actor=SYSTEM, day=now.date())]
-    pool = (select(Expert).join(ExpertSkill, and_(ExpertSkill.expert_id == Expert.id,
-                                                  ExpertSkill.skill == skill))
-            .where(Expert.organisation_id.in_(members), Expert.id.not_in(asked), *fits)
-            .order_by(ExpertSkill.level.desc(), Expert.id).limit(1))
-    expert = db.scalar(pool)
-    return None if expert is None else Candidate(expert, Source.POOL,
-                                                 lead=skill is Skill.TEAM_LEAD)
+    found = experts.best_for(skill=skill, org_ids=members, **ask)
+    return None if found is None else Candidate(found, Source.POOL, lead=lead)
 
 
 def propose(db: Session, deployment: Deployment, services: list[str]) -> list[Skill]:

@@ -591,6 +591,11 @@ def poc_addresses(*, db: Session, org_ids: Collection[int]) -> dict[int, list[st
     return found
 
 
+def email_of(*, db: Session, user_id: int) -> str | None:
+    """An account's e-mail address (to find the person's own expert records)."""
+    return db.scalar(select(User.email).where(User.id == user_id))
+
+
 def poc_user_ids(*, db: Session, org_ids: Collection[int]) -> list[int]:
     """The active national POCs' accounts of these nations (named on what they decide on)."""
     if not org_ids:

@@ -709,3 +709,43 @@ def own_record(*, db: Session, user_id: int) -> Expert | None:
     """The expert record linked to an account: that person's own."""
     return db.scalar(select(Expert).where(Expert.user_id == user_id,
                                           Expert.erased_at.is_(None)).limit(1))
+
+
+def best_for(*, db: Session, skill: Skill | None, day: date, remote: bool, on_site: bool,
+             among: Collection[int] | None = None, org_ids: Collection[int] | None = None,
+             excluded: Select[Any] | None = None, taken: Collection[int] = ()
+             ) -> Expert | None:
+    """The most skilled expert with ``skill`` (any, if None) who can serve ``day``: deployable
+    remotely or on site as asked (either, when both), not erased, not away, among ``among``
+    (experts) or of ``org_ids`` (nations), neither ``excluded`` (a query of expert ids) nor
+    ``taken``. Dispatch asks this seat by seat."""
+    ways = [Expert.remote.is_(True)] if remote else []
+    ways += [Expert.on_site.is_(True)] if on_site else []
+    away = exists().where(Unavailability.expert_id == Expert.id,
+                          Unavailability.starts_on <= day, Unavailability.ends_on >= day)
+    stmt = select(Expert).where(Expert.erased_at.is_(None), or_(*ways), ~away)
+    if excluded is not None:
+        stmt = stmt.where(Expert.id.not_in(excluded))
+    if taken:
+        stmt = stmt.where(Expert.id.not_in(sorted(taken)))
+    if among is not None:
+        stmt = stmt.where(Expert.id.in_(sorted(among)))
+    if org_ids is not None:
+        stmt = stmt.where(Expert.organisation_id.in_(sorted(org_ids)))
+    if skill is None:
+        return db.scalar(stmt.order_by(Expert.id).limit(1))
+    stmt = stmt.join(ExpertSkill, (ExpertSkill.expert_id == Expert.id)
+                     & (ExpertSkill.skill == skill))
+    return db.scalar(stmt.order_by(ExpertSkill.level.desc(), Expert.id).limit(1))
+
+
+def ids_of_person(*, db: Session, user_id: int | None, email: str | None) -> list[int]:
+    """The expert records that are a person's own: linked to their account, or carrying its
+    e-mail address (a call-out reaches the person either way)."""
+    own = Expert.user_id == user_id if user_id is not None else None
+    if email:
+        by_mail = func.lower(Expert.email) == email.lower()
+        own = by_mail if own is None else own | by_mail
+    if own is None:
+        return []
+    return list(db.scalars(select(Expert.id).where(own, Expert.erased_at.is_(None))))

@@ -324,3 +324,9 @@ def memberships_of(*, db: Session, expert_id: int) -> list[tuple[Rotation, Rotat
         RotationMember.expert_id == expert_id, RotationMember.withdrawn_at.is_(None))
         .order_by(Rotation.starts_on)).all()
     return list(rows)
+
+
+def seated(*, db: Session, rotation: Rotation) -> dict[int, bool]:
+    """The experts seated on a rotation (not withdrawn), each with whether it is the lead."""
+    return dict(db.execute(select(RotationMember.expert_id, RotationMember.lead).where(
+        RotationMember.rotation_id == rotation.id, RotationMember.withdrawn_at.is_(None))).all())
