@@ -46,6 +46,7 @@ REPORT_DAYS = 31  # the final report is due within a month of closing
 S = DeploymentState
 OPEN = (S.PLANNED.value, S.DEPLOYING.value, S.DEPLOYED.value)
 MANAGE = Permission.DEPLOYMENTS_MANAGE
+READER = Principal.system("deployments")
 DEPLOYMENT = Machine("deployment", states=[s.value for s in S], transitions=[
     transition("start", sources=[S.PLANNED.value], targets=[S.DEPLOYING.value],
                permission=MANAGE),
@@ -77,13 +78,14 @@ def _deployments_of(db: Session, user_id: int) -> list[str]:
 
 
 def name_readers(db: Session, deployment: Deployment) -> None:
-    """Who the marking lets in: the contributing nations are named (AMBER); on a RED one, the
+    """Who the marking lets in: the Council's and the contributing nations (AMBER); on a RED one, the
     coordinators, the person who asked, the contributing nations' POCs and the team, by name."""
     members = list(db.scalars(select(DeploymentMember).where(
         DeploymentMember.deployment_id == deployment.id)))
     nations = {m.organisation_id for m in members}
-    if deployment.tlp is not Tlp.RED:
-        name_recipients(db, deployment, organisations=nations)
+    if deployment.tlp is not Tlp.RED:  # the Council's nations, as on the request
+        council = organisations.members_on(db=db, actor=READER, day=clock.today())
+        name_recipients(db, deployment, organisations=nations | {o.id for o in council})
         return
     request = db.get(AssistanceRequest, deployment.request_id)
     people = set(auth.user_ids_of_role(db=db, role=Role.COORDINATOR))

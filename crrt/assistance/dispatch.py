@@ -41,7 +41,7 @@ from crrt.assistance.schemas import AnswerIn, ConsentIn, DecisionIn
 from crrt.audit import service as audit
 from crrt.auth import service as auth
 from crrt.core import clock
-from crrt.core.errors import Conflict, Forbidden, NotFound
+from crrt.core.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from crrt.experts import service as experts
 from crrt.experts.enums import Skill
 from crrt.jobs import service as jobs
@@ -236,7 +236,7 @@ def answer(*, db: Session, actor: Principal | None, deployment_id: uuid.UUID,
                             "altered).")
         who = PLATFORM
     elif actor is None:
-        raise Forbidden("Sign in, or use the link in your call-out.")
+        raise Unauthenticated("Sign in, or use the link in your call-out.")
     else:
         policy.require(actor, Permission.CALLOUTS_ANSWER, _own(actor, expert),
                        refusal="Only the called-out expert answers a call-out.")

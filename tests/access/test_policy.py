@@ -87,6 +87,13 @@ EXPECTED: dict[Permission, Row] = {
     Permission.ARRANGEMENTS_MANAGE: Row("AC", "AC", "AC", "AC", some="AC"),
     Permission.REQUESTS_DECIDE: Row("C", "C", "C", "C", some="C"),
     Permission.COUNCIL_POSITION: Row("P", NONE, NONE, NONE, some="P", needs_record="P"),
+    # AMBER as above; a responder reads only a deployment it is on (no team on these records)
+    Permission.DEPLOYMENTS_READ: Row("ACPQ", "C", "C", "C", some="ACPRQ",
+                                     needs_record="ACPRQ"),
+    Permission.DEPLOYMENTS_MANAGE: Row("C", "C", "C", "C", some="C"),
+    Permission.DEPLOYMENTS_CONSENT: Row("P", NONE, NONE, NONE, some="P", needs_record="P"),
+    Permission.CALLOUTS_ANSWER: Row(NONE, NONE, "R", NONE, some="R", needs_record="R"),
+    Permission.COSTS_WRITE: Row("CP", "C", "C", "C", some="CP", needs_record="P"),
 }
 
 

@@ -57,6 +57,8 @@ ORGS = "/api/v1/organisations"
 TEMPLATES = "/api/v1/team-templates"
 ROTATIONS = "/api/v1/rotations"
 REQUESTS = "/api/v1/requests"
+DEPLOYMENTS = "/api/v1/deployments"
+DEPLOYMENT = f"{DEPLOYMENTS}/{{deployment_id}}"
 RULES: dict[tuple[str, str], tuple[str, ...]] = {
     #                                                     anon  admin coord poc   resp  req   obs
     ("GET", "/api/v1/health"):                           (OK,   OK,   OK,   OK,   OK,   OK,   OK),
@@ -116,6 +118,23 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{REQUESTS}/{{request_id}}/positions"):     (_,    OK,   OK,   OK,   _,    OK,   _),
     ("POST", f"{REQUESTS}/{{request_id}}/positions"):    (_,    _,    _,    OK,   _,    _,    _),
     ("POST", f"{REQUESTS}/{{request_id}}/decision"):     (_,    _,    OK,   _,    _,    _,    _),
+    # deployments: read under their marking (the Council's nations, the team, the requester);
+    # the coordination cell runs them, a nation's POC consents for its own experts, the
+    # called-out responder answers (a signed link answers without signing in)
+    ("GET", DEPLOYMENTS):                                (_,    OK,   OK,   OK,   OK,   OK,   _),
+    ("GET", DEPLOYMENT):                                 (_,    OK,   OK,   OK,   OK,   OK,   _),
+    ("PATCH", DEPLOYMENT):                               (_,    _,    OK,   _,    _,    _,    _),
+    ("POST", f"{DEPLOYMENT}/status"):                    (_,    _,    OK,   _,    _,    _,    _),
+    ("PUT", f"{DEPLOYMENT}/arrangement"):                (_,    _,    OK,   _,    _,    _,    _),
+    ("POST", f"{DEPLOYMENT}/report"):                    (_,    _,    OK,   _,    _,    _,    _),
+    ("POST", f"{DEPLOYMENT}/consents"):                  (_,    _,    _,    OK,   _,    _,    _),
+    ("POST", f"{DEPLOYMENT}/callouts/{{expert_id}}/answer"):
+                                                         (_,    _,    _,    _,    OK,   _,    _),
+    ("GET", f"{DEPLOYMENT}/costs"):                      (_,    OK,   OK,   OK,   OK,   OK,   _),
+    ("POST", f"{DEPLOYMENT}/costs"):                     (_,    _,    OK,   OK,   _,    _,    _),
+    ("DELETE", f"{DEPLOYMENT}/costs/{{item_id}}"):       (_,    _,    OK,   OK,   _,    _,    _),
+    ("PUT", f"{DEPLOYMENT}/cost-sharing"):               (_,    _,    OK,   _,    _,    _,    _),
+    ("GET", "/api/v1/callouts"):                         (_,    _,    _,    _,    OK,   _,    _),
     ("GET", f"{ORGS}/{{code}}/arrangements"):            (_,    OK,   OK,   _,    _,    _,    _),
     ("POST", f"{ORGS}/{{code}}/arrangements"):           (_,    OK,   OK,   _,    _,    _,    _),
     ("GET", ORGS):                                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
@@ -394,6 +413,8 @@ class Scene:
     rotation: uuid.UUID = NIL
     seated: uuid.UUID = NIL  # the member a replacement withdraws
     request: uuid.UUID = NIL  # the requester's request for assistance
+    deployment: uuid.UUID = NIL  # its deployment: the responder called out, an EE expert
+    pending: uuid.UUID = NIL  # the EE expert awaiting consent on the freshest deployment
     role: Role | None = None  # whose run this is (an import's confirmation is sealed for it)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -466,6 +487,53 @@ class Scene:
                               request_id=request_id)
         return request_id
 
+    def fresh_deployment(self, *, completed: bool = False) -> uuid.UUID:
+        """An activated request's deployment: the responder's own expert called out (accepted
+        and the deployment completed, if ``completed``), a fresh EE expert awaiting consent."""
+        from crrt.assistance import deployments, dispatch, team
+        from crrt.assistance.enums import Callout, Consent, Source
+        from crrt.assistance.schemas import DecisionIn, StatusIn
+        from crrt.experts import service as experts
+        from crrt.experts.enums import Skill
+
+        request_id = self.fresh_council_request()
+        pending = self.fresh_expert()
+        links = dispatch.Links(base="", secret=self.secret_key, callout_minutes=30)
+        coordinator = self.world.principals[Role.COORDINATOR]
+        with self.database.session() as db:
+            request, deployment = dispatch.decide(
+                db=db, actor=coordinator, request_id=request_id, links=links,
+                data=DecisionIn(outcome="activate", team_size=1), rule="no_objection")
+            assert deployment is not None
+            own = experts.by_public_id(db=db, expert_id=self.ee_expert)
+            member = team.add(db, deployment, team.Candidate(own, Source.POOL),
+                              Skill.INCIDENT_HANDLING)
+            member.consent = Consent.CONFIRMED
+            dispatch.call_out(db, request, deployment, member, links)
+            team.add(db, deployment, team.Candidate(
+                experts.by_public_id(db=db, expert_id=pending), Source.POOL),
+                Skill.INCIDENT_HANDLING)
+            deployments.name_readers(db, deployment)
+            if completed:
+                member.callout = Callout.ACCEPTED
+                for status in ("deploying", "deployed", "completed"):
+                    deployments.move(db=db, actor=coordinator,
+                                     deployment_id=deployment.public_id,
+                                     data=StatusIn(status=status))
+            self.pending = pending
+            return deployment.public_id
+
+    def fresh_cost(self, deployment_id: uuid.UUID) -> uuid.UUID:
+        """A cost Estonia paid on the deployment."""
+        from crrt.assistance import costs
+        from crrt.assistance.schemas import CostIn
+
+        with self.database.session() as db:
+            return costs.add(db=db, actor=self.world.principals[Role.COORDINATOR],
+                             deployment_id=deployment_id, data=CostIn(
+                                 kind="travel", amount="12.50", currency="EUR",
+                                 paid_by="EE")).public_id
+
     def fresh_planned_change(self) -> uuid.UUID:
         """A membership change of Estonia planned for a later day, the last of its history."""
         with self.database.session() as db:
@@ -492,6 +560,7 @@ def build_scene(database: Database, world: World, secret_key: str) -> Scene:
         scene.spare_user = spare.id
     _rotation_scene(scene)
     scene.request = scene.fresh_request()
+    scene.deployment = scene.fresh_deployment()
     return scene
 
 
@@ -569,6 +638,15 @@ def path_params(scene: Scene, method: str, path: str, role: Role | None) -> dict
             params["request_id"] = scene.fresh_request()
         else:
             params["request_id"] = scene.request
+    if "{deployment_id}" in path:
+        if path.endswith("/report"):
+            params["deployment_id"] = scene.fresh_deployment(completed=True)
+        elif method == "GET":
+            params["deployment_id"] = scene.deployment
+        else:
+            params["deployment_id"] = scene.fresh_deployment()
+        if "{item_id}" in path:
+            params["item_id"] = scene.fresh_cost(params["deployment_id"])
     if "{plan_id}" in path:
         params["plan_id"] = scene.fresh_draft()
     if "{rotation_id}" in path:
@@ -610,6 +688,21 @@ def _newest_expert_name(scene: Scene) -> str:
 
 
 BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
+    ("PATCH", DEPLOYMENT): lambda s: {"json": {"location": "Tallinn"}},
+    ("POST", f"{DEPLOYMENT}/status"): lambda s: {"json": {"status": "cancelled",
+                                                          "reason": "Restored from backups."}},
+    ("PUT", f"{DEPLOYMENT}/arrangement"): lambda s: {"json": {
+        "scope": "Remote forensics.", "liability": "Each nation its own.",
+        "data_handling": "Evidence stays with the requester.",
+        "cost_terms": "Costs lie where they fall."}},
+    ("POST", f"{DEPLOYMENT}/report"): lambda s: {"json": {"summary": "Contained."}},
+    ("POST", f"{DEPLOYMENT}/consents"): lambda s: {"json": {"expert_id": str(s.pending),
+                                                            "consent": True}},
+    ("POST", f"{DEPLOYMENT}/callouts/{{expert_id}}/answer"): lambda s: {"json": {
+        "accept": True}},
+    ("POST", f"{DEPLOYMENT}/costs"): lambda s: {"json": {
+        "kind": "travel", "amount": "10.00", "currency": "EUR", "paid_by": "EE"}},
+    ("PUT", f"{DEPLOYMENT}/cost-sharing"): lambda s: {"json": {"policy": "requester_pays"}},
     ("POST", "/api/v1/me/tokens"): lambda s: {"json": {"name": f"matrix {s.n()}"}},
     ("POST", "/api/v1/users"): lambda s: {"json": {
         "email": f"made-{s.n()}@test.example", "name": "Made", "role": "observer",
@@ -796,7 +889,9 @@ def test_matrix(client, database, world, settings, role):
 
 # --- across nations and records -------------------------------------------------------------------
 
-EXPERT_ROUTES = [(m, p) for (m, p) in RULES if "{expert_id}" in p and p.startswith("/api/")]
+# the expert's own routes (a call-out's answer is checked with the deployment's routes)
+EXPERT_ROUTES = [(m, p) for (m, p) in RULES if "{expert_id}" in p and p.startswith("/api/")
+                 and "{deployment_id}" not in p]
 
 
 def test_a_poc_reaches_no_route_of_another_nations_expert(client, database, world, settings):
