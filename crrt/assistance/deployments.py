@@ -78,8 +78,9 @@ def _deployments_of(db: Session, user_id: int) -> list[str]:
 
 
 def name_readers(db: Session, deployment: Deployment) -> None:
-    """Who the marking lets in: the Council's and the contributing nations (AMBER); on a RED one, the
-    coordinators, the person who asked, the contributing nations' POCs and the team, by name."""
+    """Who the marking lets in: the Council's and the contributing nations (AMBER); on a RED
+    one, the coordinators, the person who asked, the contributing nations' POCs and the team,
+    by name."""
     members = list(db.scalars(select(DeploymentMember).where(
         DeploymentMember.deployment_id == deployment.id)))
     nations = {m.organisation_id for m in members}
