@@ -90,7 +90,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
 @app.command()
 def worker(once: Annotated[bool, typer.Option(help="Run what is due, then stop.")] = False,
-           interval: Annotated[float, typer.Option(min=0.1)] = 5.0) -> None:
+           interval: Annotated[float, typer.Option(min=0.1)] = 1.0) -> None:
     """Run the jobs (outbox delivery, timers) as they fall due; several workers may run."""
     from crrt.worker import run
 
@@ -298,7 +298,8 @@ def jobs_list() -> None:
     for job in jobs:
         if job.kind == "periodic":
             spec = registry.PERIODIC.get(job.name)
-            kind = f"every {spec.every}" if spec else "periodic (not registered)"
+            kind = ("each worker's every pass" if spec.shared else f"every {spec.every}") \
+                if spec else "periodic (not registered)"
             state = (f"running on {job.leased_by} until {_when(job.leased_until)}"
                      if job.leased_until else f"{job.failures} failure(s) in a row")
         else:

@@ -24,7 +24,7 @@ from crrt.jobs.service import RunReport, run_due
 
 log = logging.getLogger("crrt.worker")
 
-EMBEDDED_INTERVAL = 5.0
+EMBEDDED_INTERVAL = 1.0
 
 
 def worker_id(role: str = "worker") -> str:

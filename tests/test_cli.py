@@ -214,7 +214,7 @@ def test_jobs_list_shows_each_job_its_next_run_and_last_error(cli, database, set
         "1 failure(s) in a row", "RuntimeError: the TAXII server said 503"]
     assert lines["test.remind"][1:4] == [
         "task", f"next {now + timedelta(days=1):%Y-%m-%d %H:%M:%S} UTC", "1 queued, 0 failed"]
-    assert lines["outbox.deliver"][1:3] == ["every 0:00:05", "next -"]
+    assert lines["outbox.deliver"][1:3] == ["each worker's every pass", "next -"]
     assert "auth.prune_login_attempts" in lines
 
 

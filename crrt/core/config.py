@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     # Minutes a called-out expert has to answer before the call-out escalates (the next
     # qualified candidate, the team lead, the coordinators).
     callout_minutes: int = Field(default=30, ge=1, le=1440)
+    # Seconds a worker holds an outbox message it claimed: longer than one delivery takes
+    # (SMTP's timeout is 30 s); a worker that dies holding one delays it by at most this.
+    outbox_lease_seconds: int = Field(default=120, ge=2, le=3600)
 
     @model_validator(mode="after")
     def _check_smtp(self) -> Settings:

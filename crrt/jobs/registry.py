@@ -39,13 +39,20 @@ PendingCheck = Callable[[Session, Settings], bool]
 
 @dataclass(frozen=True)
 class Periodic:
-    """A job run at most every ``every``; ``pending`` (read-only) says whether there is work."""
+    """A job run at most every ``every``; ``pending`` (read-only) says whether there is work.
+
+    A ``shared`` job is one every worker runs on its own passes, with no lease: it must be
+    safe to run in several workers at once (the outbox, whose messages are claimed one by one
+    with ``SKIP LOCKED``). No worker then waits for another's lease, so a worker killed
+    mid-run holds nothing up but what it had itself claimed.
+    """
 
     name: str
     run: JobFunction
     every: timedelta
     lease: timedelta
     pending: PendingCheck | None
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,15 +80,18 @@ def _check_new(name: str, fn: JobFunction) -> None:
 
 
 def periodic(name: str, *, every: timedelta, lease: timedelta = timedelta(minutes=5),
-             pending: PendingCheck | None = None) -> Callable[[JobFunction], JobFunction]:
-    """Register ``fn(ctx)`` to run every ``every``, and only when ``pending`` says so."""
+             pending: PendingCheck | None = None,
+             shared: bool = False) -> Callable[[JobFunction], JobFunction]:
+    """Register ``fn(ctx)`` to run every ``every``, and only when ``pending`` says so (on
+    every worker, without a lease, if ``shared``)."""
     if every <= timedelta(0) or lease <= timedelta(0):
         raise ValueError("every and lease must be positive")
 
     def register(fn: JobFunction) -> JobFunction:
         _check_new(name, fn)
         TASKS.pop(name, None)
-        PERIODIC[name] = Periodic(name=name, run=fn, every=every, lease=lease, pending=pending)
+        PERIODIC[name] = Periodic(name=name, run=fn, every=every, lease=lease, pending=pending,
+                                  shared=shared)
         return fn
 
     return register

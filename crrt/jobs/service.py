@@ -115,16 +115,36 @@ def run_due(database: Database, settings: Settings, *, worker_id: str,
     try:
         now = clock.now()
         due = _find_due(database, settings, now=now, batch=batch)
-        if not (due.periodic or due.tasks):
-            return report
-        claims = _claim(database, due, worker_id=worker_id, now=now)
+        claims = _claim(database, due, worker_id=worker_id, now=now) \
+            if due.periodic or due.tasks else []
     except SQLAlchemyError as exc:
         return _ended(report, "finding and leasing due jobs", exc)
+    if not _run_leased(database, settings, claims, report, worker_id=worker_id):
+        return report
+    _run_shared(database, settings, report)
+    return report
+
+
+def _run_shared(database: Database, settings: Settings, report: RunReport) -> None:
+    """Run the shared jobs that have work, on every pass: their ``pending`` check is a cheap
+    read, and the passes' own interval paces them (a queue drains at the pace of the passes)."""
+    for name, job in list(registry.PERIODIC.items()):
+        if not job.shared or not _has_work(database, settings, name):
+            continue
+        claim = _Claim(name=name, run=job.run, task_id=None, payload={}, attempts=1,
+                       lease_until=clock.now())
+        report.outcomes.append(_run(claim, database, settings))
+
+
+def _run_leased(database: Database, settings: Settings, claims: list[_Claim],
+                report: RunReport, *, worker_id: str) -> bool:
+    """Run the leased jobs in turn; False when a database error ended the pass."""
     for index, claimed in enumerate(claims):
         try:
             claim = _renew(database, claimed, worker_id=worker_id)
         except SQLAlchemyError as exc:
-            return _ended(report, f"renewing the lease of {claimed.name}", exc)
+            _ended(report, f"renewing the lease of {claimed.name}", exc)
+            return False
         if claim is None:
             continue
         outcome = _run(claim, database, settings)
@@ -135,8 +155,9 @@ def run_due(database: Database, settings: Settings, *, worker_id: str,
             left = [c.name for c in claims[index + 1:]]
             if left:  # still leased: they run once their lease runs out
                 log.warning("jobs not run this pass: %s", ", ".join(left))
-            return _ended(report, f"recording how {claim.name} went", exc)
-    return report
+            _ended(report, f"recording how {claim.name} went", exc)
+            return False
+    return True
 
 
 def _ended(report: RunReport, doing: str, exc: SQLAlchemyError) -> RunReport:
@@ -152,7 +173,7 @@ def _is_free(lease_until: Any, now: datetime) -> Any:
 
 def _find_due(database: Database, settings: Settings, *, now: datetime, batch: int) -> _Due:
     """What is due, read without taking a write lock; ``pending`` checks filter the rest."""
-    names = list(registry.PERIODIC)
+    names = [name for name, job in registry.PERIODIC.items() if not job.shared]
     task_names = list(registry.TASKS)
     with database.session(read_only=True) as db:
         rows = db.execute(select(JobSchedule.name, JobSchedule.next_run_at,

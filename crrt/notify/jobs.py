@@ -1,4 +1,4 @@
-"""The outbox's job: deliver due messages every few seconds, when there are any."""
+"""The outbox's job: every worker delivers the due messages on each pass, when there are any."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from crrt.notify import service
 log = logging.getLogger("crrt.notify")
 
 
-# The lease covers a batch of 20 messages at up to 30 s each (SMTP's timeout), with room.
+# Shared: every worker delivers on each of its passes, as the messages are claimed one by one
+# (SKIP LOCKED, a lease each): a worker killed mid-delivery holds up only what it had claimed,
+# until those leases run out (CRRT_OUTBOX_LEASE_SECONDS).
 @periodic("outbox.deliver", every=timedelta(seconds=5), lease=timedelta(minutes=15),
-          pending=service.has_work)
+          pending=service.has_work, shared=True)
 def deliver(ctx: JobContext) -> int:
     """Send what is due; returns how many messages went."""
     sent = service.deliver_due(ctx.database, settings=ctx.settings)

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import smtplib
+import time
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -179,12 +180,15 @@ def has_work(db: Session, settings: Settings) -> bool:
         *_unnoted_mail(problem)))))
 
 
-def deliver_due(database: Database, *, settings: Settings, batch: int = 20) -> int:
+def deliver_due(database: Database, *, settings: Settings, batch: int = 10,
+                budget: float = 30.0) -> int:
     """Send what is due, holding no transaction while a server answers; returns how many went.
 
-    Without a usable SMTP configuration, mail waits (it is not claimed, no attempt is spent)
-    and says why, while webhooks still go. The note is written only to rows that lack it, so
-    an idle worker takes no write lock.
+    Claims ``batch`` messages at a time, each for ``CRRT_OUTBOX_LEASE_SECONDS``, and claims
+    again while messages are due until ``budget`` seconds have passed, so a worker's pass
+    ends in bounded time even when a server stalls. Without a usable SMTP configuration, mail
+    waits (it is not claimed, no attempt is spent) and says why, while webhooks still go. The
+    note is written only to rows that lack it, so an idle worker takes no write lock.
     """
     problem = mail.smtp_problem(settings)
     channels = (WEBHOOK,) if problem else CHANNELS
@@ -198,27 +202,36 @@ def deliver_due(database: Database, *, settings: Settings, batch: int = 20) -> i
                        .values(last_error=waiting_note(problem)))
     if not due:
         return 0
-    with database.session() as db:
-        claimed = claim(db=db, batch=batch, channels=channels)
+    lease = timedelta(seconds=settings.outbox_lease_seconds)
     sent = 0
-    for outgoing in claimed:
+    started = time.monotonic()
+    while True:
         with database.session() as db:
-            if not still_claimed(db, outgoing):
-                log.warning("outbox message %d was not sent: its claim ran out before its "
-                            "turn", outgoing.id)
-                continue
-        error, give_up, gone = _send(outgoing, settings=settings)
-        if error:
-            log.warning("outbox message %d (%s) not delivered: %s", outgoing.id,
-                        outgoing.channel, error)
-        with database.session() as db:
-            settle(db=db, outgoing=outgoing, error=error, give_up=give_up)
-            if gone and outgoing.target is not None:
-                webhooks.deactivate(db=db, actor=WORKER,
-                                    public_id=outgoing.target.public_id,
-                                    reason="the endpoint answered 410 Gone")
-        sent += error is None
-    return sent
+            claimed = claim(db=db, batch=batch, channels=channels, lease=lease)
+        for outgoing in claimed:
+            sent += _deliver_one(database, outgoing, settings=settings, lease=lease)
+        if not claimed or time.monotonic() - started >= budget:
+            return sent
+
+
+def _deliver_one(database: Database, outgoing: Outgoing, *, settings: Settings,
+                 lease: timedelta) -> bool:
+    """Send one claimed message, if it is still ours, and record how it went."""
+    with database.session() as db:
+        if not still_claimed(db, outgoing, lease):
+            log.warning("outbox message %d was not sent: its claim ran out before its turn",
+                        outgoing.id)
+            return False
+    error, give_up, gone = _send(outgoing, settings=settings)
+    if error:
+        log.warning("outbox message %d (%s) not delivered: %s", outgoing.id,
+                    outgoing.channel, error)
+    with database.session() as db:
+        settle(db=db, outgoing=outgoing, error=error, give_up=give_up)
+        if gone and outgoing.target is not None:
+            webhooks.deactivate(db=db, actor=WORKER, public_id=outgoing.target.public_id,
+                                reason="the endpoint answered 410 Gone")
+    return error is None
 
 
 def still_claimed(db: Session, outgoing: Outgoing,
