@@ -14,6 +14,7 @@ from crrt.models import load_all
 # Each part's modules that register themselves on import; a new part adds its own here.
 REGISTERING = (
     "crrt.assistance.jobs",
+    "crrt.assistance.personal_data",
     "crrt.assistance.service",
     "crrt.auth.jobs",
     "crrt.auth.personal_data",

@@ -348,3 +348,22 @@ def test_costs_totals_and_a_common_budget(client, world, pool):
     first = sheet["items"][0]["id"]
     _problem(client.delete(f"{url}/{sheet['items'][1]['id']}", headers=poc), 403)
     assert client.delete(f"{url}/{first}", headers=poc).status_code == 204
+
+
+def test_a_team_members_part_is_theirs_to_export_and_holds_their_nomination(client, world,
+                                                                           pool):
+    _request, deployment_id = _activated(client, world, team_size=2)
+    _consent(client, world, deployment_id, pool["own"], caveat="remote only")
+    coordinator = world.headers(Role.COORDINATOR)
+    refused = _problem(client.delete(f"{API}/experts/{pool['own']}", headers=coordinator), 409)
+    assert _request["reference"] in refused["detail"]
+    exported = client.get(f"{API}/experts/{pool['own']}/personal-data",
+                          headers=coordinator).json()
+    mine = exported["parts"]["deployments"]["deployments"]
+    assert [(d["reference"], d["caveat"], d["callout"]) for d in mine] == [
+        (_request["reference"], "remote only", "sent")]
+    assert client.post(f"{API}/experts/{pool['own']}/erase",
+                       headers=coordinator).status_code == 200
+    team = _deployment(client, world, deployment_id)["members"]
+    erased = next(m for m in team if m["expert_id"] == pool["own"])
+    assert erased["caveat"] == "" and erased["name"] != "Rein Responder"
