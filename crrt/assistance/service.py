@@ -41,9 +41,11 @@ from crrt.audit import service as audit
 from crrt.auth import service as auth
 from crrt.core import clock
 from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
+from crrt.experts import service as experts
 from crrt.notify import service as notify
 from crrt.organisations import service as organisations
 from crrt.organisations.enums import Membership, OrgKind
+from crrt.rotations import service as rotations
 from crrt.workflow.machine import Deadline, Machine, transition
 
 if TYPE_CHECKING:
@@ -162,6 +164,21 @@ def _alert(db: Session, record: Any, deadline: Deadline) -> None:
                            f"{'due soon' if kind == 'warning' else 'breached'}", said)
 
 
+def on_receipt(db: Session) -> list[str]:
+    """Whom a new request alerts: the coordinators of the lead nation and of the nation
+    leading the rotation on duty; every coordinator when neither has one."""
+    reader = policy_reader()
+    nations = {o.id for o in organisations.members_on(
+        db=db, actor=reader, day=clock.today(), memberships=(Membership.LEAD,))}
+    rotation = rotations.current(db=db, actor=reader)
+    if rotation is not None:
+        leads = [e for e, lead in rotations.seated(db=db, rotation=rotation).items() if lead]
+        nations |= {e.organisation_id for e in experts.team_cards(db=db, expert_ids=leads)
+                    .values()}
+    return auth.addresses_of_role(db=db, role=Role.COORDINATOR, org_ids=nations) \
+        or auth.addresses_of_role(db=db, role=Role.COORDINATOR)
+
+
 def _tell_coordinators(db: Session, subject: str, body: str) -> None:
     for address in auth.addresses_of_role(db=db, role=Role.COORDINATOR):
         notify.enqueue_email(db=db, to=address, subject=subject, body=body)
@@ -247,10 +264,12 @@ def submit(*, db: Session, actor: Principal, data: RequestIn, channel: Channel,
                      "severity": data.severity, "services": request.services,
                      "mode": data.mode.value, "tlp": data.tlp.value,
                      "contact": "(personal data)"})
-    _tell_coordinators(db, f"crrt: new request {request.reference} (severity {data.severity})",
-                       f"{request.reference} from {org.name} ({category.value}), severity "
-                       f"{data.severity}, {data.tlp.label}. Response due "
-                       f"{request.response_due_at:%Y-%m-%d %H:%M} UTC.")
+    body = (f"{request.reference} from {org.name} ({category.value}), severity "
+            f"{data.severity}, {data.tlp.label}. Response due "
+            f"{request.response_due_at:%Y-%m-%d %H:%M} UTC.")
+    for address in on_receipt(db):
+        notify.enqueue_email(db=db, to=address, subject=f"crrt: new request "
+                             f"{request.reference} (severity {data.severity})", body=body)
     return request
 
 

@@ -611,7 +611,10 @@ def user_ids_of_role(*, db: Session, role: Role) -> list[int]:
                            .order_by(User.id)))
 
 
-def addresses_of_role(*, db: Session, role: Role) -> list[str]:
-    return list(db.scalars(select(User.email).where(User.role == role,
-                                                    User.is_active.is_(True))
-                           .order_by(User.email)))
+def addresses_of_role(*, db: Session, role: Role,
+                      org_ids: Collection[int] | None = None) -> list[str]:
+    """The active accounts' addresses holding ``role`` (of these organisations, if named)."""
+    stmt = select(User.email).where(User.role == role, User.is_active.is_(True))
+    if org_ids is not None:
+        stmt = stmt.where(User.organisation_id.in_(list(org_ids)))
+    return list(db.scalars(stmt.order_by(User.email)))

@@ -221,7 +221,7 @@ def test_a_signed_link_is_good_for_its_own_call_out_only(client, world, database
     forged = client.post(url.format(lead), json={"accept": True, "token": "0" * 64})
     _problem(forged, 403)
     anonymous = client.post(url.format(lead), json={"accept": True})
-    _problem(anonymous, 403)
+    _problem(anonymous, 401)
     someone = client.post(url.format(lead), headers=world.headers(Role.RESPONDER),
                           json={"accept": True})  # signed in, but not the lead
     _problem(someone, 403)
@@ -367,3 +367,19 @@ def test_a_team_members_part_is_theirs_to_export_and_holds_their_nomination(clie
     team = _deployment(client, world, deployment_id)["members"]
     erased = next(m for m in team if m["expert_id"] == pool["own"])
     assert erased["caveat"] == "" and erased["name"] != "Rein Responder"
+
+
+def test_a_new_request_alerts_the_lead_nations_coordinators(client, world, database):
+    from crrt.auth import service as auth_service
+    from crrt.auth.schemas import UserIn
+    from tests.conftest import SYSTEM
+
+    with database.session() as db:
+        auth_service.create_user(db=db, actor=SYSTEM, data=UserIn(
+            email="coordinator-es@test.example", name="Coordinator ES",
+            role=Role.COORDINATOR, org="ES"))
+    asked = _ask(client, world).json()
+    with database.session(read_only=True) as db:
+        told = [m.recipient for m in db.scalars(select(OutboxMessage))
+                if m.subject.startswith(f"crrt: new request {asked['reference']}")]
+    assert told == ["coordinator@test.example"]  # Lithuania leads; Spain's is not woken
