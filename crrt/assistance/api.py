@@ -24,6 +24,7 @@ from crrt.assistance.schemas import (
     DeploymentPatch,
     MemberOut,
     MissionArrangement,
+    OverrideIn,
     PositionIn,
     PositionOut,
     ReportIn,
@@ -90,6 +91,13 @@ def triage(request_id: PublicIdParam, body: TriageIn, db: Db, me: Me) -> Request
     """Triaged: the triage clock is met and the CRRT Council opens."""
     return service.request_out(db, me, service.triage(db=db, actor=me, request_id=request_id,
                                                       note=body.note))
+
+
+@router.post("/{request_id}/priority")
+def override(request_id: PublicIdParam, body: OverrideIn, db: Db, me: Me) -> RequestOut:
+    """A coordinator's rank for the request, with its rationale (`priority: null` clears it)."""
+    return service.request_out(db, me, service.override(db=db, actor=me,
+                                                        request_id=request_id, data=body))
 
 
 @router.get("/{request_id}/positions")

@@ -79,6 +79,9 @@ class AssistanceRequest(Base, Marked, Stateful):
     triage_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decision_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     response_due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # a coordinator's rank for the request, replacing the computed one, and why
+    priority_override: Mapped[int | None] = mapped_column(Integer)
+    priority_rationale: Mapped[str] = mapped_column(String(500), default="")
     # when each clock was met (None while it runs)
     met: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # the Council's decision, once taken

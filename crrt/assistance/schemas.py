@@ -110,8 +110,30 @@ class RequestOut(BaseModel):
     decision: DecisionOut | None = None
     deployment_id: uuid.UUID | None = Field(default=None, description="The deployment an "
                                             "activation proposed.")
-    priority: int = Field(description="Higher first: severity, essential entity, cross-border "
-                                      "spill-over, and no mitigation of its own.")
+    priority: int = Field(description="Higher first: the coordinator's override if one is "
+                                      "set, else the computed rank.")
+    computed_priority: int = Field(default=0, description="Severity, essential entity, "
+                                   "cross-border spill-over, and no mitigation of its own.")
+    override: OverrideOut | None = None
+
+
+class OverrideIn(Input):
+    """A coordinator's rank for a request, above or below the computed one, with the reason
+    (``priority`` null puts the computed rank back)."""
+
+    priority: int | None = Field(ge=0, le=1000)
+    rationale: ShortNote = ""
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> OverrideIn:
+        if self.priority is not None and not self.rationale.strip():
+            raise ValueError("An override of the ranking gives its rationale.")
+        return self
+
+
+class OverrideOut(BaseModel):
+    priority: int
+    rationale: str
 
 
 class TriageIn(Input):

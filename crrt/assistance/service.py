@@ -14,7 +14,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from crrt.access import policy
@@ -30,6 +30,8 @@ from crrt.assistance.schemas import (
     ClockOut,
     DecisionIn,
     DecisionOut,
+    OverrideIn,
+    OverrideOut,
     PositionIn,
     PositionOut,
     RequestIn,
@@ -315,12 +317,15 @@ def list_requests(*, db: Session, actor: Principal, open_only: bool = False,
         policy.scope(actor, Permission.REQUESTS_READ, AssistanceRequest))
     if open_only:
         stmt = stmt.where(AssistanceRequest.state == RequestState.SUBMITTED.value)
-    # the weights of _priority are each larger than all below them together, so ordering by
-    # its terms one after another is ordering by the sum, and the database can do it
+    # the coordinator's override, else the computed rank (its terms weighed as _priority
+    # weighs them), then the time left
+    r = AssistanceRequest
+    computed = (r.severity * 100 + case((r.essential_entity.is_(True), 30), else_=0)
+                + case((r.cross_border.is_(True), 20), else_=0)
+                + case((r.mitigation == "", 10), else_=0))
     return list(db.scalars(stmt.order_by(
-        AssistanceRequest.severity.desc(), AssistanceRequest.essential_entity.desc(),
-        AssistanceRequest.cross_border.desc(), (AssistanceRequest.mitigation == "").desc(),
-        AssistanceRequest.response_due_at, AssistanceRequest.id).limit(max(1, min(limit, 200)))))
+        func.coalesce(r.priority_override, computed).desc(), r.response_due_at, r.id)
+        .limit(max(1, min(limit, 200)))))
 
 
 def request_out(db: Session, actor: Principal, request: AssistanceRequest) -> RequestOut:
@@ -337,7 +342,11 @@ def request_out(db: Session, actor: Principal, request: AssistanceRequest) -> Re
         other_support=request.other_support, cross_border=request.cross_border,
         tlp=request.tlp, received_at=request.received_at,
         response_due_at=request.response_due_at, clocks=clocks_of(request),
-        decision=decision_of(request), priority=_priority(request),
+        decision=decision_of(request), computed_priority=_priority(request),
+        priority=_priority(request) if request.priority_override is None
+        else request.priority_override,
+        override=None if request.priority_override is None else OverrideOut(
+            priority=request.priority_override, rationale=request.priority_rationale),
         deployment_id=db.scalar(select(Deployment.public_id).where(
             Deployment.request_id == request.id)))
 
@@ -357,6 +366,23 @@ def withdraw(*, db: Session, actor: Principal, request_id: uuid.UUID) -> Assista
     org = organisations.by_id(db=db, actor=actor, org_id=request.organisation_id)
     REQUEST.move(db=db, actor=actor, record=request, target=RequestState.WITHDRAWN.value,
                  object_type=KIND, object_id=request.public_id, what=org)
+    return request
+
+
+def override(*, db: Session, actor: Principal, request_id: uuid.UUID,
+             data: OverrideIn) -> AssistanceRequest:
+    """A coordinator ranks a request above or below its computed rank, saying why; the
+    override and its rationale are recorded and audited (null puts the computed rank back)."""
+    request = get(db=db, actor=actor, request_id=request_id)
+    policy.require(actor, Permission.REQUESTS_DECIDE)
+    before = request.priority_override
+    request.priority_override = data.priority
+    request.priority_rationale = data.rationale if data.priority is not None else ""
+    db.flush()
+    audit.record(db=db, actor=actor, action="request.ranked", object_type=KIND,
+                 object_id=request.public_id,
+                 changes={"priority": [before, data.priority], "computed": _priority(request),
+                          "rationale": data.rationale})
     return request
 
 

@@ -208,3 +208,31 @@ def test_a_withdrawn_request_raises_no_alarm(client, world, database, settings):
     assert [m.subject for m in _outbox(database)
             if m.recipient == "coordinator@test.example"] == [
         f"crrt: new request {asked['reference']} (severity 4)"]
+
+
+def test_concurrent_requests_are_ranked_and_a_coordinator_may_override_with_a_reason(
+        client, world, database):
+    low = _ask(client, world, severity=1, essential_entity=False).json()
+    mitigated = _ask(client, world, severity=3, mitigation="Isolated the hosts.").json()
+    spilling = _ask(client, world, severity=3, cross_border=True).json()
+    coordinator = world.headers(Role.COORDINATOR)
+    ranked = [r["id"] for r in client.get(f"{API}/requests", headers=coordinator).json()]
+    assert ranked == [spilling["id"], mitigated["id"], low["id"]]
+    url = f"{API}/requests/{low['id']}/priority"
+    assert _problem(client.post(url, headers=coordinator, json={"priority": 900}),
+                    422)["errors"]
+    _problem(client.post(url, headers=world.headers(Role.REQUESTER),
+                         json={"priority": 900, "rationale": "Ours first."}), 403)
+    raised = client.post(url, headers=coordinator,
+                         json={"priority": 900, "rationale": "Election day on Sunday."})
+    assert raised.status_code == 200, raised.text
+    body = raised.json()
+    assert (body["priority"], body["computed_priority"]) == (900, 100 + 10)
+    assert body["override"] == {"priority": 900, "rationale": "Election day on Sunday."}
+    ranked = [r["id"] for r in client.get(f"{API}/requests", headers=coordinator).json()]
+    assert ranked[0] == low["id"]
+    events = client.get(f"{API}/requests/{low['id']}/timeline", headers=coordinator).json()
+    ranked_event = next(e for e in events["events"] if e["action"] == "request.ranked")
+    assert ranked_event["changes"]["rationale"] == "Election day on Sunday."
+    cleared = client.post(url, headers=coordinator, json={"priority": None}).json()
+    assert cleared["override"] is None and cleared["priority"] == 110
