@@ -115,6 +115,7 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     # the Council: the coordination cell triages and decides, each participant's POC
     # records its nation's position
     ("POST", f"{REQUESTS}/{{request_id}}/triage"):       (_,    _,    OK,   _,    _,    _,    _),
+    ("POST", f"{REQUESTS}/{{request_id}}/priority"):     (_,    _,    OK,   _,    _,    _,    _),
     ("GET", f"{REQUESTS}/{{request_id}}/positions"):     (_,    OK,   OK,   OK,   _,    OK,   _),
     ("POST", f"{REQUESTS}/{{request_id}}/positions"):    (_,    _,    _,    OK,   _,    _,    _),
     ("POST", f"{REQUESTS}/{{request_id}}/decision"):     (_,    _,    OK,   _,    _,    _,    _),
@@ -688,6 +689,8 @@ def _newest_expert_name(scene: Scene) -> str:
 
 
 BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
+    ("POST", f"{REQUESTS}/{{request_id}}/priority"): lambda s: {"json": {
+        "priority": 500, "rationale": "An election in three days."}},
     ("PATCH", DEPLOYMENT): lambda s: {"json": {"location": "Tallinn"}},
     ("POST", f"{DEPLOYMENT}/status"): lambda s: {"json": {"status": "cancelled",
                                                           "reason": "Restored from backups."}},
