@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response, UploadFile
 
 from crrt.access.caller import Me, optional_principal
 from crrt.access.principal import Principal
-from crrt.assistance import costs, deployments, dispatch, service
+from crrt.assistance import attachments, costs, deployments, dispatch, service
 from crrt.assistance.enums import Channel
+from crrt.assistance.models import RequestAttachment
 from crrt.assistance.schemas import (
     AnswerIn,
     ArrangementIn,
     ArrangementOut,
+    AttachmentOut,
     CallOutOut,
     ConsentIn,
     CostIn,
@@ -35,7 +38,8 @@ from crrt.assistance.schemas import (
     TimelineOut,
     TriageIn,
 )
-from crrt.core.http import Db, OrgCodeParam, PublicIdParam, public_base
+from crrt.core.files import store_for
+from crrt.core.http import Db, OrgCodeParam, PublicIdParam, body_limit, public_base
 
 router = APIRouter(prefix="/requests", tags=["requests"])
 arrangements = APIRouter(tags=["requests"])
@@ -71,6 +75,43 @@ def list_requests(db: Db, me: Me, open: Annotated[bool, Query()] = False,
 @router.get("/{request_id}")
 def get_request(request_id: PublicIdParam, db: Db, me: Me) -> RequestOut:
     return service.request_out(db, me, service.get(db=db, actor=me, request_id=request_id))
+
+
+def _attachment_out(row: RequestAttachment) -> AttachmentOut:
+    return AttachmentOut(id=row.public_id, filename=row.filename,
+                         content_type=row.content_type, size=row.size, sha256=row.sha256,
+                         uploaded_at=row.uploaded_at)
+
+
+@router.post("/{request_id}/attachments", status_code=201)
+@body_limit(attachments.MAX_UPLOAD)
+def attach(request_id: PublicIdParam, file: UploadFile, request: Request, db: Db,
+           me: Me) -> AttachmentOut:
+    """Attach a file (at most 25 MiB, 20 a request): the requester or a coordinator."""
+    content = file.file.read(attachments.MAX_BYTES + 1)
+    return _attachment_out(attachments.add(
+        db=db, actor=me, request_id=request_id, filename=file.filename,
+        content_type=file.content_type, content=content,
+        store=store_for(request.app.state.settings)))
+
+
+@router.get("/{request_id}/attachments")
+def list_attachments(request_id: PublicIdParam, db: Db, me: Me) -> list[AttachmentOut]:
+    return [_attachment_out(a) for a in attachments.list_for(db=db, actor=me,
+                                                             request_id=request_id)]
+
+
+@router.get("/{request_id}/attachments/{attachment_id}",
+            responses={200: {"content": {"application/octet-stream": {}}}})
+def download(request_id: PublicIdParam, attachment_id: PublicIdParam, request: Request,
+             db: Db, me: Me) -> Response:
+    """The file as a download (never shown inline: it came from outside)."""
+    row = attachments.get(db=db, actor=me, request_id=request_id, attachment_id=attachment_id)
+    with store_for(request.app.state.settings).open(row.sha256) as handle:
+        data = handle.read()
+    return Response(data, media_type="application/octet-stream", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename)}",
+        "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/{request_id}/timeline")

@@ -391,3 +391,12 @@ class CallOutOut(BaseModel):
     location: str = ""
     skill: str = ""
     lead: bool = False
+
+
+class AttachmentOut(BaseModel):
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime

@@ -236,3 +236,26 @@ def test_concurrent_requests_are_ranked_and_a_coordinator_may_override_with_a_re
     assert ranked_event["changes"]["rationale"] == "Election day on Sunday."
     cleared = client.post(url, headers=coordinator, json={"priority": None}).json()
     assert cleared["override"] is None and cleared["priority"] == 110
+
+
+def test_files_go_with_a_request_and_come_back_as_downloads(client, world):
+    asked = _ask(client, world).json()
+    url = f"{API}/requests/{asked['id']}/attachments"
+    requester = world.headers(Role.REQUESTER)
+    sent = client.post(url, headers=requester, files={"file": (
+        "../../etc/ransom\u202enote.txt", b"Your files are encrypted.", "text/html")})
+    assert sent.status_code == 201, sent.text
+    body = sent.json()
+    assert body["filename"] == "ransomnote.txt" and body["size"] == 25
+    assert body["content_type"] == "text/html"
+    listed = client.get(url, headers=world.headers(Role.NATIONAL_POC)).json()
+    assert [a["id"] for a in listed] == [body["id"]]
+    got = client.get(f"{url}/{body['id']}", headers=world.headers(Role.COORDINATOR))
+    assert got.content == b"Your files are encrypted."
+    assert got.headers["content-type"] == "application/octet-stream"  # never rendered
+    assert got.headers["content-disposition"].startswith("attachment;")
+    _problem(client.post(url, headers=requester, files={"file": ("empty.txt", b"")}), 422)
+    _problem(client.post(url, headers=world.headers(Role.NATIONAL_POC),
+                         files={"file": ("x.txt", b"x")}), 403)
+    _problem(client.get(url, headers=world.headers(Role.OBSERVER)), 403)
+    _problem(client.get(f"{url}/{asked['id']}", headers=requester), 404)

@@ -1,6 +1,6 @@
 """Deployments: the team answering an activated request, each member's consent and call-out,
 the mission arrangement, the final report and the costs; a coordinator's override of a
-request's rank.
+request's rank; the files sent with a request.
 
 Revision ID: 0011
 Revises: 0010
@@ -113,6 +113,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_deployment_members_organisation_id'), ['organisation_id'], unique=False)
 
     # ### end Alembic commands ###
+    op.create_table('request_attachments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('uploaded_by', sa.Integer(), nullable=True),
+    sa.Column('uploaded_at', UTCDateTime(), nullable=False),
+    sa.Column('public_id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['request_id'], ['assistance_requests.id'], name=op.f('fk_request_attachments_request_id_assistance_requests'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['uploaded_by'], ['users.id'], name=op.f('fk_request_attachments_uploaded_by_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_request_attachments')),
+    sa.UniqueConstraint('public_id', name=op.f('uq_request_attachments_public_id'))
+    )
+    with op.batch_alter_table('request_attachments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_request_attachments_request_id'), ['request_id'], unique=False)
     with op.batch_alter_table('assistance_requests', schema=None) as batch_op:
         batch_op.add_column(sa.Column('priority_override', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('priority_rationale', sa.String(length=500),
@@ -121,6 +138,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table('request_attachments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_request_attachments_request_id'))
+    op.drop_table('request_attachments')
     with op.batch_alter_table('assistance_requests', schema=None) as batch_op:
         batch_op.drop_column('priority_rationale')
         batch_op.drop_column('priority_override')
