@@ -275,10 +275,12 @@ def submit(*, db: Session, actor: Principal, data: RequestIn, channel: Channel,
     return request
 
 
-def _name_readers(db: Session, request: AssistanceRequest) -> None:
+def _name_readers(db: Session, request: AssistanceRequest, *, council: bool = False) -> None:
     """Who the marking lets in beyond the requester and the coordinators: on an AMBER request
     the participating nations, whose POCs take part in the Council; on a RED one, only the
-    person who asked and the coordinators, by name."""
+    person who asked and the coordinators, by name, and once it is before the Council
+    (``council``), the Council's POCs by name too: they cannot decide on what they cannot
+    read."""
     if request.tlp is Tlp.AMBER:
         members = organisations.members_on(db=db, actor=policy_reader(), day=clock.today())
         name_recipients(db, request, organisations=[o.id for o in members])
@@ -286,6 +288,9 @@ def _name_readers(db: Session, request: AssistanceRequest) -> None:
         people = auth.user_ids_of_role(db=db, role=Role.COORDINATOR)
         if request.submitted_by is not None:
             people.append(request.submitted_by)
+        if council:
+            people += auth.poc_user_ids(db=db, org_ids=[
+                o.id for o in council_members(db, clock.today())])
         name_recipients(db, request, users=people)
 
 
@@ -406,6 +411,7 @@ def triage(*, db: Session, actor: Principal, request_id: uuid.UUID,
                  object_type=KIND, object_id=request.public_id,
                  changes={"note_given": bool(note.strip())})
     _met(request, Clock.TRIAGE)
+    _name_readers(db, request, council=True)
     members = council_members(db, clock.today())
     due = clock.as_utc(request.decision_due_at)
     for addresses in auth.poc_addresses(db=db, org_ids=[o.id for o in members]).values():

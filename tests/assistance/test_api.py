@@ -142,6 +142,13 @@ def test_a_red_request_is_for_the_named_only(client, world):
     assert client.get(url, headers=world.headers(Role.COORDINATOR)).status_code == 200
     _problem(client.get(url, headers=world.headers(Role.NATIONAL_POC)), 404)
     _problem(client.get(url, headers=world.headers(Role.ADMIN)), 404)
+    # before the Council, its POCs are named, by name: they decide on what they read
+    client.post(f"{url}/triage", headers=world.headers(Role.COORDINATOR), json={})
+    assert client.get(url, headers=world.headers(Role.NATIONAL_POC)).status_code == 200
+    assert client.post(f"{url}/positions", headers=world.headers(Role.NATIONAL_POC),
+                       json={"position": "support"}).status_code == 200
+    _problem(client.get(url, headers=world.headers(Role.ADMIN)), 404)
+    _problem(client.get(url, headers=world.headers(Role.RESPONDER)), 403)
 
 
 def test_the_most_urgent_request_comes_first(client, world):
