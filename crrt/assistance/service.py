@@ -357,9 +357,16 @@ def request_out(db: Session, actor: Principal, request: AssistanceRequest) -> Re
 
 
 def timeline(*, db: Session, actor: Principal, request_id: uuid.UUID) -> TimelineOut:
-    """Every event about a request, oldest first, with its clocks."""
+    """Every event about a request and the deployment answering it, oldest first, with its
+    clocks."""
     request = get(db=db, actor=actor, request_id=request_id)
     events = audit.events_about(db=db, object_type=KIND, object_id=request.public_id)
+    deployment = db.scalar(select(Deployment.public_id).where(
+        Deployment.request_id == request.id))
+    if deployment is not None:
+        events = sorted(events + audit.events_about(db=db, object_type="deployment",
+                                                    object_id=deployment),
+                        key=lambda e: e.seq)
     return TimelineOut(request=request.public_id, clocks=clocks_of(request), events=[
         TimelineEvent(at=e.at, action=e.action, actor=e.actor, changes=dict(e.changes or {}))
         for e in events])

@@ -161,6 +161,9 @@ def test_from_submission_to_a_deployed_team(client, world, database, settings, p
     events = [e["action"] for e in client.get(f"{API}/requests/{request['id']}/timeline",
                                               headers=coordinator).json()["events"]]
     assert events[:3] == ["request.submitted", "request.triage", "request.activate"]
+    assert {"deployment.opened", "deployment.proposed", "deployment.consent",
+            "deployment.replacement", "deployment.callout", "deployment.answer",
+            "deployment.start", "deployment.arrive"} <= set(events)
     trail = client.get(f"{API}/audit", headers=world.headers(Role.ADMIN),
                        params={"object_type": "deployment", "limit": 100})
     assert trail.status_code == 200, trail.text
@@ -383,3 +386,26 @@ def test_a_new_request_alerts_the_lead_nations_coordinators(client, world, datab
         told = [m.recipient for m in db.scalars(select(OutboxMessage))
                 if m.subject.startswith(f"crrt: new request {asked['reference']}")]
     assert told == ["coordinator@test.example"]  # Lithuania leads; Spain's is not woken
+
+
+def test_a_call_out_reaches_the_nations_endpoint_signed(client, world, database, settings,
+                                                        pool, smtp, receiver):
+    from crrt.notify import webhooks
+    from tests.conftest import SYSTEM
+
+    with database.session() as db:
+        ee = db.scalars(select(Organisation).where(Organisation.code == "EE")).one()
+        endpoint, secret = webhooks.add_endpoint(
+            db=db, actor=SYSTEM, organisation_id=ee.id, organisation_code="EE",
+            name="Estonia on call", url=receiver.url,
+            secret_key=settings.resolved_secret_key())
+    receiver.secret = secret
+    _request, deployment_id = _activated(client, world, team_size=2)
+    _consent(client, world, deployment_id, pool["own"])
+    _deliver(database, settings)
+    [delivery] = receiver.deliveries
+    assert delivery.refusal == ""  # the Standard Webhooks verifier accepts its signature
+    assert delivery.payload["type"] == "deployment.callout"
+    data = delivery.payload["data"]
+    assert (data["deployment_id"], data["expert_id"]) == (deployment_id, pool["own"])
+    assert LINK.search(data["answer_url"]) and delivery.headers["webhook-id"]
