@@ -395,7 +395,7 @@ def test_a_call_out_reaches_the_nations_endpoint_signed(client, world, database,
 
     with database.session() as db:
         ee = db.scalars(select(Organisation).where(Organisation.code == "EE")).one()
-        endpoint, secret = webhooks.add_endpoint(
+        _endpoint, secret = webhooks.add_endpoint(
             db=db, actor=SYSTEM, organisation_id=ee.id, organisation_code="EE",
             name="Estonia on call", url=receiver.url,
             secret_key=settings.resolved_secret_key())
