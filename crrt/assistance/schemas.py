@@ -110,6 +110,10 @@ class RequestOut(BaseModel):
     decision: DecisionOut | None = None
     deployment_id: uuid.UUID | None = Field(default=None, description="The deployment an "
                                             "activation proposed.")
+    deployment_status: DeploymentState | None = Field(
+        default=None, description="Its deployment's state: `cancelled` is an activation not "
+                                  "deployed, with `not_deployed_reason`.")
+    not_deployed_reason: str = ""
     priority: int = Field(description="Higher first: the coordinator's override if one is "
                                       "set, else the computed rank.")
     computed_priority: int = Field(default=0, description="Severity, essential entity, "

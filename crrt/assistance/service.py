@@ -22,7 +22,15 @@ from crrt.access.enums import Role, Tlp
 from crrt.access.marking import name_recipients
 from crrt.access.policy import Permission
 from crrt.access.principal import Principal
-from crrt.assistance.enums import Category, Channel, Clock, Outcome, Position, RequestState
+from crrt.assistance.enums import (
+    Category,
+    Channel,
+    Clock,
+    DeploymentState,
+    Outcome,
+    Position,
+    RequestState,
+)
 from crrt.assistance.models import Arrangement, AssistanceRequest, CouncilPosition, Deployment
 from crrt.assistance.schemas import (
     ArrangementIn,
@@ -352,8 +360,18 @@ def request_out(db: Session, actor: Principal, request: AssistanceRequest) -> Re
         else request.priority_override,
         override=None if request.priority_override is None else OverrideOut(
             priority=request.priority_override, rationale=request.priority_rationale),
-        deployment_id=db.scalar(select(Deployment.public_id).where(
-            Deployment.request_id == request.id)))
+        **_deployment_of(db, request))
+
+
+def _deployment_of(db: Session, request: AssistanceRequest) -> dict[str, Any]:
+    """The deployment answering the request, as its answer names it."""
+    row = db.execute(select(Deployment.public_id, Deployment.state, Deployment.reason).where(
+        Deployment.request_id == request.id)).first()
+    if row is None:
+        return {}
+    cancelled = row.state == DeploymentState.CANCELLED.value
+    return {"deployment_id": row.public_id, "deployment_status": DeploymentState(row.state),
+            "not_deployed_reason": row.reason if cancelled else ""}
 
 
 def timeline(*, db: Session, actor: Principal, request_id: uuid.UUID) -> TimelineOut:

@@ -308,6 +308,9 @@ def test_a_cancelled_deployment_releases_its_team(client, world, pool, database,
     cancelled = client.post(status, headers=coordinator, json={
         "status": "cancelled", "reason": "The operator restored from backups."}).json()
     assert cancelled["status"] == "cancelled" and cancelled["reason"]
+    after = client.get(f"{API}/requests/{_request['id']}", headers=coordinator).json()
+    assert (after["status"], after["deployment_status"], after["not_deployed_reason"]) == (
+        "activated", "cancelled", "The operator restored from backups.")
     assert not any(m["active"] for m in cancelled["members"])
     with clock.frozen(clock.now() + timedelta(hours=2)):
         jobs.run_due(database, settings, worker_id="test")  # the timer finds nothing to do
