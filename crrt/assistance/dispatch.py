@@ -37,7 +37,7 @@ from crrt.access.resource import Resource
 from crrt.assistance import deployments, service, team
 from crrt.assistance.enums import Callout, Consent, Outcome
 from crrt.assistance.models import AssistanceRequest, Deployment, DeploymentMember
-from crrt.assistance.schemas import AnswerIn, ConsentIn, DecisionIn
+from crrt.assistance.schemas import AnswerIn, CallOutOut, ConsentIn, DecisionIn
 from crrt.audit import service as audit
 from crrt.auth import service as auth
 from crrt.core import clock
@@ -266,6 +266,35 @@ def answer(*, db: Session, actor: Principal | None, deployment_id: uuid.UUID,
                            "The deployment may start.")
     db.flush()
     return member
+
+
+def by_link(*, db: Session, deployment_id: uuid.UUID, expert_id: uuid.UUID, token: str,
+            links: Links) -> tuple[CallOutOut, bool]:
+    """The call-out its signed link opens, shown without signing in, and whether it still
+    takes an answer: the link is the credential, so a wrong one learns nothing, not even
+    whether the call-out exists."""
+    refusal = Forbidden("This link is not good for this call-out (an older one, or altered).")
+    deployment = db.scalar(select(Deployment).where(Deployment.public_id == deployment_id))
+    expert = experts.by_public_id(db=db, expert_id=expert_id)
+    member = None if deployment is None or expert is None else db.scalar(
+        select(DeploymentMember).where(DeploymentMember.deployment_id == deployment.id,
+                                       DeploymentMember.expert_id == expert.id))
+    if deployment is None or member is None or \
+            not hmac.compare_digest(token.encode(), links.token(member).encode()):
+        raise refusal
+    request = deployments.request_of(db, deployment)
+    return CallOutOut(deployment_id=deployment_id, expert_id=expert_id,
+                      reference=request.reference or "", callout=member.callout,
+                      due_at=member.due_at, answered_at=member.answered_at,
+                      mode=deployment.mode, location=deployment.location, skill=member.skill,
+                      lead=member.lead), answerable(deployment, member)
+
+
+def answerable(deployment: Deployment, member: DeploymentMember) -> bool:
+    """Whether a call-out still takes an answer: sent, its member still on the team, the
+    deployment not closed."""
+    return member.callout is Callout.SENT and member.active \
+        and deployment.state in deployments.OPEN
 
 
 def _complete(db: Session, deployment: Deployment) -> bool:
