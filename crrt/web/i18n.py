@@ -17,6 +17,7 @@ import io
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -191,6 +192,12 @@ def format_day(day: date | datetime | None, form: Form = "medium") -> str:
 
 def format_count(number: int | float) -> str:
     return babel_numbers.format_decimal(number, locale=current().locale)
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """An amount in its own currency, written the viewer's way (``€1,250.00``, ``1 250,00 €``):
+    money is never converted, so every sum names its currency."""
+    return babel_numbers.format_currency(amount, currency, locale=current().locale)
 
 
 def language_name(code: str) -> str:

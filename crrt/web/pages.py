@@ -32,7 +32,9 @@ from crrt.organisations.enums import Membership, OrgKind
 from crrt.web import forms, session
 from crrt.web.account_pages import router as account_router
 from crrt.web.audit_pages import router as audit_router
+from crrt.web.callout_pages import router as callout_router
 from crrt.web.charts import bar_chart
+from crrt.web.deployment_pages import router as deployment_router
 from crrt.web.expert_edit_pages import router as expert_edit_router
 from crrt.web.expert_pages import router as expert_router
 from crrt.web.i18n import _, place_name
@@ -194,6 +196,8 @@ router.include_router(expert_router)
 router.include_router(expert_edit_router)
 router.include_router(account_router)
 router.include_router(request_router)  # /requests/new before /requests/{request_id}
+router.include_router(deployment_router)
+router.include_router(callout_router)
 router.include_router(template_router)  # before /rotations/{rotation_id}
 router.include_router(rotation_router)
 router.include_router(audit_router)

@@ -1,5 +1,6 @@
 """Request pages: the coordinator's queue with its clocks, the requester's form and follow-up,
-and the Council's forms (triage, a nation's position, the decision) on a request's page.
+and the Council's forms (triage, a nation's position, the decision, whose activation opens
+the deployment) on a request's page.
 
 The services decide who may do what; a refusal is shown on the page it came from.
 """
@@ -18,7 +19,7 @@ from crrt.access import policy
 from crrt.access.enums import Tlp
 from crrt.access.policy import Permission
 from crrt.access.principal import Principal
-from crrt.assistance import service
+from crrt.assistance import dispatch, service
 from crrt.assistance.enums import (
     Channel,
     Mode,
@@ -28,12 +29,12 @@ from crrt.assistance.enums import (
     RequestState,
     Service,
 )
-from crrt.assistance.schemas import DecisionIn, PositionIn, RequestIn
+from crrt.assistance.schemas import MAX_TEAM, DecisionIn, PositionIn, RequestIn
 from crrt.core import clock
 from crrt.core.errors import Conflict, DomainError, Forbidden
 from crrt.core.http import Db, PublicIdParam
 from crrt.organisations import service as organisations
-from crrt.web import forms
+from crrt.web import deployment_forms, forms
 from crrt.web.i18n import _
 from crrt.web.session import CheckedForm, SignedIn
 from crrt.web.templating import render
@@ -137,6 +138,8 @@ def _request_page(request: Request, db: Session, me: Principal, request_id: uuid
         "may_position": council and policy.may(me, Permission.COUNCIL_POSITION),
         "may_withdraw": state in (RequestState.SUBMITTED, RequestState.COUNCIL)
         and policy.may(me, Permission.REQUESTS_SUBMIT),
+        "may_read_deployment": policy.may(me, Permission.DEPLOYMENTS_READ),
+        "max_team": MAX_TEAM,
         "positions_choice": [p.value for p in Position],
         "outcomes": [o.value for o in Outcome], "now": clock.now()}, status=status)
 
@@ -189,11 +192,13 @@ def position(request: Request, db: Db, me: SignedIn, form: CheckedForm,
 @router.post("/requests/{request_id}/decision")
 def decision(request: Request, db: Db, me: SignedIn, form: CheckedForm,
              request_id: PublicIdParam) -> Response:
-    return _act(request, db, me, request_id, "decided", lambda: service.decide(
+    """The Council's decision; an activation opens the deployment with its team proposed."""
+    return _act(request, db, me, request_id, "decided", lambda: dispatch.decide(
         db=db, actor=me, request_id=request_id, data=DecisionIn.model_validate({
             "outcome": forms.text(form, "outcome")[:20],
             "scope": forms.text(form, "scope")[:2001],
             "reason": forms.text(form, "reason")[:2001],
             **({"legal_basis": basis} if (basis := forms.text(form, "legal_basis")[:101])
-               else {})}),
-        rule=request.app.state.settings.council_rule))
+               else {}),
+            **({"team_size": size} if (size := forms.text(form, "team_size")[:4]) else {})}),
+        rule=request.app.state.settings.council_rule, links=deployment_forms.links(request)))

@@ -165,11 +165,13 @@ async def signed_in(principal: Annotated[Principal | None, Depends(viewer)]) -> 
 
 
 async def _form(request: Request, *, sign_in: bool, max_files: int = 1000,
-                max_fields: int = 1000) -> FormData:
+                max_fields: int = 1000, open_to_all: bool = False) -> FormData:
     form = await request.form(max_files=max_files, max_fields=max_fields)
     token = form.get(CSRF_FIELD)
-    if not csrf_ok(request, token if isinstance(token, str) else None, sign_in=sign_in):
-        if not sign_in and session_secret(request) is None:
+    given = token if isinstance(token, str) else None
+    if not csrf_ok(request, given, sign_in=sign_in) and not (
+            open_to_all and csrf_ok(request, given, sign_in=True)):
+        if not sign_in and not open_to_all and session_secret(request) is None:
             # no session at all (it ended and the cookie went with it): nothing is done, and
             # the visitor is sent to sign in, as a signed-out page sends them
             raise Unauthenticated(N_("Sign in to see this page."))
@@ -197,9 +199,17 @@ async def sign_in_form(request: Request) -> FormData:
     return await _form(request, sign_in=True)
 
 
+async def open_form(request: Request) -> FormData:
+    """A posted form anyone may send, signed in or not (a call-out answered through its signed
+    link), once its CSRF token matches this browser's session or its anonymous nonce: what
+    such a form does is authorised by what it carries, never by the session."""
+    return await _form(request, sign_in=False, open_to_all=True)
+
+
 Viewer = Annotated[Principal | None, Depends(viewer)]
 SignedIn = Annotated[Principal, Depends(signed_in)]
 CheckedForm = Annotated[FormData, Depends(checked_form)]
 CheckedUpload = Annotated[FormData, Depends(checked_upload)]
 SignInForm = Annotated[FormData, Depends(sign_in_form)]
+OpenForm = Annotated[FormData, Depends(open_form)]
 PageLanguage = Annotated[None, Depends(page_language)]

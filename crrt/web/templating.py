@@ -100,6 +100,34 @@ LABELS = {
     "met": N_("Met"),
     "met_late": N_("Met late"),
     "stopped": N_("Stopped"),
+    # deployments
+    "planned": N_("Planned"),
+    # Translators: a deployment's state: the team is travelling or setting up
+    "deploying": N_("On its way"),
+    # Translators: a deployment's state: the team is at work
+    "deployed": N_("In the field"),
+    "completed": N_("Completed"),
+    "cancelled": N_("Cancelled"),
+    # Translators: a nation's consent or a call-out not given or answered yet
+    "pending": N_("Pending"),
+    "confirmed": N_("Confirmed"),
+    # Translators: a call-out's state: sent, not answered yet
+    "sent": N_("Sent"),
+    "accepted": N_("Accepted"),
+    # Translators: a call-out's state: unanswered in time, passed on to another expert
+    "escalated": N_("Passed on"),
+    # Translators: where a proposed member came from: the team on duty
+    "rotation": N_("Team on duty"),
+    # Translators: where a proposed member came from: the wider pool of experts
+    "pool": N_("Pool"),
+    "travel": N_("Travel"),
+    "accommodation": N_("Accommodation"),
+    "per_diem": N_("Per diem"),
+    "equipment": N_("Equipment"),
+    "licences": N_("Licences"),
+    "requester_pays": N_("The requester pays"),
+    "lie_where_they_fall": N_("Costs lie where they fall"),
+    "common_budget": N_("A common budget, split by a key"),
 }
 
 LEVELS = {1: N_("working"), 2: N_("advanced"), 3: N_("expert")}
@@ -136,6 +164,7 @@ templates.env.filters["inline_label"] = inline_label
 templates.env.filters["moment"] = i18n.format_moment
 templates.env.filters["day"] = i18n.format_day
 templates.env.filters["count"] = i18n.format_count
+templates.env.filters["money"] = i18n.format_money
 templates.env.filters["place"] = i18n.place_name
 templates.env.filters["language"] = i18n.language_name
 templates.env.globals["LEVELS"] = LEVELS
@@ -153,6 +182,10 @@ def layout(request: Request) -> dict[str, Any]:
             nav.append(("/experts", i18n.gettext("Expert pool")))
         if policy.may(me, policy.Permission.REQUESTS_READ):
             nav.append(("/requests", i18n.gettext("Requests")))
+        if policy.may(me, policy.Permission.DEPLOYMENTS_READ):
+            nav.append(("/deployments", i18n.gettext("Deployments")))
+        if policy.may(me, policy.Permission.CALLOUTS_ANSWER):
+            nav.append(("/callouts", i18n.gettext("Call-outs")))
         if policy.may(me, policy.Permission.ROTATIONS_READ):
             nav.append(("/rotations", i18n.gettext("Rotations")))
         if policy.may(me, policy.Permission.CALENDAR_OWN):

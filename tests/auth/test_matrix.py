@@ -310,6 +310,42 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
                                                    FORBIDDEN, FORBIDDEN),
     ("POST", "/requests/{request_id}/decision"):  (LOGIN, FORBIDDEN, AWAY, FORBIDDEN, FORBIDDEN,
                                                    FORBIDDEN, FORBIDDEN),
+    # deployments: read as the API's; the coordination cell's forms, a nation's consent (EE's
+    # POC for its expert awaiting it), a cost as a POC for its own nation
+    ("GET", "/deployments"):                      (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, FORBIDDEN),
+    ("GET", "/deployments/{deployment_id}"):      (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, FORBIDDEN),
+    ("POST", "/deployments/{deployment_id}/consent"):
+                                                  (LOGIN, FORBIDDEN, FORBIDDEN, AWAY, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/deployments/{deployment_id}/status"):
+                                                  (LOGIN, FORBIDDEN, AWAY, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/deployments/{deployment_id}/logistics"):
+                                                  (LOGIN, FORBIDDEN, AWAY, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/deployments/{deployment_id}/arrangement"):
+                                                  (LOGIN, FORBIDDEN, AWAY, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/deployments/{deployment_id}/report"):
+                                                  (LOGIN, FORBIDDEN, AWAY, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/deployments/{deployment_id}/costs"):
+                                                  (LOGIN, FORBIDDEN, AWAY, AWAY, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/deployments/{deployment_id}/sharing"):
+                                                  (LOGIN, FORBIDDEN, AWAY, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    # call-outs: one's own in the app (the responder's expert record); the e-mail's signed
+    # link answers for whoever holds it, signed in or not
+    ("GET", "/callouts"):                         (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, PAGE,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("POST", "/callouts/{deployment_id}/{expert_id}/answer"):
+                                                  (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, AWAY,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("GET", "/callouts/{deployment_id}/{expert_id}"):
+                                                  (PAGE,  PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    ("POST", "/callouts/{deployment_id}/{expert_id}"):
+                                                  (PAGE,  PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
     ("GET", "/account"):                          (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
     ("POST", "/account"):                         (LOGIN, AWAY, AWAY, AWAY, AWAY, AWAY, AWAY),
     # one's own password and API tokens (the password given again): every role
@@ -680,6 +716,25 @@ def _import_confirmation(scene: Scene) -> dict[str, str]:
         scene.secret_key.encode(), message.encode(), hashlib.sha256).hexdigest()}
 
 
+def _callout_token(scene: Scene, deployment_id: uuid.UUID | None = None) -> str:
+    """The signed link's token of the responder's call-out on ``deployment_id`` (else on the
+    deployment made last, for the call that just made it), as its e-mail carries it."""
+    from crrt.assistance import dispatch
+    from crrt.assistance.models import Deployment, DeploymentMember
+    from crrt.experts.models import Expert
+
+    with scene.database.session(read_only=True) as db:
+        found = select(DeploymentMember).join(
+            Deployment, Deployment.id == DeploymentMember.deployment_id).join(
+            Expert, Expert.id == DeploymentMember.expert_id).where(
+            Expert.public_id == scene.ee_expert)
+        if deployment_id is not None:
+            found = found.where(Deployment.public_id == deployment_id)
+        member = db.scalars(found.order_by(DeploymentMember.id.desc())).first()
+        assert member is not None
+        return dispatch.Links(base="", secret=scene.secret_key, callout_minutes=30).token(member)
+
+
 def _newest_expert_name(scene: Scene) -> str:
     """The name of the fresh expert an erasure was just given: typed to confirm it."""
     from crrt.experts.models import Expert
@@ -745,6 +800,28 @@ BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
         **({"org": "cert-eu", "channel": "phone"} if s.role is Role.COORDINATOR else {})}},
     ("POST", "/requests/{request_id}/position"): lambda s: {"data": {"position": "support"}},
     ("POST", "/requests/{request_id}/decision"): lambda s: {"data": {"outcome": "activate"}},
+    ("POST", "/deployments/{deployment_id}/consent"): lambda s: {"data": {
+        "expert_id": str(s.pending), "consent": "confirm", "caveat": "remote only"}},
+    ("POST", "/deployments/{deployment_id}/status"): lambda s: {"data": {
+        "status": "cancelled", "reason": "Restored from backups."}},
+    ("POST", "/deployments/{deployment_id}/logistics"): lambda s: {"data": {
+        "location": "Tallinn", "starts_at": "2030-05-01T09:00", "logistics": "By air."}},
+    ("POST", "/deployments/{deployment_id}/arrangement"): lambda s: {"data": {
+        "scope": "Remote forensics.", "liability": "Each nation its own.",
+        "data_handling": "Evidence stays with the requester.",
+        "cost_terms": "Costs lie where they fall."}},
+    ("POST", "/deployments/{deployment_id}/report"): lambda s: {"data": {
+        "summary": "Contained."}},
+    ("POST", "/deployments/{deployment_id}/costs"): lambda s: {"data": {
+        "kind": "travel", "amount": "10.00", "currency": "EUR", "paid_by": "EE"}},
+    ("POST", "/deployments/{deployment_id}/sharing"): lambda s: {"data": {
+        "policy": "common_budget", "key": "EE 1, LT 1"}},
+    ("POST", "/callouts/{deployment_id}/{expert_id}/answer"): lambda s: {"data": {
+        "answer": "accept"}},
+    ("GET", "/callouts/{deployment_id}/{expert_id}"): lambda s: {"params": {
+        "token": _callout_token(s, s.deployment)}},
+    ("POST", "/callouts/{deployment_id}/{expert_id}"): lambda s: {"data": {
+        "token": _callout_token(s), "answer": "accept"}},
     ("POST", f"{REQUESTS}/{{request_id}}/positions"): lambda s: {"json": {
         "position": "support"}},
     ("POST", f"{REQUESTS}/{{request_id}}/decision"): lambda s: {"json": {

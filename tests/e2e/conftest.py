@@ -11,10 +11,11 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from crrt.access.enums import Role
 from crrt.api import create_app
@@ -73,7 +74,15 @@ def demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture(scope="module")
-def server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def prepare_database() -> Callable[[Session], None] | None:
+    """What a module changes in its copy of the demo before its server starts: nothing, unless
+    the module overrides this fixture."""
+    return None
+
+
+@pytest.fixture(scope="module")
+def server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory,
+           prepare_database: Callable[[Session], None] | None) -> Iterator[Server]:
     """crrt under uvicorn in a thread, on a copy of the demo database of its own."""
     import uvicorn
 
@@ -81,6 +90,9 @@ def server(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     path = folder / "crrt.db"
     shutil.copyfile(demo_template, path)
     database = audit.bind_key(Database(f"sqlite:///{path}"), AUDIT_KEY)
+    if prepare_database is not None:
+        with database.session() as db:
+            prepare_database(db)
     settings = Settings(database_url=database.url, data_dir=folder / "data",
                         secret_key="browser-test-secret-key")
     port = free_port()
