@@ -231,7 +231,7 @@ def answer(*, db: Session, actor: Principal | None, deployment_id: uuid.UUID,
     if member is None:
         raise NotFound("No such call-out.")
     if data.token is not None:
-        if not hmac.compare_digest(data.token, links.token(member)):
+        if not hmac.compare_digest(data.token.encode(), links.token(member).encode()):
             raise Forbidden("This link is not good for this call-out (an older one, or "
                             "altered).")
         who = PLATFORM

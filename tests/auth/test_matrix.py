@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import functools
 import itertools
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -116,6 +118,10 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     # records its nation's position
     ("POST", f"{REQUESTS}/{{request_id}}/triage"):       (_,    _,    OK,   _,    _,    _,    _),
     ("POST", f"{REQUESTS}/{{request_id}}/priority"):     (_,    _,    OK,   _,    _,    _,    _),
+    ("POST", f"{REQUESTS}/{{request_id}}/attachments"):  (_,    _,    OK,   _,    _,    OK,   _),
+    ("GET", f"{REQUESTS}/{{request_id}}/attachments"):   (_,    OK,   OK,   OK,   _,    OK,   _),
+    ("GET", f"{REQUESTS}/{{request_id}}/attachments/{{attachment_id}}"):
+                                                         (_,    OK,   OK,   OK,   _,    OK,   _),
     ("GET", f"{REQUESTS}/{{request_id}}/positions"):     (_,    OK,   OK,   OK,   _,    OK,   _),
     ("POST", f"{REQUESTS}/{{request_id}}/positions"):    (_,    _,    _,    OK,   _,    _,    _),
     ("POST", f"{REQUESTS}/{{request_id}}/decision"):     (_,    _,    OK,   _,    _,    _,    _),
@@ -452,6 +458,8 @@ class Scene:
     request: uuid.UUID = NIL  # the requester's request for assistance
     deployment: uuid.UUID = NIL  # its deployment: the responder called out, an EE expert
     pending: uuid.UUID = NIL  # the EE expert awaiting consent on the freshest deployment
+    attachment: uuid.UUID = NIL  # a file sent with the requester's request
+    files: Path = field(default_factory=lambda: Path(tempfile.mkdtemp()) / "files")
     role: Role | None = None  # whose run this is (an import's confirmation is sealed for it)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -560,6 +568,16 @@ class Scene:
             self.pending = pending
             return deployment.public_id
 
+    def fresh_attachment(self) -> uuid.UUID:
+        from crrt.assistance import attachments
+        from crrt.core.files import FileStore
+
+        with self.database.session() as db:
+            return attachments.add(
+                db=db, actor=self.world.principals[Role.REQUESTER], request_id=self.request,
+                filename="iocs.txt", content_type="text/plain", content=b"198.51.100.7",
+                store=FileStore(self.files)).public_id
+
     def fresh_cost(self, deployment_id: uuid.UUID) -> uuid.UUID:
         """A cost Estonia paid on the deployment."""
         from crrt.assistance import costs
@@ -582,8 +600,12 @@ class Scene:
             return org.history[-1].public_id
 
 
-def build_scene(database: Database, world: World, secret_key: str) -> Scene:
+def build_scene(database: Database, world: World, secret_key: str,
+                files: Path | None = None) -> Scene:
+    """The scene; ``files`` is the application's file store, where the sent files go."""
     scene = Scene(database, world, secret_key)
+    if files is not None:
+        scene.files = files
     scene.ee_expert = add_expert(database, "EE", name="Responder Own",
                                  user_id=world.users[Role.RESPONDER])
     scene.ee_institution = add_institution(database, "EE", "CERT-EE")
@@ -598,6 +620,7 @@ def build_scene(database: Database, world: World, secret_key: str) -> Scene:
     _rotation_scene(scene)
     scene.request = scene.fresh_request()
     scene.deployment = scene.fresh_deployment()
+    scene.attachment = scene.fresh_attachment()
     return scene
 
 
@@ -684,6 +707,8 @@ def path_params(scene: Scene, method: str, path: str, role: Role | None) -> dict
             params["deployment_id"] = scene.fresh_deployment()
         if "{item_id}" in path:
             params["item_id"] = scene.fresh_cost(params["deployment_id"])
+    if "{attachment_id}" in path:
+        params["attachment_id"] = scene.attachment
     if "{plan_id}" in path:
         params["plan_id"] = scene.fresh_draft()
     if "{rotation_id}" in path:
@@ -744,6 +769,8 @@ def _newest_expert_name(scene: Scene) -> str:
 
 
 BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
+    ("POST", f"{REQUESTS}/{{request_id}}/attachments"): lambda s: {
+        "files": {"file": ("iocs.txt", b"198.51.100.7", "text/plain")}},
     ("POST", f"{REQUESTS}/{{request_id}}/priority"): lambda s: {"json": {
         "priority": 500, "rationale": "An election in three days."}},
     ("PATCH", DEPLOYMENT): lambda s: {"json": {"location": "Tallinn"}},
@@ -954,7 +981,8 @@ def test_matrix(client, database, world, settings, role):
     operations = all_operations(client)
     missing = sorted(operations - set(RULES))
     assert not missing, f"routes without a row in RULES: {missing}"
-    scene = build_scene(database, world, settings.resolved_secret_key())
+    scene = build_scene(database, world, settings.resolved_secret_key(),
+                        settings.data_dir / "files")
     column = COLUMNS.index(role)
     wrong = []
     for method, path in sorted(operations):
@@ -975,7 +1003,8 @@ EXPERT_ROUTES = [(m, p) for (m, p) in RULES if "{expert_id}" in p and p.startswi
 
 
 def test_a_poc_reaches_no_route_of_another_nations_expert(client, database, world, settings):
-    scene = build_scene(database, world, settings.resolved_secret_key())
+    scene = build_scene(database, world, settings.resolved_secret_key(),
+                        settings.data_dir / "files")
     wrong = []
     for method, path in EXPERT_ROUTES:
         spanish = add_expert(database, "ES", name=f"Spanish Expert {scene.n()}")
