@@ -646,3 +646,27 @@ def check() -> None:
         else:
             expert = by_email[u["expert_email"]]
             assert expert["org"] == u["org"] and expert["name"] == u["name"], u
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests for assistance: one waiting for triage, one before the Council (fictional incidents)
+
+REQUESTS: list[dict[str, Any]] = [
+    {"by": "requester@cert-eu.example", "ask": {
+        "contact_name": "Sophie Lambert", "contact_email": "sophie.lambert@cert-eu.example",
+        "affected_entity": "An agency of the Union", "sector": "public administration",
+        "essential_entity": False, "severity": 2, "services": ["incident_response",
+                                                               "malware_analysis"],
+        "mode": "remote", "tlp": "amber",
+        "description": "Credential phishing against staff; two mailboxes forward to an "
+                       "outside address.",
+        "mitigation": "Passwords reset, forwarding rules removed."}, "council": False},
+    {"by": "coordinator@crrt.example", "ask": {
+        "org": "EE", "channel": "phone", "contact_name": "Mart Kask",
+        "contact_email": "mart.kask@ria.ee.example", "affected_entity": "A water utility",
+        "sector": "drinking water", "essential_entity": True, "severity": 3,
+        "services": ["incident_response", "digital_forensics"], "mode": "hybrid",
+        "location": "Tartu", "cross_border": True, "tlp": "amber",
+        "description": "Ransomware on the billing systems; the operators fear the control "
+                       "network is next."}, "council": True},
+]

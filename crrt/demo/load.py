@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 
 from crrt.access.enums import Role
 from crrt.access.principal import Principal
+from crrt.assistance import service as assistance
+from crrt.assistance.enums import Channel
+from crrt.assistance.schemas import RequestIn
 from crrt.auth import service as auth
 from crrt.auth.schemas import UserIn
 from crrt.core import clock
@@ -43,10 +46,12 @@ class Summary:
     users: int = 0
     experts: int = 0
     rotations: int = 0
+    requests: int = 0
 
     def __str__(self) -> str:
         added = (f"{self.organisations} organisations, {self.institutions} institutions, "
-                 f"{self.users} users, {self.experts} experts, {self.rotations} rotations")
+                 f"{self.users} users, {self.experts} experts, {self.rotations} rotations, "
+                 f"{self.requests} requests")
         return f"demo data loaded: {added} added" if any(vars(self).values()) \
             else "demo data already present: nothing added"
 
@@ -151,7 +156,25 @@ def load(db: Session) -> Summary:
     _users(db, summary)
     _experts(db, summary, institutions)
     _rotations(db, summary)
+    _requests(db, summary)
     return summary
+
+
+def _requests(db: Session, summary: Summary) -> None:
+    """Two requests for assistance: one waiting for triage, one before the Council (the
+    request pages' queue, clocks and positions)."""
+    coordinator = auth.principal_of(db, auth.find_by_email(db=db, actor=DEMO,
+                                                           email="coordinator@crrt.example"))
+    if assistance.list_requests(db=db, actor=coordinator, limit=1):
+        return
+    for row in data.REQUESTS:
+        user = auth.find_by_email(db=db, actor=DEMO, email=row["by"])
+        actor = auth.principal_of(db, user)
+        made = assistance.submit(db=db, actor=actor, data=RequestIn.model_validate(row["ask"]),
+                                 channel=Channel.WEB)
+        if row["council"]:
+            assistance.triage(db=db, actor=coordinator, request_id=made.public_id)
+        summary.requests += 1
 
 
 def _rotations(db: Session, summary: Summary) -> None:

@@ -43,6 +43,7 @@ def test_loading_the_demo_builds_the_project_picture(database):
                                        filters=ExpertFilter(), limit=10, cursor=None)
         assert [e.email for e in mine] == ["kristjan.tamm@ria.ee.example"]
         assert audit.verify(db=db).ok
+    assert summary.requests == len(data.REQUESTS)
 
 
 def test_loading_the_demo_twice_adds_nothing(database):
