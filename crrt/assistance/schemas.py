@@ -7,7 +7,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from crrt.access.enums import Tlp
 from crrt.assistance.enums import (
@@ -325,9 +332,28 @@ class ReportIn(Input):
                        AfterValidator(note_text)]
 
 
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. EUR.")]
-Amount = Annotated[Decimal, Field(ge=0, le=Decimal("1000000000"), max_digits=14,
-                                  decimal_places=2)]
+Currency = Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$",
+                                description="ISO 4217, e.g. EUR.")]
+NUMBER_TEXT = 20  # a decimal given as text: "1234.50", never a megabyte of digits
+
+
+def _short_number(value: object) -> object:
+    if isinstance(value, str) and len(value) > NUMBER_TEXT:
+        raise ValueError(f"A number has at most {NUMBER_TEXT} characters.")
+    return value
+
+
+def _decimal(minimum: float, maximum: float) -> WithJsonSchema:
+    return WithJsonSchema({"anyOf": [
+        {"type": "number", "minimum": minimum, "maximum": maximum},
+        {"type": "string", "maxLength": NUMBER_TEXT, "pattern": r"^\d+(\.\d+)?$"}]})
+
+
+Amount = Annotated[Decimal, BeforeValidator(_short_number),
+                   Field(ge=0, le=Decimal("1000000000"), max_digits=14, decimal_places=2),
+                   _decimal(0, 1_000_000_000)]
+Share = Annotated[Decimal, BeforeValidator(_short_number),
+                  Field(gt=0, le=1000, max_digits=8, decimal_places=4), _decimal(0, 1000)]
 
 
 class CostIn(Input):
@@ -353,9 +379,7 @@ class SharingIn(Input):
     """Who bears the costs; a common budget is split by ``key`` (nation code to its share)."""
 
     policy: Sharing
-    key: Annotated[dict[Annotated[str, Field(max_length=64)],
-                        Annotated[Decimal, Field(gt=0, le=1000, max_digits=8,
-                                                 decimal_places=4)]],
+    key: Annotated[dict[Annotated[str, Field(max_length=64)], Share],
                    Field(max_length=60)] = {}
 
     @model_validator(mode="after")

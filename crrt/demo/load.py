@@ -160,16 +160,20 @@ def load(db: Session) -> Summary:
     return summary
 
 
+def _demo_user(db: Session, email: str) -> Principal:
+    user = auth.find_by_email(db=db, actor=DEMO, email=email)
+    assert user is not None, f"the demo's users include {email}"
+    return auth.principal_of(db, user)
+
+
 def _requests(db: Session, summary: Summary) -> None:
     """Two requests for assistance: one waiting for triage, one before the Council (the
     request pages' queue, clocks and positions)."""
-    coordinator = auth.principal_of(db, auth.find_by_email(db=db, actor=DEMO,
-                                                           email="coordinator@crrt.example"))
+    coordinator = _demo_user(db, "coordinator@crrt.example")
     if assistance.list_requests(db=db, actor=coordinator, limit=1):
         return
     for row in data.REQUESTS:
-        user = auth.find_by_email(db=db, actor=DEMO, email=row["by"])
-        actor = auth.principal_of(db, user)
+        actor = _demo_user(db, row["by"])
         made = assistance.submit(db=db, actor=actor, data=RequestIn.model_validate(row["ask"]),
                                  channel=Channel.WEB)
         if row["council"]:
