@@ -263,13 +263,20 @@ def _release(db: Session, deployment: Deployment) -> None:
             m.reason = "the deployment was cancelled"
 
 
+def _managed(db: Session, actor: Principal, deployment_id: uuid.UUID, states: tuple[str, ...],
+             otherwise: str) -> Deployment:
+    """The deployment, locked, for the coordination cell's change allowed in ``states``."""
+    deployment = get(db=db, actor=actor, deployment_id=deployment_id, for_update=True)
+    policy.require(actor, MANAGE)
+    if deployment.state not in states:
+        raise Conflict(f"The deployment is {deployment.state}: {otherwise}")
+    return deployment
+
+
 def update(*, db: Session, actor: Principal, deployment_id: uuid.UUID,
            data: DeploymentPatch) -> Deployment:
     """Where and when the team goes, and its travel and logistics notes."""
-    deployment = get(db=db, actor=actor, deployment_id=deployment_id, for_update=True)
-    policy.require(actor, MANAGE)
-    if deployment.state not in OPEN:
-        raise Conflict(f"The deployment is {deployment.state}: it changes no more.")
+    deployment = _managed(db, actor, deployment_id, OPEN, "it changes no more.")
     before: dict[str, Any] = {}
     for name in ("location", "starts_at", "ends_at", "logistics"):
         value = getattr(data, name)
@@ -287,11 +294,8 @@ def update(*, db: Session, actor: Principal, deployment_id: uuid.UUID,
 def attach_arrangement(*, db: Session, actor: Principal, deployment_id: uuid.UUID,
                        data: MissionArrangement) -> Deployment:
     """Attach (or replace, before the team starts) the mission arrangement."""
-    deployment = get(db=db, actor=actor, deployment_id=deployment_id, for_update=True)
-    policy.require(actor, MANAGE)
-    if deployment.state != S.PLANNED.value:
-        raise Conflict(f"The deployment is {deployment.state}: its arrangement was settled "
-                       "before it started.")
+    deployment = _managed(db, actor, deployment_id, (S.PLANNED.value,),
+                          "its arrangement was settled before it started.")
     deployment.arrangement = {**data.model_dump(), "attached_at": clock.iso(clock.now())}
     db.flush()
     audit.record(db=db, actor=actor, action="deployment.arrangement", object_type=KIND,
@@ -302,10 +306,8 @@ def attach_arrangement(*, db: Session, actor: Principal, deployment_id: uuid.UUI
 def file_report(*, db: Session, actor: Principal, deployment_id: uuid.UUID,
                 data: ReportIn) -> Deployment:
     """The final report to the requester, after closing; it goes to the requester's contact."""
-    deployment = get(db=db, actor=actor, deployment_id=deployment_id, for_update=True)
-    policy.require(actor, MANAGE)
-    if deployment.state != S.COMPLETED.value:
-        raise Conflict("The final report follows the deployment's completion.")
+    deployment = _managed(db, actor, deployment_id, (S.COMPLETED.value,),
+                          "the final report follows its completion.")
     if deployment.report_at is not None:
         raise Conflict("The final report has been filed already.")
     request = _request_of(db, deployment)
