@@ -2,7 +2,7 @@
 
 Prints figures; asserts nothing. ``.venv/bin/python bench/dispatch.py [--requests 100]
 [--team 8] [--backend sqlite|postgresql|both] [--workers N] [--worker-interval S] [--rate R]
-[--server-workers N]``; ``--help`` lists the rest. About two and a half minutes a backend.
+[--server-workers N]``; ``--help`` lists the rest. About two minutes a backend.
 
 For each backend it seeds a fresh database in-process through the services (a lead nation and
 four participants, each with a POC and an API token, a coordinator, CERT-EU with a requester,
