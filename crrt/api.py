@@ -154,6 +154,40 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class InFlight:
+    """At most ``limit`` requests inside the application at once; the others wait their turn
+    on the event loop, holding neither a thread nor a connection.
+
+    A sync route's session keeps its connection from its first statement to the commit, and
+    between the two FastAPI hops to a worker thread again (to validate the answer). With more
+    requests in flight than the pool has connections, the threads fill with requests waiting
+    for a connection while those holding one wait for a thread, until the pool's 30-second
+    timeout answers 500. With no more requests inside than connections (each holds one at a
+    time), nobody waits for a connection.
+    """
+
+    def __init__(self, app: Any, *, limit: int) -> None:
+        self.app = app
+        self.slots = asyncio.Semaphore(limit)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        async with self.slots:
+            await self.app(scope, receive, send)
+
+
+def pool_capacity(database: Database) -> int | None:
+    """How many connections the pool lends at once, or None when it sets no bound."""
+    pool = database.engine.pool
+    size = getattr(pool, "size", None)
+    overflow = getattr(pool, "_max_overflow", None)
+    if not callable(size) or overflow is None or overflow < 0:
+        return None
+    return int(size()) + int(overflow)
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None,
                check_schema: bool = True) -> FastAPI:
     """Build the application; refuse (SchemaBehind) if the database needs ``crrt db upgrade``.
@@ -196,6 +230,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     headers = security_headers(settings)
     app.add_middleware(SecurityHeaders, headers=headers, no_store=API_PREFIX)
     app.add_middleware(BodyLimit, default=MAX_BODY, headers=headers)
+    capacity = pool_capacity(database)
+    if capacity is not None:  # one connection kept for the embedded worker
+        app.add_middleware(InFlight, limit=max(1, capacity - 1))
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (health_router, auth_router, organisations_router, experts_router,

@@ -39,17 +39,21 @@ def tick(database: Database, settings: Settings) -> RunReport:
 
 def loop(database: Database, settings: Settings, *, interval: float, once: bool,
          stopping: Callable[[], bool], who: str) -> None:
-    """Pass, wait ``interval`` seconds, pass again, until ``stopping()``; nothing stops it else.
+    """Pass, wait ``interval`` seconds after a pass that ran nothing (none after one that
+    ran something), pass again, until ``stopping()``; nothing stops it else.
 
     Any exception of a pass is logged and the loop goes on after the wait.
     """
     while True:
+        busy = False
         try:
-            run_due(database, settings, worker_id=who)
+            busy = bool(run_due(database, settings, worker_id=who).ran)
         except Exception:
             log.exception("the worker's pass failed; it goes on after %.1f s", interval)
         if once or stopping():
             return
+        if busy:  # it ran something, so more may be due already: pass again at once
+            continue
         deadline = time.monotonic() + interval
         while not stopping() and time.monotonic() < deadline:
             time.sleep(min(0.2, interval))

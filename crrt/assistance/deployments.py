@@ -85,8 +85,8 @@ def name_readers(db: Session, deployment: Deployment) -> None:
         DeploymentMember.deployment_id == deployment.id)))
     nations = {m.organisation_id for m in members}
     if deployment.tlp is not Tlp.RED:  # the Council's nations, as on the request
-        council = organisations.members_on(db=db, actor=READER, day=clock.today())
-        name_recipients(db, deployment, organisations=nations | {o.id for o in council})
+        council = organisations.member_ids_on(db=db, actor=READER, day=clock.today())
+        name_recipients(db, deployment, organisations=nations | set(council))
         return
     request = db.get(AssistanceRequest, deployment.request_id)
     people = set(auth.user_ids_of_role(db=db, role=Role.COORDINATOR))

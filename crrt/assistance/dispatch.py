@@ -41,6 +41,7 @@ from crrt.assistance.schemas import AnswerIn, CallOutOut, ConsentIn, DecisionIn
 from crrt.audit import service as audit
 from crrt.auth import service as auth
 from crrt.core import clock
+from crrt.core.db import serialise
 from crrt.core.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from crrt.experts import service as experts
 from crrt.experts.enums import Skill
@@ -308,6 +309,7 @@ def replace(db: Session, request: AssistanceRequest, deployment: Deployment,
             gone: DeploymentMember, links: Links) -> DeploymentMember | None:
     """Propose the next qualified candidate for ``gone``'s seat, and ask its nation; the
     team lead hears of it, and the coordinators when nobody is left."""
+    serialise(db, team.LOCK)
     found = team.next_candidate(db, deployment, Skill(gone.skill), taken=set())
     new = None
     if found is not None:

@@ -20,6 +20,7 @@ from crrt.access.principal import Principal
 from crrt.assistance.enums import DeploymentState, Mode, Service, Source
 from crrt.assistance.models import Deployment, DeploymentMember
 from crrt.core import clock
+from crrt.core.db import serialise
 from crrt.experts import service as experts
 from crrt.experts.enums import Skill
 from crrt.organisations import service as organisations
@@ -41,6 +42,9 @@ SKILLS: dict[Service, tuple[Skill, ...]] = {
     Service.TRAINING: (Skill.INCIDENT_HANDLING,),
     Service.OTHER: (Skill.INCIDENT_HANDLING,),
 }
+# Choosing experts is check-then-write (free now, so added): one transaction at a time, or two
+# decisions (or escalations) side by side on PostgreSQL pick the same expert.
+LOCK = "assistance.team"
 OPEN = (DeploymentState.PLANNED.value, DeploymentState.DEPLOYING.value,
         DeploymentState.DEPLOYED.value)
 
@@ -98,13 +102,14 @@ def next_candidate(db: Session, deployment: Deployment, skill: Skill, *,
                                           **ask)
         if found is not None:
             return Candidate(found, Source.ROTATION, lead=lead)
-    members = [o.id for o in organisations.members_on(db=db, actor=SYSTEM, day=now.date())]
+    members = organisations.member_ids_on(db=db, actor=SYSTEM, day=now.date())
     found = experts.best_for(skill=skill, org_ids=members, **ask)
     return None if found is None else Candidate(found, Source.POOL, lead=lead)
 
 
 def propose(db: Session, deployment: Deployment, services: list[str]) -> list[Skill]:
     """Add the team's members (consent pending); returns the seats no one could fill."""
+    serialise(db, LOCK)
     taken: set[int] = set()
     empty: list[Skill] = []
     for skill in seats(services, deployment.team_size):

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from crrt.access import policy
 from crrt.access.policy import Permission
@@ -691,12 +691,18 @@ def roster_pool(*, db: Session, actor: Principal, org_ids: Collection[int]) -> l
     return list(db.scalars(stmt.order_by(Expert.id)))
 
 
+# A card or a candidate is the expert's own columns: skills, languages and absences (loaded
+# with every Expert otherwise, three more queries) only if something reads them.
+CARD_ONLY = (lazyload(Expert.skills), lazyload(Expert.languages),
+             lazyload(Expert.unavailability))
+
+
 def team_cards(*, db: Session, expert_ids: Collection[int]) -> dict[int, Expert]:
     """Experts by id, as a team's roster shows them to whoever may read the team (the
     rotations part asks its own permission first): name, nation, zone, contact."""
     if not expert_ids:
         return {}
-    rows = db.scalars(select(Expert).where(Expert.id.in_(list(expert_ids))))
+    rows = db.scalars(select(Expert).options(*CARD_ONLY).where(Expert.id.in_(list(expert_ids))))
     return {e.id: e for e in rows}
 
 
@@ -723,7 +729,8 @@ def best_for(*, db: Session, skill: Skill | None, day: date, remote: bool, on_si
     ways += [Expert.on_site.is_(True)] if on_site else []
     away = exists().where(Unavailability.expert_id == Expert.id,
                           Unavailability.starts_on <= day, Unavailability.ends_on >= day)
-    stmt = select(Expert).where(Expert.erased_at.is_(None), or_(*ways), ~away)
+    stmt = select(Expert).options(*CARD_ONLY).where(Expert.erased_at.is_(None), or_(*ways),
+                                                    ~away)
     if excluded is not None:
         stmt = stmt.where(Expert.id.not_in(excluded))
     if taken:

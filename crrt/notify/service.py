@@ -208,20 +208,26 @@ def deliver_due(database: Database, *, settings: Settings, batch: int = 10,
     while True:
         with database.session() as db:
             claimed = claim(db=db, batch=batch, channels=channels, lease=lease)
+        # Until half its lease has passed a claim is surely still ours (no other worker may
+        # take the message before the lease runs out): it is renewed only after that.
+        fresh_until = time.monotonic() + lease.total_seconds() / 2
         for outgoing in claimed:
-            sent += _deliver_one(database, outgoing, settings=settings, lease=lease)
+            sent += _deliver_one(database, outgoing, settings=settings, lease=lease,
+                                 renew=time.monotonic() >= fresh_until)
         if not claimed or time.monotonic() - started >= budget:
             return sent
 
 
 def _deliver_one(database: Database, outgoing: Outgoing, *, settings: Settings,
-                 lease: timedelta) -> bool:
-    """Send one claimed message, if it is still ours, and record how it went."""
-    with database.session() as db:
-        if not still_claimed(db, outgoing, lease):
-            log.warning("outbox message %d was not sent: its claim ran out before its turn",
-                        outgoing.id)
-            return False
+                 lease: timedelta, renew: bool = True) -> bool:
+    """Send one claimed message, if it is still ours (its claim renewed first when
+    ``renew``), and record how it went."""
+    if renew:
+        with database.session() as db:
+            if not still_claimed(db, outgoing, lease):
+                log.warning("outbox message %d was not sent: its claim ran out before its "
+                            "turn", outgoing.id)
+                return False
     error, give_up, gone = _send(outgoing, settings=settings)
     if error:
         log.warning("outbox message %d (%s) not delivered: %s", outgoing.id,

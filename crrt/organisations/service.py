@@ -202,6 +202,16 @@ def members_on(*, db: Session, actor: Principal, day: date,
                            .order_by(Organisation.name)))
 
 
+def member_ids_on(*, db: Session, actor: Principal, day: date,
+                  memberships: tuple[Membership, ...] = PROJECT_MEMBERS) -> list[int]:
+    """The ids of :func:`members_on`, in one query (no history loaded)."""
+    policy.require(actor, Permission.ORGANISATIONS_READ)
+    held = membership_on_column(day)
+    return list(db.scalars(select(Organisation.id)
+                           .where(held.in_([m.value for m in memberships]))
+                           .order_by(Organisation.name)))
+
+
 def membership_on(*, db: Session, actor: Principal, code: str, day: date) -> Membership | None:
     return get(db=db, actor=actor, code=code).membership_on(day)
 
