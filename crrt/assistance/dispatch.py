@@ -202,7 +202,6 @@ def call_out(db: Session, request: AssistanceRequest, deployment: Deployment,
                                        "answer_url": url})
     jobs.schedule(db=db, name=CALLOUT_TASK, at=member.due_at,
                   payload={"member": member.id, "attempt": member.attempt})
-    deployments.name_readers(db, deployment)
     audit.record(db=db, actor=PLATFORM, action="deployment.callout", object_type=KIND,
                  object_id=deployment.public_id,
                  changes={"expert": str(expert.public_id), "attempt": member.attempt,
