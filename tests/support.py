@@ -7,7 +7,7 @@ signed-in browser), so the tests stay fast and do not depend on parts still bein
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -112,7 +112,8 @@ class MailServer:
     and ``require_starttls=True`` for STARTTLS, ``accounts=`` to offer a login.
     """
 
-    def __init__(self, *, accounts: dict[str, str] | None = None, **options: Any) -> None:
+    def __init__(self, *, accounts: dict[str, str] | None = None,
+                 refuse: Collection[str] = (), **options: Any) -> None:
         import socket
         import threading
 
@@ -124,6 +125,8 @@ class MailServer:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.logins: list[str] = []
+        self.peers: list[Any] = []  # each message's client address: one per SMTP session
+        self.refuse = set(refuse)  # recipients answered 550
         self.accounts = accounts
         self._arrived = threading.Condition()
         if accounts is not None:
@@ -143,10 +146,17 @@ class MailServer:
             return AuthResult(success=True)
         return AuthResult(success=False, handled=False)
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope) -> str:
         from email import message_from_bytes, policy
 
         with self._arrived:
+            self.peers.append(session.peer)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
             self._arrived.notify_all()

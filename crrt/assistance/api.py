@@ -232,16 +232,10 @@ def file_report(deployment_id: PublicIdParam, body: ReportIn, db: Db, me: Me) ->
 def give_consent(deployment_id: PublicIdParam, body: ConsentIn, request: Request, db: Db,
                  me: Me) -> MemberOut:
     """A nation's POC confirms (with any caveat) or declines one of its experts."""
-    dispatch.consent(db=db, actor=me, deployment_id=deployment_id, data=body,
-                     links=links(request))
-    return _member_out(db, me, deployment_id, body.expert_id)
-
-
-def _member_out(db: Db, me: Principal, deployment_id: PublicIdParam,
-                expert_id: PublicIdParam) -> MemberOut:
-    out = deployments.deployment_out(db, me, deployments.get(db=db, actor=me,
-                                                             deployment_id=deployment_id))
-    return next(m for m in out.members if m.expert_id == expert_id)
+    member = dispatch.consent(db=db, actor=me, deployment_id=deployment_id, data=body,
+                              links=links(request))
+    deployment = deployments.get(db=db, actor=me, deployment_id=deployment_id)
+    return deployments.members_out(db, me, deployment, [member])[0]
 
 
 @deployment_routes.post("/{deployment_id}/callouts/{expert_id}/answer")

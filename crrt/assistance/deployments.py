@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from crrt.access import policy, teams
@@ -126,11 +127,15 @@ def _by_id(db: Session, deployment_id: uuid.UUID) -> Deployment | None:
 
 
 def get(*, db: Session, actor: Principal, deployment_id: uuid.UUID,
-        for_update: bool = False) -> Deployment:
-    """One deployment; out of the caller's reach it does not exist (404)."""
+        for_update: bool = False, for_share: bool = False) -> Deployment:
+    """One deployment; out of the caller's reach it does not exist (404). ``for_update``
+    locks it against every other change; ``for_share`` only against a change of its own row
+    (its state), so changes of different members go side by side."""
     policy.require_some(actor, Permission.DEPLOYMENTS_READ)
     stmt = select(Deployment).where(Deployment.public_id == deployment_id)
-    deployment = db.scalar(stmt.with_for_update() if for_update else stmt)
+    if for_update or for_share:
+        stmt = stmt.with_for_update(read=not for_update)
+    deployment = db.scalar(stmt)
     if deployment is None:
         raise NotFound("No such deployment.")
     policy.require_visible(actor, Permission.DEPLOYMENTS_READ, deployment,
@@ -175,10 +180,6 @@ def _sees_names(actor: Principal, deployment: Deployment, org_id: int) -> bool:
 def deployment_out(db: Session, actor: Principal, deployment: Deployment) -> DeploymentOut:
     request = db.get(AssistanceRequest, deployment.request_id)
     assert request is not None
-    members = members_of(db, deployment)
-    cards = experts.team_cards(db=db, expert_ids=[m.expert_id for m in members])
-    codes = {o: organisations.by_id(db=db, actor=actor, org_id=o).code
-             for o in {m.organisation_id for m in members}}
     return DeploymentOut(
         id=deployment.public_id, request_id=request.public_id,
         reference=request.reference or "", status=S(deployment.state), mode=deployment.mode,
@@ -186,16 +187,26 @@ def deployment_out(db: Session, actor: Principal, deployment: Deployment) -> Dep
         ends_at=deployment.ends_at, logistics=deployment.logistics,
         team_size=deployment.team_size, arrangement=deployment.arrangement,
         sharing=deployment.sharing,
-        members=[MemberOut(
-            expert_id=cards[m.expert_id].public_id,
-            name=cards[m.expert_id].name
-            if _sees_names(actor, deployment, m.organisation_id) else None,
-            org=codes[m.organisation_id], skill=m.skill, lead=m.lead, source=m.source,
-            active=m.active, consent=m.consent, caveat=m.caveat, callout=m.callout,
-            due_at=m.due_at, answered_at=m.answered_at, reason=m.reason) for m in members],
+        members=members_out(db, actor, deployment, members_of(db, deployment)),
         report_due_on=deployment.report_due_on, report_late=report_late(deployment),
         report_at=deployment.report_at, reason=deployment.reason,
         created_at=deployment.created_at)
+
+
+def members_out(db: Session, actor: Principal, deployment: Deployment,
+                members: list[DeploymentMember]) -> list[MemberOut]:
+    """Members as ``actor`` may see them (names to the cell, their own POC and the team);
+    one member alone answers a consent without reading the whole team again."""
+    cards = experts.team_cards(db=db, expert_ids=[m.expert_id for m in members])
+    codes = {o: organisations.by_id(db=db, actor=actor, org_id=o).code
+             for o in {m.organisation_id for m in members}}
+    return [MemberOut(
+        expert_id=cards[m.expert_id].public_id,
+        name=cards[m.expert_id].name
+        if _sees_names(actor, deployment, m.organisation_id) else None,
+        org=codes[m.organisation_id], skill=m.skill, lead=m.lead, source=m.source,
+        active=m.active, consent=m.consent, caveat=m.caveat, callout=m.callout,
+        due_at=m.due_at, answered_at=m.answered_at, reason=m.reason) for m in members]
 
 
 # --- the coordination cell's changes ----------------------------------------------------------
@@ -227,6 +238,10 @@ def move(*, db: Session, actor: Principal, deployment_id: uuid.UUID,
                     object_type=KIND, object_id=deployment.public_id,
                     changes={"reason_given": bool(data.reason.strip())})
     now = clock.now()
+    if target in (S.COMPLETED, S.CANCELLED):  # its experts may be proposed again
+        db.execute(sql_update(DeploymentMember)
+                   .where(DeploymentMember.deployment_id == deployment.id)
+                   .values(engaged=False).execution_options(synchronize_session="fetch"))
     if target is S.DEPLOYING:
         deployment.starts_at = deployment.starts_at or now
         if not request.met.get(Clock.RESPONSE.value):
@@ -259,8 +274,7 @@ def _release(db: Session, deployment: Deployment) -> None:
                                      subject=f"crrt: {request.reference} cancelled",
                                      body=f"The deployment answering {request.reference} is "
                                           "cancelled: you are released.")
-            m.active = False
-            m.reason = "the deployment was cancelled"
+            m.withdraw("the deployment was cancelled")
 
 
 def _managed(db: Session, actor: Principal, deployment_id: uuid.UUID, states: tuple[str, ...],

@@ -41,7 +41,6 @@ from crrt.assistance.schemas import AnswerIn, CallOutOut, ConsentIn, DecisionIn
 from crrt.audit import service as audit
 from crrt.auth import service as auth
 from crrt.core import clock
-from crrt.core.db import serialise
 from crrt.core.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from crrt.experts import service as experts
 from crrt.experts.enums import Skill
@@ -139,7 +138,7 @@ def consent(*, db: Session, actor: Principal, deployment_id: uuid.UUID, data: Co
     """A nation's POC confirms or declines one of its experts. A confirmed expert is called
     out at once; a declined one is replaced by the next qualified candidate."""
     deployment = deployments.get(db=db, actor=actor, deployment_id=deployment_id,
-                                 for_update=True)
+                                 for_share=True)
     member = _member(db, deployment, data.expert_id)
     org = organisations.by_id(db=db, actor=actor, org_id=member.organisation_id)
     policy.require(actor, Permission.DEPLOYMENTS_CONSENT, org,
@@ -160,7 +159,7 @@ def consent(*, db: Session, actor: Principal, deployment_id: uuid.UUID, data: Co
     if data.consent:
         call_out(db, request, deployment, member, links)
     else:
-        member.active, member.reason = False, f"declined by {org.code}"
+        member.withdraw(f"declined by {org.code}")
         replace(db, request, deployment, member, links)
     db.flush()
     return member
@@ -189,7 +188,8 @@ def call_out(db: Session, request: AssistanceRequest, deployment: Deployment,
                  f"{member.skill.replace('_', ' ')}"
                  f"{' (team lead)' if member.lead else ''}.\n\nAnswer by {due}: "
                  + (f"accept or decline at {url}" if url else "in crrt, under Call-outs")
-                 + (f"\n\nYour nation's caveat: {member.caveat}" if member.caveat else ""))
+                 + (f"\n\nYour nation's caveat: {member.caveat}" if member.caveat else ""),
+            urgent=True)
     for endpoint in webhooks.list_endpoints(db=db, actor=PLATFORM,
                                             organisation_id=member.organisation_id):
         if endpoint.active:
@@ -199,7 +199,7 @@ def call_out(db: Session, request: AssistanceRequest, deployment: Deployment,
                                        "reference": request.reference,
                                        "expert_id": str(expert.public_id),
                                        "due_at": clock.iso(member.due_at),
-                                       "answer_url": url})
+                                       "answer_url": url}, urgent=True)
     jobs.schedule(db=db, name=CALLOUT_TASK, at=member.due_at,
                   payload={"member": member.id, "attempt": member.attempt})
     audit.record(db=db, actor=PLATFORM, action="deployment.callout", object_type=KIND,
@@ -252,13 +252,14 @@ def answer(*, db: Session, actor: Principal | None, deployment_id: uuid.UUID,
     member.answered_at = clock.now()
     member.callout = Callout.ACCEPTED if data.accept else Callout.DECLINED
     member.reason = data.reason
+    if not data.accept:
+        member.withdraw(data.reason)
     audit.record(db=db, actor=who, action="deployment.answer", object_type=KIND,
                  object_id=deployment.public_id,
                  changes={"expert": str(expert.public_id), "accept": data.accept,
                           "signed_link": data.token is not None,
                           "reason_given": bool(data.reason)})
     if not data.accept:
-        member.active = False
         replace(db, request, deployment, member, links)
     elif _complete(db, deployment):
         _tell_coordinators(db, f"crrt: {request.reference} team complete",
@@ -308,17 +309,14 @@ def replace(db: Session, request: AssistanceRequest, deployment: Deployment,
             gone: DeploymentMember, links: Links) -> DeploymentMember | None:
     """Propose the next qualified candidate for ``gone``'s seat, and ask its nation; the
     team lead hears of it, and the coordinators when nobody is left."""
-    serialise(db, team.LOCK)
-    found = team.next_candidate(db, deployment, Skill(gone.skill), taken=set())
-    new = None
-    if found is not None:
-        new = team.add(db, deployment, found, Skill(gone.skill))
-        new.lead = gone.lead
+    new = team.seat(db, deployment, Skill(gone.skill), taken=set(), lead=gone.lead)
+    found = new is not None
+    if new is not None:
         _ask_consent(db, request, deployment, [new], links)
         deployments.name_readers(db, deployment)
     audit.record(db=db, actor=PLATFORM, action="deployment.replacement", object_type=KIND,
                  object_id=deployment.public_id,
-                 changes={"skill": gone.skill, "found": found is not None,
+                 changes={"skill": gone.skill, "found": found,
                           "why": gone.callout.value if gone.consent is Consent.CONFIRMED
                           else "consent_declined"})
     what = f"{request.reference}: a {gone.skill.replace('_', ' ')} seat is open again " \
@@ -328,7 +326,7 @@ def replace(db: Session, request: AssistanceRequest, deployment: Deployment,
         notify.enqueue_email(db=db, to=lead.email, subject=f"crrt: {request.reference} team",
                              body=what + (": the next candidate is being asked." if found
                                           else ": no qualified candidate is left."))
-    if found is None or gone.lead:
+    if not found or gone.lead:
         _tell_coordinators(db, f"crrt: {request.reference} seat open",
                            what + (": the next candidate is being asked." if found
                                    else ": no qualified candidate is left."))
@@ -355,8 +353,8 @@ def escalate(db: Session, *, member_id: int, attempt: int, links: Links) -> str:
         return "closed"
     request = deployments.request_of(db, deployment)
     now = clock.now()
-    member.callout, member.escalated_at, member.active = Callout.ESCALATED, now, False
-    member.reason = "no answer in time"
+    member.callout, member.escalated_at = Callout.ESCALATED, now
+    member.withdraw("no answer in time")
     audit.record(db=db, actor=PLATFORM, action="deployment.escalated", object_type=KIND,
                  object_id=deployment.public_id,
                  changes={"member": member.id, "due_at": clock.iso(member.due_at or now),

@@ -18,11 +18,13 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -164,11 +166,15 @@ class DeploymentMember(Base):
     """One expert proposed for a deployment: the nation's consent, then the call-out.
 
     A member who is declined, declines or stays silent is kept (``active`` false) with the
-    reason, and the next qualified candidate is proposed in their place.
+    reason, and the next qualified candidate is proposed in their place. ``engaged`` marks
+    the member holding the expert (active on an open deployment): an expert is engaged once
+    at most, which the database enforces, so proposals side by side never share an expert.
     """
 
     __tablename__ = "deployment_members"
-    __table_args__ = (UniqueConstraint("deployment_id", "expert_id"),)
+    __table_args__ = (UniqueConstraint("deployment_id", "expert_id"),
+                      Index("uq_deployment_members_engaged", "expert_id", unique=True,
+                            sqlite_where=text("engaged"), postgresql_where=text("engaged")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deployment_id: Mapped[int] = mapped_column(
@@ -180,6 +186,7 @@ class DeploymentMember(Base):
     lead: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[Source] = mapped_column(str_enum(Source))
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    engaged: Mapped[bool] = mapped_column(Boolean, default=True)
     consent: Mapped[Consent] = mapped_column(str_enum(Consent), default=Consent.PENDING)
     caveat: Mapped[str] = mapped_column(String(500), default="")
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -191,6 +198,10 @@ class DeploymentMember(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(500), default="")
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    def withdraw(self, reason: str) -> None:
+        """Off the team, kept with the reason, and free to be proposed elsewhere."""
+        self.active, self.engaged, self.reason = False, False, reason
 
 
 class CostItem(Base, PublicId):

@@ -194,7 +194,12 @@ def seal(db: Session) -> int:
 
 @event.listens_for(Session, "before_commit")
 def _seal_at_commit(db: Session) -> None:
-    seal(db)
+    """Seal at the transaction's commit. SQLAlchemy fires this for a savepoint's release too:
+    sealing there would take the head's lock in the middle of the transaction and hold it to
+    its end, making every other writer wait (the events are sealed with the rest at the
+    end)."""
+    if not db.in_nested_transaction():
+        seal(db)
 
 
 @event.listens_for(Session, "after_soft_rollback")

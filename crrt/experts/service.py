@@ -719,12 +719,13 @@ def own_record(*, db: Session, user_id: int) -> Expert | None:
 
 def best_for(*, db: Session, skill: Skill | None, day: date, remote: bool, on_site: bool,
              among: Collection[int] | None = None, org_ids: Collection[int] | None = None,
-             excluded: Select[Any] | None = None, taken: Collection[int] = ()
-             ) -> Expert | None:
+             excluded: Select[Any] | None = None, taken: Collection[int] = (),
+             skip_locked: bool = False) -> Expert | None:
     """The most skilled expert with ``skill`` (any, if None) who can serve ``day``: deployable
     remotely or on site as asked (either, when both), not erased, not away, among ``among``
     (experts) or of ``org_ids`` (nations), neither ``excluded`` (a query of expert ids) nor
-    ``taken``. Dispatch asks this seat by seat."""
+    ``taken``. Dispatch asks this seat by seat, with ``skip_locked``: the expert comes locked
+    until the transaction ends, and one another transaction holds is passed over."""
     ways = [Expert.remote.is_(True)] if remote else []
     ways += [Expert.on_site.is_(True)] if on_site else []
     away = exists().where(Unavailability.expert_id == Expert.id,
@@ -740,10 +741,14 @@ def best_for(*, db: Session, skill: Skill | None, day: date, remote: bool, on_si
     if org_ids is not None:
         stmt = stmt.where(Expert.organisation_id.in_(sorted(org_ids)))
     if skill is None:
-        return db.scalar(stmt.order_by(Expert.id).limit(1))
-    stmt = stmt.join(ExpertSkill, (ExpertSkill.expert_id == Expert.id)
-                     & (ExpertSkill.skill == skill))
-    return db.scalar(stmt.order_by(ExpertSkill.level.desc(), Expert.id).limit(1))
+        stmt = stmt.order_by(Expert.id)
+    else:
+        stmt = stmt.join(ExpertSkill, (ExpertSkill.expert_id == Expert.id)
+                         & (ExpertSkill.skill == skill)
+                         ).order_by(ExpertSkill.level.desc(), Expert.id)
+    if skip_locked:
+        stmt = stmt.with_for_update(skip_locked=True, of=Expert)
+    return db.scalar(stmt.limit(1))
 
 
 def ids_of_person(*, db: Session, user_id: int | None, email: str | None) -> list[int]:

@@ -34,8 +34,48 @@ def tls_context(ca_file: Path | None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
 
 
+class Mailer:
+    """One SMTP session for several messages (a worker's batch): the connection, TLS and
+    login once, not once a message. Any failure drops the session; the next message opens a
+    new one, so a refusal of one message never poisons the next."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Mailer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def send(self, mail: EmailMessage) -> None:
+        if self._smtp is None:
+            self._smtp = _connect(self.settings)
+        try:
+            self._smtp.send_message(mail)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+
 def send(mail: EmailMessage, *, settings: Settings) -> None:
-    """Hand ``mail`` to the server of ``CRRT_SMTP_URL``, checked again here before use.
+    """Hand ``mail`` to the server of ``CRRT_SMTP_URL`` in a session of its own."""
+    with Mailer(settings) as mailer:
+        mailer.send(mail)
+
+
+def _connect(settings: Settings) -> smtplib.SMTP:
+    """A session with the server of ``CRRT_SMTP_URL``, checked again here before use.
 
     ``smtps://`` speaks TLS from the start, ``smtp+starttls://`` upgrades with STARTTLS (and
     fails if the server does not offer it); both verify the server. A login over plain
@@ -52,9 +92,12 @@ def send(mail: EmailMessage, *, settings: Settings) -> None:
                                 context=tls_context(settings.smtp_ca_file))
     else:
         smtp = smtplib.SMTP(host, port, timeout=30)
-    with smtp:
+    try:
         if parts.scheme == "smtp+starttls":
             smtp.starttls(context=tls_context(settings.smtp_ca_file))
         if parts.username:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
-        smtp.send_message(mail)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp

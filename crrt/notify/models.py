@@ -46,6 +46,7 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)  # sent before the rest
 
 
 class WebhookEndpoint(Base):

@@ -43,16 +43,19 @@ EVENT = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
 WORKER = Principal.system("worker")
 
 
-def enqueue_email(*, db: Session, to: str, subject: str, body: str) -> OutboxMessage:
-    """Queue a plain-text email; it leaves only if the caller's transaction commits."""
-    message = OutboxMessage(channel=EMAIL, recipient=to, subject=subject, body=body, payload={})
+def enqueue_email(*, db: Session, to: str, subject: str, body: str,
+                  urgent: bool = False) -> OutboxMessage:
+    """Queue a plain-text email; it leaves only if the caller's transaction commits. An
+    ``urgent`` one (a call-out, whose answer is on a clock) goes before the rest."""
+    message = OutboxMessage(channel=EMAIL, recipient=to, subject=subject, body=body, payload={},
+                            urgent=urgent)
     db.add(message)
     db.flush()
     return message
 
 
 def enqueue_webhook(*, db: Session, endpoint_public_id: uuid.UUID, event: str,
-                    data: Mapping[str, Any]) -> OutboxMessage:
+                    data: Mapping[str, Any], urgent: bool = False) -> OutboxMessage:
     """Queue a signed webhook to an active endpoint; it leaves only if the change commits.
 
     The JSON body (``{"type", "timestamp", "data"}``) is made once, here, so every retry
@@ -71,7 +74,8 @@ def enqueue_webhook(*, db: Session, endpoint_public_id: uuid.UUID, event: str,
     except (TypeError, ValueError) as exc:
         raise Invalid.field("data", "The data cannot be written as JSON.") from exc
     message = OutboxMessage(channel=WEBHOOK, recipient=str(endpoint.public_id), subject=event,
-                            body=body, payload={"webhook_id": f"msg_{uuid.uuid4().hex}"})
+                            body=body, payload={"webhook_id": f"msg_{uuid.uuid4().hex}"},
+                            urgent=urgent)
     db.add(message)
     db.flush()
     return message
@@ -101,14 +105,15 @@ def _due(now: Any, channels: Collection[str]) -> Any:
 
 def claim(*, db: Session, batch: int = 20, lease: timedelta = timedelta(minutes=10),
           channels: Collection[str] = CHANNELS) -> list[Outgoing]:
-    """Take due messages: count the attempt and hide them from other workers for ``lease``.
+    """Take due messages, the urgent first, then the oldest: count the attempt and hide them
+    from other workers for ``lease``.
 
     The caller commits at once; if its process dies while sending, the lease runs out and
     another worker sends the message again (delivery is at least once).
     """
     now = clock.now()
     stmt = (select(OutboxMessage).where(*_due(now, channels))
-            .order_by(OutboxMessage.id).limit(batch)
+            .order_by(OutboxMessage.urgent.desc(), OutboxMessage.id).limit(batch)
             .with_for_update(skip_locked=True))
     messages = list(db.scalars(stmt))
     targets = _targets(db, [m.recipient for m in messages if m.channel == WEBHOOK])
@@ -205,21 +210,22 @@ def deliver_due(database: Database, *, settings: Settings, batch: int = 10,
     lease = timedelta(seconds=settings.outbox_lease_seconds)
     sent = 0
     started = time.monotonic()
-    while True:
-        with database.session() as db:
-            claimed = claim(db=db, batch=batch, channels=channels, lease=lease)
-        # Until half its lease has passed a claim is surely still ours (no other worker may
-        # take the message before the lease runs out): it is renewed only after that.
-        fresh_until = time.monotonic() + lease.total_seconds() / 2
-        for outgoing in claimed:
-            sent += _deliver_one(database, outgoing, settings=settings, lease=lease,
-                                 renew=time.monotonic() >= fresh_until)
-        if not claimed or time.monotonic() - started >= budget:
-            return sent
+    with mail.Mailer(settings) as mailer:  # one SMTP session for the pass, not one a message
+        while True:
+            with database.session() as db:
+                claimed = claim(db=db, batch=batch, channels=channels, lease=lease)
+            # Until half its lease has passed a claim is surely still ours (no other worker
+            # may take the message before the lease runs out): it is renewed only after that.
+            fresh_until = time.monotonic() + lease.total_seconds() / 2
+            for outgoing in claimed:
+                sent += _deliver_one(database, outgoing, settings=settings, lease=lease,
+                                     renew=time.monotonic() >= fresh_until, mailer=mailer)
+            if not claimed or time.monotonic() - started >= budget:
+                return sent
 
 
 def _deliver_one(database: Database, outgoing: Outgoing, *, settings: Settings,
-                 lease: timedelta, renew: bool = True) -> bool:
+                 lease: timedelta, mailer: mail.Mailer, renew: bool = True) -> bool:
     """Send one claimed message, if it is still ours (its claim renewed first when
     ``renew``), and record how it went."""
     if renew:
@@ -228,7 +234,7 @@ def _deliver_one(database: Database, outgoing: Outgoing, *, settings: Settings,
                 log.warning("outbox message %d was not sent: its claim ran out before its "
                             "turn", outgoing.id)
                 return False
-    error, give_up, gone = _send(outgoing, settings=settings)
+    error, give_up, gone = _send(outgoing, settings=settings, mailer=mailer)
     if error:
         log.warning("outbox message %d (%s) not delivered: %s", outgoing.id,
                     outgoing.channel, error)
@@ -253,11 +259,12 @@ def still_claimed(db: Session, outgoing: Outgoing,
         .values(available_at=now + lease))))
 
 
-def _send(outgoing: Outgoing, *, settings: Settings) -> tuple[str | None, bool, bool]:
+def _send(outgoing: Outgoing, *, settings: Settings,
+          mailer: mail.Mailer) -> tuple[str | None, bool, bool]:
     """Send one message: (error or None, give up now, the endpoint is gone)."""
     try:
         if outgoing.channel == EMAIL:
-            mail.send(_email(outgoing, sender=settings.mail_from), settings=settings)
+            mailer.send(_email(outgoing, sender=settings.mail_from))
         elif outgoing.channel == WEBHOOK:
             if outgoing.target is None:
                 return "the webhook endpoint is deactivated or removed", True, False

@@ -6,12 +6,19 @@ states, its mission arrangement and its costs."""
 from __future__ import annotations
 
 import re
+import threading
+import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from crrt.access.enums import Role
+from crrt.assistance import deployments, dispatch
+from crrt.assistance.enums import Outcome, Source
+from crrt.assistance.models import Deployment, DeploymentMember
+from crrt.assistance.schemas import DecisionIn
 from crrt.core import clock
 from crrt.experts.enums import Skill
 from crrt.experts.models import Expert, ExpertSkill
@@ -270,7 +277,8 @@ def test_on_site_needs_a_mission_arrangement_and_states_move_in_order(client, wo
     assert "may go to" in _problem(skipped, 409)["detail"]
     _consent(client, world, deployment_id, pool["lead"])
     _deliver(database, settings)
-    dep, lead, token = LINK.search(smtp.messages[-1].get_content()).groups()
+    dep, lead, token = next(LINK.search(m.get_content()).groups() for m in smtp.messages
+                            if LINK.search(m.get_content()))
     client.post(f"{API}/deployments/{dep}/callouts/{lead}/answer",
                 json={"accept": True, "token": token})
     unarranged = client.post(status, headers=coordinator, json={"status": "deploying"})
@@ -315,6 +323,73 @@ def test_a_cancelled_deployment_releases_its_team(client, world, pool, database,
     with clock.frozen(clock.now() + timedelta(hours=2)):
         jobs.run_due(database, settings, worker_id="test")  # the timer finds nothing to do
     assert _deployment(client, world, deployment_id)["members"][0]["callout"] == "sent"
+
+
+def test_a_closed_deployment_frees_its_experts_for_the_next(client, world, pool):
+    """An expert is held by one open deployment at a time: a second activation passes over
+    the first team, and once the first is cancelled its experts may be proposed again."""
+    _first, first_id = _activated(client, world, team_size=2)
+    held = {m["expert_id"] for m in _deployment(client, world, first_id)["members"]}
+    _second, second_id = _activated(client, world, team_size=2)
+    second = {m["expert_id"] for m in _deployment(client, world, second_id)["members"]}
+    assert held and not held & second
+    client.post(f"{API}/deployments/{first_id}/status", headers=world.headers(Role.COORDINATOR),
+                json={"status": "cancelled", "reason": "Resolved by the operator."})
+    client.post(f"{API}/deployments/{second_id}/status",
+                headers=world.headers(Role.COORDINATOR),
+                json={"status": "cancelled", "reason": "Resolved by the operator."})
+    _third, third_id = _activated(client, world, team_size=2)
+    assert {m["expert_id"] for m in _deployment(client, world, third_id)["members"]} == held
+
+
+def test_proposals_side_by_side_never_share_an_expert(client, world, database, settings, pool):
+    """Two activations at once on PostgreSQL: while the first still holds its team
+    uncommitted, the second passes over those experts (locked, skipped, without waiting for
+    the first) and the two teams share nobody. On both databases, the database itself refuses
+    a second engagement of an expert."""
+    _expert(database, "EE", "Second Lead", Skill.TEAM_LEAD, Skill.INCIDENT_HANDLING)
+    asked = []
+    for _ in range(2):
+        one = _ask(client, world, services=["incident_response"]).json()
+        client.post(f"{API}/requests/{one['id']}/triage",
+                    headers=world.headers(Role.COORDINATOR), json={})
+        asked.append(uuid.UUID(one["id"]))
+    actor = world.principals[Role.COORDINATOR]
+    links = dispatch.Links(base="", secret="test", callout_minutes=30)
+
+    def decide(request_id: uuid.UUID) -> tuple[int, set[int]]:
+        with database.session() as db:
+            _request, deployment = dispatch.decide(
+                db=db, actor=actor, request_id=request_id, links=links,
+                data=DecisionIn(outcome=Outcome.ACTIVATE, team_size=2),
+                rule=settings.council_rule)
+            assert deployment is not None
+            return deployment.id, {m.expert_id for m in deployments.members_of(db, deployment)}
+
+    if database.engine.dialect.name == "postgresql":
+        second: dict[str, tuple[int, set[int]]] = {}
+        with database.session() as db:
+            _request, first = dispatch.decide(
+                db=db, actor=actor, request_id=asked[0], links=links,
+                data=DecisionIn(outcome=Outcome.ACTIVATE, team_size=2),
+                rule=settings.council_rule)
+            assert first is not None
+            held = {m.expert_id for m in deployments.members_of(db, first)}
+            beside = threading.Thread(target=lambda: second.update(got=decide(asked[1])))
+            beside.start()
+            beside.join(timeout=30)
+            assert not beside.is_alive(), "the second proposal waited for the first"
+            first_id = first.id
+        assert len(held) == len(second["got"][1]) == 2 and not held & second["got"][1]
+    else:
+        first_id, held = decide(asked[0])
+        decide(asked[1])
+    taken = min(held)
+    with pytest.raises(IntegrityError), database.session() as db:
+        other = db.scalar(select(Deployment.id).where(Deployment.id != first_id))
+        db.add(DeploymentMember(deployment_id=other, expert_id=taken, organisation_id=db.scalar(
+            select(Expert.organisation_id).where(Expert.id == taken)), skill="team_lead",
+            source=Source.POOL))
 
 
 def test_costs_totals_and_a_common_budget(client, world, pool):

@@ -254,6 +254,19 @@ def test_a_rolled_back_savepoint_takes_its_events_and_keeps_the_rest(database):
     assert [e.action for e in _events(database)] == ["test.kept", "test.released"]
 
 
+def test_a_released_savepoint_seals_nothing_before_the_commit(database):
+    """Releasing a savepoint leaves the head alone (another writer would otherwise wait for
+    the head from there to this transaction's end): everything is sealed at the commit."""
+    with database.session() as db:
+        audit.record(db=db, actor=SYSTEM, action="test.before", object_type="thing",
+                     object_id=1)
+        with db.begin_nested():
+            audit.record(db=db, actor=SYSTEM, action="test.inside", object_type="thing",
+                         object_id=2)
+        assert db.scalar(select(func.count()).select_from(AuditEvent)) == 0
+    assert [e.action for e in _events(database)] == ["test.before", "test.inside"]
+
+
 def test_a_session_used_again_never_seals_a_former_transactions_events(database):
     with database.sessions() as db:
         audit.record(db=db, actor=SYSTEM, action="test.rolled_back", object_type="thing",

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crrt.access.enums import Role
 from crrt.auth import passwords, tokens
@@ -537,6 +537,7 @@ class Scene:
         and the deployment completed, if ``completed``), a fresh EE expert awaiting consent."""
         from crrt.assistance import deployments, dispatch, team
         from crrt.assistance.enums import Callout, Consent, Source
+        from crrt.assistance.models import DeploymentMember
         from crrt.assistance.schemas import DecisionIn, StatusIn
         from crrt.experts import service as experts
         from crrt.experts.enums import Skill
@@ -551,6 +552,10 @@ class Scene:
                 data=DecisionIn(outcome="activate", team_size=1), rule="no_objection")
             assert deployment is not None
             own = experts.by_public_id(db=db, expert_id=self.ee_expert)
+            # the responder's own expert is on every scene's deployment: the earlier ones
+            # let go of it (an expert is held by one open deployment at a time)
+            db.execute(update(DeploymentMember).where(DeploymentMember.expert_id == own.id)
+                       .values(engaged=False))
             member = team.add(db, deployment, team.Candidate(own, Source.POOL),
                               Skill.INCIDENT_HANDLING)
             member.consent = Consent.CONFIRMED

@@ -12,7 +12,7 @@ from crrt.core import clock
 from crrt.core.config import Settings
 from crrt.notify import service as notify
 from crrt.notify.models import OutboxMessage
-from tests.support import unreachable_smtp_url
+from tests.support import MailServer, unreachable_smtp_url
 
 SENDER = "crrt@test.example"
 T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
@@ -164,6 +164,34 @@ def test_due_messages_go_oldest_first_in_batches(database, smtp_server):
     assert [m["To"] for m in smtp_server.messages] == [f"expert{n}@ee.example"
                                                        for n in range(3)]
     assert _deliver(database, smtp_server.url) == 2
+
+
+def test_urgent_messages_go_first_and_a_pass_keeps_one_smtp_session(database, smtp_server):
+    for n in range(3):
+        _enqueue(database, to=f"poc{n}@ee.example", subject=f"news {n}")
+    with database.session() as db:
+        notify.enqueue_email(db=db, to="lead@ee.example", subject="call-out", body="Now.",
+                             urgent=True)
+    assert _deliver(database, smtp_server.url) == 4
+    assert [m["Subject"] for m in smtp_server.messages] == ["call-out", "news 0", "news 1",
+                                                            "news 2"]
+    assert len(set(smtp_server.peers)) == 1  # one connection, one login, for the pass
+
+
+def test_a_refused_message_drops_the_session_and_the_next_still_goes(database):
+    server = MailServer(refuse={"gone@ee.example"}).start()
+    try:
+        first = _enqueue(database, to="ana@ee.example")
+        refused = _enqueue(database, to="gone@ee.example")
+        last = _enqueue(database, to="ben@ee.example")
+        assert _deliver(database, server.url) == 2
+        assert [m["To"] for m in server.messages] == ["ana@ee.example", "ben@ee.example"]
+        assert len(set(server.peers)) == 2  # a new session after the refusal
+        assert _message(database, first).delivered_at and _message(database, last).delivered_at
+        kept = _message(database, refused)
+        assert kept.delivered_at is None and "550" in kept.last_error
+    finally:
+        server.stop()
 
 
 def test_a_claimed_message_is_skipped_by_a_second_worker(database):
