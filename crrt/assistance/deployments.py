@@ -134,7 +134,9 @@ def get(*, db: Session, actor: Principal, deployment_id: uuid.UUID,
     policy.require_some(actor, Permission.DEPLOYMENTS_READ)
     stmt = select(Deployment).where(Deployment.public_id == deployment_id)
     if for_update or for_share:
-        stmt = stmt.with_for_update(read=not for_update)
+        # NO KEY UPDATE: a member added meanwhile (its key share on the deployment, by the
+        # foreign key) does not wait for it, nor deadlock with it
+        stmt = stmt.with_for_update(read=not for_update, key_share=for_update)
     deployment = db.scalar(stmt)
     if deployment is None:
         raise NotFound("No such deployment.")

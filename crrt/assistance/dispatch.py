@@ -221,7 +221,7 @@ def answer(*, db: Session, actor: Principal | None, deployment_id: uuid.UUID,
     """A called-out expert accepts or declines (with a reason): signed in as themself, or
     through the signed link of the call-out, which is good for that call-out only."""
     deployment = db.scalar(select(Deployment).where(Deployment.public_id == deployment_id)
-                           .with_for_update())
+                           .with_for_update(key_share=True))
     expert = experts.by_public_id(db=db, expert_id=expert_id)
     if deployment is None or expert is None:
         raise NotFound("No such call-out.")
