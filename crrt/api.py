@@ -35,6 +35,7 @@ from crrt.core.http import (
     validation_problem,
 )
 from crrt.experts.api import router as experts_router
+from crrt.intel import api as intel_api
 from crrt.organisations.api import router as organisations_router
 from crrt.rotations import api as rotations_api
 from crrt.web import errors as web_errors
@@ -238,7 +239,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for router in (health_router, auth_router, organisations_router, experts_router,
                    audit_router, rotations_api.templates, rotations_api.router,
                    rotations_api.other, assistance_api.router, assistance_api.arrangements,
-                   assistance_api.deployment_routes, assistance_api.callouts):
+                   assistance_api.deployment_routes, assistance_api.callouts,
+                   intel_api.router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(web_router)

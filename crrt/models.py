@@ -10,6 +10,7 @@ def load_all() -> None:
     import crrt.audit.models
     import crrt.auth.models
     import crrt.experts.models
+    import crrt.intel.models
     import crrt.jobs.models
     import crrt.notify.models
     import crrt.organisations.models

@@ -63,6 +63,9 @@ class Permission(StrEnum):
     DEPLOYMENTS_CONSENT = "deployments.consent"
     CALLOUTS_ANSWER = "callouts.answer"
     COSTS_WRITE = "costs.write"
+    INTEL_READ = "intel.read"
+    INTEL_WRITE = "intel.write"
+    INTEL_MANAGE = "intel.manage"
 
 
 RULES: dict[Permission, Rule] = {
@@ -134,6 +137,13 @@ RULES: dict[Permission, Rule] = {
     Permission.CALLOUTS_ANSWER: Rule(grant(Role.RESPONDER, when=OWN_RECORD)),
     # on the paying organisation: a coordinator, or a POC for what its own nation paid
     Permission.COSTS_WRITE: Rule(grant(COORDINATOR), grant(POC, when=OWN_ORGANISATION)),
+    # sharing groups: every role may belong to one (its organisation a member); which one it
+    # reads, and under what TLP, the collection decides (crrt.intel.service)
+    Permission.INTEL_READ: Rule(grant(*EVERY_ROLE)),
+    # adding objects to a collection one's organisation writes to (observers only read)
+    Permission.INTEL_WRITE: Rule(grant(*CENTRAL, POC, Role.RESPONDER, Role.REQUESTER)),
+    # making sharing groups: the coordination cell
+    Permission.INTEL_MANAGE: Rule(grant(*CENTRAL)),
 }
 
 

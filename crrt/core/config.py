@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     # Seconds a worker holds an outbox message it claimed: longer than one delivery takes
     # (SMTP's timeout is 30 s); a worker that dies holding one delays it by at most this.
     outbox_lease_seconds: int = Field(default=120, ge=2, le=3600)
+    # The TLP of a shared STIX object that carries no TLP marking: never open by default.
+    intel_default_tlp: Literal["clear", "green", "amber", "amber+strict", "red"] = "amber"
 
     @model_validator(mode="after")
     def _check_smtp(self) -> Settings:

@@ -670,3 +670,13 @@ REQUESTS: list[dict[str, Any]] = [
         "description": "Ransomware on the billing systems; the operators fear the control "
                        "network is next."}, "council": True},
 ]
+
+
+# The community's sharing group (a TAXII collection): every participating nation reads and
+# writes; what it carries is TLP:GREEN at most.
+COMMUNITY: dict[str, Any] = {
+    "title": "CRRT community",
+    "description": "Indicators and reports every participating nation shares with the "
+                   "others, up to TLP:GREEN.",
+    "max_tlp": "green",
+}

@@ -24,6 +24,8 @@ from crrt.demo import data
 from crrt.experts import service as experts
 from crrt.experts.enums import Deployability
 from crrt.experts.schemas import ExpertIn, SkillLevel, UnavailabilityIn
+from crrt.intel import service as intel
+from crrt.intel.schemas import CollectionIn
 from crrt.organisations import service as organisations
 from crrt.organisations.enums import InstitutionKind, Membership, OrgKind
 from crrt.organisations.schemas import (
@@ -47,11 +49,12 @@ class Summary:
     experts: int = 0
     rotations: int = 0
     requests: int = 0
+    collections: int = 0
 
     def __str__(self) -> str:
         added = (f"{self.organisations} organisations, {self.institutions} institutions, "
                  f"{self.users} users, {self.experts} experts, {self.rotations} rotations, "
-                 f"{self.requests} requests")
+                 f"{self.requests} requests, {self.collections} intel collections")
         return f"demo data loaded: {added} added" if any(vars(self).values()) \
             else "demo data already present: nothing added"
 
@@ -157,7 +160,21 @@ def load(db: Session) -> Summary:
     _experts(db, summary, institutions)
     _rotations(db, summary)
     _requests(db, summary)
+    _collections(db, summary)
     return summary
+
+
+def _collections(db: Session, summary: Summary) -> None:
+    """The community's sharing group: TLP:GREEN, every participating nation reads and writes
+    (today's lead and participants)."""
+    coordinator = _demo_user(db, "coordinator@crrt.example")
+    if any(c.title == data.COMMUNITY["title"]
+           for c in intel.list_collections(db=db, actor=coordinator)):
+        return
+    nations = organisations.members_on(db=db, actor=DEMO, day=clock.today())
+    intel.create_collection(db=db, actor=coordinator, data=CollectionIn(
+        **data.COMMUNITY, members=sorted(o.code for o in nations)))
+    summary.collections += 1
 
 
 def _demo_user(db: Session, email: str) -> Principal:

@@ -94,6 +94,9 @@ EXPECTED: dict[Permission, Row] = {
     Permission.DEPLOYMENTS_CONSENT: Row("P", NONE, NONE, NONE, some="P", needs_record="P"),
     Permission.CALLOUTS_ANSWER: Row(NONE, NONE, "R", NONE, some="R", needs_record="R"),
     Permission.COSTS_WRITE: Row("CP", "C", "C", "C", some="CP", needs_record="P"),
+    Permission.INTEL_READ: Row(ALL, ALL, ALL, ALL, some=ALL),
+    Permission.INTEL_WRITE: Row("ACPRQ", "ACPRQ", "ACPRQ", "ACPRQ", some="ACPRQ"),
+    Permission.INTEL_MANAGE: Row("AC", "AC", "AC", "AC", some="AC"),
 }
 
 

@@ -61,6 +61,8 @@ ROTATIONS = "/api/v1/rotations"
 REQUESTS = "/api/v1/requests"
 DEPLOYMENTS = "/api/v1/deployments"
 DEPLOYMENT = f"{DEPLOYMENTS}/{{deployment_id}}"
+INTEL = "/api/v1/intel/collections"
+COLLECTION = f"{INTEL}/{{collection_id}}"
 RULES: dict[tuple[str, str], tuple[str, ...]] = {
     #                                                     anon  admin coord poc   resp  req   obs
     ("GET", "/api/v1/health"):                           (OK,   OK,   OK,   OK,   OK,   OK,   OK),
@@ -142,6 +144,13 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("DELETE", f"{DEPLOYMENT}/costs/{{item_id}}"):       (_,    _,    OK,   OK,   _,    _,    _),
     ("PUT", f"{DEPLOYMENT}/cost-sharing"):               (_,    _,    OK,   _,    _,    _,    _),
     ("GET", "/api/v1/callouts"):                         (_,    _,    _,    _,    OK,   _,    _),
+    # intel: the scene's collection has Lithuania and Estonia writing, CERT-EU and Germany
+    # reading; the coordination cell makes collections
+    ("GET", INTEL):                                      (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("POST", INTEL):                                     (_,    OK,   OK,   _,    _,    _,    _),
+    ("GET", COLLECTION):                                 (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("GET", f"{COLLECTION}/objects"):                    (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("POST", f"{COLLECTION}/objects"):                   (_,    OK,   OK,   OK,   OK,   _,    _),
     ("GET", f"{ORGS}/{{code}}/arrangements"):            (_,    OK,   OK,   _,    _,    _,    _),
     ("POST", f"{ORGS}/{{code}}/arrangements"):           (_,    OK,   OK,   _,    _,    _,    _),
     ("GET", ORGS):                                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
@@ -459,6 +468,7 @@ class Scene:
     deployment: uuid.UUID = NIL  # its deployment: the responder called out, an EE expert
     pending: uuid.UUID = NIL  # the EE expert awaiting consent on the freshest deployment
     attachment: uuid.UUID = NIL  # a file sent with the requester's request
+    collection: uuid.UUID = NIL  # a sharing group: LT and EE write, CERT-EU and DE read
     files: Path = field(default_factory=lambda: Path(tempfile.mkdtemp()) / "files")
     role: Role | None = None  # whose run this is (an import's confirmation is sealed for it)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -626,7 +636,19 @@ def build_scene(database: Database, world: World, secret_key: str,
     scene.request = scene.fresh_request()
     scene.deployment = scene.fresh_deployment()
     scene.attachment = scene.fresh_attachment()
+    scene.collection = _collection_scene(database, world)
     return scene
+
+
+def _collection_scene(database: Database, world: World) -> uuid.UUID:
+    from crrt.intel import service as intel
+    from crrt.intel.schemas import CollectionIn
+
+    with database.session() as db:
+        return intel.create_collection(
+            db=db, actor=world.principals[Role.COORDINATOR], data=CollectionIn(
+                title="Matrix community", members=["LT", "EE"], readers=["cert-eu", "DE"],
+                max_tlp="amber")).public_id
 
 
 ASK = {"contact_name": "Matrix Contact", "contact_email": "contact@cert-eu.example",
@@ -714,6 +736,8 @@ def path_params(scene: Scene, method: str, path: str, role: Role | None) -> dict
             params["item_id"] = scene.fresh_cost(params["deployment_id"])
     if "{attachment_id}" in path:
         params["attachment_id"] = scene.attachment
+    if "{collection_id}" in path:
+        params["collection_id"] = scene.collection
     if "{plan_id}" in path:
         params["plan_id"] = scene.fresh_draft()
     if "{rotation_id}" in path:
@@ -774,6 +798,11 @@ def _newest_expert_name(scene: Scene) -> str:
 
 
 BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
+    ("POST", INTEL): lambda s: {"json": {"title": f"Matrix group {s.n()}", "members": ["EE"]}},
+    ("POST", f"{COLLECTION}/objects"): lambda s: {"json": {"type": "bundle", "objects": [{
+        "type": "ipv4-addr", "spec_version": "2.1", "value": "198.51.100.7",
+        "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
+        "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]}]}},
     ("POST", f"{REQUESTS}/{{request_id}}/attachments"): lambda s: {
         "files": {"file": ("iocs.txt", b"198.51.100.7", "text/plain")}},
     ("POST", f"{REQUESTS}/{{request_id}}/priority"): lambda s: {"json": {

@@ -1,0 +1,76 @@
+"""/api/v1/intel: sharing groups (TAXII collections) and the objects shared in them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+
+from crrt.access.caller import Me
+from crrt.access.enums import Tlp
+from crrt.core.errors import Invalid
+from crrt.core.http import Db, PublicIdParam, body_limit
+from crrt.intel import service, stix
+from crrt.intel.schemas import AddOut, CollectionIn, CollectionOut
+
+router = APIRouter(prefix="/intel", tags=["intel"])
+MAX_ENVELOPE = 16 * 1024 * 1024
+
+ENVELOPE = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "description": "A STIX 2.1 bundle, or a TAXII envelope.",
+    "properties": {"type": {"type": "string", "enum": ["bundle"]},
+                   "id": {"type": "string", "maxLength": 120},
+                   "objects": {"type": "array", "maxItems": stix.MAX_OBJECTS,
+                               "items": {"type": "object", "maxProperties": 200}}}}}}}}
+
+
+async def envelope_of(request: Request) -> Any:
+    """The JSON body as sent: a STIX object is open-ended, so the store validates it, not
+    the API's schema (the body's size is bounded)."""
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise Invalid.field(["body"], f"The body is not JSON: {exc}") from exc
+
+
+@router.get("/collections")
+def list_collections(db: Db, me: Me) -> list[CollectionOut]:
+    """The sharing groups the caller's organisation reads (the coordination cell: all)."""
+    return [service.collection_out(db, me, c)
+            for c in service.list_collections(db=db, actor=me)]
+
+
+@router.post("/collections", status_code=201)
+def create_collection(body: CollectionIn, db: Db, me: Me) -> CollectionOut:
+    """A sharing group: its member organisations (read and write), readers, the highest TLP
+    it carries. Its `id` is its TAXII collection id."""
+    return service.collection_out(db, me, service.create_collection(db=db, actor=me,
+                                                                    data=body))
+
+
+@router.get("/collections/{collection_id}")
+def get_collection(collection_id: PublicIdParam, db: Db, me: Me) -> CollectionOut:
+    return service.collection_out(db, me, service.get_collection(db=db, actor=me,
+                                                                 collection_id=collection_id))
+
+
+@router.post("/collections/{collection_id}/objects", openapi_extra=ENVELOPE)
+@body_limit(MAX_ENVELOPE)
+def add_objects(collection_id: PublicIdParam, request: Request,
+                envelope: Annotated[Any, Depends(envelope_of)], db: Db, me: Me) -> AddOut:
+    """Add a bundle's objects: each is validated (STIX 2.1) and checked against what the
+    collection may carry (its TLP, its members); each succeeds or fails on its own."""
+    return service.add_objects(db=db, actor=me, collection_id=collection_id, envelope=envelope,
+                               default_tlp=Tlp(request.app.state.settings.intel_default_tlp))
+
+
+@router.get("/collections/{collection_id}/objects")
+def list_objects(collection_id: PublicIdParam, db: Db, me: Me,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                 cursor: Annotated[str | None, Query(max_length=300)] = None
+                 ) -> dict[str, Any]:
+    """The objects the caller may see, in the order they were added, a page at a time."""
+    objects, following = service.objects_page(db=db, actor=me, collection_id=collection_id,
+                                               limit=limit, cursor=cursor)
+    return {"objects": objects, "next_cursor": following}

@@ -1,0 +1,90 @@
+"""Tables of the intel part: sharing groups (TAXII collections) with their member
+organisations, and the STIX store, each object version once, placed in collections.
+
+An object version (its id and ``version``) is stored once however many collections hold it;
+each placement has its own date added, on which TAXII pages (with the placement's id to break
+ties, so equal dates never lose or repeat an object).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crrt.access.enums import Tlp
+from crrt.core import clock
+from crrt.core.db import Base, UTCDateTime, str_enum
+from crrt.core.ids import PublicId
+
+
+class Collection(Base, PublicId):
+    """A sharing group: its members, the highest TLP it may carry. Its public id is its TAXII
+    collection id."""
+
+    __tablename__ = "intel_collections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    max_tlp: Mapped[Tlp] = mapped_column(str_enum(Tlp), default=Tlp.GREEN)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    members: Mapped[list[CollectionMember]] = relationship(
+        back_populates="collection", cascade="all, delete-orphan", lazy="selectin",
+        order_by="CollectionMember.organisation_id")
+
+
+class CollectionMember(Base):
+    """An organisation in a sharing group: whether its people read, and whether they write."""
+
+    __tablename__ = "intel_collection_members"
+    __table_args__ = (UniqueConstraint("collection_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("intel_collections.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    can_read: Mapped[bool] = mapped_column(Boolean, default=True)
+    can_write: Mapped[bool] = mapped_column(Boolean, default=True)
+    collection: Mapped[Collection] = relationship(back_populates="members")
+
+
+class StixObject(Base):
+    """One version of a STIX object, validated, kept as it came (``body``) with its indexed
+    fields. ``tlp`` is its marking as crrt's TLP; ``organisation_id`` the organisation that
+    first shared it (AMBER+STRICT stays with it)."""
+
+    __tablename__ = "stix_objects"
+    __table_args__ = (UniqueConstraint("stix_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stix_id: Mapped[str] = mapped_column(String(120), index=True)
+    type: Mapped[str] = mapped_column(String(64), index=True)
+    spec_version: Mapped[str] = mapped_column(String(8), default="2.1")
+    created: Mapped[str | None] = mapped_column(String(32))
+    modified: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[str] = mapped_column(String(32), default="")
+    created_by_ref: Mapped[str | None] = mapped_column(String(120))
+    marking_refs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tlp: Mapped[Tlp] = mapped_column(str_enum(Tlp), default=Tlp.AMBER)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class CollectionObject(Base):
+    """An object version placed in a collection, and when (TAXII's date added)."""
+
+    __tablename__ = "intel_collection_objects"
+    __table_args__ = (UniqueConstraint("collection_id", "object_id"),
+                      Index("ix_intel_collection_objects_added", "collection_id", "date_added",
+                            "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("intel_collections.id", ondelete="CASCADE"))
+    object_id: Mapped[int] = mapped_column(ForeignKey("stix_objects.id", ondelete="CASCADE"),
+                                           index=True)
+    date_added: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

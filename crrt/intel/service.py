@@ -1,0 +1,248 @@
+"""Sharing groups and the STIX store: who reads and writes a collection, what a collection
+may carry (TLP), adding objects with each one's outcome, reading them under TLP.
+
+An envelope is written in one transaction with one audit event (its counts and a digest of
+what was added), never one event per object. Inserts skip what is there already (the same
+object version, the same placement), so a retried or repeated envelope changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from crrt.access import policy
+from crrt.access.enums import Role, Tlp
+from crrt.access.policy import Permission
+from crrt.access.principal import Principal
+from crrt.audit import service as audit
+from crrt.core import clock
+from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
+from crrt.core.pagination import decode_cursor, encode_cursor
+from crrt.intel import stix
+from crrt.intel.models import Collection, CollectionMember, CollectionObject, StixObject
+from crrt.intel.schemas import AddOut, CollectionIn, CollectionOut, Failure, MemberOut, Success
+from crrt.organisations import service as organisations
+
+KIND = "intel_collection"
+CENTRAL = (Role.ADMIN, Role.COORDINATOR)
+READER = Principal.system("intel")
+
+
+# --- collections -------------------------------------------------------------------------------
+
+def create_collection(*, db: Session, actor: Principal, data: CollectionIn) -> Collection:
+    """A sharing group of organisations: ``members`` read and write, ``readers`` read."""
+    policy.require(actor, Permission.INTEL_MANAGE)
+    if db.scalar(select(Collection.id).where(Collection.title == data.title.strip())):
+        raise Conflict(f"A collection is called '{data.title.strip()}' already.")
+    rights: dict[int, tuple[bool, bool]] = {}
+    codes: dict[int, str] = {}
+    for code in data.readers:
+        org = organisations.get(db=db, actor=actor, code=code, field="readers")
+        rights[org.id], codes[org.id] = (True, False), org.code
+    for code in data.members:
+        org = organisations.get(db=db, actor=actor, code=code, field="members")
+        rights[org.id], codes[org.id] = (True, True), org.code
+    collection = Collection(title=data.title.strip(), description=data.description,
+                            max_tlp=data.max_tlp, public_id=uuid.uuid4())
+    collection.members = [CollectionMember(organisation_id=o, can_read=r, can_write=w)
+                          for o, (r, w) in sorted(rights.items())]
+    db.add(collection)
+    db.flush()
+    audit.record(db=db, actor=actor, action="intel.collection_created", object_type=KIND,
+                 object_id=collection.public_id,
+                 changes={"max_tlp": data.max_tlp.value,
+                          "writers": sorted(codes[o] for o, (_r, w) in rights.items() if w),
+                          "readers": sorted(codes[o] for o, (_r, w) in rights.items()
+                                            if not w)})
+    return collection
+
+
+def _member(actor: Principal, collection: Collection) -> CollectionMember | None:
+    return next((m for m in collection.members if m.organisation_id == actor.org_id), None)
+
+
+def may_read(actor: Principal, collection: Collection) -> bool:
+    if not policy.may(actor, Permission.INTEL_READ):
+        return False
+    member = _member(actor, collection)
+    return actor.role in CENTRAL or (member is not None and member.can_read)
+
+
+def may_write(actor: Principal, collection: Collection) -> bool:
+    if not policy.may(actor, Permission.INTEL_WRITE):
+        return False
+    member = _member(actor, collection)
+    return actor.role is Role.COORDINATOR or (member is not None and member.can_write)
+
+
+def list_collections(*, db: Session, actor: Principal) -> list[Collection]:
+    """The collections the caller reads, by title."""
+    policy.require_some(actor, Permission.INTEL_READ)
+    return [c for c in db.scalars(select(Collection).order_by(Collection.title))
+            if may_read(actor, c)]
+
+
+def get_collection(*, db: Session, actor: Principal, collection_id: uuid.UUID) -> Collection:
+    """One collection; one the caller may not read does not exist for it (404)."""
+    policy.require_some(actor, Permission.INTEL_READ)
+    collection = db.scalar(select(Collection).where(Collection.public_id == collection_id))
+    if collection is None or not may_read(actor, collection):
+        raise NotFound("No such collection.")
+    return collection
+
+
+def collection_out(db: Session, actor: Principal, collection: Collection) -> CollectionOut:
+    return CollectionOut(
+        id=collection.public_id, title=collection.title, description=collection.description,
+        max_tlp=collection.max_tlp,
+        members=[MemberOut(org=organisations.by_id(db=db, actor=READER,
+                                                   org_id=m.organisation_id).code,
+                           can_read=m.can_read, can_write=m.can_write)
+                 for m in collection.members],
+        can_read=may_read(actor, collection), can_write=may_write(actor, collection),
+        created_at=collection.created_at)
+
+
+# --- what a collection carries -----------------------------------------------------------------
+
+def refusal(collection: Collection, tlp: Tlp, publisher_org: int | None) -> str | None:
+    """Why an object marked ``tlp`` may not go to ``collection``, or None if it may."""
+    if tlp is Tlp.RED:
+        return "TLP:RED never goes to a collection: it is for named people, not for systems."
+    if tlp.rank > collection.max_tlp.rank:
+        return f"{tlp.label} is above what this collection carries ({collection.max_tlp.label})."
+    if tlp is Tlp.AMBER_STRICT and any(m.organisation_id != publisher_org
+                                       for m in collection.members):
+        return ("TLP:AMBER+STRICT stays in its own organisation: this collection has other "
+                "members.")
+    return None
+
+
+def _insert(db: Session, table: Any) -> Any:
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, envelope: object,
+                default_tlp: Tlp = Tlp.AMBER) -> AddOut:
+    """Validate and add a bundle's or an envelope's objects to a collection; each object
+    succeeds or fails on its own (the reason given), and what is refused is not written."""
+    collection = get_collection(db=db, actor=actor, collection_id=collection_id)
+    if not may_write(actor, collection):
+        raise Forbidden("Your organisation reads this collection but does not add to it.")
+    try:
+        raws = stix.objects_of(envelope)
+    except stix.Refused as exc:
+        raise Invalid.field("objects", str(exc)) from exc
+    failures: list[Failure] = []
+    accepted: dict[tuple[str, str], stix.Parsed] = {}
+    for raw in raws:
+        try:
+            parsed = stix.parse(raw, default_tlp=default_tlp)
+        except stix.Refused as exc:
+            found = raw.get("id") if isinstance(raw, dict) else None
+            failures.append(Failure(id=found if isinstance(found, str) else None,
+                                    message=str(exc)[:1000]))
+            continue
+        why = refusal(collection, parsed.tlp, actor.org_id)
+        if why is not None:
+            failures.append(Failure(id=parsed.stix_id, message=why))
+            continue
+        accepted[(parsed.stix_id, parsed.version)] = parsed
+    ids = _store(db, list(accepted.values()), actor.org_id)
+    now = clock.now()
+    placements = [{"collection_id": collection.id, "object_id": ids[key], "date_added": now}
+                  for key in accepted]  # in the envelope's order: pages list them so
+    for rows in _chunks(placements):
+        db.execute(_insert(db, CollectionObject).values(rows).on_conflict_do_nothing())
+    successes = [Success(id=k[0], version=k[1]) for k in accepted]
+    digest = hashlib.sha256("\n".join(sorted(f"{i} {v}" for i, v in accepted)).encode())
+    audit.record(db=db, actor=actor, action="intel.objects_added", object_type=KIND,
+                 object_id=collection.public_id,
+                 changes={"total": len(raws), "added": len(successes),
+                          "refused": len(failures), "digest": digest.hexdigest()})
+    return AddOut(total_count=len(raws), success_count=len(successes),
+                  failure_count=len(failures), successes=successes, failures=failures)
+
+
+def _chunks(rows: list[dict[str, Any]], size: int = 500) -> list[list[dict[str, Any]]]:
+    """Rows in statements of ``size``: under both databases' limits on a statement's
+    parameters, however large the envelope."""
+    return [rows[i:i + size] for i in range(0, len(rows), size)]
+
+
+def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
+           ) -> dict[tuple[str, str], int]:
+    """Each object version stored once; the ids of all of them, new or already there."""
+    if not objects:
+        return {}
+    rows = [{"stix_id": p.stix_id, "type": p.type, "spec_version": p.spec_version,
+             "created": p.created, "modified": p.modified, "version": p.version,
+             "created_by_ref": p.created_by_ref, "marking_refs": list(p.marking_refs),
+             "tlp": p.tlp.value, "organisation_id": org_id, "body": p.body,
+             "stored_at": clock.now()} for p in objects]
+    for chunk in _chunks(rows):
+        db.execute(_insert(db, StixObject).values(chunk).on_conflict_do_nothing())
+    found: dict[tuple[str, str], int] = {}
+    wanted = {(p.stix_id, p.version) for p in objects}
+    for start in range(0, len(objects), 500):
+        ids = sorted({p.stix_id for p in objects[start:start + 500]})
+        for row in db.execute(select(StixObject.stix_id, StixObject.version, StixObject.id)
+                              .where(StixObject.stix_id.in_(ids))):
+            if (row[0], row[1]) in wanted:
+                found[(row[0], row[1])] = row[2]
+    return found
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+def readable(actor: Principal) -> ColumnElement[bool]:
+    """The objects of a collection the caller reads that its TLP lets it see: AMBER+STRICT
+    only in the organisation that shared it (and the coordination cell)."""
+    if actor.role in CENTRAL:
+        return true()
+    own = StixObject.organisation_id == actor.org_id if actor.org_id is not None else false()
+    return or_(StixObject.tlp.in_([Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER]),
+               and_(StixObject.tlp == Tlp.AMBER_STRICT, own))
+
+
+def objects_page(*, db: Session, actor: Principal, collection_id: uuid.UUID,
+                 limit: int = 100, cursor: str | None = None
+                 ) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the collection's objects in the order they were added (then by placement,
+    so equal dates never lose or repeat one), and the cursor of the next page."""
+    collection = get_collection(db=db, actor=actor, collection_id=collection_id)
+    stmt = (select(CollectionObject.id, StixObject.body)
+            .join(StixObject, StixObject.id == CollectionObject.object_id)
+            .where(CollectionObject.collection_id == collection.id, readable(actor))
+            .order_by(CollectionObject.date_added, CollectionObject.id))
+    if cursor:
+        moment, after = _position(cursor)
+        stmt = stmt.where(or_(CollectionObject.date_added > moment,
+                              and_(CollectionObject.date_added == moment,
+                                   CollectionObject.id > after)))
+    rows = db.execute(stmt.add_columns(CollectionObject.date_added).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    following = encode_cursor([clock.iso(rows[-1][2]), rows[-1][0]]) if more else None
+    return [dict(r[1]) for r in rows], following
+
+
+def _position(cursor: str) -> tuple[datetime, int]:
+    """Where a cursor points after: a placement's date added and id."""
+    try:
+        added, after = decode_cursor(cursor)
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
+            raise ValueError(after)
+        return clock.as_utc(datetime.fromisoformat(str(added).replace("Z", "+00:00"))), after
+    except (ValueError, TypeError) as exc:
+        raise Invalid.field(["query", "cursor"],
+                            "The cursor is not one this server gave.") from exc

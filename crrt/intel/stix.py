@@ -1,0 +1,102 @@
+"""STIX 2.1 on the way in: each object validated by OASIS's own library (``stix2``: required
+properties, types, references, indicator patterns), then reduced to the fields the store
+indexes. A bad object is refused with the library's reason; the rest of its envelope goes on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import stix2
+import stix2.exceptions
+
+from crrt.access.enums import Tlp
+from crrt.intel import markings
+
+MAX_OBJECTS = 10_000  # an envelope (TAXII) or a bundle
+MAX_ID = 120
+ID = re.compile(r"[a-z0-9][a-z0-9-]{0,60}--[0-9a-fA-F-]{36}")
+
+
+class Refused(ValueError):
+    """An object the store does not take, and why."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A valid object and its indexed fields. ``version`` orders and names the object's
+    versions: its ``modified`` (else ``created``) at microsecond precision, or "" for an
+    object that has neither (a cyber observable, which never changes)."""
+
+    stix_id: str
+    type: str
+    spec_version: str
+    created: str | None
+    modified: str | None
+    version: str
+    created_by_ref: str | None
+    marking_refs: tuple[str, ...]
+    tlp: Tlp
+    body: dict[str, Any]
+
+
+def stamp(moment: datetime) -> str:
+    """A STIX timestamp, fixed at microseconds, so that text order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_stamp(text: str) -> str:
+    """A timestamp as a client writes it (any precision), in :func:`stamp`'s form."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise Refused(f"{text!r} is not a timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z)") from exc
+    if moment.tzinfo is None:
+        raise Refused(f"{text!r} has no time zone: STIX timestamps are in UTC (…Z)")
+    return stamp(moment)
+
+
+def parse(raw: object, *, default_tlp: Tlp = Tlp.AMBER) -> Parsed:
+    """Validate one object; :class:`Refused` with the reason if it is not valid STIX 2.1."""
+    if not isinstance(raw, dict):
+        raise Refused("an object is a JSON object")
+    stix_id = raw.get("id")
+    if not isinstance(stix_id, str) or len(stix_id) > MAX_ID or not ID.fullmatch(stix_id):
+        raise Refused("the object has no valid id (type--UUID)")
+    if raw.get("spec_version", "2.1") != "2.1" and raw.get("type") != "marking-definition":
+        raise Refused(f"{stix_id}: spec_version {raw.get('spec_version')!r} is not 2.1")
+    try:
+        obj = stix2.parse(raw, allow_custom=True, version="2.1")
+    except (stix2.exceptions.STIXError, ValueError, TypeError, KeyError) as exc:
+        raise Refused(f"{stix_id}: {exc}") from exc
+    if obj.get("type") != stix_id.split("--", 1)[0]:
+        raise Refused(f"{stix_id}: the id's type is not the object's type")
+    created = obj.get("created")
+    modified = obj.get("modified")
+    created_s = stamp(created) if isinstance(created, datetime) else None
+    modified_s = stamp(modified) if isinstance(modified, datetime) else None
+    refs = tuple(str(r) for r in obj.get("object_marking_refs", ()) or ())
+    tlp = markings.TLP_OF_ID.get(stix_id) if markings.is_tlp_definition(stix_id) else None
+    return Parsed(
+        stix_id=stix_id, type=stix_id.split("--", 1)[0],
+        spec_version=str(raw.get("spec_version", "2.1")), created=created_s,
+        modified=modified_s, version=modified_s or created_s or "",
+        created_by_ref=str(obj["created_by_ref"]) if obj.get("created_by_ref") else None,
+        marking_refs=refs, tlp=tlp or markings.tlp_of(refs, default_tlp), body=dict(raw))
+
+
+def objects_of(envelope: object) -> list[object]:
+    """The objects of a STIX bundle or a TAXII envelope (``{"objects": [...]}``)."""
+    if not isinstance(envelope, dict):
+        raise Refused("send a STIX bundle or a TAXII envelope: a JSON object with `objects`")
+    objects = envelope.get("objects")
+    if objects is None:
+        objects = []
+    if not isinstance(objects, list):
+        raise Refused("`objects` is a list")
+    if len(objects) > MAX_OBJECTS:
+        raise Refused(f"at most {MAX_OBJECTS:,} objects at a time ({len(objects):,} sent)")
+    return objects
