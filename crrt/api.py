@@ -36,6 +36,7 @@ from crrt.core.http import (
 )
 from crrt.experts.api import router as experts_router
 from crrt.intel import api as intel_api
+from crrt.intel import taxii
 from crrt.organisations.api import router as organisations_router
 from crrt.rotations import api as rotations_api
 from crrt.web import errors as web_errors
@@ -243,6 +244,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                    intel_api.router):
         api.include_router(router)
     app.include_router(api)
+    app.include_router(taxii.router)
     app.include_router(web_router)
     mount_static(app)
     _install_error_handlers(app, headers)

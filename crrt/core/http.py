@@ -27,6 +27,8 @@ from crrt.core.pagination import MAX_LIMIT
 log = logging.getLogger("crrt")
 
 PROBLEM_JSON = "application/problem+json"
+TAXII_JSON = "application/taxii+json;version=2.1"
+TAXII_PREFIX = "/taxii2/"
 
 
 READING_METHODS = frozenset({"GET", "HEAD"})
@@ -112,10 +114,21 @@ Cursor = Annotated[str | None, Query(max_length=200, description="The `next_curs
 
 def problem(request: Request, *, status: int, title: str, detail: str, slug: str,
             headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    """An ``application/problem+json`` answer (RFC 9457)."""
+    """An ``application/problem+json`` answer (RFC 9457); under ``/taxii2/`` a TAXII 2.1
+    error message instead, as TAXII clients expect."""
+    if request.url.path.startswith(TAXII_PREFIX):
+        return JSONResponse(taxii_error(status, title, detail, slug, extra), status_code=status,
+                            media_type=TAXII_JSON, headers=headers)
     body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail,
             "instance": request.url.path, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def taxii_error(status: int, title: str, detail: str, slug: str,
+                extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A TAXII 2.1 error message (section 3.6.1)."""
+    return {"title": title, "description": detail, "error_code": slug,
+            "http_status": str(status), **({"details": extra} if extra else {})}
 
 
 def _loc(loc: tuple[Any, ...] | list[Any]) -> list[Any]:
@@ -281,7 +294,10 @@ class BodyLimit:
 
     async def _refuse(self, scope: Any, send: Any, limit: int) -> None:
         detail = f"The request body is larger than {limit // 1024} KiB."
-        if scope["path"].startswith(("/api/", "/taxii2/")):
+        if scope["path"].startswith(TAXII_PREFIX):
+            body = json.dumps(taxii_error(413, "Too large", detail, "too-large")).encode()
+            media_type = TAXII_JSON
+        elif scope["path"].startswith("/api/"):
             body = json.dumps({"type": "/problems/too-large", "title": "Too large",
                                "status": 413, "detail": detail,
                                "instance": scope["path"]}).encode()

@@ -12,17 +12,19 @@ from crrt.access.enums import Tlp
 from crrt.core.errors import Invalid
 from crrt.core.http import Db, PublicIdParam, body_limit
 from crrt.intel import service, stix
-from crrt.intel.schemas import AddOut, CollectionIn, CollectionOut
+from crrt.intel.schemas import AddOut, CollectionIn, CollectionOut, IndicatorsIn, IndicatorsOut
 
 router = APIRouter(prefix="/intel", tags=["intel"])
 MAX_ENVELOPE = 16 * 1024 * 1024
 
-ENVELOPE = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+ENVELOPE_SCHEMA: dict[str, Any] = {
     "type": "object", "description": "A STIX 2.1 bundle, or a TAXII envelope.",
     "properties": {"type": {"type": "string", "enum": ["bundle"]},
                    "id": {"type": "string", "maxLength": 120},
                    "objects": {"type": "array", "maxItems": stix.MAX_OBJECTS,
-                               "items": {"type": "object", "maxProperties": 200}}}}}}}}
+                               "items": {"type": "object", "maxProperties": 200}}}}
+ENVELOPE = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": ENVELOPE_SCHEMA}}}}
 
 
 async def envelope_of(request: Request) -> Any:
@@ -74,3 +76,29 @@ def list_objects(collection_id: PublicIdParam, db: Db, me: Me,
     objects, following = service.objects_page(db=db, actor=me, collection_id=collection_id,
                                                limit=limit, cursor=cursor)
     return {"objects": objects, "next_cursor": following}
+
+
+@router.post("/indicators", status_code=201)
+def share_indicators(body: IndicatorsIn, db: Db, me: Me) -> IndicatorsOut:
+    """Observables (IPs, domains, URLs, e-mail addresses, file hashes), normalised and made
+    STIX Indicators with their sightings by the caller's organisation, marked with `tlp`, and
+    added to each collection named (each with its outcome, as a TAXII status counts it)."""
+    return service.share_observables(db=db, actor=me, data=body)
+
+
+@router.post("/collections/{collection_id}/misp", openapi_extra={"requestBody": {
+    "required": True, "content": {"application/json": {"schema": {
+        "type": "object", "description": "A MISP event, as MISP exports it."}}}}})
+@body_limit(MAX_ENVELOPE)
+def import_misp(collection_id: PublicIdParam, request: Request,
+                document: Annotated[Any, Depends(envelope_of)], db: Db, me: Me) -> AddOut:
+    """Import a MISP event: a report, and an indicator (or a note) for each attribute, with
+    the event's tags, distribution and TLP kept."""
+    return service.import_misp(db=db, actor=me, collection_id=collection_id, document=document,
+                               default_tlp=Tlp(request.app.state.settings.intel_default_tlp))
+
+
+@router.get("/collections/{collection_id}/misp")
+def export_misp(collection_id: PublicIdParam, db: Db, me: Me) -> dict[str, Any]:
+    """The collection as one MISP event (what the caller may see of it)."""
+    return service.export_misp(db=db, actor=me, collection_id=collection_id)

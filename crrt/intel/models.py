@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crrt.access.enums import Tlp
@@ -88,3 +88,19 @@ class CollectionObject(Base):
     object_id: Mapped[int] = mapped_column(ForeignKey("stix_objects.id", ondelete="CASCADE"),
                                            index=True)
     date_added: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class AddStatus(Base, PublicId):
+    """The outcome of one envelope added over TAXII (its status resource): complete at once,
+    since crrt adds an envelope in the request that sends it. Read by whoever sent it."""
+
+    __tablename__ = "intel_add_statuses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("intel_collections.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)  # the sender (no key: users are erased)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    total_count: Mapped[int] = mapped_column(Integer, default=0)
+    successes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    failures: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

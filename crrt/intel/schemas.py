@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from crrt.access.enums import Tlp
 from crrt.core.inputs import Input
-from crrt.core.text import Label, Note
+from crrt.core.text import Label, Note, ShortNote
+from crrt.intel.observables import Kind
 
 MAX_MEMBERS = 100
 OrgCode = Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9-]{2,64}$",
@@ -76,3 +77,38 @@ class AddOut(BaseModel):
     failure_count: int
     successes: list[Success]
     failures: list[Failure]
+
+
+IndicatorType = Annotated[str, Field(max_length=64, pattern=r"^[a-z0-9-]+$",
+                                     description="STIX's indicator-type-ov.")]
+
+
+class ObservableIn(Input):
+    type: Kind
+    value: Annotated[str, Field(min_length=1, max_length=2048)]
+    description: ShortNote = ""
+
+
+class IndicatorsIn(Input):
+    """Observables to share as indicators, marked ``tlp``, in these collections."""
+
+    observables: Annotated[list[ObservableIn], Field(min_length=1, max_length=1000)]
+    collections: Annotated[list[uuid.UUID], Field(min_length=1, max_length=20)]
+    tlp: Tlp = Tlp.AMBER
+    indicator_types: Annotated[list[IndicatorType], Field(min_length=1, max_length=10)] = [
+        "malicious-activity"]
+    valid_until: datetime | None = None
+    sightings: bool = Field(default=True, description="Also the observables, observed-data "
+                                                      "and the organisation's sightings.")
+
+
+class Published(BaseModel):
+    collection_id: uuid.UUID
+    outcome: AddOut
+
+
+class IndicatorsOut(BaseModel):
+    identity: str = Field(description="The sharing organisation's STIX identity.")
+    indicators: list[str]
+    objects: int
+    published: list[Published]

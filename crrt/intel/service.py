@@ -25,9 +25,25 @@ from crrt.audit import service as audit
 from crrt.core import clock
 from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
 from crrt.core.pagination import decode_cursor, encode_cursor
-from crrt.intel import stix
-from crrt.intel.models import Collection, CollectionMember, CollectionObject, StixObject
-from crrt.intel.schemas import AddOut, CollectionIn, CollectionOut, Failure, MemberOut, Success
+from crrt.intel import misp, observables, stix
+from crrt.intel.models import (
+    AddStatus,
+    Collection,
+    CollectionMember,
+    CollectionObject,
+    StixObject,
+)
+from crrt.intel.schemas import (
+    AddOut,
+    CollectionIn,
+    CollectionOut,
+    Failure,
+    IndicatorsIn,
+    IndicatorsOut,
+    MemberOut,
+    Published,
+    Success,
+)
 from crrt.organisations import service as organisations
 
 KIND = "intel_collection"
@@ -246,3 +262,117 @@ def _position(cursor: str) -> tuple[datetime, int]:
     except (ValueError, TypeError) as exc:
         raise Invalid.field(["query", "cursor"],
                             "The cursor is not one this server gave.") from exc
+
+
+# --- TAXII's status resources and deletion -----------------------------------------------------
+
+def record_status(*, db: Session, actor: Principal, collection_id: uuid.UUID,
+                  outcome: AddOut) -> AddStatus:
+    """Keep an envelope's outcome as its TAXII status resource (complete: nothing pends)."""
+    collection = get_collection(db=db, actor=actor, collection_id=collection_id)
+    status = AddStatus(collection_id=collection.id, user_id=actor.user_id,
+                       total_count=outcome.total_count, public_id=uuid.uuid4(),
+                       successes=[s.model_dump() for s in outcome.successes],
+                       failures=[f.model_dump() for f in outcome.failures])
+    db.add(status)
+    db.flush()
+    return status
+
+
+def get_status(*, db: Session, actor: Principal, status_id: uuid.UUID) -> AddStatus:
+    """A status resource, for whoever sent its envelope (and the coordination cell)."""
+    policy.require_some(actor, Permission.INTEL_READ)
+    status = db.scalar(select(AddStatus).where(AddStatus.public_id == status_id))
+    if status is None or (actor.role not in CENTRAL and status.user_id != actor.user_id):
+        raise NotFound("No such status.")
+    return status
+
+
+def delete_object(*, db: Session, actor: Principal, collection_id: uuid.UUID, stix_id: str,
+                  versions: list[str] | None) -> int:
+    """Take an object (the versions named, or all) out of a collection: the coordination
+    cell, or a writer whose organisation shared it. Returns how many versions went."""
+    collection = get_collection(db=db, actor=actor, collection_id=collection_id)
+    if not may_write(actor, collection):
+        raise Forbidden("Your organisation does not write to this collection.")
+    stmt = (select(CollectionObject, StixObject.organisation_id, StixObject.version)
+            .join(StixObject, StixObject.id == CollectionObject.object_id)
+            .where(CollectionObject.collection_id == collection.id,
+                   StixObject.stix_id == stix_id, readable(actor)))
+    if versions:
+        stmt = stmt.where(StixObject.version.in_(versions))
+    found = db.execute(stmt).all()
+    if not found:
+        raise NotFound("No such object in this collection.")
+    if actor.role is not Role.COORDINATOR and any(org != actor.org_id for _p, org, _v in found):
+        raise Forbidden("Only the organisation that shared an object, or the coordination "
+                        "cell, takes it out of a collection.")
+    for placement, _org, _version in found:
+        db.delete(placement)
+    audit.record(db=db, actor=actor, action="intel.object_removed", object_type=KIND,
+                 object_id=collection.public_id,
+                 changes={"object": stix_id, "versions": sorted(v for _p, _o, v in found)})
+    return len(found)
+
+
+# --- observables shared as indicators ----------------------------------------------------------
+
+def share_observables(*, db: Session, actor: Principal, data: IndicatorsIn) -> IndicatorsOut:
+    """Observables made indicators (with their sightings) by the caller's organisation and
+    added to each collection named, each addition with its own outcome."""
+    policy.require(actor, Permission.INTEL_WRITE)
+    if actor.org_id is None:
+        raise Forbidden("Only a person of an organisation shares intel.")
+    for n, item in enumerate(data.observables):
+        try:
+            observables.normalise(item.type, item.value)
+        except observables.NotAnObservable as exc:
+            raise Invalid.field(["body", "observables", n, "value"], str(exc)) from exc
+    org = organisations.by_id(db=db, actor=READER, org_id=actor.org_id)
+    made = observables.intel_of(
+        [observables.Sighted(o.type, o.value, o.description) for o in data.observables],
+        code=org.code, name=org.name, tlp=data.tlp, now=clock.now(),
+        indicator_types=data.indicator_types, valid_until=data.valid_until,
+        sighted=data.sightings)
+    published = [Published(collection_id=c, outcome=add_objects(
+        db=db, actor=actor, collection_id=c, envelope={"objects": made}))
+        for c in dict.fromkeys(data.collections)]
+    return IndicatorsOut(identity=made[0]["id"],
+                         indicators=[o["id"] for o in made if o["type"] == "indicator"],
+                         objects=len(made), published=published)
+
+
+# --- MISP ---------------------------------------------------------------------------------------
+
+MAX_EXPORT = 50_000
+
+
+def import_misp(*, db: Session, actor: Principal, collection_id: uuid.UUID, document: object,
+                default_tlp: Tlp = Tlp.AMBER) -> AddOut:
+    """A MISP event (its attributes, objects, tags and distribution) into a collection."""
+    try:
+        made = misp.to_stix(document, default_tlp=default_tlp)
+    except misp.NotAnEvent as exc:
+        raise Invalid.field(["body"], str(exc)) from exc
+    return add_objects(db=db, actor=actor, collection_id=collection_id,
+                       envelope={"objects": made}, default_tlp=default_tlp)
+
+
+def export_misp(*, db: Session, actor: Principal, collection_id: uuid.UUID) -> dict[str, Any]:
+    """The latest version of each object of the collection the caller may see, as one MISP
+    event that MISP (and PyMISP) loads."""
+    collection = get_collection(db=db, actor=actor, collection_id=collection_id)
+    rows = db.execute(select(StixObject.stix_id, StixObject.version, StixObject.body)
+                      .join(CollectionObject, CollectionObject.object_id == StixObject.id)
+                      .where(CollectionObject.collection_id == collection.id, readable(actor))
+                      .order_by(CollectionObject.date_added, CollectionObject.id)
+                      .limit(MAX_EXPORT + 1)).all()
+    if len(rows) > MAX_EXPORT:
+        raise Conflict(f"The collection holds more than {MAX_EXPORT:,} objects: export it over "
+                       "TAXII, a page at a time.")
+    latest: dict[str, tuple[str, dict[str, Any]]] = {}
+    for stix_id, version, body in rows:
+        if stix_id not in latest or version > latest[stix_id][0]:
+            latest[stix_id] = (version, body)
+    return misp.to_misp([body for _v, body in latest.values()], title=collection.title,
+                        event_id=str(collection.public_id))

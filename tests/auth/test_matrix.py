@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -62,6 +63,10 @@ REQUESTS = "/api/v1/requests"
 DEPLOYMENTS = "/api/v1/deployments"
 DEPLOYMENT = f"{DEPLOYMENTS}/{{deployment_id}}"
 INTEL = "/api/v1/intel/collections"
+TAXII_ROOT = "/taxii2/{api_root}/"
+TAXII_COLLECTION = f"{TAXII_ROOT}collections/{{collection_id}}/"
+TAXII_OBJECT = f"{TAXII_COLLECTION}objects/{{object_id}}/"
+TAXII_JSON = "application/taxii+json;version=2.1"
 COLLECTION = f"{INTEL}/{{collection_id}}"
 RULES: dict[tuple[str, str], tuple[str, ...]] = {
     #                                                     anon  admin coord poc   resp  req   obs
@@ -151,6 +156,22 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", COLLECTION):                                 (_,    OK,   OK,   OK,   OK,   OK,   OK),
     ("GET", f"{COLLECTION}/objects"):                    (_,    OK,   OK,   OK,   OK,   OK,   OK),
     ("POST", f"{COLLECTION}/objects"):                   (_,    OK,   OK,   OK,   OK,   _,    _),
+    ("POST", "/api/v1/intel/indicators"):                (_,    OK,   OK,   OK,   OK,   _,    _),
+    ("POST", f"{COLLECTION}/misp"):                      (_,    OK,   OK,   OK,   OK,   _,    _),
+    ("GET", f"{COLLECTION}/misp"):                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    # TAXII 2.1: the same collections; an object is taken out by the organisation that shared
+    # it (Estonia's, here) or the coordination cell; a status is its sender's
+    ("GET", "/taxii2/"):                                 (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("GET", TAXII_ROOT):                                 (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("GET", f"{TAXII_ROOT}status/{{status_id}}/"):       (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("GET", f"{TAXII_ROOT}collections/"):                (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("GET", TAXII_COLLECTION):                           (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("GET", f"{TAXII_COLLECTION}manifest/"):             (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("GET", f"{TAXII_COLLECTION}objects/"):              (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("POST", f"{TAXII_COLLECTION}objects/"):             (_,    OK,   OK,   OK,   OK,   _,    _),
+    ("GET", TAXII_OBJECT):                               (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("DELETE", TAXII_OBJECT):                            (_,    _,    OK,   OK,   OK,   _,    _),
+    ("GET", f"{TAXII_OBJECT}versions/"):                 (_,    OK,   OK,   OK,   OK,   OK,   OK),
     ("GET", f"{ORGS}/{{code}}/arrangements"):            (_,    OK,   OK,   _,    _,    _,    _),
     ("POST", f"{ORGS}/{{code}}/arrangements"):           (_,    OK,   OK,   _,    _,    _,    _),
     ("GET", ORGS):                                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
@@ -469,6 +490,7 @@ class Scene:
     pending: uuid.UUID = NIL  # the EE expert awaiting consent on the freshest deployment
     attachment: uuid.UUID = NIL  # a file sent with the requester's request
     collection: uuid.UUID = NIL  # a sharing group: LT and EE write, CERT-EU and DE read
+    stix_object: str = ""  # an indicator Estonia shared in it
     files: Path = field(default_factory=lambda: Path(tempfile.mkdtemp()) / "files")
     role: Role | None = None  # whose run this is (an import's confirmation is sealed for it)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -583,6 +605,31 @@ class Scene:
             self.pending = pending
             return deployment.public_id
 
+    def fresh_object(self) -> str:
+        """A GREEN indicator Estonia's POC shares in the scene's collection."""
+        from crrt.intel import service as intel
+
+        made = _matrix_indicator()
+        with self.database.session() as db:
+            outcome = intel.add_objects(db=db, actor=self.world.principals[Role.NATIONAL_POC],
+                                        collection_id=self.collection, envelope={
+                                            "objects": [made]})
+        assert outcome.success_count == 1, outcome
+        return str(made["id"])
+
+    def fresh_status(self, role: Role | None) -> uuid.UUID:
+        """The status of an (empty) envelope sent by ``role``'s user: a status is its
+        sender's."""
+        from crrt.intel import service as intel
+        from crrt.intel.schemas import AddOut
+
+        actor = self.world.principals[role or Role.OBSERVER]
+        with self.database.session() as db:
+            return intel.record_status(db=db, actor=actor, collection_id=self.collection,
+                                       outcome=AddOut(total_count=0, success_count=0,
+                                                      failure_count=0, successes=[],
+                                                      failures=[])).public_id
+
     def fresh_attachment(self) -> uuid.UUID:
         from crrt.assistance import attachments
         from crrt.core.files import FileStore
@@ -637,7 +684,16 @@ def build_scene(database: Database, world: World, secret_key: str,
     scene.deployment = scene.fresh_deployment()
     scene.attachment = scene.fresh_attachment()
     scene.collection = _collection_scene(database, world)
+    scene.stix_object = scene.fresh_object()
     return scene
+
+
+def _matrix_indicator() -> dict[str, Any]:
+    return {"type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid4()}",
+            "created": "2026-11-27T10:00:00.000Z", "modified": "2026-11-27T10:00:00.000Z",
+            "pattern": "[ipv4-addr:value = '198.51.100.7']", "pattern_type": "stix",
+            "valid_from": "2026-11-27T10:00:00Z",
+            "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]}
 
 
 def _collection_scene(database: Database, world: World) -> uuid.UUID:
@@ -738,6 +794,12 @@ def path_params(scene: Scene, method: str, path: str, role: Role | None) -> dict
         params["attachment_id"] = scene.attachment
     if "{collection_id}" in path:
         params["collection_id"] = scene.collection
+    if "{api_root}" in path:
+        params["api_root"] = "crrt"
+    if "{object_id}" in path:
+        params["object_id"] = scene.fresh_object() if method == "DELETE" else scene.stix_object
+    if "{status_id}" in path:
+        params["status_id"] = scene.fresh_status(role)
     if "{plan_id}" in path:
         params["plan_id"] = scene.fresh_draft()
     if "{rotation_id}" in path:
@@ -799,6 +861,14 @@ def _newest_expert_name(scene: Scene) -> str:
 
 BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
     ("POST", INTEL): lambda s: {"json": {"title": f"Matrix group {s.n()}", "members": ["EE"]}},
+    ("POST", f"{COLLECTION}/misp"): lambda s: {"json": {"Event": {
+        "info": "Matrix event", "distribution": "2", "Attribute": [
+            {"type": "ip-dst", "value": "198.51.100.8", "to_ids": True}]}}},
+    ("POST", "/api/v1/intel/indicators"): lambda s: {"json": {
+        "observables": [{"type": "ipv4-addr", "value": "198.51.100.9"}],
+        "collections": [str(s.collection)], "tlp": "green"}},
+    ("POST", f"{TAXII_COLLECTION}objects/"): lambda s: {"content": json.dumps({"objects": [
+        _matrix_indicator()]})},
     ("POST", f"{COLLECTION}/objects"): lambda s: {"json": {"type": "bundle", "objects": [{
         "type": "ipv4-addr", "spec_version": "2.1", "value": "198.51.100.7",
         "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
@@ -959,7 +1029,7 @@ BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
 
 
 def is_page(path: str) -> bool:
-    return not path.startswith("/api/")
+    return not path.startswith(("/api/", "/taxii2/"))
 
 
 def call(client: TestClient, scene: Scene, method: str, path: str,
@@ -986,6 +1056,8 @@ def call(client: TestClient, scene: Scene, method: str, path: str,
                                                                             binding)
     elif role is not None:
         headers = scene.world.headers(role)
+    if path.startswith("/taxii2/"):
+        headers |= {"Accept": TAXII_JSON, "Content-Type": TAXII_JSON}
     response = client.request(method, url, headers=headers, follow_redirects=False, **kwargs)
     client.cookies.clear()
     return response.status_code, response.headers.get("location", "")

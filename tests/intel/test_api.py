@@ -194,3 +194,48 @@ def test_a_large_envelope_goes_in_whole(client, world, database):
     assert _add(client, world, collection, sent).json()["success_count"] == 2000
     with database.session(read_only=True) as db:
         assert db.scalar(select(func.count()).select_from(StixObject)) == 2000
+
+
+def test_observables_become_indicators_with_their_sightings(client, world):
+    collection = _collection(client, world)
+    green_only = _collection(client, world, title="Green only", max_tlp="green")
+    shared = client.post("/api/v1/intel/indicators", headers=world.headers(Role.NATIONAL_POC),
+                         json={"observables": [
+                             {"type": "ipv4-addr", "value": " 198.51.100.7 "},
+                             {"type": "sha256", "value": "AB" * 32,
+                              "description": "The dropper"},
+                             {"type": "url", "value": "HTTP://Evil.Example/Login"}],
+                             "collections": [collection["id"], green_only["id"]],
+                             "tlp": "amber"})
+    assert shared.status_code == 201, shared.text
+    out = shared.json()
+    assert len(out["indicators"]) == 3 and out["objects"] == 1 + 3 * 4
+    amber, green = out["published"]
+    assert amber["outcome"]["success_count"] == 13
+    assert green["outcome"]["success_count"] == 1  # the identity (CLEAR); the rest is AMBER
+    objects = client.get(f"{API}/{collection['id']}/objects", params={"limit": 100},
+                         headers=world.headers(Role.COORDINATOR)).json()["objects"]
+    patterns = sorted(o["pattern"] for o in objects if o["type"] == "indicator")
+    assert patterns == ["[file:hashes.'SHA-256' = '" + "ab" * 32 + "']",
+                        "[ipv4-addr:value = '198.51.100.7']",
+                        "[url:value = 'http://evil.example/Login']"]
+    for obj in objects:
+        checked = validate_instance(obj, ValidationOptions(version="2.1"))
+        assert checked.is_valid, (obj["type"], [str(e) for e in checked.errors])
+        if obj["type"] not in ("identity", "ipv4-addr", "file", "url"):
+            assert obj["created_by_ref"] == out["identity"]
+            assert obj["object_marking_refs"] == [markings.TLP2_IDS[Tlp.AMBER]]
+    assert {o["type"] for o in objects} == {"identity", "indicator", "ipv4-addr", "file", "url",
+                                            "observed-data", "sighting"}
+
+
+def test_a_value_that_is_not_its_type_is_refused_by_the_field(client, world):
+    collection = _collection(client, world)
+    sent = [{"type": "ipv4-addr", "value": "10.1.1.1"},
+            {"type": "ipv4-addr", "value": "2001:db8::1"}]
+    refused = _problem(client.post("/api/v1/intel/indicators",
+                                   headers=world.headers(Role.NATIONAL_POC), json={
+                                       "observables": sent, "collections": [collection["id"]]}),
+                       422)
+    assert refused["errors"][0]["loc"][-2:] == [1, "value"]
+    assert "IPv4" in refused["errors"][0]["msg"]

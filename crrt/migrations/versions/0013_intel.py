@@ -85,10 +85,29 @@ def upgrade() -> None:
         batch_op.create_index('ix_intel_collection_objects_added', ['collection_id', 'date_added', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_intel_collection_objects_object_id'), ['object_id'], unique=False)
 
+    op.create_table('intel_add_statuses',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('collection_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('requested_at', UTCDateTime(), nullable=False),
+    sa.Column('total_count', sa.Integer(), nullable=False),
+    sa.Column('successes', sa.JSON(), nullable=False),
+    sa.Column('failures', sa.JSON(), nullable=False),
+    sa.Column('public_id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['collection_id'], ['intel_collections.id'], name=op.f('fk_intel_add_statuses_collection_id_intel_collections'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_intel_add_statuses')),
+    sa.UniqueConstraint('public_id', name=op.f('uq_intel_add_statuses_public_id'))
+    )
+    with op.batch_alter_table('intel_add_statuses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_intel_add_statuses_collection_id'), ['collection_id'], unique=False)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table('intel_add_statuses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_intel_add_statuses_collection_id'))
+
+    op.drop_table('intel_add_statuses')
     with op.batch_alter_table('intel_collection_objects', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_intel_collection_objects_object_id'))
         batch_op.drop_index('ix_intel_collection_objects_added')
