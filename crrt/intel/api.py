@@ -12,7 +12,15 @@ from crrt.access.enums import Tlp
 from crrt.core.errors import Invalid
 from crrt.core.http import Db, PublicIdParam, body_limit
 from crrt.intel import service, stix
-from crrt.intel.schemas import AddOut, CollectionIn, CollectionOut, IndicatorsIn, IndicatorsOut
+from crrt.intel.schemas import (
+    AddOut,
+    CollectionIn,
+    CollectionOut,
+    CorrelateIn,
+    CorrelateOut,
+    IndicatorsIn,
+    IndicatorsOut,
+)
 
 router = APIRouter(prefix="/intel", tags=["intel"])
 MAX_ENVELOPE = 16 * 1024 * 1024
@@ -102,3 +110,11 @@ def import_misp(collection_id: PublicIdParam, request: Request,
 def export_misp(collection_id: PublicIdParam, db: Db, me: Me) -> dict[str, Any]:
     """The collection as one MISP event (what the caller may see of it)."""
     return service.export_misp(db=db, actor=me, collection_id=collection_id)
+
+
+@router.post("/correlate")
+def correlate(body: CorrelateIn, db: Db, me: Me) -> CorrelateOut:
+    """Where else each value was seen: the same value, a network holding an address (or
+    values inside a network), a domain above or below, a URL's host; as far as the caller
+    may know (the collections it reads, under TLP)."""
+    return service.correlate_values(db=db, actor=me, data=body)

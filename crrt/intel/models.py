@@ -104,3 +104,22 @@ class AddStatus(Base, PublicId):
     total_count: Mapped[int] = mapped_column(Integer, default=0)
     successes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     failures: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class IndexedValue(Base):
+    """A value an object says (an indicator's pattern, an observable's value), normalised,
+    so that correlation finds it by index lookups, never by a scan: ``value`` for exact
+    matches (an address or network in CIDR, a domain, a URL, an e-mail, a hash), ``key`` for
+    ranges (an address or network's first address in fixed-width hex; a domain's labels
+    reversed, so its subdomains share the prefix)."""
+
+    __tablename__ = "intel_values"
+    __table_args__ = (Index("ix_intel_values_value", "kind", "value"),
+                      Index("ix_intel_values_key", "kind", "key"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_id: Mapped[int] = mapped_column(ForeignKey("stix_objects.id", ondelete="CASCADE"),
+                                           index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(2048))
+    key: Mapped[str] = mapped_column(String(300), default="")

@@ -89,6 +89,15 @@ def normalise(kind: Kind, value: str) -> str:
     return digest
 
 
+def host_of(url: str) -> str | None:
+    """A (normalised) URL's host."""
+    return urlsplit(url).hostname
+
+
+def is_ip(host: str) -> bool:
+    return _is_ip(host)
+
+
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)

@@ -112,3 +112,39 @@ class IndicatorsOut(BaseModel):
     indicators: list[str]
     objects: int
     published: list[Published]
+
+
+class Observed(Input):
+    type: Kind
+    value: Annotated[str, Field(min_length=1, max_length=2048)]
+
+
+class CorrelateIn(Input):
+    observables: Annotated[list[Observed], Field(min_length=1, max_length=1000)]
+
+
+class CollectionRef(BaseModel):
+    id: uuid.UUID
+    title: str
+
+
+class Hit(BaseModel):
+    id: str = Field(description="The STIX object that says the value.")
+    type: str
+    matched: str = Field(description="The value it says.")
+    how: str = Field(description="same; within (a network holding it); contains (a value "
+                                 "inside the network asked); above or below (domains)")
+    collections: list[CollectionRef] = []
+    organisations: list[str] = Field(default=[], description="Who shared it.")
+
+
+class CorrelationOut(BaseModel):
+    type: Kind
+    value: str
+    normalised: str | None = None
+    error: str | None = None
+    hits: list[Hit] = []
+
+
+class CorrelateOut(BaseModel):
+    results: list[CorrelationOut]

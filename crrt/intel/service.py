@@ -25,7 +25,7 @@ from crrt.audit import service as audit
 from crrt.core import clock
 from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
 from crrt.core.pagination import decode_cursor, encode_cursor
-from crrt.intel import misp, observables, stix
+from crrt.intel import correlate, misp, observables, stix
 from crrt.intel.models import (
     AddStatus,
     Collection,
@@ -37,7 +37,12 @@ from crrt.intel.schemas import (
     AddOut,
     CollectionIn,
     CollectionOut,
+    CollectionRef,
+    CorrelateIn,
+    CorrelateOut,
+    CorrelationOut,
     Failure,
+    Hit,
     IndicatorsIn,
     IndicatorsOut,
     MemberOut,
@@ -47,6 +52,7 @@ from crrt.intel.schemas import (
 from crrt.organisations import service as organisations
 
 KIND = "intel_collection"
+MAX_HITS = 500  # objects a value's hits name
 CENTRAL = (Role.ADMIN, Role.COORDINATOR)
 READER = Principal.system("intel")
 
@@ -197,24 +203,34 @@ def _chunks(rows: list[dict[str, Any]], size: int = 500) -> list[list[dict[str, 
 
 def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
            ) -> dict[tuple[str, str], int]:
-    """Each object version stored once; the ids of all of them, new or already there."""
+    """Each object version stored once, and the values of those new here indexed for
+    correlation; the ids of all of them, new or already there."""
     if not objects:
         return {}
+    wanted = {(p.stix_id, p.version) for p in objects}
+
+    def stored() -> dict[tuple[str, str], int]:
+        found: dict[tuple[str, str], int] = {}
+        for start in range(0, len(objects), 500):
+            ids = sorted({p.stix_id for p in objects[start:start + 500]})
+            for row in db.execute(select(StixObject.stix_id, StixObject.version, StixObject.id)
+                                  .where(StixObject.stix_id.in_(ids))):
+                if (row[0], row[1]) in wanted:
+                    found[(row[0], row[1])] = row[2]
+        return found
+
+    before = stored()
     rows = [{"stix_id": p.stix_id, "type": p.type, "spec_version": p.spec_version,
              "created": p.created, "modified": p.modified, "version": p.version,
              "created_by_ref": p.created_by_ref, "marking_refs": list(p.marking_refs),
              "tlp": p.tlp.value, "organisation_id": org_id, "body": p.body,
-             "stored_at": clock.now()} for p in objects]
+             "stored_at": clock.now()} for p in objects if (p.stix_id, p.version) not in before]
     for chunk in _chunks(rows):
         db.execute(_insert(db, StixObject).values(chunk).on_conflict_do_nothing())
-    found: dict[tuple[str, str], int] = {}
-    wanted = {(p.stix_id, p.version) for p in objects}
-    for start in range(0, len(objects), 500):
-        ids = sorted({p.stix_id for p in objects[start:start + 500]})
-        for row in db.execute(select(StixObject.stix_id, StixObject.version, StixObject.id)
-                              .where(StixObject.stix_id.in_(ids))):
-            if (row[0], row[1]) in wanted:
-                found[(row[0], row[1])] = row[2]
+    found = stored() if rows else before
+    correlate.index(db, [(found[(p.stix_id, p.version)], p.body) for p in objects
+                         if (p.stix_id, p.version) not in before
+                         and (p.stix_id, p.version) in found])
     return found
 
 
@@ -376,3 +392,47 @@ def export_misp(*, db: Session, actor: Principal, collection_id: uuid.UUID) -> d
             latest[stix_id] = (version, body)
     return misp.to_misp([body for _v, body in latest.values()], title=collection.title,
                         event_id=str(collection.public_id))
+
+
+# --- correlation --------------------------------------------------------------------------------
+
+def correlate_values(*, db: Session, actor: Principal, data: CorrelateIn) -> CorrelateOut:
+    """Where else each value was seen, as far as the caller may know: the objects it may read
+    that say the value (or a network holding it, a domain above or below it), the
+    collections it reads them in, and the organisations that shared them."""
+    policy.require_some(actor, Permission.INTEL_READ)
+    readable_collections = {c.id: c for c in list_collections(db=db, actor=actor)}
+    memory = correlate.memory_of(db)
+    results = []
+    for item in data.observables:
+        try:
+            normal = observables.normalise(item.type, item.value)
+        except observables.NotAnObservable as exc:
+            results.append(CorrelationOut(type=item.type, value=item.value, error=str(exc)))
+            continue
+        found = memory.lookup(item.type, item.value)
+        by_object: dict[int, list[correlate.Match]] = {}
+        for match in found:
+            by_object.setdefault(match.object_id, []).append(match)
+        hits: dict[int, Hit] = {}
+        if by_object and readable_collections:
+            rows = db.execute(
+                select(StixObject.id, StixObject.stix_id, StixObject.type,
+                       StixObject.organisation_id, CollectionObject.collection_id)
+                .join(CollectionObject, CollectionObject.object_id == StixObject.id)
+                .where(StixObject.id.in_(list(by_object)[:MAX_HITS]),
+                       CollectionObject.collection_id.in_(list(readable_collections)),
+                       readable(actor))).all()
+            for object_id, stix_id, kind, org_id, collection_id in rows:
+                match = by_object[object_id][0]
+                hit = hits.setdefault(object_id, Hit(
+                    id=stix_id, type=kind, matched=match.value, how=match.how,
+                    organisations=[organisations.by_id(db=db, actor=READER,
+                                                       org_id=org_id).code]
+                    if org_id is not None else []))
+                collection = readable_collections[collection_id]
+                hit.collections.append(CollectionRef(id=collection.public_id,
+                                                     title=collection.title))
+        results.append(CorrelationOut(type=item.type, value=item.value, normalised=normal,
+                                      hits=list(hits.values())))
+    return CorrelateOut(results=results)

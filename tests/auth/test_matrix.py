@@ -157,6 +157,7 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{COLLECTION}/objects"):                    (_,    OK,   OK,   OK,   OK,   OK,   OK),
     ("POST", f"{COLLECTION}/objects"):                   (_,    OK,   OK,   OK,   OK,   _,    _),
     ("POST", "/api/v1/intel/indicators"):                (_,    OK,   OK,   OK,   OK,   _,    _),
+    ("POST", "/api/v1/intel/correlate"):                 (_,    OK,   OK,   OK,   OK,   OK,   OK),
     ("POST", f"{COLLECTION}/misp"):                      (_,    OK,   OK,   OK,   OK,   _,    _),
     ("GET", f"{COLLECTION}/misp"):                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
     # TAXII 2.1: the same collections; an object is taken out by the organisation that shared
@@ -864,6 +865,8 @@ BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
     ("POST", f"{COLLECTION}/misp"): lambda s: {"json": {"Event": {
         "info": "Matrix event", "distribution": "2", "Attribute": [
             {"type": "ip-dst", "value": "198.51.100.8", "to_ids": True}]}}},
+    ("POST", "/api/v1/intel/correlate"): lambda s: {"json": {
+        "observables": [{"type": "ipv4-addr", "value": "198.51.100.7"}]}},
     ("POST", "/api/v1/intel/indicators"): lambda s: {"json": {
         "observables": [{"type": "ipv4-addr", "value": "198.51.100.9"}],
         "collections": [str(s.collection)], "tlp": "green"}},

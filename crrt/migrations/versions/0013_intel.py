@@ -100,10 +100,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('intel_add_statuses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_intel_add_statuses_collection_id'), ['collection_id'], unique=False)
+    op.create_table('intel_values',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('object_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('value', sa.String(length=2048), nullable=False),
+    sa.Column('key', sa.String(length=300), nullable=False),
+    sa.ForeignKeyConstraint(['object_id'], ['stix_objects.id'], name=op.f('fk_intel_values_object_id_stix_objects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_intel_values'))
+    )
+    with op.batch_alter_table('intel_values', schema=None) as batch_op:
+        batch_op.create_index('ix_intel_values_key', ['kind', 'key'], unique=False)
+        batch_op.create_index('ix_intel_values_value', ['kind', 'value'], unique=False)
+        batch_op.create_index(batch_op.f('ix_intel_values_object_id'), ['object_id'], unique=False)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_table('intel_values')
     with op.batch_alter_table('intel_add_statuses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_intel_add_statuses_collection_id'))
 

@@ -1,0 +1,85 @@
+"""Correlation through the API on both databases: the same value, an address inside a
+network and a network around addresses, domains above and below, a URL's host, hashes in any
+case; only what the caller may read (its collections, under TLP)."""
+
+from __future__ import annotations
+
+from crrt.access.enums import Role
+from crrt.intel import correlate
+from crrt.intel.observables import Kind
+from tests.intel.test_api import _collection
+
+CORRELATE = "/api/v1/intel/correlate"
+
+
+def _share(client, world, collection: dict, tlp: str, *observed: tuple[str, str],
+           role: Role = Role.NATIONAL_POC) -> None:
+    shared = client.post("/api/v1/intel/indicators", headers=world.headers(role), json={
+        "observables": [{"type": t, "value": v} for t, v in observed],
+        "collections": [collection["id"]], "tlp": tlp, "sightings": False})
+    assert shared.status_code == 201, shared.text
+
+
+def _hits(client, world, role: Role, *asked: tuple[str, str]) -> list[set[tuple[str, str]]]:
+    answer = client.post(CORRELATE, headers=world.headers(role), json={
+        "observables": [{"type": t, "value": v} for t, v in asked]})
+    assert answer.status_code == 200, answer.text
+    return [{(h["matched"], h["how"]) for h in r["hits"]} for r in answer.json()["results"]]
+
+
+def test_values_correlate_by_network_domain_host_and_hash(client, world):
+    collection = _collection(client, world, readers=["DE"])
+    _share(client, world, collection, "green", ("ipv4-addr", "10.0.0.0/8"),
+           ("ipv4-addr", "198.51.100.7"), ("domain-name", "evil.example"),
+           ("url", "https://cdn.bad.example/payload"), ("sha256", "ab" * 32),
+           ("ipv6-addr", "2001:db8::/32"))
+    found = _hits(client, world, Role.OBSERVER,
+                  ("ipv4-addr", "10.1.2.3"), ("ipv4-addr", "198.51.100.0/24"),
+                  ("domain-name", "login.Evil.example"), ("domain-name", "bad.example"),
+                  ("url", "http://cdn.bad.example/other"), ("sha256", "AB" * 32),
+                  ("ipv6-addr", "2001:db8:1::5"), ("ipv4-addr", "192.0.2.1"))
+    assert found == [
+        {("10.0.0.0/8", "within")}, {("198.51.100.7", "contains")},
+        {("evil.example", "above")}, {("cdn.bad.example", "below")},
+        {("cdn.bad.example", "same")}, {("ab" * 32, "same")},
+        {("2001:db8::/32", "within")}, set()]
+
+
+def test_memory_answers_as_the_database_does(client, world, database):
+    """The in-memory index the API asks gives exactly the SQL lookups' answers."""
+    collection = _collection(client, world)
+    _share(client, world, collection, "green", ("ipv4-addr", "10.0.0.0/8"),
+           ("ipv4-addr", "10.2.0.0/16"), ("ipv4-addr", "10.2.3.4"), ("ipv4-addr", "10.9.9.9"),
+           ("domain-name", "a.b.example"), ("domain-name", "b.example"),
+           ("url", "https://x.a.b.example/p"), ("ipv6-addr", "2001:db8::1"))
+    probes = [(Kind.IPV4, "10.2.3.4"), (Kind.IPV4, "10.0.0.0/8"), (Kind.IPV4, "10.2.0.0/15"),
+              (Kind.DOMAIN, "b.example"), (Kind.DOMAIN, "z.a.b.example"),
+              (Kind.URL, "https://x.a.b.example/q"), (Kind.IPV6, "2001:db8::/64"),
+              (Kind.SHA1, "a" * 40)]
+    with database.session(read_only=True) as db:
+        memory = correlate.memory_of(db)
+        for kind, value in probes:
+            assert sorted(memory.lookup(kind, value), key=repr) == sorted(
+                correlate.matches(db, kind, value), key=repr), (kind, value)
+
+
+def test_hits_name_where_and_by_whom_as_far_as_the_caller_may_know(client, world):
+    shared = _collection(client, world, title="Shared", readers=["DE"])
+    own = _collection(client, world, title="Estonia only", members=["EE"],
+                      max_tlp="amber+strict")
+    _share(client, world, shared, "amber", ("domain-name", "c2.example"))
+    _share(client, world, own, "amber+strict", ("domain-name", "c2.example"))
+    answer = client.post(CORRELATE, headers=world.headers(Role.NATIONAL_POC), json={
+        "observables": [{"type": "domain-name", "value": "c2.example"}]}).json()
+    hits = answer["results"][0]["hits"]
+    assert sorted(c["title"] for h in hits for c in h["collections"]) == ["Estonia only",
+                                                                           "Shared"]
+    assert {o for h in hits for o in h["organisations"]} == {"EE"}
+    observer = client.post(CORRELATE, headers=world.headers(Role.OBSERVER), json={
+        "observables": [{"type": "domain-name", "value": "c2.example"}]}).json()
+    assert [c["title"] for h in observer["results"][0]["hits"] for c in h["collections"]] == [
+        "Shared"]  # Germany reads the shared one, not Estonia's own
+    assert _hits(client, world, Role.REQUESTER, ("domain-name", "c2.example")) == [set()]
+    bad = client.post(CORRELATE, headers=world.headers(Role.OBSERVER), json={
+        "observables": [{"type": "ipv4-addr", "value": "c2.example"}]}).json()
+    assert "not an IP" in bad["results"][0]["error"]
