@@ -1,0 +1,289 @@
+"""Benchmark: crrt's TAXII 2.1 server beside OASIS's reference server, medallion.
+
+Prints figures; asserts nothing. ``.venv/bin/python bench/taxii.py [--objects 20000]
+[--envelope 500] [--page 1000] [--backend sqlite|postgresql|both]``.
+
+Both servers run on loopback as their own processes: ``crrt serve`` on a fresh database, and
+medallion (from PyPI) with its memory backend. One client (httpx, a connection kept) does the
+same on each: it adds ``--objects`` indicators (TLP:GREEN, valid patterns) in envelopes of
+``--envelope``, reads them all back a page of ``--page`` at a time, then reads with
+``match[type]=indicator`` and ``added_after`` the middle of the ingest. It prints objects a
+second for each phase and each server, and crrt's ratio to medallion. The ceiling, in the same
+run: the same objects inserted and read back by plain SQL on the same database (one table of
+JSON text, no HTTP, no validation), and crrt's fraction of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from keyed import audit_key, migrated_database
+from sqlalchemy import create_engine, text
+
+from crrt import parts
+from crrt.access.enums import Role
+from crrt.access.principal import Principal
+from crrt.auth import service as auth
+from crrt.auth.schemas import TokenIn, UserIn
+from crrt.intel import service as intel
+from crrt.intel.schemas import CollectionIn
+from crrt.organisations import service as organisations
+from crrt.organisations.enums import Membership, OrgKind
+from crrt.organisations.schemas import OrganisationIn
+
+TAXII = "application/taxii+json;version=2.1"
+GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+BENCH = Principal.system("bench")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def indicators(count: int) -> list[dict[str, Any]]:
+    return [{"type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid4()}",
+             "created": "2026-11-27T10:00:00.000Z", "modified": "2026-11-27T10:00:00.000Z",
+             "name": f"Scanner {n}", "indicator_types": ["malicious-activity"],
+             "pattern": f"[ipv4-addr:value = '10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}']",
+             "pattern_type": "stix", "valid_from": "2026-11-27T10:00:00Z",
+             "object_marking_refs": [GREEN]} for n in range(count)]
+
+
+def wait_up(url: str, process: subprocess.Popen[bytes], headers: dict[str, str]) -> None:
+    for _ in range(300):
+        if process.poll() is not None:
+            raise SystemExit(f"the server at {url} did not start")
+        try:
+            if httpx.get(url, headers=headers, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"the server at {url} did not answer")
+
+
+def run_phases(client: httpx.Client, objects_url: str, sent: list[dict[str, Any]],
+               envelope: int, page: int) -> dict[str, float]:
+    """Ingest, read everything, read filtered: objects a second for each."""
+    out: dict[str, float] = {}
+    started = time.perf_counter()
+    middle = ""
+    for start in range(0, len(sent), envelope):
+        answer = client.post(objects_url, content=json.dumps(
+            {"objects": sent[start:start + envelope]}),
+            headers={"Content-Type": TAXII, "Accept": TAXII})
+        answer.raise_for_status()
+        if answer.json().get("success_count") != len(sent[start:start + envelope]):
+            raise SystemExit(f"not all added: {answer.text[:300]}")
+        if start + envelope >= len(sent) // 2 and not middle:
+            middle = client.get(objects_url, params={"limit": 1},
+                                headers={"Accept": TAXII}).headers.get(
+                "X-TAXII-Date-Added-Last", "")
+            middle = _last_added(client, objects_url, page)
+    out["ingest"] = len(sent) / (time.perf_counter() - started)
+
+    def read_all(params: dict[str, str]) -> int:
+        seen, more, following = 0, True, None
+        while more:
+            answer = client.get(objects_url, params=params | {"limit": str(page)} | (
+                {"next": following} if following else {}), headers={"Accept": TAXII})
+            answer.raise_for_status()
+            body = answer.json()
+            seen += len(body.get("objects", []))
+            more, following = body.get("more", False), body.get("next")
+        return seen
+
+    started = time.perf_counter()
+    everything = read_all({})
+    out["read all"] = everything / (time.perf_counter() - started)
+    out["read all: objects"] = everything
+    started = time.perf_counter()
+    filtered = read_all({"match[type]": "indicator", "added_after": middle})
+    out["filtered"] = filtered / (time.perf_counter() - started)
+    out["filtered: objects"] = filtered
+    return out
+
+
+def _last_added(client: httpx.Client, objects_url: str, page: int) -> str:
+    """The date added of the last object so far (the manifest's last page)."""
+    manifest = objects_url.replace("/objects/", "/manifest/")
+    last, more, following = "", True, None
+    while more:
+        answer = client.get(manifest, params={"limit": str(page)} | (
+            {"next": following} if following else {}), headers={"Accept": TAXII})
+        body = answer.json()
+        if body.get("objects"):
+            last = body["objects"][-1]["date_added"]
+        more, following = body.get("more", False), body.get("next")
+    return last
+
+
+def medallion(folder: Path, objects: int, page: int) -> tuple[subprocess.Popen[bytes], str,
+                                                                   tuple[str, str]]:
+    port = free_port()
+    collection = str(uuid.uuid4())
+    data = {"/discovery": {"title": "medallion", "default": f"http://127.0.0.1:{port}/bench/",
+                           "api_roots": [f"http://127.0.0.1:{port}/bench/"]},
+            "bench": {"information": {"title": "bench", "versions": [TAXII],
+                                      "max_content_length": 100_000_000},
+                      "status": [], "collections": [{
+                          "id": collection, "title": "Bench", "can_read": True,
+                          "can_write": True, "media_types": [TAXII], "objects": [],
+                          "manifest": []}]}}
+    (folder / "data.json").write_text(json.dumps(data))
+    config = {"backend": {"module_class": "MemoryBackend",
+                          "filename": str(folder / "data.json")},
+              "users": {"bench": "bench"}, "taxii": {"max_page_size": max(page, 100)}}
+    (folder / "medallion.json").write_text(json.dumps(config))
+    log = (folder / "medallion.log").open("wb")
+    process = subprocess.Popen(  # noqa: S603 - our own command line
+        [str(Path(sys.executable).parent / "medallion"), "--port", str(port),
+         str(folder / "medallion.json")], stdout=log, stderr=subprocess.STDOUT)
+    return process, f"http://127.0.0.1:{port}/bench/collections/{collection}/objects/", (
+        "bench", "bench")
+
+
+def crrt_server(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    parts.load()
+    database = migrated_database(url)
+    with database.session() as db:
+        organisations.create(db=db, actor=BENCH, data=OrganisationIn(
+            code="EE", name="Estonia", kind=OrgKind.NATION, membership=Membership.PARTICIPANT))
+        user = auth.create_user(db=db, actor=BENCH, data=UserIn(
+            email="poc@ee.bench.example", name="Poc", role=Role.NATIONAL_POC, org="EE"))
+        _token, secret = auth.create_token(db=db, actor=BENCH, user=user,
+                                           data=TokenIn(name="bench"))
+    with database.session() as db:
+        coordinator = Principal(user_id=None, email="bench@crrt", name="bench",
+                                role=Role.COORDINATOR, org_id=None, org_code=None)
+        collection = intel.create_collection(db=db, actor=coordinator, data=CollectionIn(
+            title="Bench", members=["EE"], max_tlp="green")).public_id
+    database.dispose()
+    port = free_port()
+    env = {**os.environ, "CRRT_DATABASE_URL": url, "CRRT_DATA_DIR": str(folder),
+           "CRRT_SECRET_KEY": secrets.token_urlsafe(32), "CRRT_AUDIT_KEY": audit_key(),
+           "CRRT_EMBEDDED_WORKER": "false"}
+    log = (folder / "serve.log").open("wb")
+    process = subprocess.Popen(  # noqa: S603 - our own command line
+        [sys.executable, "-m", "crrt", "serve", "--port", str(port)], env=env, stdout=log,
+        stderr=subprocess.STDOUT)
+    return process, f"http://127.0.0.1:{port}/taxii2/crrt/collections/{collection}/objects/", \
+        secret
+
+
+def ceiling(url: str, sent: list[dict[str, Any]], page: int) -> dict[str, float]:
+    """The same objects by plain SQL on the same database: a table of JSON text."""
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    rows = [{"body": json.dumps(o)} for o in sent]
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE bench_ceiling (id INTEGER PRIMARY KEY, "
+                                "body TEXT NOT NULL)") if url.startswith("sqlite") else
+                           text("CREATE TABLE bench_ceiling (id SERIAL PRIMARY KEY, "
+                                "body TEXT NOT NULL)"))
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO bench_ceiling (body) VALUES (:body)"), rows)
+    ingest = len(sent) / (time.perf_counter() - started)
+    started, after, seen = time.perf_counter(), 0, 0
+    with engine.connect() as connection:
+        while True:
+            got = connection.execute(text("SELECT id, body FROM bench_ceiling WHERE id > :after "
+                                          "ORDER BY id LIMIT :page"),
+                                     {"after": after, "page": page}).all()
+            if not got:
+                break
+            seen += sum(1 for r in got if json.loads(r[1]))
+            after = got[-1][0]
+    engine.dispose()
+    return {"ingest": ingest, "read all": seen / (time.perf_counter() - started)}
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def run_backend(backend: str, args: argparse.Namespace) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="crrt-taxii-"))
+    name = f"crrt_bench_taxii_{os.getpid()}"
+    admin_url = f"{args.postgres.replace('postgresql://', 'postgresql+psycopg://')}/postgres"
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'bench.db'}"
+    else:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        admin.dispose()
+        url = f"{args.postgres}/{name}"
+    running: list[subprocess.Popen[bytes]] = []
+    try:
+        sent = indicators(args.objects)
+        crrt_process, crrt_objects, token = crrt_server(url, folder)
+        running.append(crrt_process)
+        med_process, med_objects, med_auth = medallion(folder, args.objects, args.page)
+        running.append(med_process)
+        wait_up(crrt_objects, crrt_process, {"Authorization": f"Bearer {token}",
+                                             "Accept": TAXII})
+        wait_up(med_objects.split("/collections/")[0] + "/", med_process, {"Accept": TAXII})
+        print(f"\n== {backend}; {os.cpu_count()} cores; python {sys.version.split()[0]}; "
+              f"{args.objects:,} indicators in envelopes of {args.envelope}, pages of "
+              f"{args.page}")
+        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=600) as c:
+            ours = run_phases(c, crrt_objects, sent, args.envelope, args.page)
+        with httpx.Client(auth=med_auth, timeout=600) as c:
+            theirs = run_phases(c, med_objects, indicators(args.objects), args.envelope,
+                                args.page)
+        top = ceiling(url, sent, args.page)
+        for phase in ("ingest", "read all", "filtered"):
+            print(f"{phase:9}: crrt {ours[phase]:9,.0f}/s   medallion {theirs[phase]:9,.0f}/s"
+                  f"   crrt/medallion {ours[phase] / theirs[phase]:6.1f}x"
+                  + (f"   plain SQL {top[phase]:9,.0f}/s, crrt at "
+                     f"{ours[phase] / top[phase]:.0%} of it" if phase in top else ""))
+        print(f"(read back: crrt {ours['read all: objects']:,.0f} and "
+              f"{ours['filtered: objects']:,.0f} filtered; medallion "
+              f"{theirs['read all: objects']:,.0f} and {theirs['filtered: objects']:,.0f})")
+    finally:
+        for process in running:
+            stop(process)
+        if backend == "postgresql":
+            admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.dispose()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=20_000)
+    parser.add_argument("--envelope", type=int, default=500)
+    parser.add_argument("--page", type=int, default=1000)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
+    args = parser.parse_args()
+    for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
+        run_backend(backend, args)
+
+
+if __name__ == "__main__":
+    main()
