@@ -88,6 +88,8 @@ class CollectionObject(Base):
     object_id: Mapped[int] = mapped_column(ForeignKey("stix_objects.id", ondelete="CASCADE"),
                                            index=True)
     date_added: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # the latest version of its object in this collection: TAXII's default, read at every page
+    latest: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class AddStatus(Base, PublicId):

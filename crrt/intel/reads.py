@@ -12,8 +12,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from typing import cast as typed
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, Text, and_, cast, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from crrt.access.principal import Principal
@@ -117,7 +118,7 @@ def _version_filter(collection: Collection, versions: list[str]) -> ColumnElemen
     if "first" in versions:
         ways.append(StixObject.version == extreme(func.min))
     if "last" in versions:
-        ways.append(StixObject.version == extreme(func.max))
+        ways.append(CollectionObject.latest.is_(True))
     stamps = [v for v in versions if v not in SPECIAL]
     if stamps:
         ways.append(StixObject.version.in_(stamps))
@@ -127,8 +128,10 @@ def _version_filter(collection: Collection, versions: list[str]) -> ColumnElemen
 def entries(collection: Collection, actor: Principal, wanted: Filters, *,
             stix_id: str | None = None) -> Select[Any]:
     """The collection's placements the filters keep, in TAXII's order, with their objects."""
-    stmt = (select(CollectionObject.id, CollectionObject.date_added, StixObject.body,
-                   StixObject.stix_id, StixObject.version, StixObject.spec_version)
+    stmt = typed(Select[Any], select(
+        CollectionObject.id, CollectionObject.date_added, cast(StixObject.body, Text).label("body"),
+        StixObject.stix_id, StixObject.version, StixObject.spec_version))
+    stmt = (stmt
             .join(StixObject, StixObject.id == CollectionObject.object_id)
             .where(CollectionObject.collection_id == collection.id, readable(actor)))
     if stix_id is not None:

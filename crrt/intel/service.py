@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -181,7 +181,9 @@ def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, enve
         accepted[(parsed.stix_id, parsed.version)] = parsed
     ids = _store(db, list(accepted.values()), actor.org_id)
     now = clock.now()
-    placements = [{"collection_id": collection.id, "object_id": ids[key], "date_added": now}
+    newest = _mark_latest(db, collection, list(accepted))
+    placements = [{"collection_id": collection.id, "object_id": ids[key], "date_added": now,
+                   "latest": newest[key[0]] == key[1]}
                   for key in accepted]  # in the envelope's order: pages list them so
     for rows in _chunks(placements):
         db.execute(_insert(db, CollectionObject).values(rows).on_conflict_do_nothing())
@@ -193,6 +195,32 @@ def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, enve
                           "refused": len(failures), "digest": digest.hexdigest()})
     return AddOut(total_count=len(raws), success_count=len(successes),
                   failure_count=len(failures), successes=successes, failures=failures)
+
+
+def _mark_latest(db: Session, collection: Collection, keys: list[tuple[str, str]]
+                 ) -> dict[str, str]:
+    """The latest version of each object once ``keys`` join the collection; placements
+    already there that stop being the latest are marked so."""
+    newest: dict[str, str] = {}
+    for stix_id, version in keys:
+        newest[stix_id] = max(version, newest.get(stix_id, version))
+    ids = sorted(newest)
+    older: list[int] = []
+    for start in range(0, len(ids), 500):
+        for placement, stix_id, version in db.execute(
+                select(CollectionObject.id, StixObject.stix_id, StixObject.version)
+                .join(StixObject, StixObject.id == CollectionObject.object_id)
+                .where(CollectionObject.collection_id == collection.id,
+                       CollectionObject.latest.is_(True),
+                       StixObject.stix_id.in_(ids[start:start + 500]))):
+            if version >= newest[stix_id]:
+                newest[stix_id] = version
+            else:
+                older.append(placement)
+    for start in range(0, len(older), 500):
+        db.execute(update(CollectionObject).where(
+            CollectionObject.id.in_(older[start:start + 500])).values(latest=False))
+    return newest
 
 
 def _chunks(rows: list[dict[str, Any]], size: int = 500) -> list[list[dict[str, Any]]]:
@@ -325,6 +353,14 @@ def delete_object(*, db: Session, actor: Principal, collection_id: uuid.UUID, st
                         "cell, takes it out of a collection.")
     for placement, _org, _version in found:
         db.delete(placement)
+    db.flush()
+    left = db.execute(select(CollectionObject.id).join(
+        StixObject, StixObject.id == CollectionObject.object_id).where(
+        CollectionObject.collection_id == collection.id, StixObject.stix_id == stix_id)
+        .order_by(StixObject.version.desc()).limit(1)).scalar()
+    if left is not None:  # the newest version left is the latest again
+        db.execute(update(CollectionObject).where(CollectionObject.id == left)
+                   .values(latest=True))
     audit.record(db=db, actor=actor, action="intel.object_removed", object_type=KIND,
                  object_id=collection.public_id,
                  changes={"object": stix_id, "versions": sorted(v for _p, _o, v in found)})

@@ -109,6 +109,9 @@ def test_oasis_client_end_to_end(client, world, live):
         "2026-11-27T10:00:00.000000Z", "2026-11-28T09:00:00.000000Z"]
     found.delete_object(indicators[1]["id"])
     assert len(found.get_objects()["objects"]) == 11
+    found.delete_object(indicators[0]["id"], version="2026-11-28T09:00:00.000Z")
+    assert [o["modified"] for o in found.get_object(indicators[0]["id"])["objects"]] == [
+        "2026-11-27T10:00:00.000Z"]  # the version left is the latest again
 
     # a reader reads and may not write; a stranger does not see the collection
     reader = Collection(found.url, user="observer", password=world.tokens[Role.OBSERVER])

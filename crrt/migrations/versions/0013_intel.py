@@ -76,6 +76,7 @@ def upgrade() -> None:
     sa.Column('collection_id', sa.Integer(), nullable=False),
     sa.Column('object_id', sa.Integer(), nullable=False),
     sa.Column('date_added', UTCDateTime(), nullable=False),
+    sa.Column('latest', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['collection_id'], ['intel_collections.id'], name=op.f('fk_intel_collection_objects_collection_id_intel_collections'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['object_id'], ['stix_objects.id'], name=op.f('fk_intel_collection_objects_object_id_stix_objects'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_intel_collection_objects')),
