@@ -80,7 +80,22 @@ ObjectId = Annotated[str, Path(max_length=stix.MAX_ID, description="A STIX id.")
 AddedAfter = Annotated[str | None, Query(max_length=40)]
 PageSize = Annotated[int | None, Query(ge=1, le=reads.MAX_PAGE)]
 Next = Annotated[str | None, Query(alias="next", max_length=200)]
-Match = Annotated[str | None, Query(max_length=8000)]
+MatchId = Annotated[str | None, Query(alias="match[id]", max_length=8000)]
+MatchType = Annotated[str | None, Query(alias="match[type]", max_length=8000)]
+MatchVersion = Annotated[str | None, Query(alias="match[version]", max_length=8000)]
+MatchSpec = Annotated[str | None, Query(alias="match[spec_version]", max_length=100)]
+
+
+def collection_filters(added_after: AddedAfter = None, limit: PageSize = None,
+                       next_token: Next = None, match_id: MatchId = None,
+                       match_type: MatchType = None, match_version: MatchVersion = None,
+                       match_spec_version: MatchSpec = None) -> reads.Filters:
+    """A collection's filters (objects, manifest), checked."""
+    return _filters(added_after, limit, next_token, match_id, match_type, match_version,
+                    match_spec_version)
+
+
+Filtered = Annotated[reads.Filters, Depends(collection_filters)]
 
 
 def _root(api_root: str) -> None:
@@ -183,20 +198,10 @@ def collection(api_root: ApiRoot, collection_id: CollectionId, db: Db, me: Clien
 
 @router.get("/{api_root}/collections/{collection_id}/manifest/")
 def manifest(api_root: ApiRoot, collection_id: CollectionId, db: Db, me: Client,
-             added_after: AddedAfter = None, limit: PageSize = None, next_token: Next = None,
-             match_id: Annotated[str | None, Query(alias="match[id]", max_length=8000)] = None,
-             match_type: Annotated[str | None, Query(alias="match[type]",
-                                                     max_length=8000)] = None,
-             match_version: Annotated[str | None, Query(alias="match[version]",
-                                                        max_length=8000)] = None,
-             match_spec_version: Annotated[str | None, Query(alias="match[spec_version]",
-                                                             max_length=100)] = None
-             ) -> Response:
+             wanted: Filtered) -> Response:
     """Which objects (and versions) the collection holds, without their content."""
     _root(api_root)
     found = service.get_collection(db=db, actor=me, collection_id=collection_id)
-    wanted = _filters(added_after, limit, next_token, match_id, match_type, match_version,
-                      match_spec_version)
     page = reads.page(db, reads.entries(found, me, wanted), wanted.limit)
     items = [{"id": r.stix_id, "date_added": stix.stamp(r.date_added),
               "version": r.version or stix.stamp(r.date_added), "media_type": STIX_JSON}
@@ -206,22 +211,10 @@ def manifest(api_root: ApiRoot, collection_id: CollectionId, db: Db, me: Client,
 
 @router.get("/{api_root}/collections/{collection_id}/objects/")
 def get_objects(api_root: ApiRoot, collection_id: CollectionId, db: Db, me: Client,
-                added_after: AddedAfter = None, limit: PageSize = None,
-                next_token: Next = None,
-                match_id: Annotated[str | None, Query(alias="match[id]",
-                                                      max_length=8000)] = None,
-                match_type: Annotated[str | None, Query(alias="match[type]",
-                                                        max_length=8000)] = None,
-                match_version: Annotated[str | None, Query(alias="match[version]",
-                                                           max_length=8000)] = None,
-                match_spec_version: Annotated[str | None, Query(alias="match[spec_version]",
-                                                                max_length=100)] = None
-                ) -> Response:
+                wanted: Filtered) -> Response:
     """The collection's objects the caller may see, a page at a time, in the order added."""
     _root(api_root)
     found = service.get_collection(db=db, actor=me, collection_id=collection_id)
-    wanted = _filters(added_after, limit, next_token, match_id, match_type, match_version,
-                      match_spec_version)
     return _objects(reads.page(db, reads.entries(found, me, wanted), wanted.limit))
 
 
@@ -257,12 +250,8 @@ def add_objects(api_root: ApiRoot, collection_id: CollectionId, request: Request
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/")
 def get_object(api_root: ApiRoot, collection_id: CollectionId, object_id: ObjectId, db: Db,
                me: Client, added_after: AddedAfter = None, limit: PageSize = None,
-               next_token: Next = None,
-               match_version: Annotated[str | None, Query(alias="match[version]",
-                                                          max_length=8000)] = None,
-               match_spec_version: Annotated[str | None, Query(alias="match[spec_version]",
-                                                               max_length=100)] = None
-               ) -> Response:
+               next_token: Next = None, match_version: MatchVersion = None,
+               match_spec_version: MatchSpec = None) -> Response:
     """One object's versions the filters keep (its latest by default)."""
     _root(api_root)
     found = service.get_collection(db=db, actor=me, collection_id=collection_id)
@@ -276,10 +265,7 @@ def get_object(api_root: ApiRoot, collection_id: CollectionId, object_id: Object
 
 @router.delete("/{api_root}/collections/{collection_id}/objects/{object_id}/")
 def delete_object(api_root: ApiRoot, collection_id: CollectionId, object_id: ObjectId,
-                  db: Db, me: Client,
-                  match_version: Annotated[str | None, Query(alias="match[version]",
-                                                             max_length=8000)] = None
-                  ) -> Response:
+                  db: Db, me: Client, match_version: MatchVersion = None) -> Response:
     """Take an object (all its versions, or those named) out of the collection."""
     _root(api_root)
     wanted = _filters(None, None, None, match_version=match_version or "all")
@@ -292,10 +278,7 @@ def delete_object(api_root: ApiRoot, collection_id: CollectionId, object_id: Obj
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/versions/")
 def versions(api_root: ApiRoot, collection_id: CollectionId, object_id: ObjectId, db: Db,
              me: Client, added_after: AddedAfter = None, limit: PageSize = None,
-             next_token: Next = None,
-             match_spec_version: Annotated[str | None, Query(alias="match[spec_version]",
-                                                             max_length=100)] = None
-             ) -> Response:
+             next_token: Next = None, match_spec_version: MatchSpec = None) -> Response:
     """Every version of one object the caller may see, oldest first."""
     _root(api_root)
     found = service.get_collection(db=db, actor=me, collection_id=collection_id)
