@@ -24,6 +24,7 @@ from crrt.cli_support import (
 from crrt.core import clock, logs, migrations
 from crrt.core.config import get_settings
 from crrt.experts.cli import app as experts_app
+from crrt.intel.cli import app as intel_app
 from crrt.organisations.enums import Membership, OrgKind
 from crrt.rotations.cli import app as roster_app
 
@@ -46,7 +47,7 @@ webhook_app = typer.Typer(help="Signed webhook endpoints (Standard Webhooks).",
 for sub, name in ((db_app, "db"), (org_app, "org"), (user_app, "user"), (token_app, "token"),
                   (audit_app, "audit"), (demo_app, "demo"), (experts_app, "experts"),
                   (jobs_app, "jobs"), (webhook_app, "webhook"),
-                  (roster_app, "roster")):
+                  (roster_app, "roster"), (intel_app, "intel")):
     app.add_typer(sub, name=name)
 
 

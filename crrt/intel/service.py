@@ -25,7 +25,7 @@ from crrt.audit import service as audit
 from crrt.core import clock
 from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
 from crrt.core.pagination import decode_cursor, encode_cursor
-from crrt.intel import correlate, misp, observables, stix
+from crrt.intel import correlate, markings, misp, observables, stix
 from crrt.intel.models import (
     AddStatus,
     Collection,
@@ -410,24 +410,54 @@ def import_misp(*, db: Session, actor: Principal, collection_id: uuid.UUID, docu
                        envelope={"objects": made}, default_tlp=default_tlp)
 
 
-def export_misp(*, db: Session, actor: Principal, collection_id: uuid.UUID) -> dict[str, Any]:
-    """The latest version of each object of the collection the caller may see, as one MISP
-    event that MISP (and PyMISP) loads."""
+def latest_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID
+                   ) -> tuple[Collection, list[dict[str, Any]]]:
+    """The latest version of each object of the collection the caller may see, in the
+    order they were added (for the exports: a bundle, a MISP event, CSV)."""
     collection = get_collection(db=db, actor=actor, collection_id=collection_id)
-    rows = db.execute(select(StixObject.stix_id, StixObject.version, StixObject.body)
+    rows = db.execute(select(StixObject.body)
                       .join(CollectionObject, CollectionObject.object_id == StixObject.id)
-                      .where(CollectionObject.collection_id == collection.id, readable(actor))
+                      .where(CollectionObject.collection_id == collection.id,
+                             CollectionObject.latest.is_(True), readable(actor))
                       .order_by(CollectionObject.date_added, CollectionObject.id)
-                      .limit(MAX_EXPORT + 1)).all()
+                      .limit(MAX_EXPORT + 1)).scalars().all()
     if len(rows) > MAX_EXPORT:
         raise Conflict(f"The collection holds more than {MAX_EXPORT:,} objects: export it over "
                        "TAXII, a page at a time.")
-    latest: dict[str, tuple[str, dict[str, Any]]] = {}
-    for stix_id, version, body in rows:
-        if stix_id not in latest or version > latest[stix_id][0]:
-            latest[stix_id] = (version, body)
-    return misp.to_misp([body for _v, body in latest.values()], title=collection.title,
-                        event_id=str(collection.public_id))
+    return collection, [dict(body) for body in rows]
+
+
+def export_misp(*, db: Session, actor: Principal, collection_id: uuid.UUID) -> dict[str, Any]:
+    """The collection as one MISP event that MISP (and PyMISP) loads."""
+    collection, objects = latest_objects(db=db, actor=actor, collection_id=collection_id)
+    return misp.to_misp(objects, title=collection.title, event_id=str(collection.public_id))
+
+
+def export_bundle(*, db: Session, actor: Principal, collection_id: uuid.UUID
+                  ) -> dict[str, Any]:
+    """The collection as a STIX 2.1 bundle, with the TLP marking definitions it refers to."""
+    _collection, objects = latest_objects(db=db, actor=actor, collection_id=collection_id)
+    used = {ref for o in objects for ref in o.get("object_marking_refs", [])}
+    held = {o["id"] for o in objects}
+    definitions = [markings.definition(t) for t, ref in markings.TLP2_IDS.items()
+                   if ref in used and ref not in held]
+    return {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": definitions + objects}
+
+
+CSV_COLUMNS = ("type", "value", "tlp", "stix_id", "description")
+
+
+def export_rows(*, db: Session, actor: Principal, collection_id: uuid.UUID
+                ) -> list[tuple[str, str, str, str, str]]:
+    """The values the collection's indicators and observables say, a row each (CSV)."""
+    _collection, objects = latest_objects(db=db, actor=actor, collection_id=collection_id)
+    rows = []
+    for obj in objects:
+        tlp = markings.tlp_of(obj.get("object_marking_refs", []))
+        for kind, value in correlate.said_by(obj):
+            rows.append((kind.value, value, tlp.value, str(obj["id"]),
+                         str(obj.get("description", ""))))
+    return rows
 
 
 # --- correlation --------------------------------------------------------------------------------
