@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from crrt.access.caller import Me
 from crrt.access.enums import Tlp
@@ -118,3 +120,23 @@ def correlate(body: CorrelateIn, db: Db, me: Me) -> CorrelateOut:
     values inside a network), a domain above or below, a URL's host; as far as the caller
     may know (the collections it reads, under TLP)."""
     return service.correlate_values(db=db, actor=me, data=body)
+
+
+@router.get("/collections/{collection_id}/bundle")
+def export_bundle(collection_id: PublicIdParam, db: Db, me: Me) -> dict[str, Any]:
+    """The collection as a STIX 2.1 bundle (the latest version of each object the caller may
+    see), with the TLP marking definitions it refers to."""
+    return service.export_bundle(db=db, actor=me, collection_id=collection_id)
+
+
+@router.get("/collections/{collection_id}/values.csv",
+            responses={200: {"content": {"text/csv": {}}}})
+def export_csv(collection_id: PublicIdParam, db: Db, me: Me) -> Response:
+    """The values the collection's indicators and observables say, as CSV (type, value,
+    tlp, stix_id, description)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(service.CSV_COLUMNS)
+    writer.writerows(service.export_rows(db=db, actor=me, collection_id=collection_id))
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="collection-{collection_id}.csv"'})

@@ -160,6 +160,8 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/api/v1/intel/correlate"):                 (_,    OK,   OK,   OK,   OK,   OK,   OK),
     ("POST", f"{COLLECTION}/misp"):                      (_,    OK,   OK,   OK,   OK,   _,    _),
     ("GET", f"{COLLECTION}/misp"):                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("GET", f"{COLLECTION}/bundle"):                     (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    ("GET", f"{COLLECTION}/values.csv"):                 (_,    OK,   OK,   OK,   OK,   OK,   OK),
     # TAXII 2.1: the same collections; an object is taken out by the organisation that shared
     # it (Estonia's, here) or the coordination cell; a status is its sender's
     ("GET", "/taxii2/"):                                 (_,    OK,   OK,   OK,   OK,   OK,   OK),

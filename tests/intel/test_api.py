@@ -239,3 +239,26 @@ def test_a_value_that_is_not_its_type_is_refused_by_the_field(client, world):
                        422)
     assert refused["errors"][0]["loc"][-2:] == [1, "value"]
     assert "IPv4" in refused["errors"][0]["msg"]
+
+
+def test_a_collection_exports_as_a_bundle_and_as_csv(client, world):
+    collection = _collection(client, world, readers=["DE"])
+    sent = [_indicator("198.51.100.7"), _indicator("203.0.113.9", tlp=Tlp.AMBER)]
+    _add(client, world, collection, sent)
+    bundle = client.get(f"{API}/{collection['id']}/bundle",
+                        headers=world.headers(Role.OBSERVER)).json()
+    assert bundle["type"] == "bundle"
+    assert {o["id"] for o in bundle["objects"] if o["type"] == "indicator"} == {
+        o["id"] for o in sent}
+    assert {o["name"] for o in bundle["objects"] if o["type"] == "marking-definition"} == {
+        "TLP:GREEN", "TLP:AMBER"}
+    for obj in bundle["objects"]:
+        checked = validate_instance(obj, ValidationOptions(version="2.1"))
+        assert checked.is_valid, (obj["type"], [str(e) for e in checked.errors])
+    values = client.get(f"{API}/{collection['id']}/values.csv",
+                        headers=world.headers(Role.OBSERVER))
+    assert values.headers["content-type"].startswith("text/csv")
+    lines = values.text.splitlines()
+    assert lines[0] == "type,value,tlp,stix_id,description"
+    assert sorted(line.split(",")[:3] for line in lines[1:]) == [
+        ["ipv4-addr", "198.51.100.7", "green"], ["ipv4-addr", "203.0.113.9", "amber"]]
