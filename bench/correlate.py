@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from keyed import migrated_database
+from keyed import create_postgres, drop_postgres, migrated_database
 from sqlalchemy import create_engine, insert
 
 from crrt import parts
@@ -116,14 +116,8 @@ def main() -> None:
     rng = random.Random(2026)
     folder = Path(tempfile.mkdtemp(prefix="crrt-correlate-"))
     name = f"crrt_bench_correlate_{os.getpid()}"
-    if args.backend == "sqlite":
-        url = f"sqlite:///{folder / 'bench.db'}"
-    else:
-        admin = create_engine(f"{args.postgres.replace('postgresql://', 'postgresql+psycopg://')}"
-                              "/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = f"{args.postgres}/{name}"
+    url = f"sqlite:///{folder / 'bench.db'}" if args.backend == "sqlite" \
+        else create_postgres(args.postgres, name)
     try:
         database = migrated_database(url)
         stored = values(args.count, rng)
@@ -164,11 +158,7 @@ def main() -> None:
         database.dispose()
     finally:
         if args.backend == "postgresql":
-            admin = create_engine(
-                f"{args.postgres.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
-                isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_postgres(args.postgres, name)
         shutil.rmtree(folder, ignore_errors=True)
 
 

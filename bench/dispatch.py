@@ -63,8 +63,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from keyed import audit_key, migrated_database
-from sqlalchemy import create_engine, func, select
+from keyed import audit_key, create_postgres, drop_postgres, free_port, migrated_database
+from sqlalchemy import func, select
 
 from crrt import parts
 from crrt.access.enums import Role
@@ -170,12 +170,6 @@ def spread(values: list[float], unit: str = "s") -> str:
             f"max {max(values) * scale:.2f} {unit} (n={len(values)})")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # --- the database and its seed -----------------------------------------------------------------
 
 @dataclass
@@ -242,24 +236,6 @@ def seed(url: str, requests: int, team: int) -> tuple[Tokens, int]:
     finally:
         database.dispose()
     return tokens, experts
-
-
-def create_postgres(server: str, name: str) -> str:
-    admin = create_engine(f"{server.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return f"{server}/{name}"
-
-
-def drop_postgres(server: str, name: str) -> None:
-    admin = create_engine(f"{server.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 # --- processes ---------------------------------------------------------------------------------

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+
+from sqlalchemy import Engine, create_engine
 
 from crrt.audit import service as audit
 from crrt.core import migrations
@@ -27,3 +30,32 @@ def migrated_database(url: str) -> Database:
     key = audit_key()
     migrations.upgrade(url)
     return audit.bind_key(Database(url), key)
+
+
+def free_port() -> int:
+    """A port on loopback nobody listens on (for a server the benchmark starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _admin(server: str) -> Engine:
+    return create_engine(f"{server.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
+                         isolation_level="AUTOCOMMIT")
+
+
+def create_postgres(server: str, name: str) -> str:
+    """A fresh, empty PostgreSQL database ``name`` on ``server``; its URL."""
+    admin = _admin(server)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return f"{server}/{name}"
+
+
+def drop_postgres(server: str, name: str) -> None:
+    admin = _admin(server)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()

@@ -24,7 +24,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from keyed import audit_key, migrated_database
+from keyed import audit_key, create_postgres, drop_postgres, free_port, migrated_database
 from sqlalchemy import create_engine, text
 
 from crrt import parts
@@ -52,12 +51,6 @@ from crrt.organisations.schemas import OrganisationIn
 TAXII = "application/taxii+json;version=2.1"
 GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 BENCH = Principal.system("bench")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def indicators(count: int) -> list[dict[str, Any]]:
@@ -225,15 +218,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="crrt-taxii-"))
     keep = args.keep
     name = f"crrt_bench_taxii_{os.getpid()}"
-    admin_url = f"{args.postgres.replace('postgresql://', 'postgresql+psycopg://')}/postgres"
-    if backend == "sqlite":
-        url = f"sqlite:///{folder / 'bench.db'}"
-    else:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        admin.dispose()
-        url = f"{args.postgres}/{name}"
+    url = f"sqlite:///{folder / 'bench.db'}" if backend == "sqlite" \
+        else create_postgres(args.postgres, name)
     running: list[subprocess.Popen[bytes]] = []
     try:
         sent = indicators(args.objects)
@@ -277,10 +263,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
         for process in running:
             stop(process)
         if backend == "postgresql":
-            admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
+            drop_postgres(args.postgres, name)
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
 

@@ -288,3 +288,12 @@ def write_lock(database: Database, tables: str) -> Iterator[None]:
     with database.engine.connect() as connection, connection.begin():
         connection.exec_driver_sql(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
         yield
+
+
+def free_port() -> int:
+    """A port on loopback nobody listens on (for a server a test starts)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -168,6 +168,11 @@ class Memory:
     Answers as :func:`matches` does (tests hold the two to the same answers)."""
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._clear()
+
+    def _clear(self) -> None:
+        """Forget everything read (the table is read again from its first row)."""
         self.last_id = 0
         self.last_row: tuple[str, str, int] | None = None
         self.exact: dict[tuple[str, str], list[int]] = {}
@@ -177,12 +182,6 @@ class Memory:
         self.ip_starts: dict[int, list[tuple[int, int, str, int]]] = {4: [], 6: []}
         self.below: list[tuple[str, str, int]] = []  # (reversed domain, domain, object id)
         self._sorted = True
-        self._lock = threading.Lock()
-
-    def _reset(self) -> None:
-        lock = self._lock
-        self.__init__()  # type: ignore[misc]
-        self._lock = lock
 
     def refresh(self, db: Session) -> int:
         """Take in the rows added since the last refresh; how many."""
@@ -190,7 +189,7 @@ class Memory:
             if self.last_id:
                 last = db.get(IndexedValue, self.last_id)
                 if last is None or (last.kind, last.value, last.object_id) != self.last_row:
-                    self._reset()  # the table is not the one read (restored, rebuilt)
+                    self._clear()  # the table is not the one read (restored, rebuilt)
             rows = db.execute(select(IndexedValue.id, IndexedValue.kind, IndexedValue.value,
                                      IndexedValue.key, IndexedValue.object_id)
                               .where(IndexedValue.id > self.last_id)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crrt.access.enums import Tlp
-from crrt.intel import markings, observables
+from crrt.intel import markings, observables, stix
 from crrt.intel.observables import Kind
 
 NAMESPACE = uuid.UUID("0b8f7c1e-5d5a-5b9e-8f51-3c2f1e4d9a10")
@@ -45,10 +45,6 @@ HASH_PATTERN = re.compile(r"^\[file:hashes\.'?(MD5|SHA-1|SHA-256|SHA-512)'? = '(
 
 class NotAnEvent(ValueError):
     """JSON that is not a MISP event."""
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
 
 
 def _tags(holder: dict[str, Any]) -> list[str]:
@@ -111,7 +107,7 @@ def to_stix(document: object, *, default_tlp: Tlp = Tlp.AMBER) -> list[dict[str,
     event = event_of(document)
     event_tags = _tags(event)
     tlp = _tlp(event_tags) or BY_DISTRIBUTION.get(str(event.get("distribution")), default_tlp)
-    when = _stamp(_when(event))
+    when = stix.stamp(_when(event))
     event_id = _uuid(event.get("uuid"), "event", event.get("info"), when)
     report_id = f"report--{event_id}"
     attributes: list[tuple[dict[str, Any], dict[str, Any] | None]] = [

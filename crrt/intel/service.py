@@ -469,6 +469,7 @@ def correlate_values(*, db: Session, actor: Principal, data: CorrelateIn) -> Cor
     policy.require_some(actor, Permission.INTEL_READ)
     readable_collections = {c.id: c for c in list_collections(db=db, actor=actor)}
     memory = correlate.memory_of(db)
+    codes: dict[int, str] = {}  # organisations named by the hits, each looked up once
     results = []
     for item in data.observables:
         try:
@@ -491,11 +492,11 @@ def correlate_values(*, db: Session, actor: Principal, data: CorrelateIn) -> Cor
                        readable(actor))).all()
             for object_id, stix_id, kind, org_id, collection_id in rows:
                 match = by_object[object_id][0]
+                if org_id is not None and org_id not in codes:
+                    codes[org_id] = organisations.by_id(db=db, actor=READER, org_id=org_id).code
                 hit = hits.setdefault(object_id, Hit(
                     id=stix_id, type=kind, matched=match.value, how=match.how,
-                    organisations=[organisations.by_id(db=db, actor=READER,
-                                                       org_id=org_id).code]
-                    if org_id is not None else []))
+                    organisations=[codes[org_id]] if org_id is not None else []))
                 collection = readable_collections[collection_id]
                 hit.collections.append(CollectionRef(id=collection.public_id,
                                                      title=collection.title))

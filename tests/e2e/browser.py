@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +28,6 @@ def shoot(page, filename: str, *, full: bool = True) -> None:
     """Keep the page as it stands, as ``SHOTS/filename``, for a person to look at."""
     if TAKE_SHOTS:
         page.screenshot(path=str(SHOTS / filename), full_page=full)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -39,8 +39,8 @@ from tests.e2e.browser import (
     RESPONDER_EMAIL,
     RESPONDER_NAME,
     Server,
-    free_port,
 )
+from tests.support import free_port
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ protocol's edges (media types, TAXII error messages, Basic and bearer) with a pl
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -17,14 +16,9 @@ from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
 from crrt.access.enums import Role, Tlp
 from tests.intel.test_api import _collection, _indicator
+from tests.support import free_port
 
 TAXII = "application/taxii+json;version=2.1"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
