@@ -7,14 +7,16 @@ PostgreSQL through psycopg 3 serves several processes at once.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import orjson
 from sqlalchemy import (
     CursorResult,
     DateTime,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     Enum,
     MetaData,
     Result,
+    Table,
     create_engine,
     event,
     text,
@@ -136,6 +139,16 @@ def _create_private(path: Path) -> None:
         os.close(fd)
 
 
+def json_text(value: Any) -> str:
+    """A JSON column's text: orjson (several times faster, and the STIX store writes its
+    objects by the thousand), the standard library for what orjson refuses (integers past
+    64 bits, keys that are not strings)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with the per-backend settings crrt relies on.
 
@@ -145,6 +158,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     kwargs.setdefault("hide_parameters", True)
+    kwargs.setdefault("json_serializer", json_text)
     if parsed.get_backend_name() != "sqlite":
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
         event.listen(engine, "handle_error", _withhold_details)
@@ -302,3 +316,27 @@ def str_enum(cls: type) -> Enum:
     """A column for a ``StrEnum``: stored as its value in a VARCHAR, the same on every engine."""
     return Enum(cls, native_enum=False, length=32, validate_strings=True,
                 values_callable=lambda members: [m.value for m in members])
+
+
+def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], *,
+                skip_existing: bool = False) -> None:
+    """Insert many rows as one executemany of plain SQL through the driver, each value
+    through its column type's own bind processor; with ``skip_existing``, rows a unique
+    constraint already holds are skipped. For the bulk paths (thousands of rows a request),
+    where SQLAlchemy's per-row machinery costs more than the inserts themselves."""
+    if not rows:
+        return
+    table = cast(Table, model.__table__)
+    connection = session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    processors = [table.c[name].type.bind_processor(dialect) for name in names]
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    # names are the table's own columns (table.c refused any other), quoted by the dialect
+    into = f"{quote(table.name)} ({', '.join(quote(n) for n in names)})"
+    sql = (f"INSERT INTO {into} VALUES ({', '.join([mark] * len(names))})"  # noqa: S608
+           + (" ON CONFLICT DO NOTHING" if skip_existing else ""))
+    connection.exec_driver_sql(sql, [
+        tuple(row[name] if process is None else process(row[name])
+              for name, process in zip(names, processors, strict=True)) for row in rows])

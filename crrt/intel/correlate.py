@@ -18,9 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crrt.core.db import insert_rows
 from crrt.intel import observables
 from crrt.intel.models import IndexedValue
 from crrt.intel.observables import Kind
@@ -56,6 +57,12 @@ def _reversed(domain: str) -> str:
 
 def entries(kind: Kind, value: str) -> list[Entry]:
     """What one observable value is indexed as (nothing if it does not normalise)."""
+    if kind is Kind.IPV4 and "/" not in value:  # the commonest value, parsed once
+        try:
+            address = ipaddress.IPv4Address(value.strip())
+        except ValueError:
+            return []
+        return [Entry(IP, str(address), f"4:{int(address):08x}")]
     try:
         normal = observables.normalise(kind, value)
     except observables.NotAnObservable:
@@ -95,8 +102,7 @@ def index(db: Session, objects: Iterable[tuple[int, dict[str, Any]]]) -> int:
     rows = [{"object_id": object_id, "kind": e.kind, "value": e.value[:2048], "key": e.key[:300]}
             for object_id, body in objects for kind, value in said_by(body)
             for e in entries(kind, value)]
-    for start in range(0, len(rows), 1000):
-        db.execute(insert(IndexedValue), rows[start:start + 1000])
+    insert_rows(db, IndexedValue, rows)
     return len(rows)
 
 

@@ -171,7 +171,8 @@ class Page:
 
 
 def page(db: Session, stmt: Select[Any], limit: int) -> Page:
-    rows = list(db.execute(stmt.limit(limit + 1)).all())
+    # plain rows through the connection: the ORM's loading would cost more than the query
+    rows = list(db.connection().execute(stmt.limit(limit + 1)).all())
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, more, encode_next(rows[-1].date_added, rows[-1].id) if more else None)

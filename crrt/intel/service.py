@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from crrt.access import policy
@@ -23,6 +22,7 @@ from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.audit import service as audit
 from crrt.core import clock
+from crrt.core.db import insert_rows
 from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
 from crrt.core.pagination import decode_cursor, encode_cursor
 from crrt.intel import correlate, markings, misp, observables, stix
@@ -148,11 +148,6 @@ def refusal(collection: Collection, tlp: Tlp, publisher_org: int | None) -> str 
     return None
 
 
-def _insert(db: Session, table: Any) -> Any:
-    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, envelope: object,
                 default_tlp: Tlp = Tlp.AMBER) -> AddOut:
     """Validate and add a bundle's or an envelope's objects to a collection; each object
@@ -185,8 +180,7 @@ def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, enve
     placements = [{"collection_id": collection.id, "object_id": ids[key], "date_added": now,
                    "latest": newest[key[0]] == key[1]}
                   for key in accepted]  # in the envelope's order: pages list them so
-    for rows in _chunks(placements):
-        db.execute(_insert(db, CollectionObject).values(rows).on_conflict_do_nothing())
+    insert_rows(db, CollectionObject, placements, skip_existing=True)
     successes = [Success(id=k[0], version=k[1]) for k in accepted]
     digest = hashlib.sha256("\n".join(sorted(f"{i} {v}" for i, v in accepted)).encode())
     audit.record(db=db, actor=actor, action="intel.objects_added", object_type=KIND,
@@ -223,12 +217,6 @@ def _mark_latest(db: Session, collection: Collection, keys: list[tuple[str, str]
     return newest
 
 
-def _chunks(rows: list[dict[str, Any]], size: int = 500) -> list[list[dict[str, Any]]]:
-    """Rows in statements of ``size``: under both databases' limits on a statement's
-    parameters, however large the envelope."""
-    return [rows[i:i + size] for i in range(0, len(rows), size)]
-
-
 def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
            ) -> dict[tuple[str, str], int]:
     """Each object version stored once, and the values of those new here indexed for
@@ -253,8 +241,7 @@ def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
              "created_by_ref": p.created_by_ref, "marking_refs": list(p.marking_refs),
              "tlp": p.tlp.value, "organisation_id": org_id, "body": p.body,
              "stored_at": clock.now()} for p in objects if (p.stix_id, p.version) not in before]
-    for chunk in _chunks(rows):
-        db.execute(_insert(db, StixObject).values(chunk).on_conflict_do_nothing())
+    insert_rows(db, StixObject, rows, skip_existing=True)
     found = stored() if rows else before
     correlate.index(db, [(found[(p.stix_id, p.version)], p.body) for p in objects
                          if (p.stix_id, p.version) not in before
