@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -36,7 +37,7 @@ from crrt.core.http import (
 )
 from crrt.experts.api import router as experts_router
 from crrt.intel import api as intel_api
-from crrt.intel import taxii
+from crrt.intel import peer_api, taxii
 from crrt.organisations.api import router as organisations_router
 from crrt.rotations import api as rotations_api
 from crrt.web import errors as web_errors
@@ -241,7 +242,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                    audit_router, rotations_api.templates, rotations_api.router,
                    rotations_api.other, assistance_api.router, assistance_api.arrangements,
                    assistance_api.deployment_routes, assistance_api.callouts,
-                   intel_api.router):
+                   intel_api.router, peer_api.router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(taxii.router)
@@ -251,3 +252,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     return app
 
 
+
+
+def serve_app() -> FastAPI:
+    """The app ``crrt serve`` runs: loaded, then everything alive so far (modules, the
+    routes, the libraries' grammars and schemas) frozen out of the garbage collector, whose
+    full passes would otherwise walk those millions of objects again and again while a
+    request builds its thousands of rows."""
+    app = create_app()
+    gc.collect()
+    gc.freeze()
+    return app

@@ -85,7 +85,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     import uvicorn
 
     ready_database().dispose()
-    uvicorn.run("crrt.api:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("crrt.api:serve_app", factory=True, host=host, port=port, workers=workers,
                 proxy_headers=True, log_level="info", log_config=logs.uvicorn_config())
 
 

@@ -20,6 +20,7 @@ REGISTERING = (
     "crrt.auth.personal_data",
     "crrt.experts.jobs",
     "crrt.experts.personal_data",
+    "crrt.intel.jobs",
     "crrt.notify.jobs",
     "crrt.rotations.personal_data",
     "crrt.workflow.jobs",

@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(default=120, ge=2, le=3600)
     # The TLP of a shared STIX object that carries no TLP marking: never open by default.
     intel_default_tlp: Literal["clear", "green", "amber", "amber+strict", "red"] = "amber"
+    # Minutes between two sync rounds with each federation peer (the worker's "intel.sync").
+    intel_sync_minutes: int = Field(default=15, ge=1, le=1440)
 
     @model_validator(mode="after")
     def _check_smtp(self) -> Settings:

@@ -1,38 +1,34 @@
 """``crrt intel``: importing a file into a collection and exporting one, by hand.
 
-``import`` finds the format from the content: a STIX bundle (or TAXII envelope), a MISP event,
-or CSV of values (``type,value[,description]`` with a header, or one value a line, its type
-recognised); it adds in batches, each its own transaction, with a progress bar, and reports
-what went in and what was refused, and why.
+``import`` finds the format from the content (:mod:`crrt.intel.imports`, which the import page
+shares): a STIX bundle (or TAXII envelope), a MISP event, or CSV of values; it adds in batches,
+each its own transaction, with a progress bar, and reports what went in and what was refused,
+and why.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import ipaddress
 import json
-import re
 import sys
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from crrt.access.enums import Role, Tlp
 from crrt.access.principal import Principal
 from crrt.cli_support import SYSTEM, fail, ready_database, refused, unit_of_work
-from crrt.core import clock
-from crrt.intel import misp, observables, service
-from crrt.intel.observables import Kind
+from crrt.intel import imports, peer_cli, service
 from crrt.organisations import service as organisations
 
-app = typer.Typer(help="Intel: import into and export from collections.", no_args_is_help=True)
+app = typer.Typer(help="Intel: import into and export from collections; federation peers.",
+                 no_args_is_help=True)
+app.add_typer(peer_cli.app)  # peers, peer-add, sync
 BATCH = 500
 MAX_BYTES = 64 * 1024 * 1024
-HEX = re.compile(r"[0-9a-fA-F]+")
-HASH_BY_LENGTH = {32: Kind.MD5, 40: Kind.SHA1, 64: Kind.SHA256, 128: Kind.SHA512}
 
 
 def _operator(code: str) -> Principal:
@@ -42,65 +38,6 @@ def _operator(code: str) -> Principal:
         org = organisations.get(db=db, actor=SYSTEM, code=code)
         return Principal(user_id=None, email="cli@crrt", name="crrt intel (command line)",
                          role=Role.COORDINATOR, org_id=org.id, org_code=org.code)
-
-
-def guess(value: str) -> Kind:
-    """The type of a bare value: an address or network, a hash by its length, a URL, an
-    e-mail address, else a domain."""
-    text = value.strip()
-    try:
-        network = ipaddress.ip_network(text, strict=False)
-        return Kind.IPV4 if network.version == 4 else Kind.IPV6
-    except ValueError:
-        pass
-    if HEX.fullmatch(text) and len(text) in HASH_BY_LENGTH:
-        return HASH_BY_LENGTH[len(text)]
-    if "://" in text:
-        return Kind.URL
-    return Kind.EMAIL if "@" in text else Kind.DOMAIN
-
-
-def _csv_observables(text: str) -> list[observables.Sighted]:
-    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
-    header = [c.strip().lower() for c in rows[0]] if rows else []
-    out = []
-    if "value" in header:
-        at_value, at_type = header.index("value"), header.index("type") if "type" in header \
-            else None
-        at_note = header.index("description") if "description" in header else None
-        for row in rows[1:]:
-            value = row[at_value].strip()
-            kind = Kind(row[at_type].strip()) if at_type is not None and row[at_type].strip() \
-                else guess(value)
-            out.append(observables.Sighted(kind, value, row[at_note].strip()
-                                           if at_note is not None else ""))
-    else:
-        out = [observables.Sighted(guess(r[0]), r[0].strip()) for r in rows]
-    return out
-
-
-def objects_of(content: bytes, *, code: str, name: str, tlp: Tlp) -> tuple[str, list[Any]]:
-    """(the format found, the STIX objects to add)."""
-    text = content.decode("utf-8-sig")
-    try:
-        document = json.loads(text)
-    except ValueError:
-        document = None
-    if isinstance(document, dict) and ("Event" in document or "Attribute" in document):
-        return "MISP event", misp.to_stix(document, default_tlp=tlp)
-    if isinstance(document, dict) and isinstance(document.get("objects"), list):
-        return "STIX bundle", list(document["objects"])
-    if document is not None:
-        raise ValueError("JSON, but neither a STIX bundle nor a MISP event")
-    found = _csv_observables(text)
-    for n, item in enumerate(found, start=1):
-        try:
-            observables.normalise(item.kind, item.value)
-        except observables.NotAnObservable as exc:
-            raise ValueError(f"line {n}: {exc}") from exc
-    return "CSV of values", observables.intel_of(
-        found, code=code, name=name, tlp=tlp, now=clock.now(),
-        indicator_types=["malicious-activity"], sighted=False)
 
 
 @app.command("collections")
@@ -130,31 +67,29 @@ def import_file(
         raise fail(f"{file.name} is larger than {MAX_BYTES // 1024 // 1024} MiB.")
     actor = _operator(org)
     try:
-        kind, objects = objects_of(content, code=actor.org_code or org, name=org, tlp=tlp)
-    except (ValueError, UnicodeDecodeError, misp.NotAnEvent) as exc:
+        kind, objects = imports.objects_of(content, code=actor.org_code or org, name=org,
+                                           tlp=tlp)
+    except imports.NotImportable as exc:
         raise fail(f"{file.name}: {exc}") from exc
     typer.echo(f"{file.name}: {kind}, {len(objects):,} objects", err=True)
-    added = refused_count = 0
-    failures: list[str] = []
+    tally = imports.Tally()
     database = ready_database()
     try:
         with typer.progressbar(length=len(objects), label="adding", file=sys.stderr) as bar:
             for start in range(0, len(objects), BATCH):
                 batch = objects[start:start + BATCH]
                 with database.session() as db, refused():
-                    outcome = service.add_objects(db=db, actor=actor, collection_id=collection,
-                                                  envelope={"objects": batch}, default_tlp=tlp)
-                added += outcome.success_count
-                refused_count += outcome.failure_count
-                failures += [f"{f.id or '(no id)'}: {f.message}" for f in outcome.failures]
+                    tally += imports.add(db=db, actor=actor, collection_id=collection,
+                                         objects=batch, default_tlp=tlp)
                 bar.update(len(batch))
     finally:
         database.dispose()
-    typer.echo(f"{added:,} added, {refused_count:,} refused")
-    for line in failures[:50]:
-        typer.echo(f"refused {line}", err=True)
-    if refused_count:
-        raise fail(f"{refused_count:,} object(s) refused (the rest went in).")
+    typer.echo(f"{tally.added:,} added, {tally.refused:,} refused"
+               + (f", {tally.already:,} already there" if tally.already else ""))
+    for failure in tally.failures[:50]:
+        typer.echo(f"refused {failure.id or '(no id)'}: {failure.message}", err=True)
+    if tally.refused:
+        raise fail(f"{tally.refused:,} object(s) refused (the rest went in).")
 
 
 @app.command("export")

@@ -1,5 +1,6 @@
 """Tables of the intel part: sharing groups (TAXII collections) with their member
-organisations, and the STIX store, each object version once, placed in collections.
+organisations, and the STIX store, each object version once, placed in collections; the
+federation's peers and the log of their sync rounds.
 
 An object version (its id and ``version``) is stored once however many collections hold it;
 each placement has its own date added, on which TAXII pages (with the placement's id to break
@@ -18,6 +19,7 @@ from crrt.access.enums import Tlp
 from crrt.core import clock
 from crrt.core.db import Base, UTCDateTime, str_enum
 from crrt.core.ids import PublicId
+from crrt.intel.enums import Direction, PeerAuth, SyncOutcome
 
 
 class Collection(Base, PublicId):
@@ -125,3 +127,63 @@ class IndexedValue(Base):
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(2048))
     key: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Peer(Base, PublicId):
+    """Another TAXII 2.1 server this node federates with (another crrt node, or any
+    conformant server): one of its collections mapped onto one of ours, which way, the
+    highest TLP that may go to it, and the token crrt signs in with, sealed
+    (:mod:`crrt.core.secretbox`), never shown.
+
+    The cursors are kept here and moved in the same transaction as what they account for:
+    the pull's after each page stored (the ``added_after`` its walk started from, the server's
+    ``next`` token, the last date added committed), the push's after the peer accepted an
+    envelope (the last placement sent, on date added then placement id). A round holds the
+    peer by ``lease_holder`` until ``lease_until``, so two rounds never run at once.
+    """
+
+    __tablename__ = "intel_peers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    api_root: Mapped[str] = mapped_column(String(2000))
+    remote_collection: Mapped[str] = mapped_column(String(200))
+    collection_id: Mapped[int] = mapped_column(ForeignKey("intel_collections.id"), index=True)
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction), default=Direction.PULL)
+    max_tlp: Mapped[Tlp] = mapped_column(str_enum(Tlp), default=Tlp.GREEN)
+    # the organisation whose node the peer is (AMBER may go to it), if it is one's
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    auth: Mapped[PeerAuth] = mapped_column(str_enum(PeerAuth), default=PeerAuth.BEARER)
+    username: Mapped[str] = mapped_column(String(200), default="")
+    token_sealed: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    pull_after: Mapped[str | None] = mapped_column(String(40))
+    pull_next: Mapped[str | None] = mapped_column(String(1000))
+    pull_seen: Mapped[str | None] = mapped_column(String(40))
+    push_added: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    push_placement: Mapped[int] = mapped_column(Integer, default=0)
+    next_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_holder: Mapped[str | None] = mapped_column(String(36))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SyncLog(Base, PublicId):
+    """One round with a peer: when, what it took, sent, kept home under TLP and saw refused,
+    and how it ended (its error without secrets). Pruned to the newest rows of each peer."""
+
+    __tablename__ = "intel_sync_log"
+    __table_args__ = (Index("ix_intel_sync_log_peer", "peer_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    peer_id: Mapped[int] = mapped_column(ForeignKey("intel_peers.id", ondelete="CASCADE"))
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pulled: Mapped[int] = mapped_column(Integer, default=0)
+    pushed: Mapped[int] = mapped_column(Integer, default=0)
+    withheld: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[SyncOutcome] = mapped_column(str_enum(SyncOutcome),
+                                                 default=SyncOutcome.RUNNING)
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -133,7 +133,8 @@ def entries(collection: Collection, actor: Principal, wanted: Filters, *,
         StixObject.stix_id, StixObject.version, StixObject.spec_version))
     stmt = (stmt
             .join(StixObject, StixObject.id == CollectionObject.object_id)
-            .where(CollectionObject.collection_id == collection.id, readable(actor)))
+            .where(CollectionObject.collection_id == collection.id,
+                   readable(actor, leaving=True)))
     if stix_id is not None:
         stmt = stmt.where(StixObject.stix_id == stix_id)
     if wanted.ids:

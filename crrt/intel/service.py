@@ -251,10 +251,13 @@ def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
 
 # --- reading -----------------------------------------------------------------------------------
 
-def readable(actor: Principal) -> ColumnElement[bool]:
+def readable(actor: Principal, *, leaving: bool = False) -> ColumnElement[bool]:
     """The objects of a collection the caller reads that its TLP lets it see: AMBER+STRICT
-    only in the organisation that shared it (and the coordination cell)."""
-    if actor.role in CENTRAL:
+    only in the organisation that shared it (and the coordination cell, on its pages and
+    API). ``leaving``: a machine channel (TAXII), by which objects may leave this node for
+    another; there AMBER+STRICT goes to its own organisation only, whatever the reader's
+    role, so a peer node given a central account still never pulls it."""
+    if actor.role in CENTRAL and not leaving:
         return true()
     own = StixObject.organisation_id == actor.org_id if actor.org_id is not None else false()
     return or_(StixObject.tlp.in_([Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER]),

@@ -190,6 +190,8 @@ def layout(request: Request) -> dict[str, Any]:
             nav.append(("/rotations", i18n.gettext("Rotations")))
         if policy.may(me, policy.Permission.CALENDAR_OWN):
             nav.append(("/duty", i18n.gettext("My duty")))
+        if policy.may(me, policy.Permission.INTEL_READ):
+            nav.append(("/intel", i18n.gettext("Intel")))
         if policy.may(me, policy.Permission.AUDIT_READ):
             nav.append(("/audit", i18n.gettext("Audit log")))
         if policy.may(me, policy.Permission.USERS_MANAGE):

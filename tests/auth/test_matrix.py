@@ -68,6 +68,8 @@ TAXII_COLLECTION = f"{TAXII_ROOT}collections/{{collection_id}}/"
 TAXII_OBJECT = f"{TAXII_COLLECTION}objects/{{object_id}}/"
 TAXII_JSON = "application/taxii+json;version=2.1"
 COLLECTION = f"{INTEL}/{{collection_id}}"
+PEERS = "/api/v1/intel/peers"
+PEER = f"{PEERS}/{{peer_id}}"
 RULES: dict[tuple[str, str], tuple[str, ...]] = {
     #                                                     anon  admin coord poc   resp  req   obs
     ("GET", "/api/v1/health"):                           (OK,   OK,   OK,   OK,   OK,   OK,   OK),
@@ -162,6 +164,15 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", f"{COLLECTION}/misp"):                       (_,    OK,   OK,   OK,   OK,   OK,   OK),
     ("GET", f"{COLLECTION}/bundle"):                     (_,    OK,   OK,   OK,   OK,   OK,   OK),
     ("GET", f"{COLLECTION}/values.csv"):                 (_,    OK,   OK,   OK,   OK,   OK,   OK),
+    # federation peers: the coordination cell (a round with the scene's peer fails to
+    # connect, and answers its log entry)
+    ("GET", PEERS):                                      (_,    OK,   OK,   _,    _,    _,    _),
+    ("POST", PEERS):                                     (_,    OK,   OK,   _,    _,    _,    _),
+    ("GET", PEER):                                       (_,    OK,   OK,   _,    _,    _,    _),
+    ("PATCH", PEER):                                     (_,    OK,   OK,   _,    _,    _,    _),
+    ("DELETE", PEER):                                    (_,    OK,   OK,   _,    _,    _,    _),
+    ("POST", f"{PEER}/sync"):                            (_,    OK,   OK,   _,    _,    _,    _),
+    ("GET", f"{PEER}/log"):                              (_,    OK,   OK,   _,    _,    _,    _),
     # TAXII 2.1: the same collections; an object is taken out by the organisation that shared
     # it (Estonia's, here) or the coordination cell; a status is its sender's
     ("GET", "/taxii2/"):                                 (_,    OK,   OK,   OK,   OK,   OK,   OK),
@@ -401,6 +412,21 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     # the chain's check: a button (POST), for the log's readers
     ("POST", "/audit"):                           (LOGIN, PAGE, PAGE, FORBIDDEN, FORBIDDEN,
                                                    FORBIDDEN, FORBIDDEN),
+    # intel pages: every role reads what its organisation reads (the scene's collection: LT
+    # and EE write, CERT-EU and DE read); the cell makes collections; writers import
+    ("GET", "/intel"):                            (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    ("POST", "/intel"):                           (LOGIN, AWAY, AWAY, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("GET", "/intel/collections/{collection_id}"):
+                                                  (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    ("GET", "/intel/objects/{stix_id}"):          (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    ("GET", "/intel/correlate"):                  (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    ("POST", "/intel/correlate"):                 (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    # CERT-EU shares intel but only reads the scene's collection: its import is refused
+    ("GET", "/intel/import"):                     (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE,
+                                                   FORBIDDEN),
+    ("POST", "/intel/import"):                    (LOGIN, PAGE, PAGE, PAGE, PAGE, FORBIDDEN,
+                                                   FORBIDDEN),
     # users administration: admins only (the spare user and its tokens)
     ("GET", "/users"):                            (LOGIN, PAGE, FORBIDDEN, FORBIDDEN, FORBIDDEN,
                                                    FORBIDDEN, FORBIDDEN),
@@ -494,6 +520,7 @@ class Scene:
     attachment: uuid.UUID = NIL  # a file sent with the requester's request
     collection: uuid.UUID = NIL  # a sharing group: LT and EE write, CERT-EU and DE read
     stix_object: str = ""  # an indicator Estonia shared in it
+    peer: uuid.UUID = NIL  # a federation peer of that collection, at a port nobody serves
     files: Path = field(default_factory=lambda: Path(tempfile.mkdtemp()) / "files")
     role: Role | None = None  # whose run this is (an import's confirmation is sealed for it)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -620,6 +647,19 @@ class Scene:
         assert outcome.success_count == 1, outcome
         return str(made["id"])
 
+    def fresh_peer(self) -> uuid.UUID:
+        from crrt.intel import peers
+        from crrt.intel.peer_schemas import PeerIn
+        from tests.support import free_port
+
+        with self.database.session() as db:
+            return peers.create_peer(db=db, actor=SYSTEM, secret_key=self.secret_key,
+                                     data=PeerIn(
+                                         name=f"Matrix peer {self.n()}",
+                                         api_root=f"http://127.0.0.1:{free_port()}/taxii2/crrt/",
+                                         collection="matrix", local_collection=self.collection,
+                                         direction="both", token="matrix-token")).public_id
+
     def fresh_status(self, role: Role | None) -> uuid.UUID:
         """The status of an (empty) envelope sent by ``role``'s user: a status is its
         sender's."""
@@ -688,6 +728,7 @@ def build_scene(database: Database, world: World, secret_key: str,
     scene.attachment = scene.fresh_attachment()
     scene.collection = _collection_scene(database, world)
     scene.stix_object = scene.fresh_object()
+    scene.peer = scene.fresh_peer()
     return scene
 
 
@@ -799,8 +840,12 @@ def path_params(scene: Scene, method: str, path: str, role: Role | None) -> dict
         params["collection_id"] = scene.collection
     if "{api_root}" in path:
         params["api_root"] = "crrt"
+    if "{stix_id}" in path:
+        params["stix_id"] = scene.stix_object
     if "{object_id}" in path:
         params["object_id"] = scene.fresh_object() if method == "DELETE" else scene.stix_object
+    if "{peer_id}" in path:
+        params["peer_id"] = scene.fresh_peer() if method == "DELETE" else scene.peer
     if "{status_id}" in path:
         params["status_id"] = scene.fresh_status(role)
     if "{plan_id}" in path:
@@ -863,6 +908,10 @@ def _newest_expert_name(scene: Scene) -> str:
 
 
 BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
+    ("POST", PEERS): lambda s: {"json": {
+        "name": f"Matrix node {s.n()}", "api_root": "https://node.example/taxii2/crrt/",
+        "collection": "matrix", "local_collection": str(s.collection)}},
+    ("PATCH", PEER): lambda s: {"json": {"name": f"Matrix peer renamed {s.n()}"}},
     ("POST", INTEL): lambda s: {"json": {"title": f"Matrix group {s.n()}", "members": ["EE"]}},
     ("POST", f"{COLLECTION}/misp"): lambda s: {"json": {"Event": {
         "info": "Matrix event", "distribution": "2", "Attribute": [
@@ -1025,6 +1074,12 @@ BODIES: dict[tuple[str, str], Callable[[Scene], Request]] = {
         "starts_on": (date(2060, 1, 1) + timedelta(days=10 * s.n())).isoformat(),
         "ends_on": (date(2060, 1, 3) + timedelta(days=10 * s.n())).isoformat(),
         "reason": "training"}},
+    ("POST", "/intel"): lambda s: {"data": {"title": f"Web group {s.n()}", "members": ["EE"],
+                                           "max_tlp": "green"}},
+    ("POST", "/intel/import"): lambda s: {
+        "files": {"file": ("values.csv", b"198.51.100.7\n", "text/csv")},
+        "data": {"collection": str(s.collection), "tlp": "green"}},
+    ("POST", "/intel/correlate"): lambda s: {"data": {"values": "198.51.100.7"}},
     ("POST", "/users/new"): lambda s: {"data": {
         "email": f"web-made-{s.n()}@test.example", "name": "Web Made", "role": "observer",
         "org": "DE"}},

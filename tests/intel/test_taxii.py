@@ -141,3 +141,26 @@ def test_protocol_edges(client, world):
     basic_wrong = client.get("/taxii2/", headers={"Accept": TAXII,
                                                   "Authorization": "Basic bm90OmF0b2tlbg=="})
     assert basic_wrong.status_code == 401
+
+
+def test_amber_strict_never_leaves_by_taxii_for_a_central_account(client, world):
+    """The coordination cell sees AMBER+STRICT on its pages and API, but TAXII is how objects
+    leave the node (a peer may hold a central account): there it goes to its own
+    organisation only."""
+    home = _collection(client, world, title="Estonia only", members=["EE"],
+                       max_tlp="amber+strict")
+    objects = f"/taxii2/crrt/collections/{home['id']}/objects/"
+    strict = _indicator("198.51.100.77", tlp=Tlp.AMBER_STRICT)
+    poc = {"Authorization": f"Bearer {world.tokens[Role.NATIONAL_POC]}", "Accept": TAXII}
+    added = client.post(objects, headers=poc | {"Content-Type": TAXII},
+                        json={"objects": [strict]})
+    assert added.status_code == 202 and added.json()["success_count"] == 1, added.text
+    assert [o["id"] for o in client.get(objects, headers=poc).json()["objects"]] == [strict["id"]]
+    cell = {"Authorization": f"Bearer {world.tokens[Role.COORDINATOR]}", "Accept": TAXII}
+    assert "objects" not in client.get(objects, headers=cell).json()
+    assert client.get(f"{objects}{strict['id']}/", headers=cell).status_code == 404
+    assert "objects" not in client.get(objects.replace("/objects/", "/manifest/"),
+                                       headers=cell).json()
+    by_api = client.get(f"/api/v1/intel/collections/{home['id']}/objects",
+                        headers=world.headers(Role.COORDINATOR))
+    assert by_api.status_code == 200 and strict["id"] in by_api.text
