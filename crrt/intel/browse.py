@@ -22,7 +22,13 @@ from crrt.access.principal import Principal
 from crrt.core.errors import NotFound
 from crrt.core.pagination import decode_after, encode_cursor
 from crrt.intel import correlate, imports, service, stix
-from crrt.intel.models import Collection, CollectionObject, IndexedValue, StixObject
+from crrt.intel.models import (
+    Collection,
+    CollectionObject,
+    IndexedValue,
+    ObjectRef,
+    StixObject,
+)
 from crrt.intel.schemas import CorrelateIn, Observed
 from crrt.organisations import service as organisations
 
@@ -32,7 +38,6 @@ TYPES = ("attack-pattern", "campaign", "course-of-action", "grouping", "identity
          "infrastructure", "intrusion-set", "malware", "note", "observed-data", "report",
          "threat-actor", "tool", "vulnerability", "relationship", "sighting", "domain-name",
          "email-addr", "file", "ipv4-addr", "ipv6-addr", "url")
-REFS = ("source_ref", "target_ref", "sighting_of_ref")
 MAX_RELATIONSHIPS = 200
 MAX_RAW = 200_000  # characters of an object's JSON a page shows
 
@@ -220,9 +225,8 @@ def relationships(*, db: Session, actor: Principal, stix_id: str,
     held = readable_collections(db=db, actor=actor)
     if not held:
         return []
-    pointing = _latest_visible(
-        db, actor, held, StixObject.type.in_(("relationship", "sighting")),
-        or_(*[StixObject.body[ref].as_string() == stix_id for ref in REFS]))
+    pointing = _latest_visible(db, actor, held, StixObject.id.in_(
+        select(ObjectRef.object_id).where(ObjectRef.ref == stix_id)))
     found: list[Related] = []
     for other_id, other in list(pointing.items())[:MAX_RELATIONSHIPS]:
         if other.get("type") == "sighting":

@@ -12,12 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import ipaddress
-import json
 import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -54,24 +54,28 @@ def guess(value: str) -> Kind:
     return Kind.EMAIL if "@" in text else Kind.DOMAIN
 
 
-def csv_observables(text: str) -> list[observables.Sighted]:
-    """The values of CSV: with a header naming ``value`` (and ``type``, ``description``), or
-    one value a line."""
-    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
-    header = [c.strip().lower() for c in rows[0]] if rows else []
+def csv_observables(text: str) -> list[tuple[int, observables.Sighted]]:
+    """The values of CSV, each with its line in the file: with a header naming ``value``
+    (and ``type``, ``description``), or one value a line."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = [(reader.line_num, r) for r in reader if r and any(c.strip() for c in r)]
+    except csv.Error as exc:  # a field past the reader's limit, a NUL, a stray quote
+        raise NotImportable(f"not CSV: {exc}") from exc
+    header = [c.strip().lower() for c in rows[0][1]] if rows else []
     if "value" not in header:
-        return [observables.Sighted(guess(r[0]), r[0].strip()) for r in rows]
+        return [(n, observables.Sighted(guess(r[0]), r[0].strip())) for n, r in rows]
     at_value = header.index("value")
     at_type = header.index("type") if "type" in header else None
     at_note = header.index("description") if "description" in header else None
     out = []
-    for n, row in enumerate(rows[1:], start=2):
+    for n, row in rows[1:]:
         value, kind = _cell(row, at_value), _cell(row, at_type)
         try:
             found = Kind(kind) if kind else guess(value)
         except ValueError as exc:
             raise NotImportable(f"line {n}: {kind!r} is not a type of value") from exc
-        out.append(observables.Sighted(found, value, _cell(row, at_note)))
+        out.append((n, observables.Sighted(found, value, _cell(row, at_note))))
     return out
 
 
@@ -87,10 +91,13 @@ def objects_of(content: bytes, *, code: str, name: str, tlp: Tlp,
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise NotImportable("the file is not UTF-8 text") from exc
-    try:
-        document = json.loads(text)
-    except ValueError:
+    try:  # orjson: nesting bounded (a file of brackets is refused, not a RecursionError)
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError:
         document = None
+        if text.lstrip()[:1] in ("{", "["):
+            raise NotImportable("the file starts as JSON but is not JSON (or nests too "
+                                "deeply)") from None
     if isinstance(document, dict) and ("Event" in document or "Attribute" in document):
         try:
             made = misp.to_stix(document, default_tlp=tlp)
@@ -101,11 +108,12 @@ def objects_of(content: bytes, *, code: str, name: str, tlp: Tlp,
         return STIX, _bounded(list(document["objects"]), max_objects)
     if document is not None:
         raise NotImportable("JSON, but neither a STIX bundle nor a MISP event")
-    found = csv_observables(text)
-    if not found:
+    lines = csv_observables(text)
+    if not lines:
         raise NotImportable("the file holds no values")
+    found = [item for _n, item in lines]
     _bounded(found, None if max_objects is None else max_objects - 1)  # and its identity
-    for n, item in enumerate(found, start=1):
+    for n, item in lines:
         try:
             observables.normalise(item.kind, item.value)
         except observables.NotAnObservable as exc:

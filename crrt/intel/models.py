@@ -110,6 +110,19 @@ class AddStatus(Base, PublicId):
     failures: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
+class ObjectRef(Base):
+    """Where a relationship or a sighting points (``source_ref``, ``target_ref``,
+    ``sighting_of_ref``), so an object's page finds what points to it by an index lookup,
+    never by reading every body in the store."""
+
+    __tablename__ = "intel_refs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    object_id: Mapped[int] = mapped_column(ForeignKey("stix_objects.id", ondelete="CASCADE"),
+                                           index=True)
+    ref: Mapped[str] = mapped_column(String(120), index=True)
+
+
 class IndexedValue(Base):
     """A value an object says (an indicator's pattern, an observable's value), normalised,
     so that correlation finds it by index lookups, never by a scan: ``value`` for exact

@@ -1,5 +1,7 @@
 """What the federation API takes and gives: peers (never their token: a peer says only
-whether it has one) and the log of their sync rounds."""
+whether it has one) and the log of their sync rounds. The rules a peer's fields must keep
+together (its TLP ceiling, HTTP Basic's user name) are the service's, :mod:`crrt.intel.peers`,
+which checks a change as much as a new peer."""
 
 from __future__ import annotations
 
@@ -7,19 +9,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr
 
 from crrt.access.enums import Tlp
 from crrt.core.inputs import Input
 from crrt.core.text import Label
+from crrt.core.urls import MAX_URL
 from crrt.intel.enums import Direction, PeerAuth, SyncOutcome
 from crrt.intel.schemas import OrgCode
 
-MAX_URL = 2000
 MAX_TOKEN = 1000
-# TLP that may leave by federation at all: AMBER+STRICT stays in its organisation, RED with
-# its named people, whatever a peer's settings say
-FEDERATED = (Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER)
 
 PeerName = Annotated[Label, Field(min_length=1, max_length=100)]
 ApiRootUrl = Annotated[str, Field(min_length=1, max_length=MAX_URL, description=(
@@ -33,15 +32,6 @@ Username = Annotated[str, Field(max_length=200, pattern=r"^[^:\x00-\x1f\x7f]*$",
 Token = Annotated[SecretStr, Field(max_length=MAX_TOKEN, description=(
     "The token crrt signs in to the peer with; stored sealed, never shown again. An empty "
     "one removes it."))]
-
-
-def _ceiling(max_tlp: Tlp | None, organisation: str | None) -> None:
-    if max_tlp is not None and max_tlp not in FEDERATED:
-        raise ValueError(f"{max_tlp.label} never leaves this node: a peer's ceiling is "
-                         "TLP:CLEAR, TLP:GREEN or TLP:AMBER.")
-    if max_tlp is Tlp.AMBER and not organisation:
-        raise ValueError("TLP:AMBER leaves only for a named organisation's node: name the "
-                         "organisation whose node the peer is.")
 
 
 class PeerIn(Input):
@@ -60,13 +50,6 @@ class PeerIn(Input):
     username: Username = ""
     token: Token | None = None
     active: bool = True
-
-    @model_validator(mode="after")
-    def _check(self) -> PeerIn:
-        _ceiling(self.max_tlp, self.organisation)
-        if self.auth is PeerAuth.BASIC and not self.username:
-            raise ValueError("HTTP Basic needs a username.")
-        return self
 
 
 class PeerPatch(Input):
@@ -87,12 +70,6 @@ class PeerPatch(Input):
     restart: bool = Field(default=False, description=(
         "Start both ways again from the beginning (after a higher ceiling, say): what the "
         "other side holds already is skipped there."))
-
-    @model_validator(mode="after")
-    def _check(self) -> PeerPatch:
-        if self.max_tlp is not None and self.max_tlp not in FEDERATED:
-            _ceiling(self.max_tlp, None)
-        return self
 
 
 class PeerOut(BaseModel):

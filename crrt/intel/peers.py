@@ -21,17 +21,19 @@ from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.access.resource import Resource
 from crrt.audit import service as audit
-from crrt.core import clock, secretbox
+from crrt.core import clock, secretbox, urls
 from crrt.core.errors import Conflict, Invalid, NotFound
 from crrt.core.pagination import Page, decode_after, encode_cursor
 from crrt.intel import service
 from crrt.intel.enums import PeerAuth
 from crrt.intel.models import Collection, Peer, SyncLog
-from crrt.intel.peer_schemas import FEDERATED, PeerIn, PeerOut, PeerPatch, SyncLogOut
-from crrt.notify import webhooks
+from crrt.intel.peer_schemas import PeerIn, PeerOut, PeerPatch, SyncLogOut
 from crrt.organisations import service as organisations
 
 KIND = "intel_peer"
+# TLP that may leave by federation at all: AMBER+STRICT stays in its organisation, RED with
+# its named people, whatever a peer's settings say
+FEDERATED = (Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER)
 NEVER = (Tlp.AMBER_STRICT, Tlp.RED)
 MAX_LOG_PAGE = 200
 
@@ -75,12 +77,9 @@ def token_of(peer: Peer, secret_key: str) -> str | None:
 # --- peers -------------------------------------------------------------------------------------
 
 def _api_root(url: str) -> str:
-    """An API root: https (plain http to this machine only, as webhooks), no credentials in
-    it, ending with a slash as TAXII's URLs do."""
-    try:
-        checked = webhooks.check_url(url)
-    except Invalid as exc:
-        raise Invalid.field("api_root", exc.detail) from None
+    """An API root: a URL crrt may call (:func:`crrt.core.urls.check`, as for webhooks),
+    ending with a slash as TAXII's URLs do."""
+    checked = urls.check(url, field="api_root")
     if "?" in checked or "#" in checked:
         raise Invalid.field("api_root", "An API root has no query or fragment.")
     return checked if checked.endswith("/") else checked + "/"
@@ -99,7 +98,12 @@ def _organisation(db: Session, actor: Principal, code: str | None) -> int | None
     return organisations.get(db=db, actor=actor, code=code, field="organisation").id
 
 
-def _check_ceiling(peer: Peer) -> None:
+def _check(peer: Peer) -> None:
+    """The rules a peer's fields keep together, checked on the peer as it would be saved, so
+    a change is held to them as much as a new peer."""
+    if peer.max_tlp not in FEDERATED:
+        raise Invalid.field("max_tlp", f"{peer.max_tlp.label} never leaves this node: a "
+                                       "peer's ceiling is TLP:CLEAR, TLP:GREEN or TLP:AMBER.")
     if peer.max_tlp is Tlp.AMBER and peer.organisation_id is None:
         raise Invalid.field("max_tlp", "TLP:AMBER leaves only for a named organisation's "
                                        "node: name the organisation whose node the peer is.")
@@ -125,7 +129,7 @@ def create_peer(*, db: Session, actor: Principal, data: PeerIn, secret_key: str)
                 organisation_id=_organisation(db, actor, data.organisation), auth=data.auth,
                 username=data.username, active=data.active, push_placement=0,
                 next_sync_at=clock.now())
-    _check_ceiling(peer)
+    _check(peer)
     if data.token is not None and data.token.get_secret_value():
         _seal(peer, data.token.get_secret_value(), secret_key)
     db.add(peer)
@@ -219,7 +223,7 @@ def update_peer(*, db: Session, actor: Principal, peer_id: uuid.UUID, data: Peer
             setattr(peer, name, getattr(data, name))
     if "organisation" in given:
         peer.organisation_id = _organisation(db, actor, data.organisation)
-    _check_ceiling(peer)
+    _check(peer)
     changed_token = "token" in given and data.token is not None
     if changed_token and data.token is not None:
         if data.token.get_secret_value():

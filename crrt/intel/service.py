@@ -31,6 +31,7 @@ from crrt.intel.models import (
     Collection,
     CollectionMember,
     CollectionObject,
+    ObjectRef,
     StixObject,
 )
 from crrt.intel.schemas import (
@@ -243,9 +244,11 @@ def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
              "stored_at": clock.now()} for p in objects if (p.stix_id, p.version) not in before]
     insert_rows(db, StixObject, rows, skip_existing=True)
     found = stored() if rows else before
-    correlate.index(db, [(found[(p.stix_id, p.version)], p.body) for p in objects
-                         if (p.stix_id, p.version) not in before
-                         and (p.stix_id, p.version) in found])
+    new = [(found[(p.stix_id, p.version)], p.body) for p in objects
+           if (p.stix_id, p.version) not in before and (p.stix_id, p.version) in found]
+    correlate.index(db, new)
+    insert_rows(db, ObjectRef, [{"object_id": object_id, "ref": ref} for object_id, body in new
+                                for ref in stix.refs_of(body)])
     return found
 
 
@@ -253,11 +256,12 @@ def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
 
 def readable(actor: Principal, *, leaving: bool = False) -> ColumnElement[bool]:
     """The objects of a collection the caller reads that its TLP lets it see: AMBER+STRICT
-    only in the organisation that shared it (and the coordination cell, on its pages and
-    API). ``leaving``: a machine channel (TAXII), by which objects may leave this node for
+    only in the organisation that shared it and, on the pages and the API, by coordinators
+    (as ``access.tlp`` has it: an administrator runs the platform, and reads no more).
+    ``leaving``: a machine channel (TAXII), by which objects may leave this node for
     another; there AMBER+STRICT goes to its own organisation only, whatever the reader's
     role, so a peer node given a central account still never pulls it."""
-    if actor.role in CENTRAL and not leaving:
+    if actor.role is Role.COORDINATOR and not leaving:
         return true()
     own = StixObject.organisation_id == actor.org_id if actor.org_id is not None else false()
     return or_(StixObject.tlp.in_([Tlp.CLEAR, Tlp.GREEN, Tlp.AMBER]),

@@ -23,6 +23,16 @@ MAX_ID = 120
 ID = re.compile(r"[a-z0-9][a-z0-9-]{0,60}--[0-9a-fA-F-]{36}")
 
 
+REFS = ("source_ref", "target_ref", "sighting_of_ref")  # where relationships and sightings point
+
+
+def refs_of(body: dict[str, Any]) -> list[str]:
+    """The ids a relationship or a sighting points to (nothing for other objects)."""
+    if body.get("type") not in ("relationship", "sighting"):
+        return []
+    return [body[ref] for ref in REFS if isinstance(body.get(ref), str) and ID.fullmatch(body[ref])]
+
+
 class Refused(ValueError):
     """An object the store does not take, and why."""
 

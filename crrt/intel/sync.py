@@ -1,76 +1,44 @@
-"""One sync round with a peer, over TAXII 2.1 (any conformant server: another crrt node,
-medallion, a vendor's).
+"""One sync round with a peer: the peer taken (so two rounds never move one cursor), a pull
+(:mod:`crrt.intel.pull`) and a push (:mod:`crrt.intel.push`) as its direction says, with no
+session open while the peer answers, and the round's entry in the sync log.
 
-**Pull**: ``GET {api_root}collections/{id}/objects/`` with ``added_after``, ``limit`` and every
-version, following ``next`` while ``more``. Each page is stored through
-:func:`crrt.intel.service.add_objects` (validated, what is there skipped, the collection's TLP
-enforced) as the node itself, in one transaction with the cursor: a round killed between
-pages loses nothing and repeats nothing, and the next resumes with the same ``next`` token. A
-server that forgot its token is asked again from the last date added committed, inclusive,
-and the store skips what it holds. A finished walk starts the next one a little before its
-last date added (:data:`OVERLAP`): a server's placement committed late with an earlier date
-is still found.
-
-**Push**: our placements after the push cursor (date added, then placement), those our own
-organisations shared (what came from a peer is not relayed), each sent only if
-:func:`crrt.intel.peers.leaves`; envelopes ``POST``-ed to the peer's collection, the cursor
-moved only once the peer answered with a status resource.
-
-Requests time out per step and per answer, answers are bounded in size, redirects are not
-followed, and no error, log line or log entry carries the token.
+A failure of the peer, or of ours, is the entry's outcome and error, never an exception that
+stops the caller (the job goes on with other peers); no error, log line or entry carries the
+token.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
-import orjson
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from crrt.access.enums import Role, Tlp
 from crrt.access.principal import Principal
-from crrt.audit import service as audit
 from crrt.core import clock, secretbox
 from crrt.core.config import Settings
 from crrt.core.db import Database, removed
-from crrt.core.errors import Conflict
-from crrt.intel import markings, peers, service, stix
+from crrt.core.errors import Conflict, NotFound
+from crrt.intel import peers, pull, push, taxii_client
 from crrt.intel.enums import Direction, PeerAuth, SyncOutcome
-from crrt.intel.models import Collection, CollectionObject, Peer, StixObject, SyncLog
+from crrt.intel.models import Collection, Peer, SyncLog
 from crrt.intel.peer_schemas import SyncLogOut
+from crrt.intel.taxii_client import PeerFailed, Remote
 
 log = logging.getLogger("crrt.intel.sync")
 
-TAXII = "application/taxii+json;version=2.1"
 PAGE = 100
 MAX_PAGES = 200  # a direction's pages in one round; the next round goes on
-ROUND_SECONDS = 240.0
+ROUND_SECONDS = 240.0  # pages are started for this long; one more request may follow
 LEASE = timedelta(minutes=10)  # renewed with every page, so it only needs to outlast one
-STEP_SECONDS = 10.0  # connecting, each read, each write
-ANSWER_SECONDS = 60.0  # one whole answer, however slowly it drips
-MAX_ANSWER = 32 * 1024 * 1024
-MAX_SEND = 8 * 1024 * 1024  # an envelope we send (crrt takes 16 MiB)
-MAX_ERROR = 1000
-OVERLAP = timedelta(minutes=2)
 KEEP_LOG = 500  # rounds kept per peer
-
-
-class PeerFailed(Exception):
-    """A request to the peer failed; the message says why, without secrets."""
-
-
-class NextRefused(PeerFailed):
-    """The peer refused a ``next`` token it gave (it forgot it, or restarted)."""
 
 
 class LostLease(Exception):
@@ -84,6 +52,9 @@ class Progress:
     direction: Direction
     done: int
     total: int | None = None
+
+
+Report = Callable[[Progress], None]
 
 
 @dataclass
@@ -102,6 +73,7 @@ class Target:
 
     id: int
     public_id: uuid.UUID
+    name: str
     api_root: str
     remote: str
     collection_id: int
@@ -112,7 +84,7 @@ class Target:
     organisation_id: int | None
     auth: PeerAuth
     username: str
-    token: str | None
+    token: str | None = field(repr=False)
     pull_after: str | None
     pull_next: str | None
     pull_seen: str | None
@@ -124,10 +96,7 @@ class Target:
         return f"{self.api_root}collections/{self.remote}/objects/"
 
     def scrub(self, text: str) -> str:
-        """``text`` bounded, and without the token, should a server have echoed it."""
-        if self.token:
-            text = text.replace(self.token, "[token]")
-        return text[:MAX_ERROR]
+        return taxii_client.scrub(text, self.token)
 
 
 def node(peer: uuid.UUID) -> Principal:
@@ -138,118 +107,48 @@ def node(peer: uuid.UUID) -> Principal:
                      role=Role.COORDINATOR, org_id=None, org_code=None)
 
 
-# --- talking to the peer -----------------------------------------------------------------------
+@dataclass
+class Round:
+    """A round under way, as its pull and push share it."""
 
-class Remote:
-    """The peer's TAXII 2.1 collection over one HTTP client (its connections reused)."""
+    database: Database
+    remote: Remote
+    target: Target
+    holder: str
+    tally: Tally
+    page_size: int
+    until: float  # time.monotonic() after which no page or envelope is started
+    default_tlp: Tlp
+    progress: Report
+    max_pages: int = MAX_PAGES
 
-    def __init__(self, target: Target, http: httpx.Client) -> None:
-        self.target = target
-        self.http = http
-        self.headers = {"Accept": TAXII}
-        if target.token and target.auth is PeerAuth.BASIC:
-            pair = f"{target.username}:{target.token}".encode()
-            self.headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        elif target.token:
-            self.headers["Authorization"] = f"Bearer {target.token}"
+    @property
+    def actor(self) -> Principal:
+        return node(self.target.public_id)
 
-    def _call(self, method: str, params: dict[str, str] | None = None,
-              body: bytes | None = None) -> tuple[httpx.Response, bytes]:
-        headers = dict(self.headers) | ({"Content-Type": TAXII} if body is not None else {})
-        deadline = time.monotonic() + ANSWER_SECONDS
-        try:
-            with self.http.stream(method, self.target.objects_url, params=params,
-                                  content=body, headers=headers) as answer:
-                chunks, size = [], 0
-                for chunk in answer.iter_bytes():
-                    size += len(chunk)
-                    if size > MAX_ANSWER:
-                        raise PeerFailed(f"the answer is larger than {MAX_ANSWER // 2**20} MiB")
-                    if time.monotonic() > deadline:
-                        raise PeerFailed(f"the answer took over {ANSWER_SECONDS:.0f} s")
-                    chunks.append(chunk)
-        except httpx.HTTPError as exc:
-            raise PeerFailed(self.target.scrub(
-                f"{method} {self.target.objects_url}: {type(exc).__name__}: {exc}")) from None
-        return answer, b"".join(chunks)
+    def out_of_time(self) -> bool:
+        return time.monotonic() > self.until
 
-    def _json(self, answer: httpx.Response, content: bytes, expected: tuple[int, ...]
-              ) -> dict[str, Any]:
-        if answer.status_code not in expected:
-            raise PeerFailed(self.target.scrub(_refusal(answer, content)))
-        kind = answer.headers.get("content-type", "").replace(" ", "").lower()
-        if not kind.startswith(("application/taxii+json", "application/json")):
-            raise PeerFailed(f"the peer answered {kind or 'no content type'}, not TAXII JSON")
-        try:
-            found = orjson.loads(content)
-        except orjson.JSONDecodeError:
-            raise PeerFailed("the peer's answer is not JSON") from None
-        if not isinstance(found, dict):
-            raise PeerFailed("the peer's answer is not a JSON object")
-        return found
+    def hold(self, db: Session) -> None:
+        """Renew the round's hold on the peer, in the transaction that moves a cursor: a
+        round that lost it writes nothing."""
+        held = db.execute(update(Peer).where(Peer.id == self.target.id,
+                                             Peer.lease_holder == self.holder)
+                          .values(lease_until=clock.now() + LEASE))
+        if removed(held) == 0:
+            raise LostLease("another round took the peer over, or the peer was deleted")
 
-    def objects(self, *, added_after: str | None, next_token: str | None, limit: int
-                ) -> tuple[dict[str, Any], str | None]:
-        """One page (the envelope) and its ``X-TAXII-Date-Added-Last``."""
-        params = {"limit": str(limit), "match[version]": "all"}
-        if added_after:
-            params["added_after"] = added_after
-        if next_token:
-            params["next"] = next_token
-        answer, content = self._call("GET", params=params)
-        if next_token and answer.status_code in (400, 404):
-            raise NextRefused(self.target.scrub(_refusal(answer, content)))
-        envelope = self._json(answer, content, (200,))
-        objects = envelope.get("objects", [])
-        if not isinstance(objects, list):
-            raise PeerFailed("the peer's envelope holds no list of objects")
-        return envelope, answer.headers.get("x-taxii-date-added-last")
-
-    def add(self, objects: list[dict[str, Any]]) -> dict[str, Any]:
-        """Send an envelope; the peer's status resource."""
-        answer, content = self._call("POST", body=orjson.dumps({"objects": objects}))
-        status = self._json(answer, content, (200, 201, 202))
-        if "status" not in status or not isinstance(status.get("success_count", 0), int):
-            raise PeerFailed("the peer did not answer with a TAXII status resource")
-        return status
-
-
-def _refusal(answer: httpx.Response, content: bytes) -> str:
-    """Why the peer said no, in words: its TAXII error's title and description if any."""
-    code = answer.status_code
-    meaning = {401: "the peer refused our credentials",
-               403: "the peer's account may not do this",
-               404: "no such collection at the peer (or our account does not read it)",
-               406: "the peer does not speak TAXII 2.1 here",
-               413: "the envelope is larger than the peer takes",
-               415: "the peer does not take TAXII 2.1 envelopes here"}.get(code, "")
-    detail = ""
-    try:
-        found = orjson.loads(content[:65536])
-        if isinstance(found, dict):
-            detail = " ".join(str(found.get(k, "")) for k in ("title", "description")).strip()
-    except orjson.JSONDecodeError:
-        pass
-    text = f"HTTP {code}" + (f" ({meaning})" if meaning else "")
-    return text + (f": {detail[:300]}" if detail else "")
-
-
-def client() -> httpx.Client:
-    """TLS verified, no redirect followed (a token must not go elsewhere), bounded steps."""
-    return httpx.Client(timeout=STEP_SECONDS, follow_redirects=False, verify=True)
-
-
-# --- the round ---------------------------------------------------------------------------------
-
-Report = Callable[[Progress], None]
+    def report(self, direction: Direction, done: int, total: int | None = None) -> None:
+        self.progress(Progress(direction, done, total))
 
 
 def run_round(*, database: Database, actor: Principal, peer_id: uuid.UUID, settings: Settings,
-              page_size: int = PAGE, progress: Report | None = None,
-              http: httpx.Client | None = None) -> SyncLogOut:
-    """One round with a peer, each way its direction says; its log entry. A failure of the
-    peer (or of ours) is the entry's outcome and error, not an exception; another round
-    holding the peer is a 409."""
+              page_size: int = PAGE, seconds: float = ROUND_SECONDS,
+              progress: Report | None = None, http: httpx.Client | None = None
+              ) -> SyncLogOut:
+    """One round with a peer, each way its direction says, starting pages for ``seconds``;
+    its log entry. A failure of the peer (or of ours) is the entry's outcome and error, not
+    an exception; another round holding the peer is a 409, a peer deleted meanwhile a 404."""
     holder = str(uuid.uuid4())
     with database.session() as db:
         peer = peers.get_peer(db=db, actor=actor, peer_id=peer_id)
@@ -257,32 +156,39 @@ def run_round(*, database: Database, actor: Principal, peer_id: uuid.UUID, setti
         target, unreadable = _target(db, peer, settings.resolved_secret_key())
         entry_id = entry.id
     tally = Tally()
-    started = time.monotonic()
     if unreadable:
         tally.errors.append(unreadable)
     else:
         own = http is None
-        session = http or client()
+        session = http or taxii_client.client()
         try:
-            remote = Remote(target, session)
-            report = progress or (lambda _p: None)
-            ways = [(Direction.PULL, _pull)] * target.direction.pulls + \
-                [(Direction.PUSH, _push)] * target.direction.pushes
-            for direction, run in ways:
-                try:
-                    run(database, remote, holder, tally, settings=settings,
-                        page_size=page_size, until=started + ROUND_SECONDS, report=report)
-                except (PeerFailed, LostLease) as exc:
-                    tally.errors.append(f"{direction.value}: {target.scrub(str(exc))}")
-                except Exception as exc:  # ours (the database): recorded, never fatal to others
-                    log.exception("sync with peer %s (%s) failed", target.public_id, direction)
-                    tally.errors.append(f"{direction.value}: {type(exc).__name__}: "
-                                        f"{target.scrub(str(exc))}")
+            _directions(Round(
+                database=database, target=target, holder=holder, tally=tally,
+                remote=Remote(session, objects_url=target.objects_url, auth=target.auth,
+                              username=target.username, token=target.token),
+                page_size=page_size, until=time.monotonic() + seconds,
+                default_tlp=Tlp(settings.intel_default_tlp),
+                progress=progress or (lambda _p: None)))
         finally:
             if own:
                 session.close()
-    return _end(database, target.id, entry_id, holder, tally,
+    return _end(database, target, entry_id, holder, tally,
                 every=timedelta(minutes=settings.intel_sync_minutes))
+
+
+def _directions(run: Round) -> None:
+    target = run.target
+    ways = [(Direction.PULL, pull.pull)] * target.direction.pulls + \
+        [(Direction.PUSH, push.push)] * target.direction.pushes
+    for direction, way in ways:
+        try:
+            way(run)
+        except (PeerFailed, LostLease) as exc:
+            run.tally.errors.append(f"{direction.value}: {target.scrub(str(exc))}")
+        except Exception as exc:  # ours (the database): recorded, never fatal to others
+            log.exception("sync with peer %s (%s) failed", target.public_id, direction)
+            run.tally.errors.append(f"{direction.value}: {type(exc).__name__}: "
+                                    f"{target.scrub(str(exc))}")
 
 
 def _begin(db: Session, peer: Peer, holder: str) -> SyncLog:
@@ -317,7 +223,7 @@ def _target(db: Session, peer: Peer, secret_key: str) -> tuple[Target, str | Non
         token, unreadable = None, ("the peer's token cannot be read (was CRRT_SECRET_KEY "
                                    "changed?): set it again")
     return Target(
-        id=peer.id, public_id=peer.public_id, api_root=peer.api_root,
+        id=peer.id, public_id=peer.public_id, name=peer.name, api_root=peer.api_root,
         remote=peer.remote_collection, collection_id=collection.id,
         collection=collection.public_id,
         members=frozenset(m.organisation_id for m in collection.members),
@@ -327,200 +233,32 @@ def _target(db: Session, peer: Peer, secret_key: str) -> tuple[Target, str | Non
         push_placement=peer.push_placement), unreadable
 
 
-def _hold(db: Session, peer_id: int, holder: str) -> None:
-    """Renew the round's hold on the peer, in the transaction that moves a cursor: a round
-    that lost it writes nothing."""
-    held = db.execute(update(Peer).where(Peer.id == peer_id, Peer.lease_holder == holder)
-                      .values(lease_until=clock.now() + LEASE))
-    if removed(held) == 0:
-        raise LostLease("another round took the peer over")
-
-
-def _end(database: Database, peer_id: int, entry_id: int, holder: str, tally: Tally, *,
+def _end(database: Database, target: Target, entry_id: int, holder: str, tally: Tally, *,
          every: timedelta) -> SyncLogOut:
+    """Close the round's entry and free the peer (due again at once if the round's budget ran
+    out with more to do); :class:`NotFound` if the peer was deleted meanwhile, its log with
+    it."""
     now = clock.now()
     outcome = SyncOutcome.FAILED if tally.errors else (
         SyncOutcome.COMPLETE if tally.finished else SyncOutcome.INCOMPLETE)
     with database.session() as db:
         entry = db.get(SyncLog, entry_id)
-        peer = db.get(Peer, peer_id)
-        assert entry is not None and peer is not None
+        peer = db.get(Peer, target.id)
+        if entry is None or peer is None:
+            log.warning("peer %s was deleted while a round with it ran (%s: %d pulled, "
+                        "%d pushed)", target.public_id, outcome, tally.pulled, tally.pushed)
+            raise NotFound(f"Peer '{target.name}' was deleted while the round ran.")
         entry.finished_at = now
         entry.outcome = outcome
         entry.pulled, entry.pushed = tally.pulled, tally.pushed
         entry.withheld, entry.refused = tally.withheld, tally.refused
-        entry.error = "; ".join(tally.errors)[:MAX_ERROR]
+        entry.error = "; ".join(tally.errors)[:taxii_client.MAX_ERROR]
         if peer.lease_holder == holder:
             peer.lease_holder, peer.lease_until = None, None
             peer.next_sync_at = now if outcome is SyncOutcome.INCOMPLETE else now + every
         db.flush()
         return peers.log_out(entry, peer)
 
-
-# --- pull --------------------------------------------------------------------------------------
-
-def _before(stamp: str) -> str:
-    """A moment just before ``stamp``, so that ``added_after`` (exclusive) takes it in."""
-    moment = datetime.fromisoformat(stix.parse_stamp(stamp).replace("Z", "+00:00"))
-    return stix.stamp(moment - timedelta(microseconds=1))
-
-
-def _pull(database: Database, remote: Remote, holder: str, tally: Tally, *,
-          settings: Settings, page_size: int, until: float, report: Report) -> None:
-    target = remote.target
-    if target.pull_next:
-        after, next_token = target.pull_after, target.pull_next
-    else:  # a new walk, from a little before where the last one ended
-        after, next_token = _overlapped(target.pull_seen), None
-    seen = target.pull_seen
-    done = 0
-    for _page in range(MAX_PAGES):
-        if time.monotonic() > until:
-            tally.finished = False
-            return
-        try:
-            envelope, last = remote.objects(added_after=after, next_token=next_token,
-                                            limit=page_size)
-        except NextRefused:
-            after, next_token = (_before(seen) if seen else None), None
-            continue
-        more = envelope.get("more") is True
-        following = envelope.get("next") if more else None
-        if following is not None and (not isinstance(following, str) or len(following) > 1000):
-            raise PeerFailed("the peer's next token is not a string of at most 1000 "
-                             "characters")
-        if last is not None:
-            try:
-                last = stix.parse_stamp(last)
-            except stix.Refused:
-                raise PeerFailed("the peer's X-TAXII-Date-Added-Last is not a "
-                                 "timestamp") from None
-        if more and following is None and last is None:
-            raise PeerFailed("the peer says there is more but gives neither a next token "
-                             "nor the last date added")
-        objects = [o for o in envelope.get("objects", [])
-                   if not (isinstance(o, dict) and markings.is_tlp_definition(str(o.get("id"))))]
-        seen = last or seen
-        with database.session() as db:
-            _hold(db, target.id, holder)
-            new, refused = _store(db, target, objects, settings)
-            db.execute(update(Peer).where(Peer.id == target.id).values(
-                pull_after=after if more else None, pull_next=following, pull_seen=seen))
-        tally.pulled += new
-        tally.refused += refused
-        done += len(objects)
-        report(Progress(Direction.PULL, done))
-        if not more:
-            return
-        if following is None:  # a server without next tokens: on from the last date added
-            after = last
-        next_token = following
-    tally.finished = False
-
-
-def _overlapped(seen: str | None) -> str | None:
-    if seen is None:
-        return None
-    moment = datetime.fromisoformat(seen.replace("Z", "+00:00"))
-    return stix.stamp(moment - OVERLAP)
-
-
-def _store(db: Session, target: Target, objects: list[Any], settings: Settings
-           ) -> tuple[int, int]:
-    """Add a page to the local collection as the node; (new here, refused)."""
-    if not objects:
-        return 0, 0
-    ids = sorted({str(o["id"]) for o in objects
-                  if isinstance(o, dict) and isinstance(o.get("id"), str)})
-    held = {(row[0], row[1]) for row in db.execute(
-        select(StixObject.stix_id, StixObject.version)
-        .join(CollectionObject, CollectionObject.object_id == StixObject.id)
-        .where(CollectionObject.collection_id == target.collection_id,
-               StixObject.stix_id.in_(ids)))}
-    outcome = service.add_objects(db=db, actor=node(target.public_id),
-                                  collection_id=target.collection,
-                                  envelope={"objects": objects},
-                                  default_tlp=Tlp(settings.intel_default_tlp))
-    new = sum(1 for s in outcome.successes if (s.id, s.version) not in held)
-    return new, outcome.failure_count
-
-
-# --- push --------------------------------------------------------------------------------------
-
-def _pending(target: Target, added: datetime | None, placement: int) -> Any:
-    """Our organisations' placements in the local collection after the push cursor."""
-    stmt = (select(CollectionObject.id, CollectionObject.date_added, StixObject.tlp,
-                   StixObject.organisation_id, StixObject.body, StixObject.stix_id,
-                   StixObject.version)
-            .join(StixObject, StixObject.id == CollectionObject.object_id)
-            .where(CollectionObject.collection_id == target.collection_id,
-                   StixObject.organisation_id.is_not(None)))
-    if added is not None:
-        stmt = stmt.where(or_(CollectionObject.date_added > added,
-                              and_(CollectionObject.date_added == added,
-                                   CollectionObject.id > placement)))
-    return stmt
-
-
-def _push(database: Database, remote: Remote, holder: str, tally: Tally, *,
-          settings: Settings, page_size: int, until: float, report: Report) -> None:
-    target = remote.target
-    added, placement = target.push_added, target.push_placement
-    with database.session(read_only=True) as db:
-        total = db.scalar(select(func.count()).select_from(
-            _pending(target, added, placement).subquery()))
-    done = 0
-    for _batch in range(MAX_PAGES):
-        if time.monotonic() > until:
-            tally.finished = False
-            return
-        with database.session(read_only=True) as db:
-            rows = db.execute(_pending(target, added, placement)
-                              .order_by(CollectionObject.date_added, CollectionObject.id)
-                              .limit(page_size)).all()
-        if not rows:
-            return
-        sending: list[dict[str, Any]] = []
-        sent_keys: list[str] = []
-        size, taken = 0, 0
-        for row in rows:
-            body = dict(row.body)
-            size += len(orjson.dumps(body))
-            if sending and size > MAX_SEND:
-                break
-            taken += 1
-            if peers.leaves(row.tlp, ceiling=target.ceiling, owner_org=row.organisation_id,
-                            members=target.members, peer_org=target.organisation_id):
-                sending.append(body)
-                sent_keys.append(f"{row.stix_id} {row.version}")
-        fetched, rows = len(rows), rows[:taken]
-        withheld = len(rows) - len(sending)
-        status = remote.add(sending) if sending else {}
-        accepted = int(status.get("success_count", 0)) + int(status.get("pending_count", 0))
-        refused = int(status.get("failure_count", 0))
-        added, placement = rows[-1].date_added, rows[-1].id
-        with database.session() as db:
-            _hold(db, target.id, holder)
-            db.execute(update(Peer).where(Peer.id == target.id)
-                       .values(push_added=added, push_placement=placement))
-            if sending:
-                digest = hashlib.sha256("\n".join(sorted(sent_keys)).encode()).hexdigest()
-                audit.record(db=db, actor=node(target.public_id), action="intel.objects_pushed",
-                             object_type=peers.KIND, object_id=target.public_id,
-                             changes={"sent": len(sending), "accepted": accepted,
-                                      "refused": refused, "withheld": withheld,
-                                      "digest": digest})
-        tally.pushed += accepted
-        tally.refused += refused
-        tally.withheld += withheld
-        done += len(rows)
-        report(Progress(Direction.PUSH, done, total))
-        if fetched < page_size and taken == fetched:
-            return
-    tally.finished = False
-
-
-# --- the log's bound ---------------------------------------------------------------------------
 
 def prune(database: Database, *, keep: int = KEEP_LOG) -> int:
     """Keep each peer's newest ``keep`` rounds; returns how many older ones went."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -24,7 +23,7 @@ from crrt.access import policy
 from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.audit import service as audit
-from crrt.core import clock
+from crrt.core import clock, urls
 from crrt.core.errors import Conflict, Invalid, NotFound
 from crrt.core.text import visible_name
 from crrt.notify.models import WebhookEndpoint
@@ -49,33 +48,6 @@ def sign(secret: str, *, webhook_id: str, timestamp: int, body: str) -> str:
     return "v1," + base64.b64encode(mac).decode()
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str) -> str:
-    """An endpoint's URL: https, or plain http to this machine only (tests, a local relay)."""
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a port that is not a number
-    except ValueError as exc:
-        raise Invalid.field("url", "The URL is not valid.") from exc
-    if len(url) > 2000 or not parts.hostname:
-        raise Invalid.field("url", "The URL needs a host (and at most 2000 characters).")
-    if parts.username or parts.password:
-        raise Invalid.field("url", "The URL must not hold a user name or password.")
-    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
-        raise Invalid.field("url", "The URL must use https:// (http:// only for 127.0.0.1, "
-                                   "::1 or localhost).")
-    return url
-
-
 def _origin(url: str) -> str:
     """What the audit log keeps of a URL: its path and query may carry a token."""
     parts = urlsplit(url)
@@ -94,7 +66,7 @@ def add_endpoint(*, db: Session, actor: Principal, organisation_id: int, organis
         visible_name(name)
     except ValueError as exc:
         raise Invalid.field("name", f"The name {exc}.") from None
-    url = check_url(url)
+    url = urls.check(url)
     if db.scalar(select(WebhookEndpoint.id).where(
             WebhookEndpoint.organisation_id == organisation_id,
             WebhookEndpoint.name == name)) is not None:

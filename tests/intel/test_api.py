@@ -135,6 +135,15 @@ def test_tlp_decides_what_a_collection_carries(client, world):
                               max_tlp="amber+strict")
     assert _add(client, world, strict_home, [_indicator(tlp=Tlp.AMBER_STRICT)]
                 ).json()["success_count"] == 1
+
+    def seen_by(role: Role) -> int:
+        return len(client.get(f"{API}/{strict_home['id']}/objects",
+                              headers=world.headers(role)).json()["objects"])
+
+    # as access.tlp has it: coordinators read AMBER+STRICT, an administrator no more than
+    # anyone outside the organisation
+    assert (seen_by(Role.NATIONAL_POC), seen_by(Role.COORDINATOR), seen_by(Role.ADMIN)) == (
+        1, 1, 0)
     # the coordination cell (Lithuania's) may write to any collection, but not put its own
     # AMBER+STRICT where another organisation reads it
     refused = _add(client, world, strict_home, [_indicator(tlp=Tlp.AMBER_STRICT)],

@@ -71,4 +71,4 @@ def test_a_bundle_and_a_misp_event_are_told_apart_and_refusals_reported(cli, cli
     header = tmp_path / "typed.csv"
     header.write_text("type,value\nipv4-addr,not-an-address\n")
     result = cli("intel", "import", str(header), "--collection", shared["id"], "--org", "EE")
-    assert result.exit_code == 1 and "line 1" in result.stderr
+    assert result.exit_code == 1 and "line 2" in result.stderr  # the file's own line

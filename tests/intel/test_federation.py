@@ -14,10 +14,10 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from crrt.access.enums import Role, Tlp
 from crrt.api import create_app
@@ -37,8 +37,8 @@ from crrt.auth.schemas import TokenIn, UserIn
 from crrt.core import clock
 from crrt.core.config import Settings
 from crrt.core.db import Base, Database
-from crrt.intel import jobs, markings, peers, service, sync
-from crrt.intel.enums import Direction, SyncOutcome
+from crrt.intel import jobs, markings, peers, push, service, stix, sync, taxii_client
+from crrt.intel.enums import Direction, PeerAuth, SyncOutcome
 from crrt.intel.models import CollectionObject, Peer, StixObject, SyncLog
 from crrt.intel.peer_schemas import PeerIn
 from crrt.intel.schemas import CollectionIn
@@ -55,6 +55,7 @@ from tests.intel.test_api import _indicator
 from tests.support import Cli, free_port, org_id
 
 PEERS = "/api/v1/intel/peers"
+TAXII = taxii_client.TAXII
 STRICT_AND_RED = {markings.TLP2_IDS[Tlp.AMBER_STRICT], markings.TLP2_IDS[Tlp.RED]}
 
 
@@ -95,11 +96,13 @@ class Exchange:
 class Relay:
     """A plain HTTP relay on loopback in front of a node: it forwards every request, keeps
     each exchange, and after ``pages`` object pages cuts the next one off half-way (its
-    status and headers sent, half its body, then the connection closed)."""
+    status and headers sent, half its body, then the connection closed). ``before`` sees each
+    request first (its method and body) and may answer it with an error status instead."""
 
     target: str
     pages: int | None = None
     exchanges: list[Exchange] = field(default_factory=list)
+    before: Callable[[str, bytes], int | None] | None = None
 
     def __post_init__(self) -> None:
         relay = self
@@ -109,13 +112,25 @@ class Relay:
 
             def _forward(self) -> None:
                 sent = self.rfile.read(int(self.headers.get("content-length", "0")))
+                parts = urlsplit(self.path)
+                refused = relay.before(self.command, sent) if relay.before else None
+                if refused is not None:
+                    body = json.dumps({"title": "Refused", "description": "by the relay"})
+                    relay.exchanges.append(Exchange(self.command, parts.path,
+                                                    parse_qs(parts.query), sent, refused,
+                                                    body.encode()))
+                    self.send_response(refused)
+                    self.send_header("Content-Type", TAXII)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body.encode())
+                    return
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("host", "content-length", "connection",
                                                 "accept-encoding")}
                 with httpx.Client(base_url=relay.target, timeout=30) as http:
                     answer = http.request(self.command, self.path, content=sent or None,
                                           headers=headers)
-                parts = urlsplit(self.path)
                 relay.exchanges.append(Exchange(self.command, parts.path, parse_qs(parts.query),
                                                 sent, answer.status_code, answer.content))
                 body = answer.content
@@ -155,6 +170,55 @@ class Relay:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Feed:
+    """A bare TAXII 2.1 collection on loopback, as some servers are: no ``next`` tokens, only
+    ``added_after`` (exclusive) and ``limit`` (unless it ignores ``limit``), and
+    ``X-TAXII-Date-Added-Last``. ``placed``: (date added, object), in the order added."""
+
+    def __init__(self, placed: list[tuple[str, dict[str, Any]]], *,
+                 honours_limit: bool = True) -> None:
+        self.asked: list[dict[str, list[str]]] = []
+        feed = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                query = parse_qs(urlsplit(self.path).query)
+                feed.asked.append(query)
+                after = query.get("added_after", [None])[0]
+                found = [(d, o) for d, o in placed if after is None or _at(d) > _at(after)]
+                size = int(query["limit"][0]) if honours_limit else len(found)
+                page = found[:size]
+                body = json.dumps({"more": len(found) > size,
+                                   "objects": [o for _d, o in page]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", TAXII)
+                if page:
+                    self.send_header("X-TAXII-Date-Added-Last", page[-1][0])
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.api_root = f"http://127.0.0.1:{self.server.server_address[1]}/taxii2/feed/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __enter__(self) -> Feed:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _at(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 @dataclass
@@ -332,7 +396,8 @@ def test_two_nodes_share_green_and_amber_strict_or_red_never_leaves(node_a, node
             a_peer = add_peer(a, name="node-b", api_root=f"{to_b.url}/taxii2/crrt/",
                               collection=str(pushed_into), local_collection=baltic,
                               direction="push", token=push_token)
-            with api(a_url, a) as a_api:
+            # what is pushed has settled (a placement stamped earlier may commit later)
+            with clock.frozen(clock.now() + push.SETTLE), api(a_url, a) as a_api:
                 first = a_api.post(f"{PEERS}/{a_peer}/sync").json()
                 assert (first["outcome"], first["pushed"], first["withheld"]) == (
                     "complete", 2, 3), first
@@ -393,6 +458,108 @@ def test_the_push_filter_holds_whatever_the_ceiling_says():
                             peer_org=3)
     assert not peers.leaves(Tlp.AMBER, ceiling=Tlp.AMBER, owner_org=1, members=members,
                             peer_org=None)
+
+
+# --- the push ----------------------------------------------------------------------------------
+
+def _push_peer(a: Node, b: Node, url: str, local: uuid.UUID, into: uuid.UUID, **fields: Any
+               ) -> uuid.UUID:
+    return add_peer(a, name="node-b", api_root=f"{url}/taxii2/crrt/", collection=str(into),
+                    local_collection=local, direction="push",
+                    token=token_on(b, role=Role.NATIONAL_POC), **fields)
+
+
+def _round(node: Node, peer_id: uuid.UUID, **kwargs: Any) -> Any:
+    return sync.run_round(database=node.database, actor=SYSTEM, peer_id=peer_id,
+                          settings=node.settings, **kwargs)
+
+
+def test_an_object_without_a_tlp_marking_of_its_own_never_leaves(node_a, node_b):
+    """Stored under A's default TLP (AMBER), it would leave unmarked, and a node whose
+    default is lower would spread it."""
+    a, b = node_a, node_b
+    baltic = collection_on(a, "Baltic", ["EE", "LT"], "amber")
+    green, unmarked = _indicator("198.51.100.21"), _indicator("198.51.100.22", tlp=None)
+    share(a, baltic, [green, unmarked])
+    into = collection_on(b, "Pushed by A", ["EE", "LT"], "amber")
+    with serving(b.app) as b_url:
+        relay = Relay(b_url)
+        try:
+            peer_id = _push_peer(a, b, relay.url, baltic, into, max_tlp="amber",
+                                 organisation="LT")
+            with clock.frozen(clock.now() + push.SETTLE):
+                entry = _round(a, peer_id)
+        finally:
+            relay.stop()
+    assert (entry.outcome, entry.pushed, entry.withheld) == (SyncOutcome.COMPLETE, 1, 1)
+    assert ids_at(b, into) == [green["id"]]
+    assert unmarked["id"].encode() not in relay.wire()
+
+
+def test_a_push_never_passes_a_placement_that_commits_after_a_later_one(node_a, node_b):
+    """Placements are stamped before their transaction commits: one stamped earlier may
+    commit after a push has sent one stamped later."""
+    a, b = node_a, node_b
+    baltic = collection_on(a, "Baltic", ["EE", "LT"], "green")
+    early, late = _indicator("198.51.100.31"), _indicator("198.51.100.32")
+    into = collection_on(b, "Pushed by A", ["EE", "LT"], "green")
+    start = clock.now()
+    with serving(b.app) as b_url:
+        peer_id = _push_peer(a, b, b_url, baltic, into)
+        with clock.frozen(start + timedelta(seconds=1)):
+            share(a, baltic, [late])
+            first = _round(a, peer_id)
+        with clock.frozen(start):  # stamped first, committed after the first push
+            share(a, baltic, [early])
+        with clock.frozen(start + push.SETTLE + timedelta(seconds=1)):
+            second = _round(a, peer_id)
+    assert (first.outcome, first.pushed) == (SyncOutcome.COMPLETE, 0)  # none settled yet
+    assert (second.outcome, second.pushed) == (SyncOutcome.COMPLETE, 2)
+    assert sorted(ids_at(b, into)) == sorted([early["id"], late["id"]])
+
+
+def test_an_envelope_the_peer_refuses_goes_in_halves_and_one_refused_object_is_passed(
+        node_a, node_b):
+    a, b = node_a, node_b
+    baltic = collection_on(a, "Baltic", ["EE", "LT"], "green")
+    sent = [_indicator(f"203.0.113.{n}") for n in range(7)]
+    bad = sent[3]
+    share(a, baltic, sent)
+    into = collection_on(b, "Pushed by A", ["EE", "LT"], "green")
+
+    def refusing(status: int) -> Callable[[str, bytes], int | None]:
+        return lambda method, body: status if method == "POST" else None
+
+    def too_large(method: str, body: bytes) -> int | None:
+        return 413 if method == "POST" and bad["id"].encode() in body else None
+
+    with serving(b.app) as b_url:
+        relay = Relay(b_url)
+        try:
+            peer_id = _push_peer(a, b, relay.url, baltic, into)
+            with clock.frozen(clock.now() + push.SETTLE):
+                rounds = {}
+                for name, before in (("down", refusing(503)), ("signed out", refusing(401)),
+                                     ("too large", too_large), ("again", None)):
+                    posted = len(relay.exchanges)
+                    relay.before = before
+                    rounds[name] = (_round(a, peer_id), len(relay.exchanges) - posted)
+        finally:
+            relay.stop()
+    # the peer down, or our token refused: nothing moves, one envelope tried, retried later
+    for name, status in (("down", "HTTP 503"), ("signed out", "HTTP 401")):
+        entry, posts = rounds[name]
+        assert (entry.outcome, entry.pushed, entry.refused, posts) == (
+            SyncOutcome.FAILED, 0, 0, 1), name
+        assert entry.error.startswith(f"push: {status}")
+    # the envelope refused whole: halves, down to the one object, which is passed
+    entry, posts = rounds["too large"]
+    assert (entry.outcome, entry.pushed, entry.refused) == (SyncOutcome.COMPLETE, 6, 1)
+    assert posts == 7  # 7 → 4 + 3, 4 → 2 + 2, 2 → 1 + 1
+    assert sorted(ids_at(b, into)) == sorted(o["id"] for o in sent if o is not bad)
+    entry, posts = rounds["again"]
+    assert (entry.outcome, entry.pushed, entry.refused, posts) == (
+        SyncOutcome.COMPLETE, 0, 0, 0)
 
 
 # --- an interrupted pull -----------------------------------------------------------------------
@@ -487,24 +654,118 @@ def test_a_next_token_the_peer_forgot_restarts_from_the_last_date_committed(node
     assert _placements(b, into) == (12, 12)
 
 
+def _feed_peer(node: Node, feed: Feed, into: uuid.UUID, name: str = "feed") -> uuid.UUID:
+    return add_peer(node, name=name, api_root=feed.api_root, collection="objects",
+                    local_collection=into, direction="pull")
+
+
+def _dated(stamps: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    return [(f"2026-11-27T10:00:0{d}.000000Z", _indicator(f"192.0.2.{n}"))
+            for n, d in enumerate(stamps)]
+
+
+def test_a_page_past_the_envelope_limit_is_stored_whole(node_a):
+    """A peer that ignores ``limit`` sends more than one envelope may hold: stored in
+    batches, the page and its cursor in one transaction."""
+    a = node_a
+    into = collection_on(a, "From a feed", ["EE", "LT"], "green")
+    objects = [_indicator(f"198.18.{n // 256}.{n % 256}") for n in range(stix.MAX_OBJECTS + 1)]
+    with Feed([("2026-11-27T10:00:00.000000Z", o) for o in objects],
+              honours_limit=False) as feed:
+        entry = _round(a, _feed_peer(a, feed, into))
+        assert len(feed.asked) == 1
+    assert (entry.outcome, entry.pulled, entry.refused, entry.error) == (
+        SyncOutcome.COMPLETE, stix.MAX_OBJECTS + 1, 0, "")
+    assert _placements(a, into) == (stix.MAX_OBJECTS + 1, stix.MAX_OBJECTS + 1)
+
+
+def test_a_server_without_next_tokens_loses_no_object_sharing_a_date_and_never_loops(node_a):
+    a = node_a
+    into = collection_on(a, "From a feed", ["EE", "LT"], "green")
+    placed = _dated(["1", "2", "2", "2", "3"])  # the third of date 2 lies beyond page one
+    with Feed(placed) as feed:
+        entry = _round(a, _feed_peer(a, feed, into), page_size=3)
+    assert (entry.outcome, entry.pulled) == (SyncOutcome.COMPLETE, 5)
+    assert sorted(ids_at(a, into)) == sorted(o["id"] for _d, o in placed)
+    # more objects of one date than a page holds: the server cannot show them all, and the
+    # walk goes past that date instead of asking for it again and again
+    crowded = collection_on(a, "From a crowded feed", ["EE", "LT"], "green")
+    placed = _dated(["1", "2", "2", "2", "2", "3"])
+    with Feed(placed) as feed:
+        entry = _round(a, _feed_peer(a, feed, crowded, name="crowded"), page_size=3)
+        assert len(feed.asked) == 4
+    assert (entry.outcome, entry.pulled) == (SyncOutcome.COMPLETE, 5)
+    assert placed[-1][1]["id"] in ids_at(a, crowded)
+
+
+def test_a_round_takes_no_proxy_from_the_environment_and_no_repr_shows_the_token(
+        node_a, monkeypatch):
+    a = node_a
+    into = collection_on(a, "From a feed", ["EE", "LT"], "green")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALL_PROXY", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+    with Feed(_dated(["1", "2"])) as feed:
+        entry = _round(a, _feed_peer(a, feed, into))
+    assert (entry.outcome, entry.pulled) == (SyncOutcome.COMPLETE, 2)
+    target = sync.Target(
+        id=1, public_id=uuid.uuid4(), name="node-lt", api_root="https://crrt.lt.example/",
+        remote="c", collection_id=1, collection=uuid.uuid4(), members=frozenset(),
+        direction=Direction.PULL, ceiling=Tlp.GREEN, organisation_id=None,
+        auth=PeerAuth.BEARER, username="", token="s3cret-token", pull_after=None,
+        pull_next=None, pull_seen=None, push_added=None, push_placement=0)
+    with taxii_client.client() as http:
+        remote = taxii_client.Remote(http, objects_url=target.objects_url, auth=target.auth,
+                                     username="", token=target.token)
+        assert "s3cret" not in repr(target) + repr(remote)
+
+
 # --- the worker's job --------------------------------------------------------------------------
 
-def test_the_job_syncs_each_due_peer_and_one_failing_stops_no_other(node_a, node_b):
+def test_the_job_runs_one_round_with_the_most_overdue_peer_and_nothing_stops_it(
+        node_a, node_b, caplog):
     a, b = node_a, node_b
     baltic = collection_on(a, "Baltic", ["EE", "LT"], "green")
     share(a, baltic, [_indicator("198.51.100.77")])
     into = collection_on(b, "From A", ["EE", "LT"], "green")
     secret = token_on(a, role=Role.NATIONAL_POC)
+    context = JobContext(database=b.database, settings=b.settings, payload={},
+                         now=clock.now())
     with serving(a.app) as a_url:
-        dead = add_peer(b, name="gone", api_root=f"http://127.0.0.1:{free_port()}/taxii2/crrt/",
-                        collection=str(baltic), local_collection=into, token=secret)
-        alive = add_peer(b, name="node-a", api_root=f"{a_url}/taxii2/crrt/",
-                         collection=str(baltic), local_collection=into, token=secret)
-        with b.session(read_only=True) as db:
-            assert jobs.has_due(db, b.settings)
-        ran = jobs.sync_due(JobContext(database=b.database, settings=b.settings, payload={},
-                                       now=clock.now()))
-    assert ran == 2
+        relay = Relay(a_url)
+        try:
+            dead = add_peer(b, name="gone", collection=str(baltic), local_collection=into,
+                            api_root=f"http://127.0.0.1:{free_port()}/taxii2/crrt/",
+                            token=secret)
+            alive = add_peer(b, name="node-a", api_root=f"{a_url}/taxii2/crrt/",
+                             collection=str(baltic), local_collection=into, token=secret)
+            with b.session() as db:  # the dead one is the more overdue
+                for peer_id, late in ((dead, 5), (alive, 1)):
+                    db.execute(update(Peer).where(Peer.public_id == peer_id).values(
+                        next_sync_at=clock.now() - timedelta(minutes=late)))
+            ran = [jobs.sync_due(context)]
+            with b.session(read_only=True) as db:
+                after_one = dict(db.execute(select(Peer.public_id, SyncLog.outcome).join(
+                    SyncLog, SyncLog.peer_id == Peer.id)).all())
+                assert jobs.has_due(db, b.settings)  # the other is still due
+            ran.append(jobs.sync_due(context))
+
+            # a peer deleted while its round runs: logged, and the job goes on
+            doomed = add_peer(b, name="doomed", api_root=f"{relay.url}/taxii2/crrt/",
+                              collection=str(baltic), local_collection=into, token=secret)
+
+            def deleting(_method: str, _body: bytes) -> None:
+                with b.session() as db:
+                    db.execute(delete(Peer).where(Peer.public_id == doomed))
+
+            relay.before = deleting
+            with caplog.at_level("INFO", logger="crrt.intel"):
+                ran.append(jobs.sync_due(context))
+        finally:
+            relay.stop()
+    assert ran == [1, 1, 0]
+    assert after_one == {dead: SyncOutcome.FAILED}
     with b.session(read_only=True) as db:
         outcomes = dict(db.execute(select(Peer.public_id, SyncLog.outcome).join(
             SyncLog, SyncLog.peer_id == Peer.id)).all())
@@ -516,6 +777,8 @@ def test_the_job_syncs_each_due_peer_and_one_failing_stops_no_other(node_a, node
     assert "ConnectError" in failed and secret not in failed
     assert all(d >= clock.now() + timedelta(minutes=14) for d in due)
     assert ids_at(b, into) != []
+    assert f"peer {doomed} was deleted while a round with it ran" in caplog.text
+    assert secret not in caplog.text
     with b.session() as db:  # the log keeps the newest rounds of each peer
         for _ in range(3):
             db.add(SyncLog(public_id=uuid.uuid4(), peer_id=db.scalars(select(Peer.id).where(

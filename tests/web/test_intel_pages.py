@@ -335,7 +335,7 @@ def test_a_file_that_is_none_of_the_formats_is_told_by_its_field_and_changes_not
     assert wrong.status_code == 422 and "neither a STIX bundle" in _error(wrong.text, "file")
     bad_value = _import(client, b"type,value\nipv4-addr,999.1.1.1\n", "x.csv",
                         collection=str(baltic), tlp="amber")
-    assert bad_value.status_code == 422 and "line 1" in _error(bad_value.text, "file")
+    assert bad_value.status_code == 422 and "line 2" in _error(bad_value.text, "file")
     no_choice = _import(client, b"198.51.100.7\n", "x.csv", collection="", tlp="red")
     assert no_choice.status_code == 422
     assert _error(no_choice.text, "collection") and _error(no_choice.text, "tlp")
