@@ -53,7 +53,7 @@ class OutOfTime(Exception):
     """The round's time ran out while an envelope was being sent again in halves."""
 
 
-def pending(target: Target, *, added: datetime | None, placement: int, settled: datetime
+def _pending(target: Target, *, added: datetime | None, placement: int, settled: datetime
             ) -> Select[Any]:
     """Our organisations' placements in the local collection after the push cursor (``added``,
     ``placement``), added ``settled`` or before."""
@@ -71,7 +71,7 @@ def pending(target: Target, *, added: datetime | None, placement: int, settled: 
     return stmt
 
 
-def marked(body: dict[str, Any], tlp: Tlp) -> bool:
+def _marked(body: dict[str, Any], tlp: Tlp) -> bool:
     """Whether an object carries its stored TLP in its own markings."""
     refs = body.get("object_marking_refs")
     if not isinstance(refs, list):
@@ -120,15 +120,15 @@ def push(run: Round) -> None:
     settled = clock.now() - SETTLE
     added, placement, done = target.push_added, target.push_placement, 0
     with run.database.session(read_only=True) as db:
-        total = db.scalar(select(func.count()).select_from(pending(
+        total = db.scalar(select(func.count()).select_from(_pending(
             target, added=added, placement=placement, settled=settled).subquery()))
     for _batch in range(run.max_pages):
         if run.out_of_time():
             tally.finished = False
             return
         with run.database.session(read_only=True) as db:
-            rows = db.execute(pending(target, added=added, placement=placement,
-                                      settled=settled)
+            rows = db.execute(_pending(target, added=added, placement=placement,
+                                       settled=settled)
                               .order_by(CollectionObject.date_added, CollectionObject.id)
                               .limit(run.page_size)).all()
         if not rows:
@@ -163,7 +163,7 @@ def _envelope(rows: Sequence[Any], target: Target) -> list[tuple[Any, dict[str, 
     size = 0
     for row in rows:
         body = dict(row.body)
-        leaves = marked(body, row.tlp) and peers.leaves(
+        leaves = _marked(body, row.tlp) and peers.leaves(
             row.tlp, ceiling=target.ceiling, owner_org=row.organisation_id,
             members=target.members, peer_org=target.organisation_id)
         if leaves:
