@@ -31,7 +31,10 @@ class Tlp(StrEnum):
     @property
     def rank(self) -> int:
         """0 for CLEAR up to 4 for RED: a higher rank is more restricted."""
-        return list(Tlp).index(self)
+        return _TLP_RANKS[self]
+
+
+_TLP_RANKS = {marking: n for n, marking in enumerate(Tlp)}  # asked per object, thousands a request
 
 
 class Audience(StrEnum):

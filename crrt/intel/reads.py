@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from typing import cast as typed
 
-from sqlalchemy import ColumnElement, Select, Text, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, Select, Text, cast, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from crrt.access.principal import Principal
@@ -150,9 +150,9 @@ def entries(collection: Collection, actor: Principal, wanted: Filters, *,
         stmt = stmt.where(version)
     if wanted.after is not None:
         added, placement = wanted.after
-        stmt = stmt.where(or_(CollectionObject.date_added > added,
-                              and_(CollectionObject.date_added == added,
-                                   CollectionObject.id > placement)))
+        # a row comparison: one range of the (collection, date added, id) index
+        stmt = stmt.where(tuple_(CollectionObject.date_added, CollectionObject.id)
+                          > tuple_(added, placement))
     return stmt.order_by(CollectionObject.date_added, CollectionObject.id)
 
 

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, false, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from crrt.access import policy
@@ -177,7 +177,7 @@ def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, enve
         accepted[(parsed.stix_id, parsed.version)] = parsed
     ids = _store(db, list(accepted.values()), actor.org_id)
     now = clock.now()
-    newest = _mark_latest(db, collection, list(accepted))
+    newest = _mark_latest(db, collection, list(accepted), ids)
     placements = [{"collection_id": collection.id, "object_id": ids[key], "date_added": now,
                    "latest": newest[key[0]] == key[1]}
                   for key in accepted]  # in the envelope's order: pages list them so
@@ -192,22 +192,25 @@ def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, enve
                   failure_count=len(failures), successes=successes, failures=failures)
 
 
-def _mark_latest(db: Session, collection: Collection, keys: list[tuple[str, str]]
-                 ) -> dict[str, str]:
+def _mark_latest(db: Session, collection: Collection, keys: list[tuple[str, str]],
+                 ids: dict[tuple[str, str], int]) -> dict[str, str]:
     """The latest version of each object once ``keys`` join the collection; placements
-    already there that stop being the latest are marked so."""
+    already there that stop being the latest are marked so. ``ids``: every stored version
+    of these objects, so the placements are found by (collection, object id), the unique
+    index, whatever the planner's statistics say after a bulk load."""
     newest: dict[str, str] = {}
     for stix_id, version in keys:
         newest[stix_id] = max(version, newest.get(stix_id, version))
-    ids = sorted(newest)
+    version_of = {object_id: key for key, object_id in ids.items() if key[0] in newest}
+    objects = sorted(version_of)
     older: list[int] = []
-    for start in range(0, len(ids), 500):
-        for placement, stix_id, version in db.execute(
-                select(CollectionObject.id, StixObject.stix_id, StixObject.version)
-                .join(StixObject, StixObject.id == CollectionObject.object_id)
+    for start in range(0, len(objects), 500):
+        for placement, object_id in db.connection().execute(
+                select(CollectionObject.id, CollectionObject.object_id)
                 .where(CollectionObject.collection_id == collection.id,
-                       CollectionObject.latest.is_(True),
-                       StixObject.stix_id.in_(ids[start:start + 500]))):
+                       CollectionObject.object_id.in_(objects[start:start + 500]),
+                       CollectionObject.latest.is_(True))):
+            stix_id, version = version_of[object_id]
             if version >= newest[stix_id]:
                 newest[stix_id] = version
             else:
@@ -221,19 +224,19 @@ def _mark_latest(db: Session, collection: Collection, keys: list[tuple[str, str]
 def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
            ) -> dict[tuple[str, str], int]:
     """Each object version stored once, and the values of those new here indexed for
-    correlation; the ids of all of them, new or already there."""
+    correlation; the ids of every stored version of these objects (theirs included, new or
+    already there)."""
     if not objects:
         return {}
-    wanted = {(p.stix_id, p.version) for p in objects}
 
     def stored() -> dict[tuple[str, str], int]:
         found: dict[tuple[str, str], int] = {}
         for start in range(0, len(objects), 500):
             ids = sorted({p.stix_id for p in objects[start:start + 500]})
-            for row in db.execute(select(StixObject.stix_id, StixObject.version, StixObject.id)
-                                  .where(StixObject.stix_id.in_(ids))):
-                if (row[0], row[1]) in wanted:
-                    found[(row[0], row[1])] = row[2]
+            for row in db.connection().execute(  # plain rows: no ORM loading of thousands
+                    select(StixObject.stix_id, StixObject.version, StixObject.id)
+                    .where(StixObject.stix_id.in_(ids))):
+                found[(row[0], row[1])] = row[2]
         return found
 
     before = stored()
@@ -280,9 +283,8 @@ def objects_page(*, db: Session, actor: Principal, collection_id: uuid.UUID,
             .order_by(CollectionObject.date_added, CollectionObject.id))
     if cursor:
         moment, after = _position(cursor)
-        stmt = stmt.where(or_(CollectionObject.date_added > moment,
-                              and_(CollectionObject.date_added == moment,
-                                   CollectionObject.id > after)))
+        stmt = stmt.where(tuple_(CollectionObject.date_added, CollectionObject.id)
+                          > tuple_(moment, after))  # one range of the index
     rows = db.execute(stmt.add_columns(CollectionObject.date_added).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
