@@ -12,10 +12,8 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,7 +50,7 @@ from tests.conftest import (
     seed_world,
 )
 from tests.intel.test_api import _indicator
-from tests.support import Cli, free_port, org_id
+from tests.support import Cli, free_port, org_id, serving
 
 PEERS = "/api/v1/intel/peers"
 TAXII = taxii_client.TAXII
@@ -60,27 +58,6 @@ STRICT_AND_RED = {markings.TLP2_IDS[Tlp.AMBER_STRICT], markings.TLP2_IDS[Tlp.RED
 
 
 # --- two nodes, and the wire between them ------------------------------------------------------
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """The application under uvicorn in a thread, on loopback; its base URL."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
 
 @dataclass
 class Exchange:

@@ -5,8 +5,6 @@ protocol's edges (media types, TAXII error messages, Basic and bearer) with a pl
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -16,7 +14,7 @@ from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
 from crrt.access.enums import Role, Tlp
 from tests.intel.test_api import _collection, _indicator
-from tests.support import free_port
+from tests.support import serving
 
 TAXII = "application/taxii+json;version=2.1"
 
@@ -24,20 +22,8 @@ TAXII = "application/taxii+json;version=2.1"
 @pytest.fixture
 def live(fresh_app) -> Iterator[str]:
     """crrt under uvicorn in a thread, on the test's database."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(fresh_app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(fresh_app) as base:
+        yield base
 
 
 def test_oasis_client_end_to_end(client, world, live):
