@@ -41,6 +41,7 @@ from crrt.web.i18n import _, place_name
 from crrt.web.import_pages import router as import_router
 from crrt.web.intel_import_pages import router as intel_import_router
 from crrt.web.intel_pages import router as intel_router
+from crrt.web.intel_peer_pages import router as intel_peer_router
 from crrt.web.organisation_pages import router as organisation_router
 from crrt.web.privacy_pages import router as privacy_router
 from crrt.web.request_pages import router as request_router
@@ -204,5 +205,6 @@ router.include_router(template_router)  # before /rotations/{rotation_id}
 router.include_router(rotation_router)
 router.include_router(audit_router)
 router.include_router(intel_import_router)
+router.include_router(intel_peer_router)
 router.include_router(intel_router)
 router.include_router(user_router)

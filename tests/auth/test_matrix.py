@@ -422,6 +422,11 @@ RULES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/intel/objects/{stix_id}"):          (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
     ("GET", "/intel/correlate"):                  (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
     ("POST", "/intel/correlate"):                 (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE, PAGE),
+    # federation peers and their sync log: the coordination cell only (the scene's peer)
+    ("GET", "/intel/peers"):                      (LOGIN, PAGE, PAGE, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
+    ("GET", "/intel/peers/{peer_id}"):            (LOGIN, PAGE, PAGE, FORBIDDEN, FORBIDDEN,
+                                                   FORBIDDEN, FORBIDDEN),
     # CERT-EU shares intel but only reads the scene's collection: its import is refused
     ("GET", "/intel/import"):                     (LOGIN, PAGE, PAGE, PAGE, PAGE, PAGE,
                                                    FORBIDDEN),
