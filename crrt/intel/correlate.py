@@ -203,6 +203,8 @@ class Memory:
             for row_id, kind, value, key, object_id in rows:
                 self.add(kind, value, key, object_id)
                 self.last_id, self.last_row = row_id, (kind, value, object_id)
+            if not self._sorted:  # sorted as it is read, not by the first lookup after
+                self._sort_held()
             return len(rows)
 
     def add(self, kind: str, value: str, key: str, object_id: int) -> None:
@@ -222,17 +224,21 @@ class Memory:
     def _sort(self) -> None:
         if not self._sorted:
             with self._lock:
-                self.below.sort()
-                for starts in self.ip_starts.values():
-                    starts.sort()
-                self._sorted = True
+                self._sort_held()
+
+    def _sort_held(self) -> None:
+        """Sort the range lists (the lock held)."""
+        self.below.sort()
+        for starts in self.ip_starts.values():
+            starts.sort()
+        self._sorted = True
 
     def lookup(self, kind: Kind, value: str) -> list[Match]:
         self._sort()
         found: list[Match] = []
         for entry in entries(kind, value):
             if entry.kind == IP:
-                found += self._ip(entry.value)
+                found += self._ip(entry)
             elif entry.kind == DOMAIN:
                 found += self._domain(entry)
             else:
@@ -240,24 +246,29 @@ class Memory:
                           for o in self.exact.get((entry.kind, entry.value), [])]
         return list(dict.fromkeys(found))
 
-    def _ip(self, value: str) -> list[Match]:
-        network = ipaddress.ip_network(value, strict=False)
-        bits, asked = network.max_prefixlen, int(network.network_address)
+    def _ip(self, entry: Entry) -> list[Match]:
+        if "/" not in entry.value:  # an address: its key says it all, no parsing again
+            version = int(entry.key[0])
+            bits = prefix = 32 if version == 4 else 128
+            asked = int(entry.key[2:], 16)
+            end = asked
+        else:
+            network = ipaddress.ip_network(entry.value, strict=False)
+            version, bits, prefix = network.version, network.max_prefixlen, network.prefixlen
+            asked, end = int(network.network_address), int(network.broadcast_address)
         found = []
-        for length in sorted(self.lengths[network.version]):
-            if length > network.prefixlen:
+        for length in sorted(self.lengths[version]):
+            if length > prefix:
                 continue
             start = asked >> (bits - length) << (bits - length)
-            for held, object_id in self.networks[(network.version, length)].get(start, []):
-                found.append(Match(object_id, held, "same" if length == network.prefixlen
-                                   else "within"))
-        if network.prefixlen < bits:
-            end = int(network.broadcast_address)
-            starts = self.ip_starts[network.version]
-            at = bisect.bisect_left(starts, (asked, network.prefixlen + 1))
+            for held, object_id in self.networks[(version, length)].get(start, []):
+                found.append(Match(object_id, held, "same" if length == prefix else "within"))
+        if prefix < bits:
+            starts = self.ip_starts[version]
+            at = bisect.bisect_left(starts, (asked, prefix + 1))
             while at < len(starts) and starts[at][0] <= end:
                 _start, length, held, object_id = starts[at]
-                if length > network.prefixlen:
+                if length > prefix:
                     found.append(Match(object_id, held, "contains"))
                 at += 1
         return found
