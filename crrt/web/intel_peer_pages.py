@@ -84,12 +84,13 @@ def peers_page(request: Request, db: Db, me: SignedIn, cursor: str | None = None
     except Invalid as exc:
         found, next_cursor, errors = [], None, {"_form": _(exc.detail)}
     titles = _titles(db, me)
+    latest = peers.last_rounds(db=db, actor=me, listed=found)
     rows = []
     for peer in found:
         out = peers.peer_out(db, peer)
-        last = peers.sync_log(db=db, actor=me, peer_id=peer.public_id, limit=1).items
+        last = latest.get(peer.id)
         rows.append({"peer": out, "collection": titles.get(out.local_collection),
-                     "last": _round(last[0]) if last else None})
+                     "last": _round(last) if last else None})
     return render(request, "intel_peers.html", {
         "rows": rows, "errors": errors, **_common(request),
         **forms.page_links("/intel/peers", {}, cursor, next_cursor)},
