@@ -11,17 +11,18 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy.orm import Session
 
-Provider = Callable[[Session, int], Iterable[str]]
+Provider = Callable[[Session, int, str], Iterable[str]]
 
 _providers: list[Provider] = []
 
 
 def provider(fn: Provider) -> Provider:
-    """Register ``fn(db, user_id)``, which yields the team keys of one user."""
+    """Register ``fn(db, user_id, email)``, which yields the team keys of one user (the
+    e-mail address too, which the caller has at hand: providers ask no query for it)."""
     _providers.append(fn)
     return fn
 
 
-def of(db: Session, user_id: int) -> frozenset[str]:
+def of(db: Session, user_id: int, email: str) -> frozenset[str]:
     """Every team key of the user, from every registered provider."""
-    return frozenset(key for fn in _providers for key in fn(db, user_id))
+    return frozenset(key for fn in _providers for key in fn(db, user_id, email))

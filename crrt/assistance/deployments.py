@@ -64,12 +64,11 @@ def team_key(public_id: uuid.UUID) -> str:
 
 
 @teams.provider
-def _deployments_of(db: Session, user_id: int) -> list[str]:
+def _deployments_of(db: Session, user_id: int, email: str) -> list[str]:
     """The deployments a user is called out on: their expert record is linked to the account,
-    or carries the account's e-mail address."""
-    own = experts.ids_of_person(db=db, user_id=user_id, email=auth.email_of(db=db,
-                                                                          user_id=user_id))
-    if not own:
+    or carries the account's e-mail address. One query: it runs on every request."""
+    own = experts.person_records(user_id=user_id, email=email)
+    if own is None:
         return []
     rows = db.scalars(select(Deployment.public_id).join(
         DeploymentMember, DeploymentMember.deployment_id == Deployment.id).where(

@@ -40,7 +40,7 @@ def principal_of(db: Session, user: User) -> Principal:
     """The principal acting for ``user``: its role, organisation and teams."""
     return Principal(user_id=user.id, email=user.email, name=user.name, role=user.role,
                      org_id=user.organisation_id, org_code=_org_code(db, user.organisation_id),
-                     teams=teams.of(db, user.id))
+                     teams=teams.of(db, user.id, user.email))
 
 
 def user_out(db: Session, user: User) -> UserOut:
@@ -412,7 +412,7 @@ def _caller(db: Session, credential: type[ApiToken] | type[WebSession], secret: 
 def _principal(db: Session, row: Any) -> Principal:
     user_id, email, name, role, _active, org_id, org_code = row[:7]
     return Principal(user_id=user_id, email=email, name=name, role=role, org_id=org_id,
-                     org_code=org_code, teams=teams.of(db, user_id))
+                     org_code=org_code, teams=teams.of(db, user_id, email))
 
 
 def _revoke(db: Session, actor: Principal, token: ApiToken, reason: str | None = None) -> None:
@@ -589,11 +589,6 @@ def poc_addresses(*, db: Session, org_ids: Collection[int]) -> dict[int, list[st
     for org_id, email in rows:
         found.setdefault(org_id, []).append(email)
     return found
-
-
-def email_of(*, db: Session, user_id: int) -> str | None:
-    """An account's e-mail address (to find the person's own expert records)."""
-    return db.scalar(select(User.email).where(User.id == user_id))
 
 
 def poc_user_ids(*, db: Session, org_ids: Collection[int]) -> list[int]:

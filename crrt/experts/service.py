@@ -751,13 +751,20 @@ def best_for(*, db: Session, skill: Skill | None, day: date, remote: bool, on_si
     return db.scalar(stmt.limit(1))
 
 
-def ids_of_person(*, db: Session, user_id: int | None, email: str | None) -> list[int]:
-    """The expert records that are a person's own: linked to their account, or carrying its
-    e-mail address (a call-out reaches the person either way)."""
+def person_records(*, user_id: int | None, email: str | None) -> Select[int] | None:
+    """The ids of the expert records that are a person's own: linked to their account, or
+    carrying its e-mail address (a call-out reaches the person either way), as a query to
+    put inside another; None when nothing could match."""
     own = Expert.user_id == user_id if user_id is not None else None
     if email:
         by_mail = func.lower(Expert.email) == email.lower()
         own = by_mail if own is None else own | by_mail
     if own is None:
-        return []
-    return list(db.scalars(select(Expert.id).where(own, Expert.erased_at.is_(None))))
+        return None
+    return select(Expert.id).where(own, Expert.erased_at.is_(None))
+
+
+def ids_of_person(*, db: Session, user_id: int | None, email: str | None) -> list[int]:
+    """The ids of :func:`person_records`."""
+    query = person_records(user_id=user_id, email=email)
+    return [] if query is None else list(db.scalars(query))

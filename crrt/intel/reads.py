@@ -14,7 +14,18 @@ from datetime import datetime
 from typing import Any
 from typing import cast as typed
 
-from sqlalchemy import ColumnElement, Select, Text, cast, func, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Text,
+    cast,
+    func,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+)
 from sqlalchemy.orm import Session, aliased
 
 from crrt.access.principal import Principal
@@ -129,7 +140,9 @@ def entries(collection: Collection, actor: Principal, wanted: Filters, *,
             stix_id: str | None = None) -> Select[Any]:
     """The collection's placements the filters keep, in TAXII's order, with their objects."""
     stmt = typed(Select[Any], select(
-        CollectionObject.id, CollectionObject.date_added, cast(StixObject.body, Text).label("body"),
+        # the date added as the driver gives it: only a page's first and last are converted
+        CollectionObject.id, type_coerce(CollectionObject.date_added, String).label("added"),
+        cast(StixObject.body, Text).label("body"),
         StixObject.stix_id, StixObject.version, StixObject.spec_version))
     stmt = (stmt
             .join(StixObject, StixObject.id == CollectionObject.object_id)
@@ -158,22 +171,36 @@ def entries(collection: Collection, actor: Principal, wanted: Filters, *,
 
 @dataclass
 class Page:
+    """A page of :func:`entries`' rows; a row's ``added`` is as the driver gave it, and
+    :meth:`added` makes it an instant (converting a thousand dates that a page of objects
+    never shows costs as much as reading their rows)."""
+
     rows: list[Any]
     more: bool
     next: str | None
+    convert: Any = None  # the column's own result processing, for this database
+
+    def added(self, row: Any) -> datetime:
+        return typed(datetime, self.convert(row.added) if self.convert else row.added)
 
     @property
     def first_added(self) -> datetime | None:
-        return self.rows[0].date_added if self.rows else None
+        return self.added(self.rows[0]) if self.rows else None
 
     @property
     def last_added(self) -> datetime | None:
-        return self.rows[-1].date_added if self.rows else None
+        return self.added(self.rows[-1]) if self.rows else None
 
 
 def page(db: Session, stmt: Select[Any], limit: int) -> Page:
     # plain rows through the connection: the ORM's loading would cost more than the query
-    rows = list(db.connection().execute(stmt.limit(limit + 1)).all())
+    connection = db.connection()
+    rows = list(connection.execute(stmt.limit(limit + 1)).all())
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(rows, more, encode_next(rows[-1].date_added, rows[-1].id) if more else None)
+    dialect = connection.dialect
+    out = Page(rows, more, None, CollectionObject.__table__.c.date_added.type
+               .dialect_impl(dialect).result_processor(dialect, None))
+    if more:
+        out.next = encode_next(out.added(rows[-1]), rows[-1].id)
+    return out

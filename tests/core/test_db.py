@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import stat
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import String, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from crrt.core.db import Database, is_sqlite, normalise_url, refusal
+from crrt.core.db import STALE_ROWS, Database, insert_rows, is_sqlite, normalise_url, refusal
 from crrt.organisations.enums import OrgKind
 from crrt.organisations.models import Institution, Organisation
 
@@ -260,3 +262,57 @@ def test_an_existing_database_and_folder_keep_the_mode_they_were_given(tmp_path)
     path.chmod(0o640)  # say, read by a backup group
     Database(f"sqlite:///{path}").dispose()
     assert (_mode(tmp_path / "shared"), _mode(path)) == (0o750, 0o640)
+
+
+# --- bulk inserts keep PostgreSQL's planner statistics fresh -----------------------------------
+
+class _Bulk(DeclarativeBase):
+    pass
+
+
+class _Row(_Bulk):
+    __tablename__ = "test_bulk_rows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[str] = mapped_column(String(40))
+
+
+@pytest.fixture
+def bulk_table(database):
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("planner statistics are renewed on PostgreSQL; SQLite's planner needs none")
+    _Bulk.metadata.create_all(database.engine)
+    yield database
+    _Bulk.metadata.drop_all(database.engine)
+
+
+def _planned_rows(connection) -> float:
+    return connection.exec_driver_sql(
+        "SELECT reltuples FROM pg_class WHERE oid = 'test_bulk_rows'::regclass").scalar()
+
+
+def test_a_bulk_load_past_the_threshold_is_analysed_in_its_own_transaction(bulk_table):
+    with bulk_table.session() as db:
+        insert_rows(db, _Row, [{"value": f"v{n}"} for n in range(10)])
+        assert _planned_rows(db.connection()) < 0  # a few rows: left to autovacuum
+        insert_rows(db, _Row, [{"value": f"v{n}"} for n in range(STALE_ROWS + 500)])
+        assert _planned_rows(db.connection()) == STALE_ROWS + 510  # seen by this transaction
+    with bulk_table.engine.connect() as connection:
+        assert _planned_rows(connection) == STALE_ROWS + 510  # and kept by its commit
+
+
+def test_a_bulk_load_waits_at_most_a_moment_for_a_statistics_lock_held_elsewhere(bulk_table):
+    with bulk_table.engine.connect() as other:
+        other.exec_driver_sql("BEGIN")
+        other.exec_driver_sql("LOCK TABLE test_bulk_rows IN SHARE UPDATE EXCLUSIVE MODE")
+        started = time.monotonic()
+        with bulk_table.session() as db:
+            insert_rows(db, _Row, [{"value": f"v{n}"} for n in range(STALE_ROWS + 1)])
+            assert _planned_rows(db.connection()) < 0  # not analysed: the lock was taken
+            assert db.connection().exec_driver_sql("SHOW lock_timeout").scalar() == "0"
+            insert_rows(db, _Row, [{"value": "after"}])  # the transaction goes on
+        assert time.monotonic() - started < 5
+        other.exec_driver_sql("ROLLBACK")
+    with bulk_table.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM test_bulk_rows").scalar() == \
+            STALE_ROWS + 2
