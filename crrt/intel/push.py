@@ -12,10 +12,15 @@ commit after a placement stamped later; only placements :data:`SETTLE` old are s
 cursor never passes one that is still to commit.
 
 The cursor moves, with one audit event, once the peer answered for an envelope with a status
-resource. An envelope the peer refuses whole for what it holds (a 4xx such as 413) is sent
-again in halves, down to single objects, and an object still refused is counted refused and
-passed: one object the peer will never take does not hold back all that follow. A failure of
-the peer (5xx, no answer, our credentials refused) moves nothing: the next round sends again.
+resource. A status still ``pending`` (a server that stores envelopes later) is asked again,
+waiting longer each time, for up to :data:`PENDING_WAIT`: what it then still holds pending is
+counted pending, not accepted (the audit event and the log say how many); the envelope was
+delivered, so the cursor moves on.
+
+An envelope the peer refuses whole for what it holds (a 4xx such as 413) is sent again in
+halves, down to single objects, and an object still refused is counted refused and passed:
+one object the peer will never take does not hold back all that follow. A failure of the
+peer (5xx, no answer, our credentials refused) moves nothing: the next round sends again.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from crrt.core import clock
 from crrt.intel import markings, peers
 from crrt.intel.enums import Direction
 from crrt.intel.models import CollectionObject, Peer, StixObject
-from crrt.intel.taxii_client import MAX_SEND, EnvelopeRefused, PeerFailed, Remote
+from crrt.intel.taxii_client import MAX_SEND, MAX_STATUS_ID, EnvelopeRefused, PeerFailed, Remote
 
 if TYPE_CHECKING:
     from crrt.intel.sync import Round, Target
@@ -47,6 +52,7 @@ log = logging.getLogger("crrt.intel.push")
 # Longer than any transaction that adds objects takes between stamping its date added and
 # committing (an envelope of 10,000 objects takes seconds)
 SETTLE = timedelta(minutes=2)
+PENDING_WAIT = 30.0  # seconds an envelope's status is asked again while the peer works on it
 
 
 class OutOfTime(Exception):
@@ -90,6 +96,7 @@ class Offer:
     decided: int = 0
     accepted: int = 0
     refused: int = 0
+    pending: int = 0
     reasons: list[str] = field(default_factory=list)
 
     def send(self, bodies: list[dict[str, Any]]) -> None:
@@ -109,10 +116,28 @@ class Offer:
             self.send(bodies[:half])
             self.send(bodies[half:])
             return
-        self.accepted += int(status.get("success_count", 0)) + \
-            int(status.get("pending_count", 0))
+        status = self._settled(status)
+        self.accepted += int(status.get("success_count", 0))
         self.refused += int(status.get("failure_count", 0))
+        self.pending += int(status.get("pending_count", 0))
         self.decided += len(bodies)
+
+    def _settled(self, status: dict[str, Any]) -> dict[str, Any]:
+        """The status once the peer has decided on every object, or as it stands after
+        :data:`PENDING_WAIT` (or at the round's end); a failure to ask keeps the last."""
+        deadline = min(time.monotonic() + PENDING_WAIT, self.until)
+        wait = 0.2
+        while status.get("status") == "pending" and status.get("pending_count", 0) > 0 and \
+                isinstance(status.get("id"), str) and len(status["id"]) <= MAX_STATUS_ID and \
+                time.monotonic() + wait < deadline:
+            time.sleep(wait)
+            wait = min(wait * 2, 5.0)
+            try:
+                status = self.remote.status(status["id"])
+            except PeerFailed as exc:
+                log.info("the status of an envelope sent could not be read: %s", exc)
+                break
+        return status
 
 
 def push(run: Round) -> None:
@@ -202,10 +227,12 @@ def _record(run: Round, answered: list[tuple[Any, dict[str, Any] | None]], offer
             audit.record(db=db, actor=run.actor, action="intel.objects_pushed",
                          object_type=peers.KIND, object_id=target.public_id,
                          changes={"sent": len(sent), "accepted": offer.accepted,
-                                  "refused": offer.refused, "withheld": withheld,
-                                  "digest": digest})
+                                  "refused": offer.refused, "pending": offer.pending,
+                                  "withheld": withheld, "digest": digest})
     for reason in offer.reasons:
         log.warning("peer %s refused an object: %s", target.public_id, reason)
+    if offer.pending:
+        log.info("peer %s still works on %d objects sent", target.public_id, offer.pending)
     tally.pushed += offer.accepted
     tally.refused += offer.refused
     tally.withheld += withheld

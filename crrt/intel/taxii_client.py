@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import time
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -23,6 +24,7 @@ ANSWER_SECONDS = 60.0  # one whole answer, however slowly it drips; a POST's sta
 MAX_ANSWER = 32 * 1024 * 1024
 MAX_SEND = 8 * 1024 * 1024  # an envelope we send (crrt takes 16 MiB)
 MAX_ERROR = 1000
+MAX_STATUS_ID = 200
 # Refusals of the request rather than of what an envelope holds: sending it in halves cannot
 # help, and counting its objects refused would skip them for good (an expired token, say)
 NOT_THE_CONTENT = frozenset({401, 403, 404, 405, 406, 407, 408, 415, 429})
@@ -61,6 +63,8 @@ class Remote:
                  token: str | None) -> None:
         self.http = http
         self.objects_url = objects_url
+        # {api root}collections/{id}/objects/ → {api root}status/
+        self.status_url = objects_url.rsplit("collections/", 1)[0] + "status/"
         self.token = token
         self.headers = {"Accept": TAXII}
         if token and auth is PeerAuth.BASIC:
@@ -76,7 +80,9 @@ class Remote:
         return scrub(text, self.token)
 
     def _call(self, method: str, params: dict[str, str] | None = None,
-              body: bytes | None = None) -> tuple[httpx.Response, bytes]:
+              body: bytes | None = None, url: str | None = None
+              ) -> tuple[httpx.Response, bytes]:
+        url = url or self.objects_url
         headers = dict(self.headers) | ({"Content-Type": TAXII} if body is not None else {})
         # a POST's answer comes once the peer has stored the envelope: wait for it as long
         # as for a whole answer
@@ -84,7 +90,7 @@ class Remote:
             else httpx.Timeout(STEP_SECONDS)
         deadline = time.monotonic() + ANSWER_SECONDS
         try:
-            with self.http.stream(method, self.objects_url, params=params, content=body,
+            with self.http.stream(method, url, params=params, content=body,
                                   headers=headers, timeout=timeout) as answer:
                 chunks, size = [], 0
                 for chunk in answer.iter_bytes():
@@ -96,7 +102,7 @@ class Remote:
                     chunks.append(chunk)
         except httpx.HTTPError as exc:
             raise PeerFailed(self.scrub(
-                f"{method} {self.objects_url}: {type(exc).__name__}: {exc}")) from None
+                f"{method} {url}: {type(exc).__name__}: {exc}")) from None
         return answer, b"".join(chunks)
 
     def _json(self, answer: httpx.Response, content: bytes, expected: tuple[int, ...]
@@ -137,8 +143,20 @@ class Remote:
         code = answer.status_code
         if 400 <= code < 500 and code not in NOT_THE_CONTENT:
             raise EnvelopeRefused(self.scrub(refusal(code, content)))
-        status = self._json(answer, content, (200, 201, 202))
-        if "status" not in status or not isinstance(status.get("success_count", 0), int):
+        return self._status(self._json(answer, content, (200, 201, 202)))
+
+    def status(self, status_id: str) -> dict[str, Any]:
+        """The status resource of an envelope sent, asked again (one the peer was still
+        working on when it answered)."""
+        answer, content = self._call("GET", url=self.status_url + quote(status_id, safe="")
+                                     + "/")
+        return self._status(self._json(answer, content, (200,)))
+
+    @staticmethod
+    def _status(status: dict[str, Any]) -> dict[str, Any]:
+        counts = [status.get(k, 0) for k in ("success_count", "failure_count", "pending_count")]
+        if "status" not in status or not all(isinstance(c, int) and not isinstance(c, bool)
+                                             and c >= 0 for c in counts):
             raise PeerFailed("the peer did not answer with a TAXII status resource")
         return status
 

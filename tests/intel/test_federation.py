@@ -152,17 +152,50 @@ class Relay:
 class Feed:
     """A bare TAXII 2.1 collection on loopback, as some servers are: no ``next`` tokens, only
     ``added_after`` (exclusive) and ``limit`` (unless it ignores ``limit``), and
-    ``X-TAXII-Date-Added-Last``. ``placed``: (date added, object), in the order added."""
+    ``X-TAXII-Date-Added-Last``. ``placed``: (date added, object), in the order added.
+
+    An envelope sent is kept in ``received`` and answered ``pending``, as a server that stores
+    later does; its status turns ``complete`` at the ``decides_after``-th time it is asked
+    (never, if None), every object a success but ``refuse`` (ids)."""
 
     def __init__(self, placed: list[tuple[str, dict[str, Any]]], *,
-                 honours_limit: bool = True) -> None:
+                 honours_limit: bool = True, decides_after: int | None = 1,
+                 refuse: frozenset[str] = frozenset()) -> None:
         self.asked: list[dict[str, list[str]]] = []
+        self.received: list[dict[str, Any]] = []
+        self.status_asked = 0
         feed = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def _answer(self, code: int, found: dict[str, Any]) -> None:
+                body = json.dumps(found).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", TAXII)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _status(self) -> dict[str, Any]:
+                done = decides_after is not None and feed.status_asked >= decides_after
+                ids = [o["id"] for o in feed.received]
+                failed = [i for i in ids if i in refuse] if done else []
+                return {"id": "envelope-1", "status": "complete" if done else "pending",
+                        "total_count": len(ids), "success_count": len(ids) - len(failed)
+                        if done else 0, "failure_count": len(failed),
+                        "pending_count": 0 if done else len(ids)}
+
+            def do_POST(self) -> None:
+                sent = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                feed.received.extend(sent["objects"])
+                self._answer(202, self._status())
+
             def do_GET(self) -> None:
+                if "/status/envelope-1/" in self.path:
+                    feed.status_asked += 1
+                    self._answer(200, self._status())
+                    return
                 query = parse_qs(urlsplit(self.path).query)
                 feed.asked.append(query)
                 after = query.get("added_after", [None])[0]
@@ -673,6 +706,45 @@ def test_a_server_without_next_tokens_loses_no_object_sharing_a_date_and_never_l
         assert len(feed.asked) == 4
     assert (entry.outcome, entry.pulled) == (SyncOutcome.COMPLETE, 5)
     assert placed[-1][1]["id"] in ids_at(a, crowded)
+
+
+def _pushed_to_feed(a: Node, feed: Feed, local: uuid.UUID) -> Any:
+    peer_id = add_peer(a, name="a store that decides later", api_root=feed.api_root,
+                       collection="objects", local_collection=local, direction="push")
+    with clock.frozen(clock.now() + push.SETTLE):
+        first = _round(a, peer_id)
+        again = _round(a, peer_id)
+    assert (again.pushed, again.refused) == (0, 0)  # delivered: the cursor moved on
+    return first
+
+
+def test_a_peer_that_answers_pending_is_asked_again_and_only_what_it_took_counts(node_a):
+    a = node_a
+    baltic = collection_on(a, "Baltic", ["EE", "LT"], "green")
+    sent = [_indicator(f"203.0.113.{n}") for n in range(5)]
+    share(a, baltic, sent)
+    with Feed([], decides_after=2, refuse=frozenset({sent[1]["id"]})) as feed:
+        entry = _pushed_to_feed(a, feed, baltic)
+        assert feed.status_asked == 2
+        assert sorted(o["id"] for o in feed.received) == sorted(o["id"] for o in sent)
+    assert (entry.outcome, entry.pushed, entry.refused) == (SyncOutcome.COMPLETE, 4, 1)
+
+
+def test_what_a_peer_still_holds_pending_after_the_wait_is_not_counted_taken(
+        node_a, monkeypatch):
+    a = node_a
+    monkeypatch.setattr(push, "PENDING_WAIT", 1.0)
+    baltic = collection_on(a, "Baltic", ["EE", "LT"], "green")
+    share(a, baltic, [_indicator(f"203.0.113.{n}") for n in range(3)])
+    with Feed([], decides_after=None) as feed:
+        entry = _pushed_to_feed(a, feed, baltic)
+        assert 1 <= feed.status_asked <= 3  # asked again, waiting longer each time
+    assert (entry.outcome, entry.pushed, entry.refused) == (SyncOutcome.COMPLETE, 0, 0)
+    with a.session(read_only=True) as db:
+        event = db.scalars(select(AuditEvent).where(AuditEvent.action == "intel.objects_pushed")
+                           ).one()
+    assert (event.changes["sent"], event.changes["accepted"], event.changes["pending"]) == (
+        3, 0, 3)
 
 
 def test_a_round_takes_no_proxy_from_the_environment_and_no_repr_shows_the_token(
