@@ -13,6 +13,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -20,6 +21,7 @@ from typing import Any, cast
 import orjson
 import psycopg
 from sqlalchemy import (
+    ColumnElement,
     CursorResult,
     DateTime,
     Engine,
@@ -27,10 +29,13 @@ from sqlalchemy import (
     MetaData,
     Result,
     Table,
+    any_,
+    bindparam,
     create_engine,
     event,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -322,33 +327,47 @@ def str_enum(cls: type) -> Enum:
                 values_callable=lambda members: [m.value for m in members])
 
 
+@dataclass
+class Inserted:
+    """What :func:`insert_rows` did: how many rows went in (those skipped not counted) and,
+    when asked for and the database gives them back (PostgreSQL), their ``returning``
+    columns."""
+
+    count: int
+    rows: list[tuple[Any, ...]] | None = None
+
+
 def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], *,
-                skip_existing: bool = False) -> None:
+                skip_existing: bool = False, returning: Sequence[str] = ()) -> Inserted:
     """Insert many rows as plain SQL through the driver, each value through its column
     type's own bind processor; with ``skip_existing``, rows a unique constraint already
     holds are skipped. For the bulk paths (thousands of rows a request), where SQLAlchemy's
     per-row machinery costs more than the inserts themselves: SQLite (in the process) takes
     one executemany; PostgreSQL a COPY into a staging table of the session's, then one
-    INSERT from it (a third of the time of as many INSERTs, and no statement to re-parse)."""
+    INSERT from it (a third of the time of as many INSERTs, and no statement to re-parse).
+    """
     if not rows:
-        return
+        return Inserted(0, [] if returning else None)
     table = cast(Table, model.__table__)
     connection = session.connection()
     dialect = connection.dialect
     names = list(rows[0])
-    processors = [table.c[name].type.bind_processor(dialect) for name in names]
+    processors = [(at, process) for at, name in enumerate(names)
+                  if (process := table.c[name].type.bind_processor(dialect)) is not None]
     quote = dialect.identifier_preparer.quote
-    values = [tuple(row[name] if process is None else process(row[name])
-                    for name, process in zip(names, processors, strict=True)) for row in rows]
+    values: list[Any] = [[row[name] for name in names] for row in rows]
+    for value in values:  # only the columns whose type processes a value (a JSON, a time)
+        for at, process in processors:
+            value[at] = process(value[at])
     # names are the table's own columns (table.c refused any other), quoted by the dialect
     columns = ", ".join(quote(n) for n in names)
     tail = " ON CONFLICT DO NOTHING" if skip_existing else ""
     if dialect.name != "postgresql":
         marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in names)
-        connection.exec_driver_sql(
+        done = connection.exec_driver_sql(
             f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks}){tail}",  # noqa: S608
-            values)
-        return
+            [tuple(value) for value in values])
+        return Inserted(int(max(done.rowcount, 0)))  # sqlite3 sums an executemany's changes
     staging = quote(f"crrt_bulk_{table.name}")
     driver = connection.connection.driver_connection
     assert driver is not None
@@ -361,39 +380,52 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
         with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
             for row in values:
                 copy.write_row(row)
+        back = f" RETURNING {', '.join(quote(table.c[n].name) for n in returning)}" \
+            if returning else ""
         cursor.execute(f"INSERT INTO {quote(table.name)} ({columns}) "  # noqa: S608
-                       f"SELECT {columns} FROM {staging}{tail}")
+                       f"SELECT {columns} FROM {staging}{tail}{back}")
+        inserted = max(cursor.rowcount, 0)  # not those a unique constraint already held
+        given = [tuple(row) for row in cursor.fetchall()] if returning else None
         cursor.execute(f"DELETE FROM {staging}")  # noqa: S608 - TRUNCATE costs a new file
-        _keep_statistics(cursor, table.name, len(values))
+        _keep_statistics(cursor, table.name, quote(table.name), inserted)
+    return Inserted(inserted, given)
+
+
+def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN values`` for the bulk paths' batches of hundreds: on PostgreSQL as
+    ``= ANY`` of one array parameter (one parameter to send and plan, not hundreds: a batch
+    of 500 ids is read in half the time); elsewhere a plain IN."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(ColumnElement[bool], column == any_(
+            bindparam(None, list(values), type_=ARRAY(column.type))))
+    return cast(ColumnElement[bool], column.in_(values))
 
 
 STALE_ROWS = 1000  # rows a table may gain before its planner statistics are worth renewing
 
 
-def _keep_statistics(cursor: Any, table: str, added: int) -> None:
-    """Analyse a table that bulk loads have doubled since the planner last looked at it (or
-    that it never looked at, past :data:`STALE_ROWS` rows), in this transaction, which sees
-    its own rows. Until autovacuum gets there, a minute or more, the planner plans for the
-    table as it was: for a page of a collection, a sort of the whole collection instead of a
-    walk down its index (50 ms a page of 1,000 instead of 6). Doubling keeps it to a few
-    analyses in a table's life. Bounded: if another transaction holds the table's
-    statistics lock, it is skipped after 200 ms and left to autovacuum."""
-    cursor.execute(
-        "SELECT greatest(c.reltuples, 0), coalesce(s.n_mod_since_analyze, 0) FROM pg_class c "
-        "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = %s::regclass",
-        (table,))
-    known, changed = cursor.fetchone()
-    if changed + added < max(STALE_ROWS, known):
+def _keep_statistics(cursor: Any, name: str, quoted: str, added: int) -> None:
+    """Analyse a table that this insert takes to twice the rows the planner last counted (or
+    past :data:`STALE_ROWS`, if it never counted), in this transaction, which sees its own
+    rows. Until autovacuum gets there, a minute or more, the planner plans for the table as
+    it was: for a page of a collection, a sort of the whole collection instead of a walk down
+    its index (50 ms a page of 1,000 instead of 6). Doubling keeps it to a few analyses in a
+    table's life. A best effort, never a failure of the insert: skipped after 200 ms if
+    another transaction holds the table's statistics lock (left to autovacuum), and a
+    rolled-back load leaves the count high, so the next analysis comes later."""
+    cursor.execute("SELECT greatest(reltuples, 0), pg_stat_get_live_tuples(oid) FROM pg_class "
+                   "WHERE oid = %s::regclass", (name,))
+    counted, live = cursor.fetchone()
+    if live + added < max(STALE_ROWS, 2 * counted):
         return
     cursor.execute("SAVEPOINT crrt_statistics")
-    cursor.execute("SELECT current_setting('lock_timeout'), "
-                   "set_config('lock_timeout', '200ms', true)")
-    before = cursor.fetchone()[0]
     try:
-        cursor.execute(f"ANALYZE {table}")  # the table's own name, from its metadata
-    except psycopg.errors.LockNotAvailable:
+        cursor.execute("SELECT current_setting('lock_timeout'), "
+                       "set_config('lock_timeout', '200ms', true)")
+        before = cursor.fetchone()[0]
+        cursor.execute(f"ANALYZE {quoted}")
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", (before,))
+    except psycopg.Error as exc:  # the lock held elsewhere, above all
         cursor.execute("ROLLBACK TO SAVEPOINT crrt_statistics")  # undoes the timeout too
-        log.info("statistics of %s left to autovacuum: another transaction holds them", table)
-        return
-    cursor.execute("SELECT set_config('lock_timeout', %s, true)", (before,))
+        log.info("statistics of %s left to autovacuum: %s", name, type(exc).__name__)
     cursor.execute("RELEASE SAVEPOINT crrt_statistics")

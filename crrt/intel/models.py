@@ -62,7 +62,9 @@ class StixObject(Base):
     __table_args__ = (UniqueConstraint("stix_id", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    stix_id: Mapped[str] = mapped_column(String(120), index=True)
+    # found by the (stix_id, version) unique index, whose first column it is: a second index
+    # of its own would only cost every insert
+    stix_id: Mapped[str] = mapped_column(String(120))
     type: Mapped[str] = mapped_column(String(64), index=True)
     spec_version: Mapped[str] = mapped_column(String(8), default="2.1")
     created: Mapped[str | None] = mapped_column(String(32))

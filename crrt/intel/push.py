@@ -53,6 +53,7 @@ log = logging.getLogger("crrt.intel.push")
 # committing (an envelope of 10,000 objects takes seconds)
 SETTLE = timedelta(minutes=2)
 PENDING_WAIT = 30.0  # seconds an envelope's status is asked again while the peer works on it
+FIRST_ASK = 0.2  # seconds before it is asked again the first time; twice as long each time
 
 
 class OutOfTime(Exception):
@@ -117,19 +118,22 @@ class Offer:
             self.send(bodies[half:])
             return
         status = self._settled(status)
-        self.accepted += int(status.get("success_count", 0))
-        self.refused += int(status.get("failure_count", 0))
-        self.pending += int(status.get("pending_count", 0))
+        # what the peer says, never more than was sent
+        left = len(bodies)
+        for name, key in (("accepted", "success_count"), ("refused", "failure_count"),
+                          ("pending", "pending_count")):
+            said = min(int(status.get(key, 0)), left)
+            setattr(self, name, getattr(self, name) + said)
+            left -= said
         self.decided += len(bodies)
 
     def _settled(self, status: dict[str, Any]) -> dict[str, Any]:
         """The status once the peer has decided on every object, or as it stands after
         :data:`PENDING_WAIT` (or at the round's end); a failure to ask keeps the last."""
         deadline = min(time.monotonic() + PENDING_WAIT, self.until)
-        wait = 0.2
+        wait = FIRST_ASK
         while status.get("status") == "pending" and status.get("pending_count", 0) > 0 and \
-                isinstance(status.get("id"), str) and len(status["id"]) <= MAX_STATUS_ID and \
-                time.monotonic() + wait < deadline:
+                _status_id(status.get("id")) and time.monotonic() + wait < deadline:
             time.sleep(wait)
             wait = min(wait * 2, 5.0)
             try:
@@ -138,6 +142,12 @@ class Offer:
                 log.info("the status of an envelope sent could not be read: %s", exc)
                 break
         return status
+
+
+def _status_id(found: Any) -> bool:
+    """An id this client asks a status by: a bounded string that is a path segment."""
+    return isinstance(found, str) and 0 < len(found) <= MAX_STATUS_ID and \
+        found not in (".", "..")
 
 
 def push(run: Round) -> None:

@@ -22,7 +22,7 @@ from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.audit import service as audit
 from crrt.core import clock
-from crrt.core.db import insert_rows
+from crrt.core.db import insert_rows, one_of
 from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
 from crrt.core.pagination import decode_cursor, encode_cursor
 from crrt.intel import correlate, markings, misp, observables, stix
@@ -175,9 +175,9 @@ def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, enve
             failures.append(Failure(id=parsed.stix_id, message=why))
             continue
         accepted[(parsed.stix_id, parsed.version)] = parsed
-    ids = _store(db, list(accepted.values()), actor.org_id)
+    ids, fresh = _store(db, list(accepted.values()), actor.org_id)
     now = clock.now()
-    newest = _mark_latest(db, collection, list(accepted), ids)
+    newest = _mark_latest(db, collection, list(accepted), ids, fresh)
     placements = [{"collection_id": collection.id, "object_id": ids[key], "date_added": now,
                    "latest": newest[key[0]] == key[1]}
                   for key in accepted]  # in the envelope's order: pages list them so
@@ -193,22 +193,27 @@ def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, enve
 
 
 def _mark_latest(db: Session, collection: Collection, keys: list[tuple[str, str]],
-                 ids: dict[tuple[str, str], int]) -> dict[str, str]:
+                 ids: dict[tuple[str, str], int], fresh: set[int]) -> dict[str, str]:
     """The latest version of each object once ``keys`` join the collection; placements
     already there that stop being the latest are marked so. ``ids``: every stored version
     of these objects, so the placements are found by (collection, object id), the unique
-    index, whatever the planner's statistics say after a bulk load."""
+    index, whatever the planner's statistics say after a bulk load; ``fresh``: the versions
+    this transaction stored itself."""
     newest: dict[str, str] = {}
     for stix_id, version in keys:
         newest[stix_id] = max(version, newest.get(stix_id, version))
     version_of = {object_id: key for key, object_id in ids.items() if key[0] in newest}
+    if version_of.keys() <= fresh:
+        # every stored version of these objects was stored by this transaction: no
+        # placement of any of them can exist yet, in any collection
+        return newest
     objects = sorted(version_of)
     older: list[int] = []
     for start in range(0, len(objects), 500):
         for placement, object_id in db.connection().execute(
                 select(CollectionObject.id, CollectionObject.object_id)
                 .where(CollectionObject.collection_id == collection.id,
-                       CollectionObject.object_id.in_(objects[start:start + 500]),
+                       one_of(db, CollectionObject.object_id, objects[start:start + 500]),
                        CollectionObject.latest.is_(True))):
             stix_id, version = version_of[object_id]
             if version >= newest[stix_id]:
@@ -222,12 +227,13 @@ def _mark_latest(db: Session, collection: Collection, keys: list[tuple[str, str]
 
 
 def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
-           ) -> dict[tuple[str, str], int]:
+           ) -> tuple[dict[tuple[str, str], int], set[int]]:
     """Each object version stored once, and the values of those new here indexed for
     correlation; the ids of every stored version of these objects (theirs included, new or
-    already there)."""
+    already there), and of those this transaction stored itself (none, when another stored
+    some of them meanwhile: then which are ours is not known)."""
     if not objects:
-        return {}
+        return {}, set()
 
     def stored() -> dict[tuple[str, str], int]:
         found: dict[tuple[str, str], int] = {}
@@ -235,7 +241,7 @@ def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
             ids = sorted({p.stix_id for p in objects[start:start + 500]})
             for row in db.connection().execute(  # plain rows: no ORM loading of thousands
                     select(StixObject.stix_id, StixObject.version, StixObject.id)
-                    .where(StixObject.stix_id.in_(ids))):
+                    .where(one_of(db, StixObject.stix_id, ids))):
                 found[(row[0], row[1])] = row[2]
         return found
 
@@ -245,14 +251,21 @@ def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
              "created_by_ref": p.created_by_ref, "marking_refs": list(p.marking_refs),
              "tlp": p.tlp.value, "organisation_id": org_id, "body": p.body,
              "stored_at": clock.now()} for p in objects if (p.stix_id, p.version) not in before]
-    insert_rows(db, StixObject, rows, skip_existing=True)
-    found = stored() if rows else before
+    inserted = insert_rows(db, StixObject, rows, skip_existing=True,
+                           returning=("stix_id", "version", "id"))
+    ours = inserted.count == len(rows)
+    if not rows:
+        found = before
+    elif ours and inserted.rows is not None:  # PostgreSQL said which ids it gave
+        found = before | {(stix_id, version): row_id for stix_id, version, row_id in inserted.rows}
+    else:  # SQLite, or another transaction stored some of them meanwhile
+        found = stored()
     new = [(found[(p.stix_id, p.version)], p.body) for p in objects
            if (p.stix_id, p.version) not in before and (p.stix_id, p.version) in found]
     correlate.index(db, new)
     insert_rows(db, ObjectRef, [{"object_id": object_id, "ref": ref} for object_id, body in new
                                 for ref in stix.refs_of(body)])
-    return found
+    return found, {object_id for object_id, _body in new} if ours else set()
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import stat
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -297,11 +298,14 @@ def test_a_bulk_load_past_the_threshold_is_analysed_in_its_own_transaction(bulk_
         assert _planned_rows(db.connection()) < 0  # a few rows: left to autovacuum
         insert_rows(db, _Row, [{"value": f"v{n}"} for n in range(STALE_ROWS + 500)])
         assert _planned_rows(db.connection()) == STALE_ROWS + 510  # seen by this transaction
+        assert db.connection().exec_driver_sql("SHOW lock_timeout").scalar() == "0"
     with bulk_table.engine.connect() as connection:
         assert _planned_rows(connection) == STALE_ROWS + 510  # and kept by its commit
 
 
-def test_a_bulk_load_waits_at_most_a_moment_for_a_statistics_lock_held_elsewhere(bulk_table):
+def test_a_bulk_load_waits_at_most_a_moment_for_a_statistics_lock_held_elsewhere(bulk_table,
+                                                                               caplog):
+    caplog.set_level(logging.INFO, logger="crrt.db")
     with bulk_table.engine.connect() as other:
         other.exec_driver_sql("BEGIN")
         other.exec_driver_sql("LOCK TABLE test_bulk_rows IN SHARE UPDATE EXCLUSIVE MODE")
@@ -312,6 +316,7 @@ def test_a_bulk_load_waits_at_most_a_moment_for_a_statistics_lock_held_elsewhere
             assert db.connection().exec_driver_sql("SHOW lock_timeout").scalar() == "0"
             insert_rows(db, _Row, [{"value": "after"}])  # the transaction goes on
         assert time.monotonic() - started < 5
+        assert "statistics of test_bulk_rows left to autovacuum: LockNotAvailable" in caplog.text
         other.exec_driver_sql("ROLLBACK")
     with bulk_table.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM test_bulk_rows").scalar() == \

@@ -718,8 +718,10 @@ def _pushed_to_feed(a: Node, feed: Feed, local: uuid.UUID) -> Any:
     return first
 
 
-def test_a_peer_that_answers_pending_is_asked_again_and_only_what_it_took_counts(node_a):
+def test_a_peer_that_answers_pending_is_asked_again_and_only_what_it_took_counts(
+        node_a, monkeypatch):
     a = node_a
+    monkeypatch.setattr(push, "FIRST_ASK", 0.01)
     baltic = collection_on(a, "Baltic", ["EE", "LT"], "green")
     sent = [_indicator(f"203.0.113.{n}") for n in range(5)]
     share(a, baltic, sent)
@@ -733,12 +735,13 @@ def test_a_peer_that_answers_pending_is_asked_again_and_only_what_it_took_counts
 def test_what_a_peer_still_holds_pending_after_the_wait_is_not_counted_taken(
         node_a, monkeypatch):
     a = node_a
-    monkeypatch.setattr(push, "PENDING_WAIT", 1.0)
+    monkeypatch.setattr(push, "PENDING_WAIT", 0.2)
+    monkeypatch.setattr(push, "FIRST_ASK", 0.01)
     baltic = collection_on(a, "Baltic", ["EE", "LT"], "green")
     share(a, baltic, [_indicator(f"203.0.113.{n}") for n in range(3)])
     with Feed([], decides_after=None) as feed:
         entry = _pushed_to_feed(a, feed, baltic)
-        assert 1 <= feed.status_asked <= 3  # asked again, waiting longer each time
+        assert 2 <= feed.status_asked <= 5  # asked again, waiting longer each time
     assert (entry.outcome, entry.pushed, entry.refused) == (SyncOutcome.COMPLETE, 0, 0)
     with a.session(read_only=True) as db:
         event = db.scalars(select(AuditEvent).where(AuditEvent.action == "intel.objects_pushed")
