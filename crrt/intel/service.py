@@ -181,7 +181,9 @@ def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, enve
     placements = [{"collection_id": collection.id, "object_id": ids[key], "date_added": now,
                    "latest": newest[key[0]] == key[1]}
                   for key in accepted]  # in the envelope's order: pages list them so
-    insert_rows(db, CollectionObject, placements, skip_existing=True)
+    # objects this envelope stored are placed nowhere yet: nothing to skip
+    insert_rows(db, CollectionObject, placements,
+                skip_existing=not {p["object_id"] for p in placements} <= fresh)
     successes = [Success(id=k[0], version=k[1]) for k in accepted]
     digest = hashlib.sha256("\n".join(sorted(f"{i} {v}" for i, v in accepted)).encode())
     audit.record(db=db, actor=actor, action="intel.objects_added", object_type=KIND,
