@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sqlite3
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -377,7 +378,7 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
             with cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
                 for row in values:
                     copy.write_row(row)
-            _keep_statistics(cursor, table.name, quote(table.name), len(values))
+            _keep_statistics(cursor, connection.engine, table.name, quote(table.name), len(values))
             return Inserted(len(values))
         # the columns' types, nothing else (no defaults: no sequence spent), for this
         # connection's life, emptied at each commit and after each use
@@ -394,7 +395,7 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
         inserted = max(cursor.rowcount, 0)  # not those a unique constraint already held
         given = [tuple(row) for row in cursor.fetchall()] if returning else None
         cursor.execute(f"DELETE FROM {staging}")  # noqa: S608 - TRUNCATE costs a new file
-        _keep_statistics(cursor, table.name, quote(table.name), inserted)
+        _keep_statistics(cursor, connection.engine, table.name, quote(table.name), inserted)
     return Inserted(inserted, given)
 
 
@@ -409,22 +410,36 @@ def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElemen
 
 
 STALE_ROWS = 1000  # rows a table may gain before its planner statistics are worth renewing
+# for each engine, the rows this process may still insert into a table before it asks the
+# database whether the table needs analysing: the question costs a round trip, and most
+# inserts are far from it
+_UNASKED: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
 
 
-def _keep_statistics(cursor: Any, name: str, quoted: str, added: int) -> None:
+def _keep_statistics(cursor: Any, engine: Engine, name: str, quoted: str, added: int) -> None:
     """Analyse a table that this insert takes to twice the rows the planner last counted (or
     past :data:`STALE_ROWS`, if it never counted), in this transaction, which sees its own
     rows. Until autovacuum gets there, a minute or more, the planner plans for the table as
     it was: for a page of a collection, a sort of the whole collection instead of a walk down
     its index (50 ms a page of 1,000 instead of 6). Doubling keeps it to a few analyses in a
-    table's life. A best effort, never a failure of the insert: skipped after 200 ms if
-    another transaction holds the table's statistics lock (left to autovacuum), and a
-    rolled-back load leaves the count high, so the next analysis comes later."""
+    table's life, and the database is asked only once this process has inserted as many
+    rows as were still wanting at its last answer. A best effort, never a failure of the
+    insert: skipped after 200 ms if another transaction holds the table's statistics lock
+    (left to autovacuum), and a rolled-back load leaves the count high, so the next
+    analysis comes later."""
+    _unasked = _UNASKED.setdefault(engine, {})
+    wanting = _unasked.get(name, 0) - added
+    if wanting > 0:
+        _unasked[name] = wanting
+        return
     cursor.execute("SELECT greatest(reltuples, 0), pg_stat_get_live_tuples(oid) FROM pg_class "
                    "WHERE oid = %s::regclass", (name,))
     counted, live = cursor.fetchone()
-    if live + added < max(STALE_ROWS, 2 * counted):
+    threshold = max(STALE_ROWS, 2 * counted)
+    if live + added < threshold:
+        _unasked[name] = int(threshold - live - added)
         return
+    _unasked[name] = int(max(STALE_ROWS, live + added))  # the count once analysed, doubled
     cursor.execute("SAVEPOINT crrt_statistics")
     try:
         cursor.execute("SELECT current_setting('lock_timeout'), "
