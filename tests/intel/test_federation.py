@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -904,3 +909,85 @@ def test_crrt_intel_sync_runs_a_round_with_a_progress_bar(node_a, node_b, monkey
     assert len(ids_at(b, into)) == 7
     failed = cli("intel", "sync", "node-a")  # node A is gone
     assert failed.exit_code == 1 and "ConnectError" in failed.stderr
+
+
+# --- OASIS's reference server as the peer ------------------------------------------------------
+
+@contextmanager
+def medallion_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """OASIS's TAXII 2.1 reference server, medallion (from PyPI, its memory backend), on
+    loopback as its own process, with one empty collection; its API root and the
+    collection's id. Basic auth: peer / peer-secret."""
+    port, collection = free_port(), str(uuid.uuid4())
+    root = f"http://127.0.0.1:{port}/shared/"
+    data = {"/discovery": {"title": "medallion", "default": root, "api_roots": [root]},
+            "shared": {"information": {"title": "shared", "versions": [TAXII],
+                                       "max_content_length": 10_000_000},
+                       "status": [], "collections": [{
+                           "id": collection, "title": "Shared", "can_read": True,
+                           "can_write": True, "media_types": [TAXII], "objects": [],
+                           "manifest": []}]}}
+    (tmp_path / "data.json").write_text(json.dumps(data))
+    config = {"backend": {"module": "medallion.backends.memory_backend",
+                          "module_class": "MemoryBackend",
+                          "filename": str(tmp_path / "data.json")},
+              "users": {"peer": "peer-secret"}, "taxii": {"max_page_size": 100}}
+    (tmp_path / "medallion.json").write_text(json.dumps(config))
+    process = subprocess.Popen(  # noqa: S603 - our own command line
+        [str(Path(sys.executable).parent / "medallion"), "--host", "127.0.0.1", "--port",
+         str(port), str(tmp_path / "medallion.json")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, "medallion did not start"
+            try:
+                if httpx.get(root, auth=("peer", "peer-secret"), headers={"Accept": TAXII},
+                             timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "medallion did not answer"
+            time.sleep(0.1)
+        yield root, collection
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_a_node_pushes_to_and_pulls_from_oasis_s_reference_server(node_a, tmp_path):
+    """Federation with a conformant server that is not crrt: what A pushes to medallion is
+    there, and a pull from medallion into another collection brings every object once,
+    through medallion's own pages (100 at most), and nothing more the next round."""
+    a = node_a
+    baltic = collection_on(a, "Baltic", ["EE", "LT"], "green")
+    shared = [_indicator(f"192.0.2.{n}") for n in range(150)]
+    share(a, baltic, shared)
+    copy = collection_on(a, "From the reference server", ["EE", "LT"], "green")
+    with medallion_server(tmp_path) as (root, remote):
+        common = {"api_root": root, "collection": remote, "auth": "basic",
+                  "username": "peer", "token": "peer-secret"}
+        pusher = add_peer(a, name="medallion-push", local_collection=baltic,
+                          direction="push", **common)
+        with clock.frozen(clock.now() + push.SETTLE):
+            pushed = _round(a, pusher)
+        there: list[str] = []  # medallion's manifest, page by page, as any client reads it
+        with httpx.Client(auth=("peer", "peer-secret"), headers={"Accept": TAXII},
+                          timeout=30) as reader:
+            following: str | None = None
+            while True:
+                page = reader.get(f"{root}collections/{remote}/manifest/",
+                                  params={"limit": "100"} | (
+                                      {"next": following} if following else {})).json()
+                there += [entry["id"] for entry in page.get("objects", [])]
+                following = page.get("next")
+                if not page.get("more") or not following:
+                    break
+        puller = add_peer(a, name="medallion-pull", local_collection=copy, direction="pull",
+                          **common)
+        pulled, again = _round(a, puller), _round(a, puller)
+    assert (pushed.outcome, pushed.pushed, pushed.refused) == (SyncOutcome.COMPLETE, 150, 0)
+    assert sorted(there) == sorted(o["id"] for o in shared)
+    assert (pulled.outcome, pulled.pulled, pulled.refused) == (SyncOutcome.COMPLETE, 150, 0)
+    assert sorted(ids_at(a, copy)) == sorted(o["id"] for o in shared)
+    assert (again.outcome, again.pulled) == (SyncOutcome.COMPLETE, 0)
