@@ -884,7 +884,8 @@ def test_the_coordination_cell_keeps_peers_and_their_token_is_never_shown(client
     assert client.get(f"{PEERS}/{peer}", headers=headers).status_code == 404
     with database.session(read_only=True) as db:
         actions = [(e.action, str(e.changes)) for e in db.scalars(
-            select(AuditEvent).where(AuditEvent.action.like("intel.peer_%")))]
+            select(AuditEvent).where(AuditEvent.action.like("intel.peer_%"))
+            .order_by(AuditEvent.seq))]  # the chain's order: a table's own order is none
     assert [a for a, _ in actions] == ["intel.peer_created", "intel.peer_changed",
                                        "intel.peer_deleted"]
     assert all("s3cret" not in text for _a, text in actions)

@@ -130,7 +130,7 @@ def test_a_move_queues_the_deadlines_of_the_state_it_enters(tickets, world):
     with tickets.session() as db:
         queued = list(db.scalars(select(JobTask).where(JobTask.name == DEADLINE_TASK)))
         closes = list(db.scalars(select(AuditEvent).where(
-            AuditEvent.action == "test_ticket.close")))
+            AuditEvent.action == "test_ticket.close").order_by(AuditEvent.seq)))
     assert queued == []  # "closed" has no deadline
     assert [e.object_id for e in closes] == ["t1", "t2"]
 
