@@ -42,7 +42,7 @@ from crrt.core import clock
 from crrt.intel import markings, peers
 from crrt.intel.enums import Direction
 from crrt.intel.models import CollectionObject, Peer, StixObject
-from crrt.intel.taxii_client import MAX_SEND, MAX_STATUS_ID, EnvelopeRefused, PeerFailed, Remote
+from crrt.intel.taxii_client import MAX_SEND, EnvelopeRefused, PeerFailed, Remote
 
 if TYPE_CHECKING:
     from crrt.intel.sync import Round, Target
@@ -133,7 +133,7 @@ class Offer:
         deadline = min(time.monotonic() + PENDING_WAIT, self.until)
         wait = FIRST_ASK
         while status.get("status") == "pending" and status.get("pending_count", 0) > 0 and \
-                _status_id(status.get("id")) and time.monotonic() + wait < deadline:
+                isinstance(status.get("id"), str) and time.monotonic() + wait < deadline:
             time.sleep(wait)
             wait = min(wait * 2, 5.0)
             try:
@@ -142,12 +142,6 @@ class Offer:
                 log.info("the status of an envelope sent could not be read: %s", exc)
                 break
         return status
-
-
-def _status_id(found: Any) -> bool:
-    """An id this client asks a status by: a bounded string that is a path segment."""
-    return isinstance(found, str) and 0 < len(found) <= MAX_STATUS_ID and \
-        found not in (".", "..")
 
 
 def push(run: Round) -> None:

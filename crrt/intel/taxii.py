@@ -204,9 +204,9 @@ def manifest(api_root: ApiRoot, collection_id: CollectionId, db: Db, me: Client,
     _root(api_root)
     found = service.get_collection(db=db, actor=me, collection_id=collection_id)
     page = reads.page(db, reads.entries(found, me, wanted), wanted.limit)
-    items = [{"id": r.stix_id, "date_added": stix.stamp(page.added(r)),
-              "version": r.version or stix.stamp(page.added(r)), "media_type": STIX_JSON}
-             for r in page.rows]
+    items = [{"id": r.stix_id, "date_added": added, "version": r.version or added,
+              "media_type": STIX_JSON}
+             for r in page.rows for added in (stix.stamp(page.added(r)),)]
     return taxii(_envelope(page, "objects", items), headers=_dates(page))
 
 

@@ -147,7 +147,9 @@ class Remote:
 
     def status(self, status_id: str) -> dict[str, Any]:
         """The status resource of an envelope sent, asked again (one the peer was still
-        working on when it answered)."""
+        working on when it answered); an id that is no path segment of its own is refused."""
+        if not 0 < len(status_id) <= MAX_STATUS_ID or status_id in (".", ".."):
+            raise PeerFailed("the peer's status id is not one to ask by")
         answer, content = self._call("GET", url=self.status_url + quote(status_id, safe="")
                                      + "/")
         return self._status(self._json(answer, content, (200,)))
