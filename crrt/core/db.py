@@ -338,6 +338,22 @@ class Inserted:
     rows: list[tuple[Any, ...]] | None = None
 
 
+def _prepared(connection: Any, table: Table, rows: Sequence[Mapping[str, Any]]
+              ) -> tuple[list[str], list[list[Any]]]:
+    """The rows' column names (the table's own: ``table.c`` refuses any other) and their
+    values, each through its column type's bind processor, only for the columns whose type
+    has one (a JSON, a time)."""
+    dialect = connection.dialect
+    names = list(rows[0])
+    processors = [(at, process) for at, name in enumerate(names)
+                  if (process := table.c[name].type.bind_processor(dialect)) is not None]
+    values: list[Any] = [[row[name] for name in names] for row in rows]
+    for value in values:
+        for at, process in processors:
+            value[at] = process(value[at])
+    return names, values
+
+
 def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], *,
                 skip_existing: bool = False, returning: Sequence[str] = ()) -> Inserted:
     """Insert many rows as plain SQL through the driver, each value through its column
@@ -353,15 +369,8 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     table = cast(Table, model.__table__)
     connection = session.connection()
     dialect = connection.dialect
-    names = list(rows[0])
-    processors = [(at, process) for at, name in enumerate(names)
-                  if (process := table.c[name].type.bind_processor(dialect)) is not None]
+    names, values = _prepared(connection, table, rows)
     quote = dialect.identifier_preparer.quote
-    values: list[Any] = [[row[name] for name in names] for row in rows]
-    for value in values:  # only the columns whose type processes a value (a JSON, a time)
-        for at, process in processors:
-            value[at] = process(value[at])
-    # names are the table's own columns (table.c refused any other), quoted by the dialect
     columns = ", ".join(quote(n) for n in names)
     tail = " ON CONFLICT DO NOTHING" if skip_existing else ""
     if dialect.name != "postgresql":
@@ -375,9 +384,7 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     assert driver is not None
     with driver.cursor() as cursor:
         if not skip_existing and not returning:  # nothing to skip: straight into the table
-            with cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
-                for row in values:
-                    copy.write_row(row)
+            _copy(cursor, quote(table.name), columns, values)
             _keep_statistics(cursor, connection.engine, table.name, quote(table.name), len(values))
             return Inserted(len(values))
         # the columns' types, nothing else (no defaults: no sequence spent), for this
@@ -385,9 +392,7 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
         shape = f"SELECT * FROM {quote(table.name)} WITH NO DATA"  # noqa: S608
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS "
                        f"AS {shape}")
-        with cursor.copy(f"COPY {staging} ({columns}) FROM STDIN") as copy:
-            for row in values:
-                copy.write_row(row)
+        _copy(cursor, staging, columns, values)
         back = f" RETURNING {', '.join(quote(table.c[n].name) for n in returning)}" \
             if returning else ""
         cursor.execute(f"INSERT INTO {quote(table.name)} ({columns}) "  # noqa: S608
@@ -397,6 +402,58 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
         cursor.execute(f"DELETE FROM {staging}")  # noqa: S608 - TRUNCATE costs a new file
         _keep_statistics(cursor, connection.engine, table.name, quote(table.name), inserted)
     return Inserted(inserted, given)
+
+
+def _copy(cursor: Any, target: str, columns: str, values: list[list[Any]]) -> None:
+    with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+        for row in values:
+            copy.write_row(row)
+
+
+# each table's id sequence, by engine: asked of the database once
+_SEQUENCES: weakref.WeakKeyDictionary[Engine, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def insert_fresh(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]
+                 ) -> list[int] | None:
+    """Insert rows that no unique constraint is expected to hold yet, and give back their
+    new ids in the rows' order; or None, having written nothing, when one is held already
+    (or the database is not PostgreSQL): the caller then takes :func:`insert_rows` with
+    ``skip_existing``. On PostgreSQL the ids are drawn from the table's sequence first and
+    the rows go by COPY straight into the table, inside a savepoint: no staging table, no
+    per-row conflict handling, no lookup of what is there beforehand. That is the bulk
+    load's usual case (new objects); a repeated one pays a refused COPY once."""
+    if not rows:
+        return []
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return None
+    table = cast(Table, model.__table__)
+    quote = connection.dialect.identifier_preparer.quote
+    names, values = _prepared(connection, table, rows)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    sequences = _SEQUENCES.setdefault(connection.engine, {})
+    with driver.cursor() as cursor:
+        if table.name not in sequences:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table.name,))
+            sequences[table.name] = cursor.fetchone()[0]
+        cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+                       (sequences[table.name], len(values)))
+        ids = [row[0] for row in cursor.fetchall()]
+        for value, given in zip(values, ids, strict=True):
+            value.append(given)
+        cursor.execute("SAVEPOINT crrt_fresh")
+        try:
+            _copy(cursor, quote(table.name), ", ".join(quote(n) for n in [*names, "id"]),
+                  values)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT crrt_fresh")  # the ids drawn stay unused
+            cursor.execute("RELEASE SAVEPOINT crrt_fresh")
+            return None
+        cursor.execute("RELEASE SAVEPOINT crrt_fresh")
+        _keep_statistics(cursor, connection.engine, table.name, quote(table.name), len(values))
+    return ids
 
 
 def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true, tuple_, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from crrt.access import policy
 from crrt.access.enums import Role, Tlp
@@ -22,7 +23,7 @@ from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.audit import service as audit
 from crrt.core import clock
-from crrt.core.db import insert_rows, one_of
+from crrt.core.db import insert_fresh, insert_rows, one_of
 from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
 from crrt.core.pagination import decode_cursor, encode_cursor
 from crrt.intel import correlate, markings, misp, observables, stix
@@ -56,6 +57,7 @@ KIND = "intel_collection"
 MAX_HITS = 500  # objects a value's hits name
 CENTRAL = (Role.ADMIN, Role.COORDINATOR)
 READER = Principal.system("intel")
+KNOWN = "crrt.intel.collections"  # the collections a session has read, by public id
 
 
 # --- collections -------------------------------------------------------------------------------
@@ -116,7 +118,16 @@ def list_collections(*, db: Session, actor: Principal) -> list[Collection]:
 def get_collection(*, db: Session, actor: Principal, collection_id: uuid.UUID) -> Collection:
     """One collection; one the caller may not read does not exist for it (404)."""
     policy.require_some(actor, Permission.INTEL_READ)
-    collection = db.scalar(select(Collection).where(Collection.public_id == collection_id))
+    # an envelope's request asks for its collection more than once (to add, to keep the
+    # status): the session's own copy serves the later asks, with the same checks
+    known: dict[uuid.UUID, Collection] = db.info.setdefault(KNOWN, {})
+    collection = known.get(collection_id)
+    if collection is None:
+        collection = db.scalars(  # its members in the same query: one round trip, not two
+            select(Collection).options(joinedload(Collection.members))
+            .where(Collection.public_id == collection_id)).unique().one_or_none()
+        if collection is not None:
+            known[collection_id] = collection
     if collection is None or not may_read(actor, collection):
         raise NotFound("No such collection.")
     return collection
@@ -237,33 +248,45 @@ def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
     if not objects:
         return {}, set()
 
-    def stored() -> dict[tuple[str, str], int]:
+    def stored(but: Sequence[int] = ()) -> dict[tuple[str, str], int]:
         found: dict[tuple[str, str], int] = {}
         for start in range(0, len(objects), 500):
             ids = sorted({p.stix_id for p in objects[start:start + 500]})
-            for row in db.connection().execute(  # plain rows: no ORM loading of thousands
-                    select(StixObject.stix_id, StixObject.version, StixObject.id)
-                    .where(one_of(db, StixObject.stix_id, ids))):
+            stmt = (select(StixObject.stix_id, StixObject.version, StixObject.id)
+                    .where(one_of(db, StixObject.stix_id, ids)))
+            if but:
+                stmt = stmt.where(~one_of(db, StixObject.id, but))
+            for row in db.connection().execute(stmt):  # plain rows: no ORM loading
                 found[(row[0], row[1])] = row[2]
         return found
 
-    before = stored()
+    now = clock.now()
     rows = [{"stix_id": p.stix_id, "type": p.type, "spec_version": p.spec_version,
              "created": p.created, "modified": p.modified, "version": p.version,
              "created_by_ref": p.created_by_ref, "marking_refs": list(p.marking_refs),
              "tlp": p.tlp.value, "organisation_id": org_id, "body": p.body,
-             "stored_at": clock.now()} for p in objects if (p.stix_id, p.version) not in before]
-    inserted = insert_rows(db, StixObject, rows, skip_existing=True,
-                           returning=("stix_id", "version", "id"))
-    ours = inserted.count == len(rows)
-    if not rows:
-        found = before
-    elif ours and inserted.rows is not None:  # PostgreSQL said which ids it gave
-        found = before | {(stix_id, version): row_id for stix_id, version, row_id in inserted.rows}
-    else:  # SQLite, or another transaction stored some of them meanwhile
-        found = stored()
-    new = [(found[(p.stix_id, p.version)], p.body) for p in objects
-           if (p.stix_id, p.version) not in before and (p.stix_id, p.version) in found]
+             "stored_at": now} for p in objects]
+    given = insert_fresh(db, StixObject, rows)  # the usual case: every one of them is new
+    if given is not None:  # and the other versions of these objects, stored before
+        found = stored() | {(p.stix_id, p.version): row_id
+                                     for p, row_id in zip(objects, given, strict=True)}
+        new = [(row_id, p.body) for p, row_id in zip(objects, given, strict=True)]
+        ours = True
+    else:
+        before = stored()
+        rows = [row for row in rows if (row["stix_id"], row["version"]) not in before]
+        inserted = insert_rows(db, StixObject, rows, skip_existing=True,
+                               returning=("stix_id", "version", "id"))
+        ours = inserted.count == len(rows)
+        if not rows:
+            found = before
+        elif ours and inserted.rows is not None:  # PostgreSQL said which ids it gave
+            found = before | {(stix_id, version): row_id
+                              for stix_id, version, row_id in inserted.rows}
+        else:  # SQLite, or another transaction stored some of them meanwhile
+            found = stored()
+        new = [(found[(p.stix_id, p.version)], p.body) for p in objects
+               if (p.stix_id, p.version) not in before and (p.stix_id, p.version) in found]
     correlate.index(db, new)
     insert_rows(db, ObjectRef, [{"object_id": object_id, "ref": ref} for object_id, body in new
                                 for ref in stix.refs_of(body)])
@@ -327,8 +350,8 @@ def record_status(*, db: Session, actor: Principal, collection_id: uuid.UUID,
     collection = get_collection(db=db, actor=actor, collection_id=collection_id)
     status = AddStatus(collection_id=collection.id, user_id=actor.user_id,
                        total_count=outcome.total_count, public_id=uuid.uuid4(),
-                       successes=[s.model_dump() for s in outcome.successes],
-                       failures=[f.model_dump() for f in outcome.failures])
+                       successes=[{"id": s.id, "version": s.version} for s in outcome.successes],
+                       failures=[{"id": f.id, "message": f.message} for f in outcome.failures])
     db.add(status)
     db.flush()
     return status

@@ -12,7 +12,15 @@ from sqlalchemy import String, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from crrt.core.db import STALE_ROWS, Database, insert_rows, is_sqlite, normalise_url, refusal
+from crrt.core.db import (
+    STALE_ROWS,
+    Database,
+    insert_fresh,
+    insert_rows,
+    is_sqlite,
+    normalise_url,
+    refusal,
+)
 from crrt.organisations.enums import OrgKind
 from crrt.organisations.models import Institution, Organisation
 
@@ -278,10 +286,18 @@ class _Row(_Bulk):
     value: Mapped[str] = mapped_column(String(40))
 
 
+class _Keyed(_Bulk):
+    __tablename__ = "test_bulk_keyed"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), unique=True)
+
+
 @pytest.fixture
 def bulk_table(database):
     if database.engine.dialect.name != "postgresql":
-        pytest.skip("planner statistics are renewed on PostgreSQL; SQLite's planner needs none")
+        pytest.skip("PostgreSQL's bulk path (COPY, planner statistics); SQLite takes one "
+                    "executemany and its planner needs no statistics")
     _Bulk.metadata.create_all(database.engine)
     yield database
     _Bulk.metadata.drop_all(database.engine)
@@ -321,3 +337,41 @@ def test_a_bulk_load_waits_at_most_a_moment_for_a_statistics_lock_held_elsewhere
     with bulk_table.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM test_bulk_rows").scalar() == \
             STALE_ROWS + 2
+
+
+# --- rows expected new go in by COPY, their ids drawn first ------------------------------------
+
+def _keyed(db) -> dict[str, int]:
+    return dict(db.execute(select(_Keyed.value, _Keyed.id)).tuples().all())
+
+
+def test_fresh_rows_go_in_with_their_new_ids_in_the_rows_order(bulk_table):
+    with bulk_table.session() as db:
+        ids = insert_fresh(db, _Keyed, [{"value": f"k{n}"} for n in range(5)])
+        assert ids is not None and len(set(ids)) == 5
+        assert [_keyed(db)[f"k{n}"] for n in range(5)] == ids
+        assert insert_fresh(db, _Keyed, []) == []
+
+
+def test_a_row_held_already_writes_none_of_them_and_the_transaction_goes_on(bulk_table):
+    with bulk_table.session() as db:
+        insert_fresh(db, _Keyed, [{"value": "k1"}])
+    with bulk_table.session() as db:
+        assert insert_fresh(db, _Keyed, [{"value": "k0"}, {"value": "k1"},
+                                         {"value": "k2"}]) is None
+        assert sorted(_keyed(db)) == ["k1"]
+        insert_rows(db, _Keyed, [{"value": "k3"}])  # the transaction is still usable
+    with bulk_table.session(read_only=True) as db:
+        assert sorted(_keyed(db)) == ["k1", "k3"]
+
+
+def test_sqlite_leaves_rows_to_the_insert_that_skips(database):
+    if not is_sqlite(database.engine):
+        pytest.skip("PostgreSQL takes the COPY (the tests above)")
+    _Bulk.metadata.create_all(database.engine)
+    try:
+        with database.session() as db:
+            assert insert_fresh(db, _Keyed, [{"value": "k0"}]) is None
+            assert _keyed(db) == {}
+    finally:
+        _Bulk.metadata.drop_all(database.engine)
