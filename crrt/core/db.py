@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import ExceptionContext, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -382,7 +382,7 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     staging = quote(f"crrt_bulk_{table.name}")
     driver = connection.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor:
+    with driver.cursor() as cursor, _driver_errors(connection, f"COPY {table.name}"):
         if not skip_existing and not returning:  # nothing to skip: straight into the table
             _copy(cursor, quote(table.name), columns, values)
             _keep_statistics(cursor, connection.engine, table.name, quote(table.name), len(values))
@@ -404,42 +404,97 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     return Inserted(inserted, given)
 
 
+@contextmanager
+def _driver_errors(connection: Any, statement: str) -> Iterator[None]:
+    """The errors of the driver's own cursor (the bulk paths' COPY and their statements) as
+    SQLAlchemy's, like those of any other statement: their message withheld as
+    :func:`withheld` says, the request's error handlers matching them (a conflict is a 409),
+    and a connection that was lost dropped from the pool."""
+    try:
+        yield
+    except psycopg.Error as error:
+        pooled = connection.connection
+        lost = connection.dialect.is_disconnect(error, pooled.dbapi_connection, None)
+        if lost:
+            pooled.invalidate(error)
+        safe = withheld(error)
+        if safe is not None:
+            error.args = (safe,)
+        raise DBAPIError.instance(statement, None, error, psycopg.Error,
+                                  connection_invalidated=lost) from error
+
+
 def _copy(cursor: Any, target: str, columns: str, values: list[list[Any]]) -> None:
     with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
         for row in values:
             copy.write_row(row)
 
 
-# each table's id sequence, by engine: asked of the database once
-_SEQUENCES: weakref.WeakKeyDictionary[Engine, dict[str, str]] = weakref.WeakKeyDictionary()
+def _insert_fresh_sqlite(session: Session, connection: Any, table: Table, names: list[str],
+                         values: list[list[Any]]) -> list[int] | None:
+    """SQLite's way: a writing transaction holds the database's one write lock from its
+    BEGIN IMMEDIATE, so the ids after the highest are this transaction's to give (what
+    SQLite itself would give a table without AUTOINCREMENT); one executemany, in a
+    savepoint."""
+    quote = connection.dialect.identifier_preparer.quote
+    highest = connection.exec_driver_sql(
+        f"SELECT coalesce(max(id), 0) FROM {quote(table.name)}").scalar()  # noqa: S608
+    ids = list(range(int(highest) + 1, int(highest) + 1 + len(values)))
+    for value, given in zip(values, ids, strict=True):
+        value.append(given)
+    columns = ", ".join(quote(n) for n in [*names, "id"])
+    marks = ", ".join("?" for _ in range(len(names) + 1))
+    try:
+        with session.begin_nested():  # its SAVEPOINT goes with the session's next statement
+            session.connection().exec_driver_sql(
+                f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})",  # noqa: S608
+                [tuple(value) for value in values])
+    except IntegrityError:
+        return None
+    return ids
+
+
+# each table's id sequence and primary key constraint, by engine: asked of the database once
+_SEQUENCES: weakref.WeakKeyDictionary[Engine, dict[str, tuple[str | None, str | None]]] = \
+    weakref.WeakKeyDictionary()
 
 
 def insert_fresh(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]
                  ) -> list[int] | None:
     """Insert rows that no unique constraint is expected to hold yet, and give back their
-    new ids in the rows' order; or None, having written nothing, when one is held already
-    (or the database is not PostgreSQL): the caller then takes :func:`insert_rows` with
-    ``skip_existing``. On PostgreSQL the ids are drawn from the table's sequence first and
-    the rows go by COPY straight into the table, inside a savepoint: no staging table, no
-    per-row conflict handling, no lookup of what is there beforehand. That is the bulk
-    load's usual case (new objects); a repeated one pays a refused COPY once."""
+    new ids in the rows' order; or None, having written nothing, when one is held already:
+    the caller then takes :func:`insert_rows` with ``skip_existing``. The ids are given
+    first, so nothing is looked up before or after and nothing handles conflicts row by
+    row: on PostgreSQL drawn from the table's sequence, the rows going by COPY straight
+    into the table (no staging table); on SQLite the ones after the highest, one
+    executemany. Either in a savepoint. That is the bulk load's usual case (new objects); a
+    repeated one pays a refused insert (and on PostgreSQL the ids it drew), so a caller that
+    knows some are there goes to :func:`insert_rows` directly. An id already taken is an
+    error, never a row skipped."""
     if not rows:
         return []
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return None
     table = cast(Table, model.__table__)
     quote = connection.dialect.identifier_preparer.quote
     names, values = _prepared(connection, table, rows)
+    if connection.dialect.name == "sqlite":
+        return _insert_fresh_sqlite(session, connection, table, names, values)
+    if connection.dialect.name != "postgresql":
+        return None
     driver = connection.connection.driver_connection
     assert driver is not None
     sequences = _SEQUENCES.setdefault(connection.engine, {})
-    with driver.cursor() as cursor:
+    with driver.cursor() as cursor, _driver_errors(connection, f"COPY {table.name}"):
         if table.name not in sequences:
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", (table.name,))
-            sequences[table.name] = cursor.fetchone()[0]
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id'), (SELECT conname FROM "
+                           "pg_constraint WHERE conrelid = %s::regclass AND contype = 'p')",
+                           (table.name, quote(table.name)))
+            sequences[table.name] = tuple(cursor.fetchone())
+        sequence, primary_key = sequences[table.name]
+        if sequence is None:  # no sequence gives this table its ids
+            return None
         cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
-                       (sequences[table.name], len(values)))
+                       (sequence, len(values)))
         ids = [row[0] for row in cursor.fetchall()]
         for value, given in zip(values, ids, strict=True):
             value.append(given)
@@ -447,7 +502,9 @@ def insert_fresh(session: Session, model: type[Base], rows: Sequence[Mapping[str
         try:
             _copy(cursor, quote(table.name), ", ".join(quote(n) for n in [*names, "id"]),
                   values)
-        except psycopg.errors.UniqueViolation:
+        except psycopg.errors.UniqueViolation as error:
+            if error.diag.constraint_name == primary_key:
+                raise  # an id the sequence gave is taken: the sequence is behind, not skipped
             cursor.execute("ROLLBACK TO SAVEPOINT crrt_fresh")  # the ids drawn stay unused
             cursor.execute("RELEASE SAVEPOINT crrt_fresh")
             return None

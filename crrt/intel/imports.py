@@ -170,7 +170,8 @@ def add(*, db: Session, actor: Principal, collection_id: uuid.UUID, objects: lis
                   if isinstance(o, dict) and isinstance(o.get("id"), str)})
     before = _held(db, collection_id, ids)
     outcome = service.add_objects(db=db, actor=actor, collection_id=collection_id,
-                                  envelope={"objects": objects}, default_tlp=default_tlp)
+                                  envelope={"objects": objects}, default_tlp=default_tlp,
+                                  expect_new=not before)
     already = sum(1 for s in outcome.successes if (s.id, s.version) in before)
     return Tally(added=outcome.success_count - already, already=already,
                  failures=list(outcome.failures))

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true, tuple_, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, and_, event, false, or_, select, true, tuple_, update
+from sqlalchemy.orm import Session, SessionTransaction, joinedload
 
 from crrt.access import policy
 from crrt.access.enums import Role, Tlp
@@ -57,7 +56,7 @@ KIND = "intel_collection"
 MAX_HITS = 500  # objects a value's hits name
 CENTRAL = (Role.ADMIN, Role.COORDINATOR)
 READER = Principal.system("intel")
-KNOWN = "crrt.intel.collections"  # the collections a session has read, by public id
+KNOWN = "crrt.intel.collections"  # the collections a transaction has read, by public id
 
 
 # --- collections -------------------------------------------------------------------------------
@@ -119,7 +118,7 @@ def get_collection(*, db: Session, actor: Principal, collection_id: uuid.UUID) -
     """One collection; one the caller may not read does not exist for it (404)."""
     policy.require_some(actor, Permission.INTEL_READ)
     # an envelope's request asks for its collection more than once (to add, to keep the
-    # status): the session's own copy serves the later asks, with the same checks
+    # status): the transaction's own copy serves the later asks, with the same checks
     known: dict[uuid.UUID, Collection] = db.info.setdefault(KNOWN, {})
     collection = known.get(collection_id)
     if collection is None:
@@ -145,6 +144,14 @@ def collection_out(db: Session, actor: Principal, collection: Collection) -> Col
         created_at=collection.created_at)
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget_collections(db: Session, transaction: SessionTransaction) -> None:
+    """The collections a transaction read are its own: a session used again reads them
+    again (one rolled back may have made one that is no more)."""
+    if transaction.parent is None and KNOWN in db.info:
+        db.info[KNOWN].clear()
+
+
 # --- what a collection carries -----------------------------------------------------------------
 
 def refusal(collection: Collection, tlp: Tlp, publisher_org: int | None) -> str | None:
@@ -161,9 +168,11 @@ def refusal(collection: Collection, tlp: Tlp, publisher_org: int | None) -> str 
 
 
 def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, envelope: object,
-                default_tlp: Tlp = Tlp.AMBER) -> AddOut:
+                default_tlp: Tlp = Tlp.AMBER, expect_new: bool = True) -> AddOut:
     """Validate and add a bundle's or an envelope's objects to a collection; each object
-    succeeds or fails on its own (the reason given), and what is refused is not written."""
+    succeeds or fails on its own (the reason given), and what is refused is not written.
+    ``expect_new``: False when the caller knows some are stored already (then they are not
+    first tried as new, which costs a refused bulk insert)."""
     collection = get_collection(db=db, actor=actor, collection_id=collection_id)
     if not may_write(actor, collection):
         raise Forbidden("Your organisation reads this collection but does not add to it.")
@@ -186,7 +195,7 @@ def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, enve
             failures.append(Failure(id=parsed.stix_id, message=why))
             continue
         accepted[(parsed.stix_id, parsed.version)] = parsed
-    ids, fresh = _store(db, list(accepted.values()), actor.org_id)
+    ids, fresh = _store(db, list(accepted.values()), actor.org_id, expect_new)
     now = clock.now()
     newest = _mark_latest(db, collection, list(accepted), ids, fresh)
     placements = [{"collection_id": collection.id, "object_id": ids[key], "date_added": now,
@@ -239,7 +248,7 @@ def _mark_latest(db: Session, collection: Collection, keys: list[tuple[str, str]
     return newest
 
 
-def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
+def _store(db: Session, objects: list[stix.Parsed], org_id: int | None, expect_new: bool
            ) -> tuple[dict[tuple[str, str], int], set[int]]:
     """Each object version stored once, and the values of those new here indexed for
     correlation; the ids of every stored version of these objects (theirs included, new or
@@ -248,15 +257,13 @@ def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
     if not objects:
         return {}, set()
 
-    def stored(but: Sequence[int] = ()) -> dict[tuple[str, str], int]:
+    def stored() -> dict[tuple[str, str], int]:
         found: dict[tuple[str, str], int] = {}
         for start in range(0, len(objects), 500):
             ids = sorted({p.stix_id for p in objects[start:start + 500]})
-            stmt = (select(StixObject.stix_id, StixObject.version, StixObject.id)
-                    .where(one_of(db, StixObject.stix_id, ids)))
-            if but:
-                stmt = stmt.where(~one_of(db, StixObject.id, but))
-            for row in db.connection().execute(stmt):  # plain rows: no ORM loading
+            for row in db.connection().execute(  # plain rows: no ORM loading of thousands
+                    select(StixObject.stix_id, StixObject.version, StixObject.id)
+                    .where(one_of(db, StixObject.stix_id, ids))):
                 found[(row[0], row[1])] = row[2]
         return found
 
@@ -266,7 +273,8 @@ def _store(db: Session, objects: list[stix.Parsed], org_id: int | None
              "created_by_ref": p.created_by_ref, "marking_refs": list(p.marking_refs),
              "tlp": p.tlp.value, "organisation_id": org_id, "body": p.body,
              "stored_at": now} for p in objects]
-    given = insert_fresh(db, StixObject, rows)  # the usual case: every one of them is new
+    # the usual case, every one of them new, unless the caller knows better
+    given = insert_fresh(db, StixObject, rows) if expect_new else None
     if given is not None:  # and the other versions of these objects, stored before
         found = stored() | {(p.stix_id, p.version): row_id
                                      for p, row_id in zip(objects, given, strict=True)}
@@ -420,9 +428,9 @@ def share_observables(*, db: Session, actor: Principal, data: IndicatorsIn) -> I
         code=org.code, name=org.name, tlp=data.tlp, now=clock.now(),
         indicator_types=data.indicator_types, valid_until=data.valid_until,
         sighted=data.sightings)
-    published = [Published(collection_id=c, outcome=add_objects(
-        db=db, actor=actor, collection_id=c, envelope={"objects": made}))
-        for c in dict.fromkeys(data.collections)]
+    published = [Published(collection_id=c, outcome=add_objects(  # new only the first time
+        db=db, actor=actor, collection_id=c, envelope={"objects": made}, expect_new=n == 0))
+        for n, c in enumerate(dict.fromkeys(data.collections))]
     return IndicatorsOut(identity=made[0]["id"],
                          indicators=[o["id"] for o in made if o["type"] == "indicator"],
                          objects=len(made), published=published)

@@ -339,39 +339,47 @@ def test_a_bulk_load_waits_at_most_a_moment_for_a_statistics_lock_held_elsewhere
             STALE_ROWS + 2
 
 
-# --- rows expected new go in by COPY, their ids drawn first ------------------------------------
+# --- rows expected new go in with their ids given first ----------------------------------------
+
+@pytest.fixture
+def keyed_table(database):
+    _Keyed.__table__.create(database.engine)
+    yield database
+    _Keyed.__table__.drop(database.engine)
+
 
 def _keyed(db) -> dict[str, int]:
     return dict(db.execute(select(_Keyed.value, _Keyed.id)).tuples().all())
 
 
-def test_fresh_rows_go_in_with_their_new_ids_in_the_rows_order(bulk_table):
-    with bulk_table.session() as db:
+def test_fresh_rows_go_in_with_their_new_ids_in_the_rows_order(keyed_table):
+    with keyed_table.session() as db:
         ids = insert_fresh(db, _Keyed, [{"value": f"k{n}"} for n in range(5)])
         assert ids is not None and len(set(ids)) == 5
         assert [_keyed(db)[f"k{n}"] for n in range(5)] == ids
+        more = insert_fresh(db, _Keyed, [{"value": "k5"}])
+        assert more is not None and more[0] not in ids
         assert insert_fresh(db, _Keyed, []) == []
 
 
-def test_a_row_held_already_writes_none_of_them_and_the_transaction_goes_on(bulk_table):
-    with bulk_table.session() as db:
+def test_a_row_held_already_writes_none_of_them_and_the_transaction_goes_on(keyed_table):
+    with keyed_table.session() as db:
         insert_fresh(db, _Keyed, [{"value": "k1"}])
-    with bulk_table.session() as db:
+    with keyed_table.session() as db:
         assert insert_fresh(db, _Keyed, [{"value": "k0"}, {"value": "k1"},
                                          {"value": "k2"}]) is None
         assert sorted(_keyed(db)) == ["k1"]
         insert_rows(db, _Keyed, [{"value": "k3"}])  # the transaction is still usable
-    with bulk_table.session(read_only=True) as db:
+    with keyed_table.session(read_only=True) as db:
         assert sorted(_keyed(db)) == ["k1", "k3"]
 
 
-def test_sqlite_leaves_rows_to_the_insert_that_skips(database):
-    if not is_sqlite(database.engine):
-        pytest.skip("PostgreSQL takes the COPY (the tests above)")
-    _Bulk.metadata.create_all(database.engine)
-    try:
-        with database.session() as db:
-            assert insert_fresh(db, _Keyed, [{"value": "k0"}]) is None
-            assert _keyed(db) == {}
-    finally:
-        _Bulk.metadata.drop_all(database.engine)
+def test_an_id_already_taken_is_an_error_not_a_row_skipped(keyed_table):
+    if is_sqlite(keyed_table.engine):
+        pytest.skip("SQLite gives the ids after the highest: none can be taken")
+    with keyed_table.session() as db:  # a row put in by hand, the sequence left behind
+        db.execute(text("INSERT INTO test_bulk_keyed (id, value) VALUES (1, 'by hand')"))
+    with pytest.raises(IntegrityError), keyed_table.session() as db:
+        insert_fresh(db, _Keyed, [{"value": "k0"}])
+    with keyed_table.session(read_only=True) as db:
+        assert _keyed(db) == {"by hand": 1}
