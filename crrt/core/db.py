@@ -12,7 +12,7 @@ import logging
 import os
 import sqlite3
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -459,28 +459,52 @@ _SEQUENCES: weakref.WeakKeyDictionary[Engine, dict[str, tuple[str | None, str | 
     weakref.WeakKeyDictionary()
 
 
-def insert_fresh(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]
-                 ) -> list[int] | None:
-    """Insert rows that no unique constraint is expected to hold yet, and give back their
-    new ids in the rows' order; or None, having written nothing, when one is held already:
-    the caller then takes :func:`insert_rows` with ``skip_existing``. The ids are given
-    first, so nothing is looked up before or after and nothing handles conflicts row by
-    row: on PostgreSQL drawn from the table's sequence, the rows going by COPY straight
-    into the table (no staging table); on SQLite the ones after the highest, one
-    executemany. Either in a savepoint. That is the bulk load's usual case (new objects); a
-    repeated one pays a refused insert (and on PostgreSQL the ids it drew), so a caller that
-    knows some are there goes to :func:`insert_rows` directly. An id already taken is an
-    error, never a row skipped."""
-    if not rows:
-        return []
+@dataclass
+class FreshRows:
+    """Rows going into a table as they are made (:func:`fresh_rows`): ``add`` one; once the
+    block ends, ``ids`` holds each added row's new id in order, or None when a unique
+    constraint held one of them already and none went in."""
+
+    add: Callable[[Mapping[str, Any]], None]
+    ids: list[int] | None = None
+
+
+@contextmanager
+def fresh_rows(session: Session, model: type[Base], columns: Sequence[str], *,
+               expected: int) -> Iterator[FreshRows]:
+    """Insert rows that no unique constraint is expected to hold yet, as the block makes
+    them, at most ``expected``; their ids are given first, so nothing is looked up and
+    nothing handles conflicts row by row. On PostgreSQL the ids are drawn from the table's
+    sequence and each row goes into a COPY straight into the table as soon as it is added,
+    so the database stores the first rows while the block still makes the last (the
+    block must not use the session meanwhile); on SQLite the rows are gathered and given
+    the ids after the highest, one executemany at the end. Either in a savepoint. When a
+    row was held already, nothing is written and ``ids`` is None: the caller then takes
+    :func:`insert_rows` with ``skip_existing``. That is the bulk load's usual case (new
+    objects); a repeated one pays a refused insert (and on PostgreSQL the ids it drew), so
+    a caller that knows some are there goes to :func:`insert_rows` directly. An id already
+    taken is an error, never a row skipped."""
     connection = session.connection()
     table = cast(Table, model.__table__)
-    quote = connection.dialect.identifier_preparer.quote
-    names, values = _prepared(connection, table, rows)
-    if connection.dialect.name == "sqlite":
-        return _insert_fresh_sqlite(session, connection, table, names, values)
-    if connection.dialect.name != "postgresql":
-        return None
+    dialect = connection.dialect
+    names = list(columns)
+    processors = [(at, process) for at, name in enumerate(names)
+                  if (process := table.c[name].type.bind_processor(dialect)) is not None]
+
+    def value_of(row: Mapping[str, Any]) -> list[Any]:
+        value = [row[name] for name in names]
+        for at, process in processors:
+            value[at] = process(value[at])
+        return value
+
+    if dialect.name != "postgresql":
+        gathered: list[list[Any]] = []
+        out = FreshRows(lambda row: gathered.append(value_of(row)))
+        yield out
+        out.ids = [] if not gathered else _insert_fresh_sqlite(
+            session, connection, table, names, gathered) if dialect.name == "sqlite" else None
+        return
+    quote = dialect.identifier_preparer.quote
     driver = connection.connection.driver_connection
     assert driver is not None
     sequences = _SEQUENCES.setdefault(connection.engine, {})
@@ -491,26 +515,51 @@ def insert_fresh(session: Session, model: type[Base], rows: Sequence[Mapping[str
                            (table.name, quote(table.name)))
             sequences[table.name] = tuple(cursor.fetchone())
         sequence, primary_key = sequences[table.name]
-        if sequence is None:  # no sequence gives this table its ids
-            return None
+        if sequence is None or expected == 0:  # no sequence gives this table its ids
+            out = FreshRows(lambda row: None)
+            yield out
+            out.ids = None if sequence is None else []
+            return
         cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
-                       (sequence, len(values)))
-        ids = [row[0] for row in cursor.fetchall()]
-        for value, given in zip(values, ids, strict=True):
-            value.append(given)
+                       (sequence, expected))
+        drawn = iter([row[0] for row in cursor.fetchall()])
+        given: list[int] = []
+        out = FreshRows(lambda row: None)
         cursor.execute("SAVEPOINT crrt_fresh")
         try:
-            _copy(cursor, quote(table.name), ", ".join(quote(n) for n in [*names, "id"]),
-                  values)
+            with cursor.copy(f"COPY {quote(table.name)} "
+                             f"({', '.join(quote(n) for n in [*names, 'id'])}) FROM STDIN"
+                             ) as copy:
+
+                def add(row: Mapping[str, Any]) -> None:
+                    value = value_of(row)
+                    given.append(next(drawn))  # StopIteration past ``expected``: a bug
+                    value.append(given[-1])
+                    copy.write_row(value)
+
+                out.add = add
+                yield out
         except psycopg.errors.UniqueViolation as error:
             if error.diag.constraint_name == primary_key:
                 raise  # an id the sequence gave is taken: the sequence is behind, not skipped
             cursor.execute("ROLLBACK TO SAVEPOINT crrt_fresh")  # the ids drawn stay unused
             cursor.execute("RELEASE SAVEPOINT crrt_fresh")
-            return None
+            out.ids = None
+            return
         cursor.execute("RELEASE SAVEPOINT crrt_fresh")
-        _keep_statistics(cursor, connection.engine, table.name, quote(table.name), len(values))
-    return ids
+        out.ids = given
+        _keep_statistics(cursor, connection.engine, table.name, quote(table.name), len(given))
+
+
+def insert_fresh(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]
+                 ) -> list[int] | None:
+    """:func:`fresh_rows` for rows made already: their new ids in order, or None."""
+    if not rows:
+        return []
+    with fresh_rows(session, model, list(rows[0]), expected=len(rows)) as fresh:
+        for row in rows:
+            fresh.add(row)
+    return fresh.ids
 
 
 def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from crrt.access.policy import Permission
 from crrt.access.principal import Principal
 from crrt.audit import service as audit
 from crrt.core import clock
-from crrt.core.db import insert_fresh, insert_rows, one_of
+from crrt.core.db import fresh_rows, insert_rows, one_of
 from crrt.core.errors import Conflict, Forbidden, Invalid, NotFound
 from crrt.core.pagination import decode_cursor, encode_cursor
 from crrt.intel import correlate, markings, misp, observables, stix
@@ -182,28 +183,38 @@ def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, enve
         raise Invalid.field("objects", str(exc)) from exc
     failures: list[Failure] = []
     accepted: dict[tuple[str, str], stix.Parsed] = {}
-    for raw in raws:
-        try:
-            parsed = stix.parse(raw, default_tlp=default_tlp)
-        except stix.Refused as exc:
-            found = raw.get("id") if isinstance(raw, dict) else None
-            failures.append(Failure(id=found if isinstance(found, str) else None,
-                                    message=str(exc)[:1000]))
-            continue
-        why = refusal(collection, parsed.tlp, actor.org_id)
-        if why is not None:
-            failures.append(Failure(id=parsed.stix_id, message=why))
-            continue
-        accepted[(parsed.stix_id, parsed.version)] = parsed
-    ids, fresh = _store(db, list(accepted.values()), actor.org_id, expect_new)
+    stored_at = clock.now()
+    # new objects go into the store as they are checked (on PostgreSQL the database stores
+    # the first while the last are checked); the same version twice: the first one counts
+    with fresh_rows(db, StixObject, STIX_COLUMNS, expected=len(raws)) if expect_new \
+            else nullcontext() as fresh:
+        for raw in raws:
+            try:
+                parsed = stix.parse(raw, default_tlp=default_tlp)
+            except stix.Refused as exc:
+                found = raw.get("id") if isinstance(raw, dict) else None
+                failures.append(Failure(id=found if isinstance(found, str) else None,
+                                        message=str(exc)[:1000]))
+                continue
+            why = refusal(collection, parsed.tlp, actor.org_id)
+            if why is not None:
+                failures.append(Failure(id=parsed.stix_id, message=why))
+                continue
+            if (parsed.stix_id, parsed.version) in accepted:
+                continue
+            accepted[(parsed.stix_id, parsed.version)] = parsed
+            if fresh is not None:
+                fresh.add(_stix_row(parsed, actor.org_id, stored_at))
+    ids, fresh_ids = _store(db, list(accepted.values()), actor.org_id, stored_at,
+                            fresh.ids if fresh is not None else None)
     now = clock.now()
-    newest = _mark_latest(db, collection, list(accepted), ids, fresh)
+    newest = _mark_latest(db, collection, list(accepted), ids, fresh_ids)
     placements = [{"collection_id": collection.id, "object_id": ids[key], "date_added": now,
                    "latest": newest[key[0]] == key[1]}
                   for key in accepted]  # in the envelope's order: pages list them so
     # objects this envelope stored are placed nowhere yet: nothing to skip
     insert_rows(db, CollectionObject, placements,
-                skip_existing=not {p["object_id"] for p in placements} <= fresh)
+                skip_existing=not {p["object_id"] for p in placements} <= fresh_ids)
     successes = [Success(id=k[0], version=k[1]) for k in accepted]
     digest = hashlib.sha256("\n".join(sorted(f"{i} {v}" for i, v in accepted)).encode())
     audit.record(db=db, actor=actor, action="intel.objects_added", object_type=KIND,
@@ -248,12 +259,27 @@ def _mark_latest(db: Session, collection: Collection, keys: list[tuple[str, str]
     return newest
 
 
-def _store(db: Session, objects: list[stix.Parsed], org_id: int | None, expect_new: bool
-           ) -> tuple[dict[tuple[str, str], int], set[int]]:
+def _stix_row(parsed: stix.Parsed, org_id: int | None, stored_at: datetime
+              ) -> dict[str, Any]:
+    return {"stix_id": parsed.stix_id, "type": parsed.type,
+            "spec_version": parsed.spec_version, "created": parsed.created,
+            "modified": parsed.modified, "version": parsed.version,
+            "created_by_ref": parsed.created_by_ref, "marking_refs": list(parsed.marking_refs),
+            "tlp": parsed.tlp.value, "organisation_id": org_id, "body": parsed.body,
+            "stored_at": stored_at}
+
+
+STIX_COLUMNS = ("stix_id", "type", "spec_version", "created", "modified", "version",
+                "created_by_ref", "marking_refs", "tlp", "organisation_id", "body", "stored_at")
+
+
+def _store(db: Session, objects: list[stix.Parsed], org_id: int | None, stored_at: datetime,
+           given: list[int] | None) -> tuple[dict[tuple[str, str], int], set[int]]:
     """Each object version stored once, and the values of those new here indexed for
     correlation; the ids of every stored version of these objects (theirs included, new or
     already there), and of those this transaction stored itself (none, when another stored
-    some of them meanwhile: then which are ours is not known)."""
+    some of them meanwhile: then which are ours is not known). ``given``: the ids
+    :func:`fresh_rows` gave ``objects`` as it stored them, all new; None if it did not."""
     if not objects:
         return {}, set()
 
@@ -267,22 +293,15 @@ def _store(db: Session, objects: list[stix.Parsed], org_id: int | None, expect_n
                 found[(row[0], row[1])] = row[2]
         return found
 
-    now = clock.now()
-    rows = [{"stix_id": p.stix_id, "type": p.type, "spec_version": p.spec_version,
-             "created": p.created, "modified": p.modified, "version": p.version,
-             "created_by_ref": p.created_by_ref, "marking_refs": list(p.marking_refs),
-             "tlp": p.tlp.value, "organisation_id": org_id, "body": p.body,
-             "stored_at": now} for p in objects]
-    # the usual case, every one of them new, unless the caller knows better
-    given = insert_fresh(db, StixObject, rows) if expect_new else None
     if given is not None:  # and the other versions of these objects, stored before
         found = stored() | {(p.stix_id, p.version): row_id
-                                     for p, row_id in zip(objects, given, strict=True)}
+                            for p, row_id in zip(objects, given, strict=True)}
         new = [(row_id, p.body) for p, row_id in zip(objects, given, strict=True)]
         ours = True
     else:
         before = stored()
-        rows = [row for row in rows if (row["stix_id"], row["version"]) not in before]
+        rows = [_stix_row(p, org_id, stored_at) for p in objects
+                if (p.stix_id, p.version) not in before]
         inserted = insert_rows(db, StixObject, rows, skip_existing=True,
                                returning=("stix_id", "version", "id"))
         ours = inserted.count == len(rows)
