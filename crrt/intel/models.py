@@ -22,13 +22,14 @@ from crrt.core.ids import PublicId
 from crrt.intel.enums import Direction, PeerAuth, SyncOutcome
 
 # The tables written a row per object of an envelope (the objects, their placements, their
-# indexed values and references) carry no foreign keys: PostgreSQL checks each key by a
-# query of its own per row, which cost a bulk load as much as all its indexes (7 of 45 ms an
-# envelope of 500). What the keys guarded holds by construction: these rows are written only
-# by ``service.add_objects``, in the transaction that stores or finds the object and has
-# read the collection and the caller's organisation, and no collection, object or
-# organisation is ever deleted. A part that comes to delete one deletes these rows with it.
-# ``tests/intel/test_store_keys.py`` checks that no row points nowhere after every way in.
+# indexed values and references) carry no foreign keys, and no index that no query reads:
+# PostgreSQL checks each key by a query of its own per row, which cost a bulk load about a
+# tenth of its time, and each index is written at every row. What the keys guarded holds by
+# construction: these rows are written only by ``service.add_objects``, in the transaction
+# that stores or finds the object and has read the collection and the caller's
+# organisation, and no collection, object or organisation is ever deleted. A part that comes
+# to delete one deletes these rows with it. ``tests/intel/test_store_keys.py`` checks that
+# no row points nowhere after every way in.
 STORE_KEYS = ("intel_collection_objects", "intel_values", "intel_refs", "stix_objects")
 
 
@@ -75,7 +76,7 @@ class StixObject(Base):
     # found by the (stix_id, version) unique index, whose first column it is: a second index
     # of its own would only cost every insert
     stix_id: Mapped[str] = mapped_column(String(120))
-    type: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(64))  # read with its row, never searched alone
     spec_version: Mapped[str] = mapped_column(String(8), default="2.1")
     created: Mapped[str | None] = mapped_column(String(32))
     modified: Mapped[str | None] = mapped_column(String(32))
@@ -92,13 +93,15 @@ class CollectionObject(Base):
     """An object version placed in a collection, and when (TAXII's date added)."""
 
     __tablename__ = "intel_collection_objects"
-    __table_args__ = (UniqueConstraint("collection_id", "object_id"),
+    # the object first: the one index finds an object's placements in every collection, and
+    # one placement by both; a collection's walk takes the (collection, date added) index
+    __table_args__ = (UniqueConstraint("object_id", "collection_id"),
                       Index("ix_intel_collection_objects_added", "collection_id", "date_added",
                             "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     collection_id: Mapped[int] = mapped_column(Integer)  # a Collection's id (see STORE_KEYS)
-    object_id: Mapped[int] = mapped_column(Integer, index=True)  # a StixObject's id
+    object_id: Mapped[int] = mapped_column(Integer)  # a StixObject's id
     date_added: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # the latest version of its object in this collection: TAXII's default, read at every page
     latest: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -128,7 +131,7 @@ class ObjectRef(Base):
     __tablename__ = "intel_refs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    object_id: Mapped[int] = mapped_column(Integer, index=True)  # a StixObject's id
+    object_id: Mapped[int] = mapped_column(Integer)  # a StixObject's id (read, never sought)
     ref: Mapped[str] = mapped_column(String(120), index=True)
 
 
@@ -144,7 +147,7 @@ class IndexedValue(Base):
                       Index("ix_intel_values_key", "kind", "key"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    object_id: Mapped[int] = mapped_column(Integer, index=True)  # a StixObject's id
+    object_id: Mapped[int] = mapped_column(Integer)  # a StixObject's id (read, never sought)
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(2048))
     key: Mapped[str] = mapped_column(String(300), default="")

@@ -216,7 +216,8 @@ def get_objects(api_root: ApiRoot, collection_id: CollectionId, db: Db, me: Clie
     """The collection's objects the caller may see, a page at a time, in the order added."""
     _root(api_root)
     found = service.get_collection(db=db, actor=me, collection_id=collection_id)
-    return _objects(reads.page(db, reads.entries(found, me, wanted), wanted.limit))
+    return _objects(reads.page(db, reads.entries(found, me, wanted, bodies_only=True),
+                               wanted.limit))
 
 
 async def taxii_envelope(request: Request) -> Any:
@@ -258,7 +259,8 @@ def get_object(api_root: ApiRoot, collection_id: CollectionId, object_id: Object
     found = service.get_collection(db=db, actor=me, collection_id=collection_id)
     wanted = _filters(added_after, limit, next_token, match_version=match_version,
                       match_spec_version=match_spec_version)
-    page = reads.page(db, reads.entries(found, me, wanted, stix_id=object_id), wanted.limit)
+    page = reads.page(db, reads.entries(found, me, wanted, stix_id=object_id,
+                                        bodies_only=True), wanted.limit)
     if not page.rows and wanted.after is None:
         raise NotFound(f"No object {object_id} here (or none the filters keep).")
     return _objects(page)
