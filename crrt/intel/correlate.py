@@ -36,6 +36,10 @@ SCO_KINDS = {"ipv4-addr": Kind.IPV4, "ipv6-addr": Kind.IPV6, "domain-name": Kind
              "url": Kind.URL, "email-addr": Kind.EMAIL}
 VALUES = re.compile(r"(ipv4-addr|ipv6-addr|domain-name|url|email-addr):value\s*=\s*"
                     r"'((?:[^'\\]|\\.)*)'")
+# an IPv4 address as ipaddress writes it (no leading zeros): the commonest value indexed,
+# read without building an address object (the tests hold it to ipaddress's answers)
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+DOTTED = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}", re.ASCII)
 HASHES = re.compile(r"file:hashes\.'?(MD5|SHA-1|SHA-256|SHA-512)'?\s*=\s*'([0-9a-fA-F]+)'")
 
 
@@ -58,8 +62,13 @@ def _reversed(domain: str) -> str:
 def entries(kind: Kind, value: str) -> list[Entry]:
     """What one observable value is indexed as (nothing if it does not normalise)."""
     if kind is Kind.IPV4 and "/" not in value:  # the commonest value, parsed once
+        text = value.strip()
+        dotted = DOTTED.fullmatch(text)
+        if dotted:  # already in the one written form: its octets make the key
+            a, b, c, d = (int(octet) for octet in dotted.groups())
+            return [Entry(IP, text, f"4:{a << 24 | b << 16 | c << 8 | d:08x}")]
         try:
-            address = ipaddress.IPv4Address(value.strip())
+            address = ipaddress.IPv4Address(text)
         except ValueError:
             return []
         return [Entry(IP, str(address), f"4:{int(address):08x}")]

@@ -15,6 +15,7 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
+from crrt.access.caller import writes_lock
 from crrt.access.enums import Tlp
 from crrt.access.principal import Principal
 from crrt.core.errors import DomainError, NotFound, Unauthenticated
@@ -63,7 +64,7 @@ def caller(request: Request, db: Db) -> Principal:
                               "Basic with the token as the password.")
     credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=secret)
     identify = request.app.state.identify
-    if request.method in READING_METHODS:
+    if request.method in READING_METHODS or not writes_lock(db):  # see optional_principal
         principal = identify(request, db, credentials)
     else:
         with request.app.state.database.session(read_only=True) as reading:

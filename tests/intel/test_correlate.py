@@ -4,6 +4,8 @@ case; only what the caller may read (its collections, under TLP)."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from crrt.access.enums import Role
 from crrt.intel import correlate
 from crrt.intel.observables import Kind
@@ -83,3 +85,18 @@ def test_hits_name_where_and_by_whom_as_far_as_the_caller_may_know(client, world
     bad = client.post(CORRELATE, headers=world.headers(Role.OBSERVER), json={
         "observables": [{"type": "ipv4-addr", "value": "c2.example"}]}).json()
     assert "not an IP" in bad["results"][0]["error"]
+
+
+def test_an_address_read_the_quick_way_is_indexed_as_ipaddress_has_it():
+    samples = ["0.0.0.0", "255.255.255.255",  # noqa: S104 - values, not an address to bind " 10.0.0.1 ", "192.168.001.1", "01.2.3.4",
+               "256.1.1.1", "1.2.3", "1.2.3.4.5", "1.2.3.04", "99.199.249.250", "1.2.3.4\n",
+               "\u0661.2.3.4", "+1.2.3.4", "1..3.4", ""]  # an Arabic-Indic digit one
+    samples += [f"{n >> 24}.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+                for n in range(0, 2**32, 7_654_321)]
+    for value in samples:
+        try:
+            address = ipaddress.IPv4Address(value.strip())
+            expected = [correlate.Entry(correlate.IP, str(address), f"4:{int(address):08x}")]
+        except ValueError:
+            expected = []
+        assert correlate.entries(Kind.IPV4, value) == expected, value
