@@ -19,11 +19,13 @@ JSON text, no HTTP, no validation), and crrt's fraction of it. And the HTTP floo
 read by the same client; with the ceiling's own read added, it bounds what any server of
 these pages over HTTP could reach, and crrt's fraction of that bound is printed too. Each read
 of crrt, the ceiling and the floor is the best of ``--rounds`` (3): noise only slows a run.
+Before each measured part the client freezes what it holds out of its garbage collector.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import secrets
@@ -66,6 +68,14 @@ def indicators(count: int) -> list[dict[str, Any]]:
              "pattern": f"[ipv4-addr:value = '10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}']",
              "pattern_type": "stix", "valid_from": "2026-11-27T10:00:00Z",
              "object_marking_refs": [GREEN]} for n in range(count)]
+
+
+def quiet_collector() -> None:
+    """Take everything this client holds (the objects it sends, the modules it loaded) out of
+    its garbage collector's full passes: each walked them all, 100 ms every few dozen
+    requests, and the pause counted against whichever server was being read."""
+    gc.collect()
+    gc.freeze()
 
 
 def wait_up(url: str, process: subprocess.Popen[bytes], headers: dict[str, str]) -> None:
@@ -274,13 +284,17 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
         print(f"\n== {backend}; {os.cpu_count()} cores; python {sys.version.split()[0]}; "
               f"{args.objects:,} indicators in envelopes of {args.envelope}, pages of "
               f"{args.page}")
+        quiet_collector()
         with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=600) as c:
             ours = run_phases(c, crrt_objects, sent, args.envelope, args.page,
                               rounds=args.rounds)
+        theirs_sent = indicators(args.objects)
+        quiet_collector()
         with httpx.Client(auth=med_auth, timeout=args.medallion_budget) as c:
-            theirs = run_phases(c, med_objects, indicators(args.objects), args.envelope,
+            theirs = run_phases(c, med_objects, theirs_sent, args.envelope,
                                 args.page, budget=args.medallion_budget)
         stop(med_process)  # it may still be working on a page cut short: the rest needs quiet
+        quiet_collector()
         top = ceiling(url, sent, args.page, args.rounds)
         for phase in ("ingest", "read all", "filtered"):
             if theirs[phase] > 0:
@@ -294,6 +308,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> None:
             print(f"{phase:9}: crrt {ours[phase]:9,.0f}/s   {versus}"
                   + (f"   plain SQL {top[phase]:9,.0f}/s, crrt at "
                      f"{ours[phase] / top[phase]:.0%} of it" if phase in top else ""))
+        quiet_collector()
         least = floor(folder, sent, args.page, args.rounds)
         bound = 1 / (1 / least + 1 / top["read all"])
         print(f"HTTP floor: the same pages from a bare ASGI app under uvicorn (no database, no "
