@@ -19,12 +19,6 @@ from crrt.access.principal import Principal
 from crrt.core.errors import Unauthenticated
 from crrt.core.http import READING_METHODS, Db
 
-
-def writes_lock(db: Session) -> bool:
-    """Whether beginning a writing transaction on ``db``'s database locks it (SQLite)."""
-    return db.get_bind().dialect.name == "sqlite"
-
-
 Identify = Callable[[Request, Session, HTTPAuthorizationCredentials | None], Principal | None]
 
 bearer = HTTPBearer(auto_error=False, description="An API token from `crrt token create`.")
@@ -35,15 +29,15 @@ def optional_principal(request: Request, db: Db,
                                               Depends(bearer)] = None) -> Principal | None:
     """The caller if it identified itself; a bad credential is a 401, not anonymity.
 
-    A read identifies its caller in its own (reading) session. On SQLite a write does it in
-    a short reading session of its own, so that the request's writing session begins at the
-    route's first statement: that is when the write lock is taken (``BEGIN IMMEDIATE``), and
-    a route that first reads and checks its input (an uploaded sheet) holds no lock.
-    PostgreSQL takes no lock to begin, so there the request's own session serves (a
-    connection and two round trips fewer).
+    A read identifies its caller in its own (reading) session. A write does it in a short
+    reading session of its own, so that the request's writing session begins at the route's
+    first statement: on SQLite that is when the write lock is taken (``BEGIN IMMEDIATE``),
+    and a route that first reads and checks its input (an uploaded sheet) holds no lock;
+    on either database, a route that works long before it writes (a solver, an import, a
+    sync round) holds no connection meanwhile.
     """
     identify: Identify = request.app.state.identify
-    if request.method in READING_METHODS or not writes_lock(db):
+    if request.method in READING_METHODS:
         return identify(request, db, credentials)
     with request.app.state.database.session(read_only=True) as reading:
         return identify(request, reading, credentials)

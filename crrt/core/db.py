@@ -477,8 +477,9 @@ def fresh_rows(session: Session, model: type[Base], columns: Sequence[str], *,
     nothing handles conflicts row by row. On PostgreSQL the ids are drawn from the table's
     sequence and each row goes into a COPY straight into the table as soon as it is added,
     so the database stores the first rows while the block still makes the last (the
-    block must not use the session meanwhile); on SQLite the rows are gathered and given
-    the ids after the highest, one executemany at the end. Either in a savepoint. When a
+    block must not use the session meanwhile: the connection is busy with the COPY); on
+    SQLite the rows are gathered and given the ids after the highest, one executemany at
+    the end. Either in a savepoint. When a
     row was held already, nothing is written and ``ids`` is None: the caller then takes
     :func:`insert_rows` with ``skip_existing``. That is the bulk load's usual case (new
     objects); a repeated one pays a refused insert (and on PostgreSQL the ids it drew), so
@@ -525,6 +526,7 @@ def fresh_rows(session: Session, model: type[Base], columns: Sequence[str], *,
         drawn = iter([row[0] for row in cursor.fetchall()])
         given: list[int] = []
         out = FreshRows(lambda row: None)
+        failed: BaseException | None = None
         cursor.execute("SAVEPOINT crrt_fresh")
         try:
             with cursor.copy(f"COPY {quote(table.name)} "
@@ -533,13 +535,22 @@ def fresh_rows(session: Session, model: type[Base], columns: Sequence[str], *,
 
                 def add(row: Mapping[str, Any]) -> None:
                     value = value_of(row)
-                    given.append(next(drawn))  # StopIteration past ``expected``: a bug
-                    value.append(given[-1])
+                    given_id = next(drawn, None)
+                    if given_id is None:
+                        raise RuntimeError(f"more rows than the {expected} expected")
+                    given.append(given_id)
+                    value.append(given_id)
                     copy.write_row(value)
 
                 out.add = add
-                yield out
+                try:
+                    yield out
+                except BaseException as exc:  # the block's own failure, never swallowed
+                    failed = exc
+                    raise
         except psycopg.errors.UniqueViolation as error:
+            if failed is not None:  # the COPY was cut short by the block's failure
+                raise failed from None
             if error.diag.constraint_name == primary_key:
                 raise  # an id the sequence gave is taken: the sequence is behind, not skipped
             cursor.execute("ROLLBACK TO SAVEPOINT crrt_fresh")  # the ids drawn stay unused

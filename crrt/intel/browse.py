@@ -220,7 +220,7 @@ def _latest_visible(db: Session, actor: Principal, held: dict[int, Collection],
 def relationships(*, db: Session, actor: Principal, stix_id: str,
                   body: dict[str, Any]) -> list[Related]:
     """The relationships and sightings the viewer may see that point to or from the object
-    (only those types are read, by the type's index), and the object's own ends if it is
+    (found by the index of where references point), and the object's own ends if it is
     one; each other end named if the viewer may see it."""
     held = readable_collections(db=db, actor=actor)
     if not held:

@@ -229,7 +229,7 @@ def _mark_latest(db: Session, collection: Collection, keys: list[tuple[str, str]
                  ids: dict[tuple[str, str], int], fresh: set[int]) -> dict[str, str]:
     """The latest version of each object once ``keys`` join the collection; placements
     already there that stop being the latest are marked so. ``ids``: every stored version
-    of these objects, so the placements are found by (collection, object id), the unique
+    of these objects, so the placements are found by (object id, collection), the unique
     index, whatever the planner's statistics say after a bulk load; ``fresh``: the versions
     this transaction stored itself."""
     newest: dict[str, str] = {}

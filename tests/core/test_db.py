@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from crrt.core.db import (
     STALE_ROWS,
     Database,
+    fresh_rows,
     insert_fresh,
     insert_rows,
     is_sqlite,
@@ -383,3 +384,28 @@ def test_an_id_already_taken_is_an_error_not_a_row_skipped(keyed_table):
         insert_fresh(db, _Keyed, [{"value": "k0"}])
     with keyed_table.session(read_only=True) as db:
         assert _keyed(db) == {"by hand": 1}
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["all new", "one held already"])
+def test_a_failure_of_the_block_that_makes_the_rows_is_never_swallowed(keyed_table, held):
+    if held:  # the database refuses a row too: its refusal must not hide the block's failure
+        with keyed_table.session() as db:
+            insert_fresh(db, _Keyed, [{"value": "k1"}])
+    with pytest.raises(ValueError, match="the block failed"), keyed_table.session() as db, \
+            fresh_rows(db, _Keyed, ["value"], expected=3000) as fresh:
+        fresh.add({"value": "k1"})
+        for n in range(2999):  # enough for the driver to send them, and the database to balk
+            fresh.add({"value": f"row {n:05} " + "x" * 20})
+        time.sleep(0.2)
+        raise ValueError("the block failed")
+    with keyed_table.session(read_only=True) as db:
+        assert sorted(_keyed(db)) == (["k1"] if held else [])
+
+
+def test_more_rows_than_expected_is_an_error(keyed_table):
+    if is_sqlite(keyed_table.engine):
+        pytest.skip("SQLite gathers the rows and gives their ids at the end: none drawn ahead")
+    with pytest.raises(RuntimeError, match="more rows than the 1 expected"), \
+            keyed_table.session() as db, fresh_rows(db, _Keyed, ["value"], expected=1) as fresh:
+        fresh.add({"value": "k0"})
+        fresh.add({"value": "k1"})

@@ -88,7 +88,8 @@ def test_hits_name_where_and_by_whom_as_far_as_the_caller_may_know(client, world
 
 
 def test_an_address_read_the_quick_way_is_indexed_as_ipaddress_has_it():
-    samples = ["0.0.0.0", "255.255.255.255",  # noqa: S104 - values, not an address to bind " 10.0.0.1 ", "192.168.001.1", "01.2.3.4",
+    samples = ["0.0.0.0",  # noqa: S104 - a value to index, not an address to bind
+               "255.255.255.255", " 10.0.0.1 ", "192.168.001.1", "01.2.3.4",
                "256.1.1.1", "1.2.3", "1.2.3.4.5", "1.2.3.04", "99.199.249.250", "1.2.3.4\n",
                "\u0661.2.3.4", "+1.2.3.4", "1..3.4", ""]  # an Arabic-Indic digit one
     samples += [f"{n >> 24}.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
