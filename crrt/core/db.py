@@ -338,20 +338,28 @@ class Inserted:
     rows: list[tuple[Any, ...]] | None = None
 
 
-def _prepared(connection: Any, table: Table, rows: Sequence[Mapping[str, Any]]
-              ) -> tuple[list[str], list[list[Any]]]:
-    """The rows' column names (the table's own: ``table.c`` refuses any other) and their
-    values, each through its column type's bind processor, only for the columns whose type
-    has one (a JSON, a time)."""
-    dialect = connection.dialect
-    names = list(rows[0])
+def _row_values(dialect: Any, table: Table, names: Sequence[str]
+                ) -> Callable[[Mapping[str, Any]], list[Any]]:
+    """What turns a row into its values for ``names`` (the table's own columns: ``table.c``
+    refuses any other), each through its column type's bind processor, only for the columns
+    whose type has one (a JSON, a time)."""
     processors = [(at, process) for at, name in enumerate(names)
                   if (process := table.c[name].type.bind_processor(dialect)) is not None]
-    values: list[Any] = [[row[name] for name in names] for row in rows]
-    for value in values:
+
+    def values_of(row: Mapping[str, Any]) -> list[Any]:
+        value = [row[name] for name in names]
         for at, process in processors:
             value[at] = process(value[at])
-    return names, values
+        return value
+    return values_of
+
+
+def _prepared(connection: Any, table: Table, rows: Sequence[Mapping[str, Any]]
+              ) -> tuple[list[str], list[list[Any]]]:
+    """The rows' column names and their values (:func:`_row_values`)."""
+    names = list(rows[0])
+    values_of = _row_values(connection.dialect, table, names)
+    return names, [values_of(row) for row in rows]
 
 
 def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], *,
@@ -479,32 +487,26 @@ def fresh_rows(session: Session, model: type[Base], columns: Sequence[str], *,
     so the database stores the first rows while the block still makes the last (the
     block must not use the session meanwhile: the connection is busy with the COPY); on
     SQLite the rows are gathered and given the ids after the highest, one executemany at
-    the end. Either in a savepoint. When a
-    row was held already, nothing is written and ``ids`` is None: the caller then takes
-    :func:`insert_rows` with ``skip_existing``. That is the bulk load's usual case (new
-    objects); a repeated one pays a refused insert (and on PostgreSQL the ids it drew), so
-    a caller that knows some are there goes to :func:`insert_rows` directly. An id already
+    the end. Either in a savepoint. When a row was held already, nothing is written and
+    ``ids`` is None: the caller then takes :func:`insert_rows` with ``skip_existing``. That
+    is the bulk load's usual case (new objects); a repeated one pays a refused insert (and
+    on PostgreSQL the ids it drew), so a caller that knows some are there goes to
+    :func:`insert_rows` directly. An id already
     taken is an error, never a row skipped."""
     connection = session.connection()
     table = cast(Table, model.__table__)
     dialect = connection.dialect
     names = list(columns)
-    processors = [(at, process) for at, name in enumerate(names)
-                  if (process := table.c[name].type.bind_processor(dialect)) is not None]
-
-    def value_of(row: Mapping[str, Any]) -> list[Any]:
-        value = [row[name] for name in names]
-        for at, process in processors:
-            value[at] = process(value[at])
-        return value
-
+    value_of = _row_values(dialect, table, names)
     if dialect.name != "postgresql":
         gathered: list[list[Any]] = []
         out = FreshRows(lambda row: gathered.append(value_of(row)))
         yield out
-        out.ids = [] if not gathered else _insert_fresh_sqlite(
-            session, connection, table, names, gathered) if dialect.name == "sqlite" else None
-        return
+        if not gathered:
+            out.ids = []
+        elif dialect.name == "sqlite":
+            out.ids = _insert_fresh_sqlite(session, connection, table, names, gathered)
+        return  # another database: ids None, the caller's insert that skips does it
     quote = dialect.identifier_preparer.quote
     driver = connection.connection.driver_connection
     assert driver is not None
@@ -560,17 +562,6 @@ def fresh_rows(session: Session, model: type[Base], columns: Sequence[str], *,
         cursor.execute("RELEASE SAVEPOINT crrt_fresh")
         out.ids = given
         _keep_statistics(cursor, connection.engine, table.name, quote(table.name), len(given))
-
-
-def insert_fresh(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]
-                 ) -> list[int] | None:
-    """:func:`fresh_rows` for rows made already: their new ids in order, or None."""
-    if not rows:
-        return []
-    with fresh_rows(session, model, list(rows[0]), expected=len(rows)) as fresh:
-        for row in rows:
-            fresh.add(row)
-    return fresh.ids
 
 
 def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:

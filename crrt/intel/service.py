@@ -259,18 +259,17 @@ def _mark_latest(db: Session, collection: Collection, keys: list[tuple[str, str]
     return newest
 
 
-def _stix_row(parsed: stix.Parsed, org_id: int | None, stored_at: datetime
-              ) -> dict[str, Any]:
-    return {"stix_id": parsed.stix_id, "type": parsed.type,
-            "spec_version": parsed.spec_version, "created": parsed.created,
-            "modified": parsed.modified, "version": parsed.version,
-            "created_by_ref": parsed.created_by_ref, "marking_refs": list(parsed.marking_refs),
-            "tlp": parsed.tlp.value, "organisation_id": org_id, "body": parsed.body,
-            "stored_at": stored_at}
-
-
 STIX_COLUMNS = ("stix_id", "type", "spec_version", "created", "modified", "version",
                 "created_by_ref", "marking_refs", "tlp", "organisation_id", "body", "stored_at")
+
+
+def _stix_row(parsed: stix.Parsed, org_id: int | None, stored_at: datetime
+              ) -> dict[str, Any]:
+    """An object's row in the store, its values in the order of :data:`STIX_COLUMNS`."""
+    return dict(zip(STIX_COLUMNS, (
+        parsed.stix_id, parsed.type, parsed.spec_version, parsed.created, parsed.modified,
+        parsed.version, parsed.created_by_ref, list(parsed.marking_refs), parsed.tlp.value,
+        org_id, parsed.body, stored_at), strict=True))
 
 
 def _store(db: Session, objects: list[stix.Parsed], org_id: int | None, stored_at: datetime,

@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from crrt.access.enums import Tlp
 from crrt.access.principal import Principal
+from crrt.core.db import is_sqlite
 from crrt.core.errors import DomainError, NotFound, Unauthenticated
 from crrt.core.http import READING_METHODS, TAXII_JSON, Db, body_limit, public_base
 from crrt.intel import reads, service, stix
@@ -66,7 +67,7 @@ def caller(request: Request, db: Db) -> Principal:
     # a TAXII write's route writes at once: on PostgreSQL, where beginning takes no lock, its
     # own session serves (a connection and two round trips fewer); on SQLite the write lock
     # waits for the route's first statement (see access.caller.optional_principal)
-    if request.method in READING_METHODS or db.get_bind().dialect.name != "sqlite":
+    if request.method in READING_METHODS or not is_sqlite(request.app.state.database.engine):
         principal = identify(request, db, credentials)
     else:
         with request.app.state.database.session(read_only=True) as reading:

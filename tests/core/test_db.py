@@ -16,7 +16,6 @@ from crrt.core.db import (
     STALE_ROWS,
     Database,
     fresh_rows,
-    insert_fresh,
     insert_rows,
     is_sqlite,
     normalise_url,
@@ -347,6 +346,14 @@ def keyed_table(database):
     _Keyed.__table__.create(database.engine)
     yield database
     _Keyed.__table__.drop(database.engine)
+
+
+def insert_fresh(db, model, rows: list[dict]) -> list[int] | None:
+    """Rows made already through :func:`fresh_rows`: their new ids, or None."""
+    with fresh_rows(db, model, list(rows[0]) if rows else [], expected=len(rows)) as fresh:
+        for row in rows:
+            fresh.add(row)
+    return fresh.ids
 
 
 def _keyed(db) -> dict[str, int]:
