@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
@@ -63,18 +64,23 @@ def team_key(public_id: uuid.UUID) -> str:
     return f"deployment:{public_id}"
 
 
+@cache
+def _teams_statement() -> Select[uuid.UUID]:
+    return select(Deployment.public_id).join(
+        DeploymentMember, DeploymentMember.deployment_id == Deployment.id).where(
+        DeploymentMember.expert_id.in_(experts.person_records_statement()),
+        DeploymentMember.active.is_(True),
+        DeploymentMember.callout.in_([Callout.SENT.value, Callout.ACCEPTED.value]))
+
+
 @teams.provider
 def _deployments_of(db: Session, user_id: int, email: str) -> list[str]:
     """The deployments a user is called out on: their expert record is linked to the account,
-    or carries the account's e-mail address. One query: it runs on every request."""
-    own = experts.person_records(user_id=user_id, email=email)
-    if own is None:
-        return []
-    rows = db.scalars(select(Deployment.public_id).join(
-        DeploymentMember, DeploymentMember.deployment_id == Deployment.id).where(
-        DeploymentMember.expert_id.in_(own), DeploymentMember.active.is_(True),
-        DeploymentMember.callout.in_([Callout.SENT.value, Callout.ACCEPTED.value])))
-    return [team_key(p) for p in rows]
+    or carries the account's e-mail address. One query, built once and run without the ORM:
+    it runs on every request."""
+    rows = db.connection().execute(_teams_statement(), {
+        "user_id": user_id, "email": email.lower() if email else None})
+    return [team_key(public_id) for public_id in rows.scalars()]
 
 
 def name_readers(db: Session, deployment: Deployment) -> None:

@@ -14,9 +14,10 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, lazyload
 
 from crrt.access import policy
@@ -762,6 +763,16 @@ def person_records(*, user_id: int | None, email: str | None) -> Select[int] | N
     if own is None:
         return None
     return select(Expert.id).where(own, Expert.erased_at.is_(None))
+
+
+@cache
+def person_records_statement() -> Select[int]:
+    """:func:`person_records` built once, for a query run on every request: its parameters
+    are ``user_id`` and ``email`` (lower case; None for neither)."""
+    return select(Expert.id).where(
+        (Expert.user_id == bindparam("user_id"))
+        | (func.lower(Expert.email) == bindparam("email", type_=String)),
+        Expert.erased_at.is_(None))
 
 
 def ids_of_person(*, db: Session, user_id: int | None, email: str | None) -> list[int]:

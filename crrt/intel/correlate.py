@@ -16,22 +16,24 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crrt.core.db import insert_rows
+from crrt.core.db import insert_rows, serialise
 from crrt.intel import observables
 from crrt.intel.models import IndexedValue
 from crrt.intel.observables import Kind
 
 IP, DOMAIN = "ip", "domain"
+WRITERS = "intel_values"  # the lock the index's writers take turns by
 KIND_OF = {Kind.IPV4: IP, Kind.IPV6: IP, Kind.DOMAIN: DOMAIN, Kind.URL: "url",
            Kind.EMAIL: "email", Kind.MD5: "md5", Kind.SHA1: "sha1", Kind.SHA256: "sha256",
            Kind.SHA512: "sha512"}
 HASH_NAMES = {"MD5": Kind.MD5, "SHA-1": Kind.SHA1, "SHA-256": Kind.SHA256,
               "SHA-512": Kind.SHA512}
+PATTERN_KINDS = {kind.value: kind for kind in Kind}
 SCO_KINDS = {"ipv4-addr": Kind.IPV4, "ipv6-addr": Kind.IPV6, "domain-name": Kind.DOMAIN,
              "url": Kind.URL, "email-addr": Kind.EMAIL}
 VALUES = re.compile(r"(ipv4-addr|ipv6-addr|domain-name|url|email-addr):value\s*=\s*"
@@ -43,8 +45,9 @@ DOTTED = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}", re.ASCII)
 HASHES = re.compile(r"file:hashes\.'?(MD5|SHA-1|SHA-256|SHA-512)'?\s*=\s*'([0-9a-fA-F]+)'")
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """One indexed value: a named tuple, as a bulk load makes one an object."""
+
     kind: str
     value: str
     key: str = ""
@@ -65,7 +68,7 @@ def entries(kind: Kind, value: str) -> list[Entry]:
         text = value.strip()
         dotted = DOTTED.fullmatch(text)
         if dotted:  # already in the one written form: its octets make the key
-            a, b, c, d = (int(octet) for octet in dotted.groups())
+            a, b, c, d = map(int, dotted.groups())
             return [Entry(IP, text, f"4:{a << 24 | b << 16 | c << 8 | d:08x}")]
         try:
             address = ipaddress.IPv4Address(text)
@@ -96,9 +99,11 @@ def said_by(body: dict[str, Any]) -> list[tuple[Kind, str]]:
     kind = body.get("type")
     if kind == "indicator" and body.get("pattern_type", "stix") == "stix":
         text = str(body.get("pattern", ""))
-        found = [(Kind(k), v.replace("\\'", "'").replace("\\\\", "\\"))
-                 for k, v in VALUES.findall(text)]
-        return found + [(HASH_NAMES[h], v) for h, v in HASHES.findall(text)]
+        found = [(PATTERN_KINDS[k], v.replace("\\'", "'").replace("\\\\", "\\")
+                  if "\\" in v else v) for k, v in VALUES.findall(text)]
+        if "hashes" in text:
+            found += [(HASH_NAMES[h], v) for h, v in HASHES.findall(text)]
+        return found
     if kind in SCO_KINDS and isinstance(body.get("value"), str):
         return [(SCO_KINDS[str(kind)], str(body["value"]))]
     if kind == "file" and isinstance(body.get("hashes"), dict):
@@ -107,10 +112,18 @@ def said_by(body: dict[str, Any]) -> list[tuple[Kind, str]]:
 
 
 def index(db: Session, objects: Iterable[tuple[int, dict[str, Any]]]) -> int:
-    """Index the values of newly stored objects (their row ids and bodies)."""
+    """Index the values of newly stored objects (their row ids and bodies).
+
+    The writers take turns from their first row to their commit (:func:`serialise`), so the
+    rows commit in the order of their ids: :class:`Memory` follows the table by the last id
+    it read, and a row given a lower id but committed after a higher one would never be
+    read. Only the end of a load waits: its rows are written last, just before the commit.
+    """
     rows = [{"object_id": object_id, "kind": e.kind, "value": e.value[:2048], "key": e.key[:300]}
             for object_id, body in objects for kind, value in said_by(body)
             for e in entries(kind, value)]
+    if rows:
+        serialise(db, WRITERS)
     insert_rows(db, IndexedValue, rows)
     return len(rows)
 
@@ -179,7 +192,8 @@ def matches(db: Session, kind: Kind, value: str) -> list[Match]:
 
 class Memory:
     """The index held in memory, kept up with the table by the rows added since (their ids
-    only grow): a lookup costs a few dictionary probes and a binary search, not a round trip.
+    only grow, and they commit in that order: see :func:`index`): a lookup costs a few
+    dictionary probes and a binary search, not a round trip.
     Answers as :func:`matches` does (tests hold the two to the same answers)."""
 
     def __init__(self) -> None:

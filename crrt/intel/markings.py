@@ -44,6 +44,8 @@ def definition(tlp: Tlp) -> dict[str, Any]:
 def tlp_of(refs: Iterable[str], default: Tlp = Tlp.AMBER) -> Tlp:
     """The most restrictive TLP among marking references, or ``default`` if none is TLP."""
     found = [TLP_OF_ID[ref] for ref in refs if ref in TLP_OF_ID]
+    if len(found) == 1:  # the usual case, asked per object of a bulk load
+        return found[0]
     return max(found, key=lambda t: t.rank) if found else default
 
 

@@ -205,8 +205,8 @@ def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, enve
             accepted[(parsed.stix_id, parsed.version)] = parsed
             if fresh is not None:
                 fresh.add(_stix_row(parsed, actor.org_id, stored_at))
-    ids, fresh_ids = _store(db, list(accepted.values()), actor.org_id, stored_at,
-                            fresh.ids if fresh is not None else None)
+    ids, fresh_ids, new = _store(db, list(accepted.values()), actor.org_id, stored_at,
+                                 fresh.ids if fresh is not None else None)
     now = clock.now()
     newest = _mark_latest(db, collection, list(accepted), ids, fresh_ids)
     placements = [{"collection_id": collection.id, "object_id": ids[key], "date_added": now,
@@ -215,6 +215,7 @@ def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, enve
     # objects this envelope stored are placed nowhere yet: nothing to skip
     insert_rows(db, CollectionObject, placements,
                 skip_existing=not {p["object_id"] for p in placements} <= fresh_ids)
+    correlate.index(db, new)  # last: its writers take turns until they commit
     successes = [Success(id=k[0], version=k[1]) for k in accepted]
     digest = hashlib.sha256("\n".join(sorted(f"{i} {v}" for i, v in accepted)).encode())
     audit.record(db=db, actor=actor, action="intel.objects_added", object_type=KIND,
@@ -273,14 +274,16 @@ def _stix_row(parsed: stix.Parsed, org_id: int | None, stored_at: datetime
 
 
 def _store(db: Session, objects: list[stix.Parsed], org_id: int | None, stored_at: datetime,
-           given: list[int] | None) -> tuple[dict[tuple[str, str], int], set[int]]:
-    """Each object version stored once, and the values of those new here indexed for
-    correlation; the ids of every stored version of these objects (theirs included, new or
-    already there), and of those this transaction stored itself (none, when another stored
-    some of them meanwhile: then which are ours is not known). ``given``: the ids
-    :func:`fresh_rows` gave ``objects`` as it stored them, all new; None if it did not."""
+           given: list[int] | None
+           ) -> tuple[dict[tuple[str, str], int], set[int], list[tuple[int, dict[str, Any]]]]:
+    """Each object version stored once, with its references. Returns the ids of every
+    stored version of these objects (theirs included, new or already there); those this
+    transaction stored itself (none, when another stored some of them meanwhile: then which
+    are ours is not known); and the row id and body of each version new here, for the
+    correlation index. ``given``: the ids :func:`fresh_rows` gave ``objects`` as it stored
+    them, all new; None if it did not."""
     if not objects:
-        return {}, set()
+        return {}, set(), []
 
     def stored() -> dict[tuple[str, str], int]:
         found: dict[tuple[str, str], int] = {}
@@ -313,10 +316,9 @@ def _store(db: Session, objects: list[stix.Parsed], org_id: int | None, stored_a
             found = stored()
         new = [(found[(p.stix_id, p.version)], p.body) for p in objects
                if (p.stix_id, p.version) not in before and (p.stix_id, p.version) in found]
-    correlate.index(db, new)
     insert_rows(db, ObjectRef, [{"object_id": object_id, "ref": ref} for object_id, body in new
                                 for ref in stix.refs_of(body)])
-    return found, {object_id for object_id, _body in new} if ours else set()
+    return found, {object_id for object_id, _body in new} if ours else set(), new
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ case; only what the caller may read (its collections, under TLP)."""
 from __future__ import annotations
 
 import ipaddress
+import threading
 
 from crrt.access.enums import Role
 from crrt.intel import correlate
@@ -101,3 +102,36 @@ def test_an_address_read_the_quick_way_is_indexed_as_ipaddress_has_it():
         except ValueError:
             expected = []
         assert correlate.entries(Kind.IPV4, value) == expected, value
+
+
+def _indicator(address: str) -> dict[str, str]:
+    return {"type": "indicator", "pattern_type": "stix",
+            "pattern": f"[ipv4-addr:value = '{address}']"}
+
+
+def test_a_load_that_commits_late_is_still_read_into_memory(database):
+    """Two loads at once: the one given the lower ids commits last. The memory follows the
+    table by the last id it read, so the second load waits for the first to commit; were it
+    let through, its higher ids would be read first and the first load's never."""
+    first = database.open()
+    try:
+        correlate.index(first, [(1, _indicator("192.0.2.1"))])  # the lower id, not committed
+
+        def second_load() -> None:
+            with database.session() as second:
+                correlate.index(second, [(2, _indicator("192.0.2.2"))])
+
+        other = threading.Thread(target=second_load)
+        other.start()
+        other.join(timeout=1.5)  # time to commit, were it not made to wait
+        memory = correlate.Memory()
+        with database.session(read_only=True) as db:
+            memory.refresh(db)  # what a lookup meanwhile would read: neither yet
+    finally:
+        database.finish(first)
+    other.join(timeout=30)
+    assert not other.is_alive()
+    with database.session(read_only=True) as db:
+        memory.refresh(db)
+    assert [m.value for m in memory.lookup(Kind.IPV4, "192.0.2.0/24")] == ["192.0.2.1",
+                                                                          "192.0.2.2"]
