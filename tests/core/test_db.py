@@ -8,13 +8,14 @@ import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import String, select, text
+from sqlalchemy import JSON, String, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crrt.core.db import (
     STALE_ROWS,
     Database,
+    UTCDateTime,
     fresh_rows,
     insert_rows,
     is_sqlite,
@@ -416,3 +417,32 @@ def test_more_rows_than_expected_is_an_error(keyed_table):
             keyed_table.session() as db, fresh_rows(db, _Keyed, ["value"], expected=1) as fresh:
         fresh.add({"value": "k0"})
         fresh.add({"value": "k1"})
+
+
+class _Typed(_Bulk):
+    __tablename__ = "test_bulk_typed"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tags: Mapped[list[str]] = mapped_column(JSON)
+
+
+def test_rows_that_share_a_value_each_keep_their_own(database):
+    """A bulk load's rows share one instant, which goes through its column's processing once;
+    a value that can change between rows (a list) is taken as each row has it."""
+    _Typed.__table__.create(database.engine)
+    try:
+        instant = datetime(2026, 11, 28, 12, tzinfo=UTC)
+        later, tags = instant + timedelta(hours=1), ["a"]
+        with database.session() as db:
+            with fresh_rows(db, _Typed, ["at", "tags"], expected=3) as fresh:
+                for at in (instant, instant, later):
+                    fresh.add({"at": at, "tags": tags})
+                    tags.append("b")  # the same list, changed once its row is made
+            insert_rows(db, _Typed, [{"at": later, "tags": tags}, {"at": instant, "tags": ["c"]}])
+        with database.session(read_only=True) as db:
+            rows = db.execute(select(_Typed.at, _Typed.tags).order_by(_Typed.id)).tuples().all()
+    finally:
+        _Typed.__table__.drop(database.engine)
+    assert rows == [(instant, ["a"]), (instant, ["a", "b"]), (later, ["a", "b", "b"]),
+                    (later, ["a", "b", "b", "b"]), (instant, ["c"])]
