@@ -57,9 +57,12 @@ def delete_peer(peer_id: PublicIdParam, db: Db, me: Me) -> Response:
 def sync_now(peer_id: PublicIdParam, request: Request, database: AppDatabase,
              me: Me) -> SyncLogOut:
     """One round now, its sessions its own (none held over the peer's answers); the round's
-    log entry. A peer's failure is the entry's outcome; a round running already is a 409."""
-    return sync.run_round(database=database, actor=me, peer_id=peer_id,
-                          settings=request.app.state.settings)
+    log entry. Its pages are started for ``CRRT_INTEL_SYNC_REQUEST_SECONDS`` (20): a round
+    with more to do answers ``incomplete`` and the worker goes on at once. A peer's failure
+    is the entry's outcome; a round running already is a 409."""
+    settings = request.app.state.settings
+    return sync.run_round(database=database, actor=me, peer_id=peer_id, settings=settings,
+                          seconds=settings.intel_sync_request_seconds)
 
 
 @router.get("/{peer_id}/log")

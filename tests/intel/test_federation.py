@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select, update
 
 from crrt.access.enums import Role, Tlp
@@ -992,3 +993,26 @@ def test_a_node_pushes_to_and_pulls_from_oasis_s_reference_server(node_a, tmp_pa
     assert (pulled.outcome, pulled.pulled, pulled.refused) == (SyncOutcome.COMPLETE, 150, 0)
     assert sorted(ids_at(a, copy)) == sorted(o["id"] for o in shared)
     assert (again.outcome, again.pulled) == (SyncOutcome.COMPLETE, 0)
+
+
+def test_sync_now_answers_within_its_budget_and_leaves_the_rest_to_the_worker(node_a):
+    """``POST …/sync`` starts pages only for its budget, so a large peer never holds a request
+    (and the proxy in front) for minutes: what is left is the worker's, the peer due again at
+    once, and the next round takes it from where this one stopped."""
+    a = node_a
+    into = collection_on(a, "From a feed", ["EE", "LT"], "green")
+    client = TestClient(a.app)  # no lifespan: no embedded worker takes the peer meanwhile
+    coordinator = {"Authorization": f"Bearer {a.world.tokens[Role.COORDINATOR]}"}
+    with Feed(_dated(["1", "2", "3"])) as feed:
+        peer = _feed_peer(a, feed, into)
+        a.app.state.settings = a.settings.model_copy(update={"intel_sync_request_seconds": 1e-6})
+        cut = client.post(f"{PEERS}/{peer}/sync", headers=coordinator)
+        assert cut.status_code == 200, cut.text
+        assert (cut.json()["outcome"], cut.json()["pulled"], feed.asked) == ("incomplete", 0, [])
+        with a.session(read_only=True) as db:
+            due = db.scalar(select(Peer.next_sync_at).where(Peer.public_id == peer))
+        assert due is not None and due <= clock.now()
+        a.app.state.settings = a.settings
+        done = client.post(f"{PEERS}/{peer}/sync", headers=coordinator).json()
+    assert (done["outcome"], done["pulled"]) == ("complete", 3)
+    assert _placements(a, into) == (3, 3)
