@@ -66,9 +66,11 @@ def team_key(public_id: uuid.UUID) -> str:
 
 @cache
 def _teams_statement() -> Select[uuid.UUID]:
+    """The deployments a person is called out on (:func:`experts.person_records`' parameters),
+    built once: it runs on every request."""
     return select(Deployment.public_id).join(
         DeploymentMember, DeploymentMember.deployment_id == Deployment.id).where(
-        DeploymentMember.expert_id.in_(experts.person_records_statement()),
+        DeploymentMember.expert_id.in_(experts.person_records()),
         DeploymentMember.active.is_(True),
         DeploymentMember.callout.in_([Callout.SENT.value, Callout.ACCEPTED.value]))
 
@@ -76,10 +78,9 @@ def _teams_statement() -> Select[uuid.UUID]:
 @teams.provider
 def _deployments_of(db: Session, user_id: int, email: str) -> list[str]:
     """The deployments a user is called out on: their expert record is linked to the account,
-    or carries the account's e-mail address. One query, built once and run without the ORM:
-    it runs on every request."""
-    rows = db.connection().execute(_teams_statement(), {
-        "user_id": user_id, "email": email.lower() if email else None})
+    or carries the account's e-mail address. One query, without the ORM's loading."""
+    rows = db.connection().execute(_teams_statement(),
+                                   experts.person_of(user_id=user_id, email=email))
     return [team_key(public_id) for public_id in rows.scalars()]
 
 

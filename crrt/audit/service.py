@@ -28,6 +28,7 @@ from crrt.access.principal import Principal
 from crrt.audit.models import GENESIS, AuditEvent, AuditHead
 from crrt.audit.schemas import AuditEventOut
 from crrt.core import clock
+from crrt.core.at_commit import inside
 from crrt.core.db import Base, Database
 from crrt.core.errors import Invalid
 from crrt.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_after, encode_cursor
@@ -208,15 +209,7 @@ def _forget_rolled_back(db: Session, previous: SessionTransaction) -> None:
     pending = db.info.get(PENDING_INFO)
     if not pending or not previous.nested:
         return
-
-    def inside(savepoint: SessionTransaction | None) -> bool:
-        while savepoint is not None:
-            if savepoint is previous:
-                return True
-            savepoint = savepoint.parent
-        return False
-
-    pending[:] = [waiting for waiting in pending if not inside(waiting.savepoint)]
+    pending[:] = [waiting for waiting in pending if not inside(waiting.savepoint, previous)]
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -100,8 +100,9 @@ class Settings(BaseSettings):
     intel_default_tlp: Literal["clear", "green", "amber", "amber+strict", "red"] = "amber"
     # Minutes between two sync rounds with each federation peer (the worker's "intel.sync").
     intel_sync_minutes: int = Field(default=15, ge=1, le=1440)
-    # Seconds a "sync now" (POST /intel/peers/{id}/sync) starts pages for before it answers;
-    # what is left is the worker's, the peer due again at once. A proxy's timeout is a minute.
+    # Seconds a "sync now" (POST /intel/peers/{id}/sync) starts pages for; the page under way
+    # then ends (a peer has a minute to answer one) and it answers. What is left is the
+    # worker's, the peer due again at once.
     intel_sync_request_seconds: float = Field(default=20.0, gt=0, le=600)
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sqlite3
+import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -340,7 +341,8 @@ class Inserted:
 
 
 _UNSEEN = object()
-_IMMUTABLE = (datetime, date, str, int, float, enum.Enum)  # the same object, the same value
+# the same object, the same value (a datetime is a date)
+_IMMUTABLE = (date, str, int, float, enum.Enum, uuid.UUID, type(None))
 
 
 def _row_values(dialect: Any, table: Table, names: Sequence[str]

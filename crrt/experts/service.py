@@ -752,30 +752,24 @@ def best_for(*, db: Session, skill: Skill | None, day: date, remote: bool, on_si
     return db.scalar(stmt.limit(1))
 
 
-def person_records(*, user_id: int | None, email: str | None) -> Select[int] | None:
+@cache
+def person_records() -> Select[int]:
     """The ids of the expert records that are a person's own: linked to their account, or
     carrying its e-mail address (a call-out reaches the person either way), as a query to
-    put inside another; None when nothing could match."""
-    own = Expert.user_id == user_id if user_id is not None else None
-    if email:
-        by_mail = func.lower(Expert.email) == email.lower()
-        own = by_mail if own is None else own | by_mail
-    if own is None:
-        return None
-    return select(Expert.id).where(own, Expert.erased_at.is_(None))
-
-
-@cache
-def person_records_statement() -> Select[int]:
-    """:func:`person_records` built once, for a query run on every request: its parameters
-    are ``user_id`` and ``email`` (lower case; None for neither)."""
+    put inside another. Built once (a query of every request): its parameters are
+    :func:`person_of`'s."""
     return select(Expert.id).where(
         (Expert.user_id == bindparam("user_id"))
         | (func.lower(Expert.email) == bindparam("email", type_=String)),
         Expert.erased_at.is_(None))
 
 
+def person_of(*, user_id: int | None, email: str | None) -> dict[str, Any]:
+    """The parameters of :func:`person_records` for an account: its id and its address in
+    lower case (None for neither: then nothing matches)."""
+    return {"user_id": user_id, "email": email.lower() if email else None}
+
+
 def ids_of_person(*, db: Session, user_id: int | None, email: str | None) -> list[int]:
     """The ids of :func:`person_records`."""
-    query = person_records(user_id=user_id, email=email)
-    return [] if query is None else list(db.scalars(query))
+    return list(db.scalars(person_records(), person_of(user_id=user_id, email=email)))

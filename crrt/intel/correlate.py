@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crrt.core.at_commit import AtCommit
 from crrt.core.db import insert_rows, serialise
 from crrt.intel import observables
 from crrt.intel.models import IndexedValue
@@ -112,20 +113,26 @@ def said_by(body: dict[str, Any]) -> list[tuple[Kind, str]]:
 
 
 def index(db: Session, objects: Iterable[tuple[int, dict[str, Any]]]) -> int:
-    """Index the values of newly stored objects (their row ids and bodies).
-
-    The writers take turns from their first row to their commit (:func:`serialise`), so the
-    rows commit in the order of their ids: :class:`Memory` follows the table by the last id
-    it read, and a row given a lower id but committed after a higher one would never be
-    read. Only the end of a load waits: its rows are written last, just before the commit.
-    """
+    """Index the values of newly stored objects (their row ids and bodies): written when the
+    transaction commits (:func:`_write`); how many."""
     rows = [{"object_id": object_id, "kind": e.kind, "value": e.value[:2048], "key": e.key[:300]}
             for object_id, body in objects for kind, value in said_by(body)
             for e in entries(kind, value)]
-    if rows:
-        serialise(db, WRITERS)
-    insert_rows(db, IndexedValue, rows)
+    _VALUES.add(db, rows)
     return len(rows)
+
+
+def _write(db: Session, rows: list[dict[str, Any]]) -> None:
+    """A transaction's values, at its commit, the writers taking turns (:func:`serialise`)
+    until it ends: the rows commit in the order of their ids, as :class:`Memory`, which
+    follows the table by the last id it read, needs (a row given a lower id but committed
+    after a higher one would never be read). Only the commits wait for one another, never a
+    load for another's."""
+    serialise(db, WRITERS)
+    insert_rows(db, IndexedValue, rows)
+
+
+_VALUES: AtCommit[dict[str, Any]] = AtCommit("crrt.intel.values", _write)
 
 
 @dataclass(frozen=True)
@@ -192,7 +199,7 @@ def matches(db: Session, kind: Kind, value: str) -> list[Match]:
 
 class Memory:
     """The index held in memory, kept up with the table by the rows added since (their ids
-    only grow, and they commit in that order: see :func:`index`): a lookup costs a few
+    only grow, and they commit in that order: see :func:`_write`): a lookup costs a few
     dictionary probes and a binary search, not a round trip.
     Answers as :func:`matches` does (tests hold the two to the same answers)."""
 

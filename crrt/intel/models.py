@@ -136,19 +136,20 @@ class ObjectRef(Base):
 
 
 class IndexedValue(Base):
-    """A value an object says (an indicator's pattern, an observable's value), normalised,
-    so that correlation finds it by index lookups, never by a scan: ``value`` for exact
-    matches (an address or network in CIDR, a domain, a URL, an e-mail, a hash), ``key`` for
-    ranges (an address or network's first address in fixed-width hex; a domain's labels
-    reversed, so its subdomains share the prefix).
+    """A value an object says (an indicator's pattern, an observable's value), normalised:
+    ``value`` for exact matches (an address or network in CIDR, a domain, a URL, an e-mail,
+    a hash), ``key`` for ranges (an address or network's first address in fixed-width hex; a
+    domain's labels reversed, so its subdomains share the prefix).
 
-    The lookups are made in memory (:class:`crrt.intel.correlate.Memory`), which reads this
-    table by its ids, so the table has no index of its own on ``value`` or ``key``: each would
-    be written at every value of every bulk load and read by no query of the product. The
-    SQL form of the lookups (:func:`crrt.intel.correlate.matches`, the tests' reference)
-    scans; ``bench/correlate.py`` gives it the two indexes for its baseline."""
+    Correlation asks an in-memory copy (:class:`crrt.intel.correlate.Memory`), which reads
+    this table by its ids, so the keys have no index: it would be written at every value of
+    every bulk load and read by no query of the product. The values have one, for the
+    objects page's search by a value. The SQL form of the lookups
+    (:func:`crrt.intel.correlate.matches`, the tests' reference) scans for its ranges;
+    ``bench/correlate.py`` gives it the index of keys for its baseline."""
 
     __tablename__ = "intel_values"
+    __table_args__ = (Index("ix_intel_values_value", "kind", "value"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     object_id: Mapped[int] = mapped_column(Integer)  # a StixObject's id (read, never sought)

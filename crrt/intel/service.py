@@ -215,7 +215,7 @@ def add_objects(*, db: Session, actor: Principal, collection_id: uuid.UUID, enve
     # objects this envelope stored are placed nowhere yet: nothing to skip
     insert_rows(db, CollectionObject, placements,
                 skip_existing=not {p["object_id"] for p in placements} <= fresh_ids)
-    correlate.index(db, new)  # last: its writers take turns until they commit
+    correlate.index(db, new)  # written at the commit
     successes = [Success(id=k[0], version=k[1]) for k in accepted]
     digest = hashlib.sha256("\n".join(sorted(f"{i} {v}" for i, v in accepted)).encode())
     audit.record(db=db, actor=actor, action="intel.objects_added", object_type=KIND,

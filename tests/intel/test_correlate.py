@@ -110,28 +110,48 @@ def _indicator(address: str) -> dict[str, str]:
 
 
 def test_a_load_that_commits_late_is_still_read_into_memory(database):
-    """Two loads at once: the one given the lower ids commits last. The memory follows the
-    table by the last id it read, so the second load waits for the first to commit; were it
-    let through, its higher ids would be read first and the first load's never."""
+    """Two loads at once: the one that began first commits last. The memory follows the table
+    by the last id it read, so the first load's values must not hold lower ids than the
+    second's: they are written at its commit, after those of every load that committed
+    before it (were they written as the load went, they would never be read)."""
     first = database.open()
     try:
-        correlate.index(first, [(1, _indicator("192.0.2.1"))])  # the lower id, not committed
+        correlate.index(first, [(1, _indicator("192.0.2.1"))])
+        failed: list[BaseException] = []
 
         def second_load() -> None:
-            with database.session() as second:
-                correlate.index(second, [(2, _indicator("192.0.2.2"))])
+            try:
+                with database.session() as second:
+                    correlate.index(second, [(2, _indicator("192.0.2.2"))])
+            except BaseException as exc:  # handed to the test's thread
+                failed.append(exc)
 
         other = threading.Thread(target=second_load)
         other.start()
-        other.join(timeout=1.5)  # time to commit, were it not made to wait
+        other.join(timeout=10)
+        assert not other.is_alive(), "the second load waited for the first one's commit"
+        assert not failed, failed
         memory = correlate.Memory()
-        with database.session(read_only=True) as db:
-            memory.refresh(db)  # what a lookup meanwhile would read: neither yet
+        with database.session(read_only=True) as db:  # a lookup meanwhile: the second load's
+            assert memory.refresh(db) == 1
     finally:
         database.finish(first)
-    other.join(timeout=30)
-    assert not other.is_alive()
     with database.session(read_only=True) as db:
-        memory.refresh(db)
+        assert memory.refresh(db) == 1
     assert [m.value for m in memory.lookup(Kind.IPV4, "192.0.2.0/24")] == ["192.0.2.1",
                                                                           "192.0.2.2"]
+
+
+def test_values_indexed_in_a_savepoint_rolled_back_are_never_written(database):
+    with database.session() as db:
+        correlate.index(db, [(1, _indicator("192.0.2.1"))])
+        with db.begin_nested() as savepoint:
+            correlate.index(db, [(2, _indicator("192.0.2.2"))])
+            savepoint.rollback()
+    with database.session() as db:
+        correlate.index(db, [(3, _indicator("192.0.2.3"))])
+        db.rollback()
+    memory = correlate.Memory()
+    with database.session(read_only=True) as db:
+        memory.refresh(db)
+    assert [m.value for m in memory.lookup(Kind.IPV4, "192.0.2.0/24")] == ["192.0.2.1"]

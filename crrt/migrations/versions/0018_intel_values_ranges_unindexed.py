@@ -1,8 +1,9 @@
-"""Intel: the correlation index's table loses its two lookup indexes, which no query of the
-product reads (the API asks the in-memory copy, which follows the table by its ids; see
-``crrt.intel.correlate.Memory``), and every bulk load wrote them at every value. On
-PostgreSQL an envelope's status resource (a list of ids, tens of kilobytes) is compressed
-with LZ4 where the server has it: half the time of the default compression.
+"""Intel: the correlation index's table loses its index of ranges (kind, key), which no query
+of the product reads (correlation asks the in-memory copy, which follows the table by its
+ids; see ``crrt.intel.correlate.Memory``), and every bulk load wrote it at every value; the
+index of values stays (the objects page searches by a value). On PostgreSQL an envelope's
+status resource (a list of ids, tens of kilobytes) is compressed with LZ4 where the server
+has it: half the time of the default compression.
 
 Revision ID: 0018
 Revises: 0017
@@ -40,7 +41,6 @@ def _compression(method: str) -> None:
 def upgrade() -> None:
     """Upgrade schema."""
     with op.batch_alter_table('intel_values', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_intel_values_value'))
         batch_op.drop_index(batch_op.f('ix_intel_values_key'))
     _compression('lz4')
 
@@ -50,5 +50,3 @@ def downgrade() -> None:
     _compression('pglz')
     with op.batch_alter_table('intel_values', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_intel_values_key'), ['kind', 'key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_intel_values_value'), ['kind', 'value'],
-                              unique=False)
