@@ -16,6 +16,7 @@ envelopes of each side are left out (caches warming).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -31,7 +32,8 @@ ROOT = HERE.parent
 
 
 def _use(source: Path) -> None:
-    """Import crrt from ``source`` rather than from the editable install."""
+    """Import crrt from ``source`` rather than from the editable install (which may be
+    another checkout's)."""
     sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f)
                         and "editable" not in type(f).__module__]
     sys.path.insert(0, str(source))
@@ -98,23 +100,10 @@ def worker(backend: str, envelopes: int, postgres: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", required=True, help="the commit to compare against")
-    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
-    parser.add_argument("--envelopes", type=int, default=40)
-    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
-    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        if args.worker != ROOT:
-            _use(args.worker)
-        worker(args.backend, args.envelopes, args.postgres)
-        return
-    tree = Path(tempfile.mkdtemp(prefix="crrt-base-"))
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree),  # noqa: S603, S607
-                    args.base], check=True)
+def compare(args: argparse.Namespace, tree: Path) -> dict[str, list[tuple[float, float]]]:
+    """Run the two workers, an envelope each in turn; each side's (wall, CPU) seconds."""
     sides: dict[str, subprocess.Popen[str]] = {}
+    times: dict[str, list[tuple[float, float]]] = {"base": [], "this tree": []}
     try:
         for label, source in (("base", tree), ("this tree", ROOT)):
             sides[label] = subprocess.Popen(  # noqa: S603 - our own command line
@@ -126,21 +115,53 @@ def main() -> None:
             assert process.stdout is not None
             if process.stdout.readline().strip() != "ready":
                 raise SystemExit(f"the {label} worker did not start")
-        times: dict[str, list[tuple[float, float]]] = {label: [] for label in sides}
         for n in range(args.envelopes):
             for label in (("base", "this tree") if n % 2 == 0 else ("this tree", "base")):
                 process = sides[label]
                 assert process.stdin is not None and process.stdout is not None
                 process.stdin.write("go\n")
                 process.stdin.flush()
-                wall, cpu = map(float, process.stdout.readline().split())
-                times[label].append((wall, cpu))
+                answer = process.stdout.readline().split()
+                if len(answer) != 2:
+                    raise SystemExit(f"the {label} worker stopped")
+                times[label].append((float(answer[0]), float(answer[1])))
     finally:
         for process in sides.values():
-            if process.stdin is not None:
+            with contextlib.suppress(OSError):  # a worker that died closed its end
+                assert process.stdin is not None
                 process.stdin.write("stop\n")
                 process.stdin.close()
-            process.wait(timeout=120)
+            try:
+                process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", required=True, help="the commit to compare against")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
+    parser.add_argument("--envelopes", type=int, default=40)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.envelopes < 3:
+        parser.error("--envelopes: at least 3 (the first two of each side are left out)")
+    if args.worker:
+        _use(args.worker)
+        worker(args.backend, args.envelopes, args.postgres)
+        return
+    tree = Path(tempfile.mkdtemp(prefix="crrt-base-"))
+    try:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q",  # noqa: S603, S607
+                        str(tree), args.base], check=True)
+    except subprocess.CalledProcessError:
+        tree.rmdir()
+        raise SystemExit(f"no commit {args.base!r} to compare with") from None
+    try:
+        times = compare(args, tree)
+    finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],  # noqa: S603, S607
                        check=False)
     print(f"== {args.backend}; {os.cpu_count()} cores; {args.envelopes} envelopes of 500 "

@@ -28,7 +28,7 @@ from crrt.access.principal import Principal
 from crrt.audit.models import GENESIS, AuditEvent, AuditHead
 from crrt.audit.schemas import AuditEventOut
 from crrt.core import clock
-from crrt.core.at_commit import inside
+from crrt.core.at_commit import inside, rolled_back_savepoint
 from crrt.core.db import Base, Database
 from crrt.core.errors import Invalid
 from crrt.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_after, encode_cursor
@@ -207,9 +207,10 @@ def _seal_at_commit(db: Session) -> None:
 def _forget_rolled_back(db: Session, previous: SessionTransaction) -> None:
     """A savepoint rolled back takes the events recorded inside it along."""
     pending = db.info.get(PENDING_INFO)
-    if not pending or not previous.nested:
+    undone = rolled_back_savepoint(previous)
+    if not pending or undone is None:
         return
-    pending[:] = [waiting for waiting in pending if not inside(waiting.savepoint, previous)]
+    pending[:] = [waiting for waiting in pending if not inside(waiting.savepoint, undone)]
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -19,6 +19,16 @@ from sqlalchemy.orm import Session, SessionTransaction
 T = TypeVar("T")
 
 
+def rolled_back_savepoint(previous: SessionTransaction) -> SessionTransaction | None:
+    """The savepoint an ``after_soft_rollback`` undid, or None when it was the transaction
+    itself. A flush that fails inside a savepoint rolls back the flush's own inner
+    transaction, which is not the savepoint; the savepoint goes with it."""
+    undone: SessionTransaction | None = previous
+    while undone is not None and not undone.nested:
+        undone = undone.parent
+    return undone
+
+
 def inside(savepoint: SessionTransaction | None, rolled_back: SessionTransaction) -> bool:
     """Whether ``savepoint`` (the innermost one open when something was queued) is
     ``rolled_back`` or nested in it."""
@@ -41,15 +51,26 @@ class AtCommit(Generic[T]):
 
     Its commit hook runs before every hook registered the usual way (the audit log's seal
     among them), whatever order the modules were imported in: the locks taken at a commit
-    are then taken in one order in every process.
+    are then taken in one order in every process. It flushes the session first, so the
+    transaction's row locks are all taken before ``write`` takes its own. A transaction is
+    committed by ``Session.commit()``, which releases any savepoint still open first (the
+    transaction object's own ``commit()`` under an open savepoint writes nothing of it).
     """
 
     def __init__(self, key: str, write: Callable[[Session, list[T]], None]) -> None:
         self.key = key
         self.write = write
-        event.listen(Session, "before_commit", self._commit, insert=True)
-        event.listen(Session, "after_soft_rollback", self._forget_rolled_back)
-        event.listen(Session, "after_transaction_end", self._forget)
+        self._hooks: list[tuple[str, Callable[..., None], bool]] = [
+            ("before_commit", self._commit, True),
+            ("after_soft_rollback", self._forget_rolled_back, False),
+            ("after_transaction_end", self._forget, False)]
+        for name, hook, first in self._hooks:
+            event.listen(Session, name, hook, insert=first)
+
+    def remove(self) -> None:
+        """Stop listening (a queue made for a while, as a test's is)."""
+        for name, hook, _first in self._hooks:
+            event.remove(Session, name, hook)
 
     def add(self, db: Session, items: Sequence[T]) -> None:
         if items:
@@ -62,14 +83,15 @@ class AtCommit(Generic[T]):
         queued: list[_Queued[T]] | None = db.info.get(self.key)
         if not queued or db.in_nested_transaction():
             return
-        items = [item for batch in queued for item in batch.items]
-        queued.clear()
-        self.write(db, items)
+        db.flush()
+        self.write(db, [item for batch in queued for item in batch.items])
+        queued.clear()  # only once written: a write that failed leaves them to the rollback
 
     def _forget_rolled_back(self, db: Session, previous: SessionTransaction) -> None:
         queued: list[_Queued[T]] | None = db.info.get(self.key)
-        if queued and previous.nested:
-            queued[:] = [batch for batch in queued if not inside(batch.savepoint, previous)]
+        undone = rolled_back_savepoint(previous)
+        if queued and undone is not None:
+            queued[:] = [batch for batch in queued if not inside(batch.savepoint, undone)]
 
     def _forget(self, db: Session, transaction: SessionTransaction, *_: Any) -> None:
         if transaction.parent is None and self.key in db.info:

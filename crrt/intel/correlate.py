@@ -162,8 +162,10 @@ def _rows(db: Session, *conditions: Any) -> list[Any]:
 
 
 def matches(db: Session, kind: Kind, value: str) -> list[Match]:
-    """Every indexed value ``value`` correlates with, and how: each probe one index lookup
-    (kind and value) or one index range (kind and key), never an OR that scans."""
+    """Every indexed value ``value`` correlates with, and how: the SQL form of
+    :class:`Memory`'s lookups, the tests' reference. Each probe is one lookup (kind and value,
+    an index) or one range (kind and key, a scan: the product's table has no index of ranges;
+    ``bench/correlate.py`` builds one), never an OR."""
     found: list[Match] = []
     for entry in entries(kind, value):
         if entry.kind == IP:

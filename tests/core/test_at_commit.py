@@ -4,10 +4,18 @@ what a rolled-back savepoint queued goes with it, and a rollback forgets it all.
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crrt.access.principal import Principal
+from crrt.audit import service as audit
+from crrt.audit.models import AuditEvent
 from crrt.core.at_commit import AtCommit
+from crrt.organisations.enums import OrgKind
+from crrt.organisations.models import Organisation
+
+ACTOR = Principal.system("test")
 
 
 def test_the_queue_is_written_at_the_commit_once_before_the_usual_hooks(database):
@@ -38,3 +46,31 @@ def test_the_queue_is_written_at_the_commit_once_before_the_usual_hooks(database
         assert order == [("written", [1, 2, 3, 4]), "usual hook", "usual hook"]
     finally:
         event.remove(Session, "before_commit", usual)
+        queue.remove()
+
+
+def test_what_a_savepoint_whose_flush_failed_queued_goes_with_it(database):
+    """A flush refused inside a savepoint rolls the savepoint back by way of the flush's own
+    transaction: what was queued there, and the audit events recorded there, go too."""
+    written: list[list[str]] = []
+    queue: AtCommit[str] = AtCommit("test.at_commit.flush", lambda db, items: written.append(items))
+    try:
+        with database.session() as db:
+            db.add(Organisation(code="XA", name="Somewhere", kind=OrgKind.NATION))
+            queue.add(db, ["kept"])
+            audit.record(db=db, actor=ACTOR, action="test.kept", object_type="test", object_id=1)
+            try:
+                with db.begin_nested():
+                    queue.add(db, ["refused"])
+                    audit.record(db=db, actor=ACTOR, action="test.refused", object_type="test",
+                                 object_id=2)
+                    db.add(Organisation(code="XA", name="Twice", kind=OrgKind.NATION))
+                    db.flush()
+            except IntegrityError:
+                pass
+        with database.session(read_only=True) as db:
+            actions = list(db.scalars(select(AuditEvent.action).where(
+                AuditEvent.object_type == "test").order_by(AuditEvent.seq)))
+    finally:
+        queue.remove()
+    assert (written, actions) == ([["kept"]], ["test.kept"])
