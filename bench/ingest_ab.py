@@ -44,18 +44,10 @@ def worker(backend: str, envelopes: int, postgres: str) -> None:
     wall and CPU seconds it took."""
     sys.path.insert(1, str(HERE))
     from keyed import create_postgres, drop_postgres, migrated_database
-    from taxii import indicators, quiet_collector
+    from taxii import indicators, quiet_collector, seed
 
-    from crrt import parts
-    from crrt.access.enums import Role
-    from crrt.access.principal import Principal
     from crrt.auth import service as auth
-    from crrt.auth.schemas import UserIn
     from crrt.intel import service as intel
-    from crrt.intel.schemas import CollectionIn
-    from crrt.organisations import service as organisations
-    from crrt.organisations.enums import Membership, OrgKind
-    from crrt.organisations.schemas import OrganisationIn
 
     folder = Path(tempfile.mkdtemp(prefix="crrt-ab-"))
     name = f"crrt_bench_ab_{os.getpid()}"
@@ -63,21 +55,10 @@ def worker(backend: str, envelopes: int, postgres: str) -> None:
         else create_postgres(postgres, name)
     database: Any = None
     try:
-        parts.load()
+        secret, collection = seed(url)
         database = migrated_database(url)
-        system = Principal.system("bench")
         with database.session() as db:
-            organisations.create(db=db, actor=system, data=OrganisationIn(
-                code="EE", name="Estonia", kind=OrgKind.NATION,
-                membership=Membership.PARTICIPANT))
-            user = auth.create_user(db=db, actor=system, data=UserIn(
-                email="poc@ee.bench.example", name="Poc", role=Role.NATIONAL_POC, org="EE"))
-            me = Principal(user_id=user.id, email=user.email, name=user.name,
-                           role=Role.NATIONAL_POC, org_id=user.organisation_id, org_code="EE")
-            coordinator = Principal(user_id=None, email="bench@crrt", name="bench",
-                                    role=Role.COORDINATOR, org_id=None, org_code=None)
-            collection = intel.create_collection(db=db, actor=coordinator, data=CollectionIn(
-                title="Bench", members=["EE"], max_tlp="green")).public_id
+            me, _due = auth.check_token(db, secret)
         sent = indicators(envelopes * 500)
         quiet_collector()
         print("ready", flush=True)

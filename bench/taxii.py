@@ -197,7 +197,9 @@ def medallion(folder: Path, objects: int, page: int) -> tuple[subprocess.Popen[b
         "bench", "bench")
 
 
-def crrt_server(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+def seed(url: str) -> tuple[str, uuid.UUID]:
+    """The database at ``url`` migrated, with Estonia, its POC's API token (the secret) and
+    a collection Estonia writes to, TLP:GREEN (its id)."""
     parts.load()
     database = migrated_database(url)
     with database.session() as db:
@@ -213,6 +215,11 @@ def crrt_server(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str, s
         collection = intel.create_collection(db=db, actor=coordinator, data=CollectionIn(
             title="Bench", members=["EE"], max_tlp="green")).public_id
     database.dispose()
+    return secret, collection
+
+
+def crrt_server(url: str, folder: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    secret, collection = seed(url)
     port = free_port()
     env = {**os.environ, "CRRT_DATABASE_URL": url, "CRRT_DATA_DIR": str(folder),
            "CRRT_SECRET_KEY": secrets.token_urlsafe(32), "CRRT_AUDIT_KEY": audit_key(),
